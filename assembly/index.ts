@@ -1,0 +1,15 @@
+// assembly/index.ts: the module's exports: the kernels, and raw memory blocks for src/runtime.ts to own.
+export { gemm, sigmoidForward, tanhForward } from "./math";
+export { lstmForward, lstmGateWidth } from "./lstm";
+export { gruForward, gruGateWidth } from "./gru";
+export { rnnForward } from "./rnn";
+
+// A block of `bytes` bytes, 16-byte aligned (so v128 loads line up), contents undefined. TLSF reuses freed
+// blocks, so memory in use stays flat over create/dispose cycles.
+export function alloc(bytes: usize): usize {
+  return heap.alloc(bytes);
+}
+
+export function free(ptr: usize): void {
+  heap.free(ptr);
+}

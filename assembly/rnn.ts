@@ -1,0 +1,38 @@
+// assembly/rnn.ts: Elman RNN over a sequence, one direction, time-major.
+//   xz_t = W_ih x_t + b_ih                      (all t at once, by the caller, as one gemm)
+//   h_t  = act(xz_t + W_hh h_{t-1} + b_hh),     act = tanh, or relu when relu != 0
+//
+// Layout as in lstm.ts: state rows padded to Hp = roundUp4(H); Wh transposed to (H, Hp). The recurrent
+// product is written straight into h_t's slot and activated in place, so no gate buffer is needed: the
+// backward pass gets everything from h (tanh' = 1 - h^2, relu' = h > 0). Slots and reverse as in lstm.ts.
+import { gemm, tanh4, tanhf } from "./math";
+
+export function rnnForward(
+  hs: usize,                            // out (T+1,B,Hp)
+  xz: usize, Wh: usize, bh: usize,      // in  (T,B,Hp) (H,Hp) (Hp) or 0
+  T: i32, B: i32, H: i32, relu: i32, reverse: i32,
+): void {
+  const Hp = (H + 3) & ~3;
+  const n = B * Hp;
+  for (let step = 0; step < T; step++) {
+    const t = reverse ? T - 1 - step : step;
+    const prev = reverse ? t + 1 : t;
+    const next = reverse ? t : t + 1;
+    const hNext = hs + ((<usize>next * n) << 2);
+    const x = xz + ((<usize>t * n) << 2);
+    gemm(hNext, Hp, hs + ((<usize>prev * n) << 2), Hp, Wh, Hp, bh, B, H, Hp, 0);
+    if (ASC_FEATURE_SIMD) {
+      for (let j = 0; j < n; j += 4) {
+        const o4 = <usize>j << 2;
+        const z = f32x4.add(v128.load(x + o4), v128.load(hNext + o4));
+        v128.store(hNext + o4, relu ? f32x4.max(z, f32x4.splat(0)) : tanh4(z));
+      }
+    } else {
+      for (let j = 0; j < n; j++) {
+        const o4 = <usize>j << 2;
+        const z = load<f32>(x + o4) + load<f32>(hNext + o4);
+        store<f32>(hNext + o4, relu ? max<f32>(z, 0) : tanhf(z));
+      }
+    }
+  }
+}

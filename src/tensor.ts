@@ -1,0 +1,54 @@
+// src/tensor.ts: the tensor type of the public API (a shape and float32 data, row-major) and its checks.
+import { RnnError } from "./errors.js";
+
+/** A dense row-major float32 tensor: `data.length` equals the product of `shape`. */
+export interface Tensor {
+  shape: number[];
+  data: Float32Array;
+}
+
+/** What to do with NaN or Infinity in an input: `'error'` (default) refuses it, `'propagate'` lets IEEE rules run. */
+export type NanPolicy = "error" | "propagate";
+
+export function numel(shape: readonly number[]): number {
+  let n = 1;
+  for (const d of shape) n *= d;
+  return n;
+}
+
+export function tensor(shape: number[], data?: Float32Array): Tensor {
+  const n = numel(shape);
+  if (data && data.length !== n) {
+    throw new RnnError("shape", `tensor data has ${data.length} values but shape [${shape}] needs ${n}`);
+  }
+  return { shape: [...shape], data: data ?? new Float32Array(n) };
+}
+
+/** Checks that `t` is a Tensor of float32 data whose shape is `expected` (null entries match any size). */
+export function checkTensor(name: string, t: unknown, expected: readonly (number | null)[], nan: NanPolicy = "error"): Tensor {
+  const want = `[${expected.map((d) => (d === null ? "*" : d)).join(", ")}]`;
+  if (t === null || typeof t !== "object" || !("shape" in t) || !("data" in t)) {
+    throw new RnnError("dtype", `${name} must be a tensor { shape, data: Float32Array } of shape ${want}`);
+  }
+  const { shape, data } = t as Tensor;
+  if (!(data instanceof Float32Array)) {
+    const got = data === null ? "null" : (data as object)?.constructor?.name ?? typeof data;
+    throw new RnnError("dtype", `${name}.data must be a Float32Array, got ${got}`);
+  }
+  if (!Array.isArray(shape) || shape.some((d) => !Number.isInteger(d) || d < 0)) {
+    throw new RnnError("shape", `${name}.shape must be an array of non-negative integers, expected ${want}`);
+  }
+  const bad = shape.length !== expected.length || expected.some((d, k) => d !== null && d !== shape[k]);
+  if (bad) throw new RnnError("shape", `${name} has shape [${shape.join(", ")}], expected ${want}`);
+  if (data.length !== numel(shape)) {
+    throw new RnnError("shape", `${name}.data has ${data.length} values but its shape [${shape.join(", ")}] needs ${numel(shape)}`);
+  }
+  if (nan === "error") {
+    for (let i = 0; i < data.length; i++) {
+      if (!Number.isFinite(data[i])) {
+        throw new RnnError("nonfinite", `${name} holds ${data[i]} at flat index ${i}; pass nanPolicy: 'propagate' to allow NaN/Infinity`);
+      }
+    }
+  }
+  return t as Tensor;
+}
