@@ -1,0 +1,134 @@
+// src/layers.ts: the sequence layers LSTM, GRU and RNN, with PyTorch's shapes and semantics:
+//   input  [T, B, I]  ([B, T, I] with batchFirst; [T, I] unbatched)
+//   output [T, B, D*P]  hN [D*L, B, P]  cN [D*L, B, H]  (P = projSize or hiddenSize; no B axis unbatched)
+// and a streaming mode that keeps the final state between calls, so feeding a sequence in chunks gives
+// bitwise what one call over the whole sequence gives.
+import { RnnError } from "./errors.js";
+import { EngineOwner, type BackendOptions } from "./owner.js";
+import { directions, makeSpec, outputSize, type ArchitectureOptions, type Kind, type Spec } from "./spec.js";
+import { checkTensor, type Tensor } from "./tensor.js";
+
+export interface LayerOptions extends ArchitectureOptions, BackendOptions {}
+export type LSTMOptions = Omit<LayerOptions, "nonlinearity" | "resetAfter">;
+export type GRUOptions = Omit<LayerOptions, "nonlinearity" | "projSize">;
+export type RNNOptions = Omit<LayerOptions, "resetAfter" | "projSize">;
+
+/** Initial state: h0 [D*L, B, P] and, for an LSTM, c0 [D*L, B, H] (no B axis for unbatched input). Missing means zeros. */
+export interface LayerState {
+  h0?: Tensor;
+  c0?: Tensor;
+}
+
+export interface LayerResult {
+  /** [T, B, D*P] (batch-first: [B, T, D*P]): the last layer's h at every step, both directions concatenated. */
+  output: Tensor;
+  /** [D*L, B, P]: the final h of every layer and direction (the reverse direction's final is at t = 0). */
+  hN: Tensor;
+  /** LSTM only, [D*L, B, H]: the final cell state. */
+  cN?: Tensor;
+}
+
+/** (A, C, F) -> (C, A, F): between batch-first and time-major. */
+export function swapLeadingAxes(src: Float32Array, A: number, C: number, F: number): Float32Array {
+  const out = new Float32Array(src.length);
+  for (let a = 0; a < A; a++) {
+    for (let c = 0; c < C; c++) out.set(src.subarray((a * C + c) * F, (a * C + c + 1) * F), (c * A + a) * F);
+  }
+  return out;
+}
+
+export class RecurrentLayer extends EngineOwner {
+  private streamState: { h0: Tensor; c0?: Tensor } | null = null;
+
+  constructor(kind: Kind, options: LayerOptions, params?: Record<string, Float32Array>) {
+    const { backend, runtime, seed, nanPolicy, ...arch } = options ?? ({} as LayerOptions);
+    super(makeSpec(kind, arch), { backend, runtime, seed, nanPolicy }, params);
+  }
+
+  /**
+   * Runs the layer over a whole sequence from `state` (zeros when omitted) and returns every step's output
+   * and the final state. Shapes as PyTorch's nn.LSTM / nn.GRU / nn.RNN.
+   */
+  forward(input: Tensor, state: LayerState = {}): LayerResult {
+    const engine = this.live();
+    const s = this.spec;
+    const D = directions(s), P = outputSize(s), H = s.hiddenSize, LD = s.numLayers * D;
+    const rank = (input as Tensor)?.shape?.length;
+    if (rank !== 2 && rank !== 3) {
+      const form = s.batchFirst ? "[B, T, inputSize]" : "[T, B, inputSize]";
+      checkTensor("input", input, [null, null, s.inputSize], "propagate"); // names the dtype problem first
+      throw new RnnError("shape", `input must be ${form} or unbatched [T, inputSize], got rank ${rank}`);
+    }
+    const batched = rank === 3;
+    const x = checkTensor("input", input, batched ? [null, null, s.inputSize] : [null, s.inputSize], this.nanPolicy);
+    const T = batched && s.batchFirst ? x.shape[1] : x.shape[0];
+    const B = batched ? (s.batchFirst ? x.shape[0] : x.shape[1]) : 1;
+    if (T < 1 || B < 1) throw new RnnError("shape", `input has shape [${x.shape.join(", ")}]: need at least one timestep and one batch row`);
+    const stateShape = (n: number) => (batched ? [LD, B, n] : [LD, n]);
+    const h0 = state.h0 === undefined ? null : checkTensor("h0", state.h0, stateShape(P), this.nanPolicy).data;
+    let c0: Float32Array | null = null;
+    if (state.c0 !== undefined) {
+      if (s.kind !== "lstm") throw new RnnError("unexpected", `c0 is only for an LSTM; a ${s.kind.toUpperCase()} has no cell state`);
+      c0 = checkTensor("c0", state.c0, stateShape(H), this.nanPolicy).data;
+    }
+    const timeMajor = batched && s.batchFirst ? swapLeadingAxes(x.data, B, T, s.inputSize) : x.data;
+    const r = engine.forward(timeMajor, T, B, h0, c0);
+    const output = batched && s.batchFirst ? swapLeadingAxes(r.output, T, B, D * P) : r.output;
+    const result: LayerResult = {
+      output: { shape: batched ? (s.batchFirst ? [B, T, D * P] : [T, B, D * P]) : [T, D * P], data: output },
+      hN: { shape: stateShape(P), data: r.hN },
+    };
+    if (r.cN) result.cN = { shape: stateShape(H), data: r.cN };
+    return result;
+  }
+
+  /**
+   * Streaming: runs `input` (one step or a chunk, shaped as for forward) from the state the previous call
+   * ended in, and keeps the new final state. The first call, and the first after resetState(), starts
+   * from zeros or from the state given to resetState().
+   */
+  stream(input: Tensor): LayerResult {
+    const r = this.forward(input, this.streamState ?? {});
+    this.streamState = { h0: r.hN, c0: r.cN };
+    return r;
+  }
+
+  /** Forgets the streaming state, or sets it to `state` (checked on the next stream() call). */
+  resetState(state?: LayerState): void {
+    this.live();
+    if (state?.c0 && !state.h0) throw new RnnError("missing", "resetState needs h0 whenever c0 is given");
+    this.streamState = state?.h0 ? { h0: state.h0, c0: state.c0 } : null;
+  }
+
+  /** The state stream() will continue from, or null at the start. */
+  get state(): LayerState | null {
+    return this.streamState ? { ...this.streamState } : null;
+  }
+}
+
+/** Long short-term memory layer, as torch.nn.LSTM (gate order i, f, g, o; optional projSize). */
+export class LSTM extends RecurrentLayer {
+  constructor(options: LSTMOptions, params?: Record<string, Float32Array>) {
+    super("lstm", options, params);
+  }
+}
+
+/** Gated recurrent unit layer, as torch.nn.GRU (gate order r, z, n); `resetAfter: false` for the original form. */
+export class GRU extends RecurrentLayer {
+  constructor(options: GRUOptions, params?: Record<string, Float32Array>) {
+    super("gru", options, params);
+  }
+}
+
+/** Elman RNN layer with tanh or relu, as torch.nn.RNN. */
+export class RNN extends RecurrentLayer {
+  constructor(options: RNNOptions, params?: Record<string, Float32Array>) {
+    super("rnn", options, params);
+  }
+}
+
+export function layerFor(kind: Kind, options: LayerOptions, params?: Record<string, Float32Array>): RecurrentLayer {
+  return kind === "lstm" ? new LSTM(options, params) : kind === "gru" ? new GRU(options, params) : new RNN(options, params);
+}
+
+export type { Spec };

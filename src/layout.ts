@@ -1,0 +1,119 @@
+// src/layout.ts: the one place that knows how the wasm kernels see parameters and scratch memory.
+//
+// Packed parameters. PyTorch stores a gate matrix as (G*R, C): G gate blocks of R rows, C inputs per row.
+// The kernels want it transposed, (C, G*Rp), with every gate block padded to Rp = roundUp4(R) columns of
+// zeros, so SIMD runs along the outputs with no tails and padding lanes stay exactly zero (see
+// assembly/lstm.ts). Biases (G*R) become (G*Rp). weight_hr (P, H) is the case G = 1, R = P.
+// All parameters of a model live in one block, each tensor at a float offset that is a multiple of 4
+// (16 bytes), in PyTorch's state_dict order.
+import type { ParamInfo, Spec } from "./spec.js";
+import { directions, gateCount, layerInputSize, outputSize, paramList } from "./spec.js";
+
+export function roundUp4(n: number): number {
+  return (n + 3) & ~3;
+}
+
+/** How one PyTorch tensor of shape (G*R, C) (or (G*R) with C = 1) sits in the packed block. */
+export interface PackedParam extends ParamInfo {
+  offset: number; // floats from the block start
+  G: number;
+  R: number;
+  C: number;
+  size: number; // floats, C * G * roundUp4(R)
+}
+
+export interface ParamLayout {
+  params: PackedParam[];
+  byName: Map<string, PackedParam>;
+  totalFloats: number;
+}
+
+export function paramLayout(spec: Spec): ParamLayout {
+  const G = gateCount(spec.kind);
+  let offset = 0;
+  const params: PackedParam[] = [];
+  for (const p of paramList(spec)) {
+    const isProj = p.role === "weight_hr";
+    const g = isProj ? 1 : G;
+    const R = isProj ? spec.projSize : spec.hiddenSize;
+    const C = p.shape.length === 2 ? p.shape[1] : 1;
+    const size = C * g * roundUp4(R);
+    params.push({ ...p, offset, G: g, R, C, size });
+    offset += size;
+  }
+  return { params, byName: new Map(params.map((p) => [p.name, p])), totalFloats: offset };
+}
+
+/** Writes PyTorch's (G*R, C) `src` into `dst` (C, G*Rp), zero padding included. */
+export function pack(dst: Float32Array, src: Float32Array, G: number, R: number, C: number): void {
+  const Rp = roundUp4(R);
+  dst.fill(0, 0, C * G * Rp);
+  for (let g = 0; g < G; g++) {
+    for (let j = 0; j < R; j++) {
+      const row = (g * R + j) * C;
+      for (let c = 0; c < C; c++) dst[c * G * Rp + g * Rp + j] = src[row + c];
+    }
+  }
+}
+
+/** The inverse of pack: PyTorch's (G*R, C) layout from the packed (C, G*Rp). */
+export function unpack(src: Float32Array, G: number, R: number, C: number): Float32Array {
+  const Rp = roundUp4(R);
+  const out = new Float32Array(G * R * C);
+  for (let g = 0; g < G; g++) {
+    for (let j = 0; j < R; j++) {
+      const row = (g * R + j) * C;
+      for (let c = 0; c < C; c++) out[row + c] = src[c * G * Rp + g * Rp + j];
+    }
+  }
+  return out;
+}
+
+/** Floats per step and batch row of a kernel's gates buffer (assembly/lstm.ts, gru.ts; 0 for the RNN). */
+export function gateWidth(spec: Spec): number {
+  const Hp = roundUp4(spec.hiddenSize);
+  if (spec.kind === "lstm") return spec.projSize > 0 ? 5 * Hp : 4 * Hp;
+  if (spec.kind === "gru") return 4 * Hp;
+  return 0;
+}
+
+/**
+ * Scratch for one inference call of T steps and B rows, as float offsets into one workspace block:
+ *   x      (T,B,I)            layer 0's input, time-major
+ *   xz     (T,B,G*Hp)         the input projection of the layer and direction being run
+ *   hs     2 x D x (T+1,B,Pp) per direction, ping-ponged between consecutive layers
+ *   cs     (T+1,B,Hp)         LSTM cell states of the direction being run
+ *   gates  (B,width)          one step's gates, reused every step
+ */
+export interface Workspace {
+  x: number;
+  xz: number;
+  hs: number[][]; // [parity][direction]
+  cs: number;
+  gates: number;
+  totalFloats: number;
+}
+
+export function workspaceLayout(spec: Spec, T: number, B: number): Workspace {
+  const D = directions(spec);
+  const Hp = roundUp4(spec.hiddenSize);
+  const Pp = roundUp4(outputSize(spec));
+  const G = gateCount(spec.kind);
+  let at = 0;
+  const take = (floats: number) => {
+    const start = at;
+    at += roundUp4(floats);
+    return start;
+  };
+  const x = take(T * B * layerInputSize(spec, 0));
+  const xz = take(T * B * G * Hp);
+  const parities = spec.numLayers > 1 ? 2 : 1;
+  const hs: number[][] = [];
+  for (let p = 0; p < parities; p++) {
+    hs.push([]);
+    for (let d = 0; d < D; d++) hs[p].push(take((T + 1) * B * Pp));
+  }
+  const cs = spec.kind === "lstm" ? take((T + 1) * B * Hp) : 0;
+  const gates = take(B * gateWidth(spec));
+  return { x, xz, hs, cs, gates, totalFloats: at };
+}

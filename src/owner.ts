@@ -1,0 +1,85 @@
+// src/owner.ts: what layers and cells share: a spec, an engine holding the parameters (wasm or reference),
+// and a lifetime. dispose() frees the wasm memory, is safe to call twice, and makes later use throw.
+import { RnnError } from "./errors.js";
+import type { Engine } from "./engine.js";
+import { ReferenceEngine } from "./engine.js";
+import { WasmEngine } from "./wasm-engine.js";
+import { getRuntime, type Runtime } from "./runtime.js";
+import { fillUniform, mulberry32 } from "./random.js";
+import { initBound, paramList, type Spec } from "./spec.js";
+import { numel, type NanPolicy, type Tensor } from "./tensor.js";
+
+/** Options about where and how a layer or cell runs (not its architecture). */
+export interface BackendOptions {
+  /** 'wasm' (default) runs the kernels; 'reference' runs the plain-TypeScript implementation. */
+  backend?: "wasm" | "reference";
+  /** The wasm runtime to use; default: the one `init()` loaded. */
+  runtime?: Runtime;
+  /** Seed for the random initial weights (uniform in ±1/sqrt(hiddenSize), as PyTorch). Default: random. */
+  seed?: number;
+  /** NaN/Infinity in inputs and states: 'error' (default) throws naming the tensor, 'propagate' computes on. */
+  nanPolicy?: NanPolicy;
+}
+
+// Leak detector only: memory is freed by dispose(); this reports owners that were dropped without it.
+const leaks = typeof FinalizationRegistry !== "undefined"
+  ? new FinalizationRegistry<string>((what) => {
+    if (typeof process !== "undefined" && process.env?.RNN_WASM_DEBUG_LEAKS) console.warn(`rnn-wasm: ${what} was garbage-collected without dispose(); its wasm memory leaked`);
+  })
+  : null;
+
+export function randomParams(spec: Spec, seed: number | undefined): Record<string, Float32Array> {
+  const next = mulberry32(seed ?? Math.floor(Math.random() * 2 ** 32));
+  const bound = initBound(spec);
+  const out: Record<string, Float32Array> = {};
+  for (const p of paramList(spec)) out[p.name] = fillUniform(new Float32Array(numel(p.shape)), bound, next);
+  return out;
+}
+
+export abstract class EngineOwner {
+  /** The architecture, with every default filled in. */
+  readonly spec: Spec;
+  /** 'wasm' or 'reference'. */
+  readonly backend: "wasm" | "reference";
+  protected readonly nanPolicy: NanPolicy;
+  private engine: Engine | null;
+
+  protected constructor(spec: Spec, options: BackendOptions, params?: Record<string, Float32Array>) {
+    this.spec = spec;
+    this.backend = options.backend ?? "wasm";
+    if (this.backend !== "wasm" && this.backend !== "reference") {
+      throw new RnnError("unexpected", `backend must be 'wasm' or 'reference', got '${String(this.backend)}'`);
+    }
+    this.nanPolicy = options.nanPolicy ?? "error";
+    const weights = params ?? randomParams(spec, options.seed);
+    this.engine = this.backend === "wasm"
+      ? new WasmEngine(options.runtime ?? getRuntime(), spec, weights)
+      : new ReferenceEngine(spec, weights);
+    leaks?.register(this, `a ${spec.kind} ${spec.cell ? "cell" : "layer"}`, this);
+  }
+
+  protected live(): Engine {
+    if (!this.engine) throw new RnnError("disposed", `this ${this.spec.kind.toUpperCase()}${this.spec.cell ? "Cell" : ""} was disposed; create a new one`);
+    return this.engine;
+  }
+
+  /** The parameters under PyTorch's state_dict names and shapes (copies). */
+  toTorch(): Record<string, Tensor> {
+    const flat = this.live().toTorch();
+    const out: Record<string, Tensor> = {};
+    for (const p of paramList(this.spec)) out[p.name] = { shape: [...p.shape], data: flat[p.name] };
+    return out;
+  }
+
+  /** Frees the wasm memory. Safe to call twice; any later call on this object throws. */
+  dispose(): void {
+    if (!this.engine) return;
+    this.engine.dispose();
+    this.engine = null;
+    leaks?.unregister(this);
+  }
+
+  [Symbol.dispose](): void {
+    this.dispose();
+  }
+}

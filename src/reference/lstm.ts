@@ -1,0 +1,46 @@
+// src/reference/lstm.ts: LSTM over a sequence, one direction, time-major; the mirror of assembly/lstm.ts.
+//   z = xz_t + W_hh h_{t-1} + b_hh;  i, f, o = sigmoid(z_i, z_f, z_o);  g = tanh(z_g)  (gate order i, f, g, o)
+//   c_t = f * c_{t-1} + i * g;  r_t = o * tanh(c_t);  h_t = r_t, or W_hr r_t with a projection
+// No padding here: hs is (T+1,B,P), cs (T+1,B,H), gates (T,B,4H [+H for r with a projection]), xz (T,B,4H).
+// Wh is PyTorch's weight_hh (4H,P), Wr its weight_hr (P,H). Slots as in assembly/lstm.ts: forward writes
+// slot t+1 from slot t; reverse walks t = T-1..0 and writes slot t from slot t+1.
+import { gemm, sigmoid, tanh, type Vec } from "./math.js";
+
+export function lstmGateWidth(H: number, hasProj: boolean): number {
+  return hasProj ? 5 * H : 4 * H;
+}
+
+export function lstmForward(
+  hs: Vec, cs: Vec, gates: Vec,
+  xz: Vec, Wh: Vec, bh: Vec | null, Wr: Vec | null,
+  T: number, B: number, H: number, P: number, reverse: boolean,
+): void {
+  const width = lstmGateWidth(H, Wr !== null);
+  for (let step = 0; step < T; step++) {
+    const t = reverse ? T - 1 - step : step;
+    const prev = reverse ? t + 1 : t;
+    const next = reverse ? t : t + 1;
+    const g = gates.subarray(t * B * width, (t + 1) * B * width);
+    gemm(g, width, hs.subarray(prev * B * P), P, Wh, P, bh, B, P, 4 * H, false);
+    for (let b = 0; b < B; b++) {
+      for (let j = 0; j < H; j++) {
+        const gi = b * width + j;
+        const xi = (t * B + b) * 4 * H + j;
+        const i = sigmoid(xz[xi] + g[gi]);
+        const f = sigmoid(xz[xi + H] + g[gi + H]);
+        const gg = tanh(xz[xi + 2 * H] + g[gi + 2 * H]);
+        const o = sigmoid(xz[xi + 3 * H] + g[gi + 3 * H]);
+        const c = f * cs[(prev * B + b) * H + j] + i * gg;
+        g[gi] = i;
+        g[gi + H] = f;
+        g[gi + 2 * H] = gg;
+        g[gi + 3 * H] = o;
+        cs[(next * B + b) * H + j] = c;
+        const r = o * tanh(c);
+        if (Wr) g[gi + 4 * H] = r;
+        else hs[(next * B + b) * P + j] = r;
+      }
+    }
+    if (Wr) gemm(hs.subarray(next * B * P), P, g.subarray(4 * H), width, Wr, H, null, B, H, P, false);
+  }
+}

@@ -1,0 +1,22 @@
+// src/reference/rnn.ts: Elman RNN over a sequence, one direction, time-major; the mirror of assembly/rnn.ts.
+//   h_t = act(xz_t + W_hh h_{t-1} + b_hh), act = tanh or relu
+// No padding: hs (T+1,B,H), xz (T,B,H), Wh is weight_hh (H,H).
+import { gemm, tanh, type Vec } from "./math.js";
+
+export function rnnForward(
+  hs: Vec,
+  xz: Vec, Wh: Vec, bh: Vec | null,
+  T: number, B: number, H: number, relu: boolean, reverse: boolean,
+): void {
+  for (let step = 0; step < T; step++) {
+    const t = reverse ? T - 1 - step : step;
+    const prev = reverse ? t + 1 : t;
+    const next = reverse ? t : t + 1;
+    const hNext = hs.subarray(next * B * H, (next + 1) * B * H);
+    gemm(hNext, H, hs.subarray(prev * B * H), H, Wh, H, bh, B, H, H, false);
+    for (let k = 0; k < B * H; k++) {
+      const z = xz[t * B * H + k] + hNext[k];
+      hNext[k] = relu ? Math.max(z, 0) : tanh(z);
+    }
+  }
+}

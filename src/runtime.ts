@@ -1,0 +1,204 @@
+// src/runtime.ts: loads one build of the kernels (relaxed SIMD, SIMD or scalar) and owns its linear memory.
+// Every block is allocated and freed here, with its size recorded, so memory in use can be read at any time.
+// Views are made at the moment of use (f32()): memory.grow detaches every earlier Float32Array.
+// We call the module's exports directly (asc's raw bindings are a 10-line wrapper around
+// WebAssembly.instantiate); @assemblyscript/loader is deprecated since AssemblyScript 0.20 and only helps
+// with managed objects, which these pointer-based kernels never pass.
+import { RnnError } from "./errors.js";
+
+/** Which compiled kernels to use: relaxed SIMD (fused multiply-add), plain 128-bit SIMD, or scalar. */
+export type Build = "relaxed" | "simd" | "scalar";
+
+/** Where the wasm comes from: a compiled module (Workers), its bytes, a fetch Response, or a URL / file path. */
+export type WasmSource = WebAssembly.Module | ArrayBuffer | ArrayBufferView | Response | URL | string;
+
+/** The kernels' exports (assembly/index.ts). Pointers are byte offsets; flags are 0/1. */
+export interface Kernels {
+  memory: WebAssembly.Memory;
+  alloc(bytes: number): number;
+  free(ptr: number): void;
+  gemm(out: number, ldo: number, a: number, lda: number, w: number, ldw: number, bias: number,
+    M: number, K: number, N: number, accumulate: number): void;
+  sigmoidForward(out: number, x: number, n: number): void;
+  tanhForward(out: number, x: number, n: number): void;
+  lstmForward(hs: number, cs: number, gates: number, xz: number, Wh: number, bh: number, Wr: number,
+    T: number, B: number, H: number, P: number, reverse: number, keepGates: number): void;
+  gruForward(hs: number, gates: number, xz: number, Wh: number, bh: number,
+    T: number, B: number, H: number, resetAfter: number, reverse: number, keepGates: number): void;
+  rnnForward(hs: number, xz: number, Wh: number, bh: number,
+    T: number, B: number, H: number, relu: number, reverse: number): void;
+}
+
+export const BUILDS: readonly Build[] = ["relaxed", "simd", "scalar"];
+
+/** One instance of the kernels with its own memory. Layers hold the runtime they were made on. */
+export class Runtime {
+  readonly build: Build;
+  readonly kernels: Kernels;
+  private readonly live = new Map<number, number>();
+  private inUse = 0;
+
+  constructor(build: Build, kernels: Kernels) {
+    this.build = build;
+    this.kernels = kernels;
+  }
+
+  /** A 16-byte aligned block of at least `bytes` bytes (contents undefined). */
+  alloc(bytes: number): number {
+    let ptr: number;
+    try {
+      ptr = this.kernels.alloc(Math.max(bytes, 16)) >>> 0;
+    } catch (e) {
+      throw new RnnError("init", `wasm memory could not grow to hold ${bytes} more bytes (${(e as Error).message})`);
+    }
+    this.live.set(ptr, bytes);
+    this.inUse += bytes;
+    return ptr;
+  }
+
+  free(ptr: number): void {
+    const bytes = this.live.get(ptr);
+    if (bytes === undefined) throw new RnnError("state", `free of a block this runtime does not own (${ptr})`);
+    this.live.delete(ptr);
+    this.inUse -= bytes;
+    this.kernels.free(ptr);
+  }
+
+  /** A fresh Float32Array over `n` floats at byte offset `ptr`. Do not keep it across an alloc. */
+  f32(ptr: number, n: number): Float32Array {
+    return new Float32Array(this.kernels.memory.buffer, ptr, n);
+  }
+
+  /** Bytes in blocks handed out and not yet freed. */
+  get bytesInUse(): number {
+    return this.inUse;
+  }
+
+  /** Blocks handed out and not yet freed. */
+  get blocksInUse(): number {
+    return this.live.size;
+  }
+
+  /** Size of the wasm linear memory. */
+  get memoryBytes(): number {
+    return this.kernels.memory.buffer.byteLength;
+  }
+}
+
+function wasmFileName(build: Build): string {
+  return `rnn-${build}.wasm`;
+}
+
+function isNode(): boolean {
+  return typeof process !== "undefined" && !!process.versions?.node;
+}
+
+// The package's own wasm files: build/ next to src/ when run from source, two levels up from dist/src/.
+async function readPackagedWasm(build: Build): Promise<Uint8Array<ArrayBuffer>> {
+  const name = wasmFileName(build);
+  if (!isNode()) {
+    const res = await fetch(new URL(`../build/${name}`, import.meta.url));
+    return new Uint8Array(await res.arrayBuffer());
+  }
+  const fs = await import("node:fs/promises");
+  const { fileURLToPath } = await import("node:url");
+  const candidates = [new URL(`../build/${name}`, import.meta.url), new URL(`../../build/${name}`, import.meta.url)];
+  for (const url of candidates) {
+    try {
+      return new Uint8Array(await fs.readFile(fileURLToPath(url)));
+    } catch {
+      // try the next place
+    }
+  }
+  throw new RnnError("init", `cannot find ${name} next to the package (looked in ${candidates.map((u) => fileURLToPath(u)).join(", ")}); run 'npm run build:wasm'`);
+}
+
+async function sourceToModuleOrBytes(source: WasmSource): Promise<WebAssembly.Module | Uint8Array<ArrayBuffer>> {
+  if (source instanceof WebAssembly.Module) return source;
+  if (source instanceof ArrayBuffer) return new Uint8Array(source);
+  if (ArrayBuffer.isView(source)) return new Uint8Array(source.buffer, source.byteOffset, source.byteLength).slice();
+  if (typeof Response !== "undefined" && source instanceof Response) {
+    if (!source.ok) throw new RnnError("init", `fetching the wasm failed: HTTP ${source.status} ${source.statusText}`);
+    return new Uint8Array(await source.arrayBuffer());
+  }
+  const text = source instanceof URL ? source.href : String(source);
+  if (isNode() && (!/^[a-z]+:/i.test(text) || text.startsWith("file:"))) {
+    const fs = await import("node:fs/promises");
+    const { fileURLToPath } = await import("node:url");
+    const path = text.startsWith("file:") ? fileURLToPath(text) : text;
+    try {
+      return new Uint8Array(await fs.readFile(path));
+    } catch (e) {
+      throw new RnnError("init", `cannot read the wasm file ${path}: ${(e as Error).message}`);
+    }
+  }
+  return sourceToModuleOrBytes(await fetch(text));
+}
+
+/** Whether this engine can compile the given build (relaxed SIMD needs Node >= 22, or a flag, or workerd). */
+export async function supportsBuild(build: Build): Promise<boolean> {
+  return WebAssembly.validate(await readPackagedWasm(build));
+}
+
+async function instantiate(build: Build, moduleOrBytes: WebAssembly.Module | Uint8Array<ArrayBuffer>): Promise<Runtime> {
+  try {
+    const module = moduleOrBytes instanceof WebAssembly.Module ? moduleOrBytes : await WebAssembly.compile(moduleOrBytes);
+    const instance = await WebAssembly.instantiate(module, {});
+    return new Runtime(build, instance.exports as unknown as Kernels);
+  } catch (e) {
+    if (e instanceof RnnError) throw e;
+    throw new RnnError("init", `the ${build} wasm build could not be loaded: ${(e as Error).message}`);
+  }
+}
+
+/** Options for `createRuntime` and `init`. */
+export interface RuntimeOptions {
+  /** Force a build; by default the fastest one this engine validates (relaxed, then simd, then scalar). */
+  build?: Build;
+}
+
+/**
+ * Loads a fresh, independent instance of the kernels. With a `source`, that module or file is used and
+ * `build` says which build it is (default 'simd'); without one, the package's own files are read and the
+ * fastest build this engine supports is chosen unless `build` forces one.
+ */
+export async function createRuntime(source?: WasmSource, options: RuntimeOptions = {}): Promise<Runtime> {
+  if (source !== undefined) return instantiate(options.build ?? "simd", await sourceToModuleOrBytes(source));
+  const order = options.build ? [options.build] : BUILDS;
+  for (const build of order) {
+    const bytes = await readPackagedWasm(build);
+    if (WebAssembly.validate(bytes)) return instantiate(build, bytes);
+    if (options.build) {
+      throw new RnnError("init", `this JavaScript engine cannot compile the '${build}' build` +
+        (build === "relaxed" ? " (relaxed SIMD needs Node >= 22, --experimental-wasm-relaxed-simd, or workerd)" : ""));
+    }
+  }
+  throw new RnnError("init", "no wasm build of rnn-wasm validates on this engine");
+}
+
+let defaultRuntime: Runtime | null = null;
+let pending: Promise<Runtime> | null = null;
+
+/**
+ * Loads the wasm once, for every layer and cell created afterwards without an explicit runtime.
+ * Calling it again returns the same runtime, unless a source or build is given, which loads a new default.
+ */
+export async function init(source?: WasmSource, options: RuntimeOptions = {}): Promise<Runtime> {
+  if (source === undefined && options.build === undefined) {
+    if (defaultRuntime) return defaultRuntime;
+    if (pending) return pending;
+  }
+  pending = createRuntime(source, options);
+  try {
+    defaultRuntime = await pending;
+    return defaultRuntime;
+  } finally {
+    pending = null;
+  }
+}
+
+/** The runtime `init()` loaded; throws a clear error when init() has not finished. */
+export function getRuntime(): Runtime {
+  if (!defaultRuntime) throw new RnnError("init", "call `await init()` before creating a wasm layer or cell (or pass backend: 'reference')");
+  return defaultRuntime;
+}

@@ -1,0 +1,143 @@
+// src/spec.ts: a recurrent layer's architecture (the options a user passes, with defaults filled in) and the
+// PyTorch parameter names and shapes it implies. Everything else derives sizes from here or from layout.ts.
+import { RnnError } from "./errors.js";
+
+export type Kind = "lstm" | "gru" | "rnn";
+export type Nonlinearity = "tanh" | "relu";
+
+/** Architecture options shared by `LSTM`, `GRU` and `RNN` (names and defaults as PyTorch's constructors). */
+export interface ArchitectureOptions {
+  /** Features per timestep of the input. */
+  inputSize: number;
+  /** Units of the cell state (and of h, unless `projSize` is set). */
+  hiddenSize: number;
+  /** Stacked layers; layer k > 0 reads layer k-1's output. Default 1. */
+  numLayers?: number;
+  /** Run a second direction from the end of the sequence and concatenate. Default false. */
+  bidirectional?: boolean;
+  /** Input and output as [B, T, F] instead of [T, B, F]. Default false. States stay [D*L, B, H]. */
+  batchFirst?: boolean;
+  /** Use b_ih and b_hh. Default true. */
+  bias?: boolean;
+  /** LSTM only: project h to this size with weight_hr (PyTorch `proj_size`). Default 0 (none). */
+  projSize?: number;
+  /** RNN only: 'tanh' (default) or 'relu'. */
+  nonlinearity?: Nonlinearity;
+  /** GRU only: apply the reset gate after the recurrent matmul (PyTorch, default true) or before it. */
+  resetAfter?: boolean;
+}
+
+/** ArchitectureOptions with every default filled in; `cell` marks a one-step cell (names without `_l0`). */
+export interface Spec {
+  kind: Kind;
+  cell: boolean;
+  inputSize: number;
+  hiddenSize: number;
+  numLayers: number;
+  bidirectional: boolean;
+  batchFirst: boolean;
+  bias: boolean;
+  projSize: number;
+  nonlinearity: Nonlinearity;
+  resetAfter: boolean;
+}
+
+/** Gates stacked along the rows of weight_ih / weight_hh. */
+export function gateCount(kind: Kind): number {
+  return kind === "lstm" ? 4 : kind === "gru" ? 3 : 1;
+}
+
+export function directions(spec: Spec): number {
+  return spec.bidirectional ? 2 : 1;
+}
+
+/** Size of h (and of each direction's output): projSize when set, else hiddenSize. */
+export function outputSize(spec: Spec): number {
+  return spec.projSize > 0 ? spec.projSize : spec.hiddenSize;
+}
+
+/** Input features of layer `layer`: inputSize for the first, directions * outputSize after. */
+export function layerInputSize(spec: Spec, layer: number): number {
+  return layer === 0 ? spec.inputSize : directions(spec) * outputSize(spec);
+}
+
+function positiveInt(name: string, v: unknown): number {
+  if (typeof v !== "number" || !Number.isInteger(v) || v < 1) {
+    throw new RnnError("shape", `option ${name} must be a positive integer, got ${String(v)}`);
+  }
+  return v;
+}
+
+export function makeSpec(kind: Kind, o: ArchitectureOptions, cell = false): Spec {
+  if (o === null || typeof o !== "object") throw new RnnError("missing", `${kind} options { inputSize, hiddenSize } are required`);
+  const projSize = o.projSize ?? 0;
+  if (projSize !== 0 && kind !== "lstm") throw new RnnError("unexpected", `projSize is an LSTM option, not a ${kind} one`);
+  if (projSize !== 0) positiveInt("projSize", projSize);
+  if (o.nonlinearity !== undefined && kind !== "rnn") throw new RnnError("unexpected", `nonlinearity is an RNN option, not a ${kind} one`);
+  if (o.resetAfter !== undefined && kind !== "gru") throw new RnnError("unexpected", `resetAfter is a GRU option, not a ${kind} one`);
+  const nonlinearity = o.nonlinearity ?? "tanh";
+  if (nonlinearity !== "tanh" && nonlinearity !== "relu") {
+    throw new RnnError("unexpected", `nonlinearity must be 'tanh' or 'relu', got '${String(nonlinearity)}'`);
+  }
+  const spec: Spec = {
+    kind,
+    cell,
+    inputSize: positiveInt("inputSize", o.inputSize),
+    hiddenSize: positiveInt("hiddenSize", o.hiddenSize),
+    numLayers: o.numLayers === undefined ? 1 : positiveInt("numLayers", o.numLayers),
+    bidirectional: o.bidirectional ?? false,
+    batchFirst: o.batchFirst ?? false,
+    bias: o.bias ?? true,
+    projSize,
+    nonlinearity,
+    resetAfter: o.resetAfter ?? true,
+  };
+  if (projSize >= spec.hiddenSize) {
+    throw new RnnError("shape", `projSize (${projSize}) must be smaller than hiddenSize (${spec.hiddenSize}), as in PyTorch`);
+  }
+  if (cell && (spec.numLayers !== 1 || spec.bidirectional || spec.projSize)) {
+    throw new RnnError("unexpected", `a ${kind} cell has one layer, one direction and no projection`);
+  }
+  return spec;
+}
+
+export type ParamRole = "weight_ih" | "weight_hh" | "bias_ih" | "bias_hh" | "weight_hr";
+
+/** One PyTorch parameter: its state_dict name, shape, and where it belongs. */
+export interface ParamInfo {
+  name: string;
+  role: ParamRole;
+  layer: number;
+  dir: number;
+  shape: number[];
+}
+
+export function paramSuffix(spec: Spec, layer: number, dir: number): string {
+  return spec.cell ? "" : `_l${layer}${dir === 1 ? "_reverse" : ""}`;
+}
+
+/** The parameters in PyTorch's state_dict order. */
+export function paramList(spec: Spec): ParamInfo[] {
+  const G = gateCount(spec.kind);
+  const H = spec.hiddenSize;
+  const out: ParamInfo[] = [];
+  for (let layer = 0; layer < spec.numLayers; layer++) {
+    for (let dir = 0; dir < directions(spec); dir++) {
+      const s = paramSuffix(spec, layer, dir);
+      const add = (role: ParamRole, shape: number[]) => out.push({ name: role + s, role, layer, dir, shape });
+      add("weight_ih", [G * H, layerInputSize(spec, layer)]);
+      add("weight_hh", [G * H, outputSize(spec)]);
+      if (spec.bias) {
+        add("bias_ih", [G * H]);
+        add("bias_hh", [G * H]);
+      }
+      if (spec.projSize > 0) add("weight_hr", [spec.projSize, H]);
+    }
+  }
+  return out;
+}
+
+/** Parameters for `numel(shape)` elements drawn as PyTorch does: uniform in [-1/sqrt(H), 1/sqrt(H)]. */
+export function initBound(spec: Spec): number {
+  return 1 / Math.sqrt(spec.hiddenSize);
+}

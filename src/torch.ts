@@ -1,0 +1,117 @@
+// src/torch.ts: build a layer or cell from a PyTorch state_dict, inferring the architecture from the names and
+// shapes (weight_ih_l{k}[_reverse], weight_hh_*, bias_ih_*, bias_hh_*, weight_hr_*; cells: weight_ih, ...).
+// Every tensor is checked against the inferred architecture before any memory is allocated, so a bad file
+// leaves nothing behind.
+import { RnnError } from "./errors.js";
+import type { BackendOptions } from "./owner.js";
+import { cellFor, type RecurrentCell } from "./cells.js";
+import { layerFor, type RecurrentLayer } from "./layers.js";
+import { makeSpec, paramList, type Kind, type Nonlinearity } from "./spec.js";
+import { checkTensor, type Tensor } from "./tensor.js";
+
+export interface FromTorchOptions extends BackendOptions {
+  /** Force the kind; by default it follows from weight_hh's rows per hidden unit (4 LSTM, 3 GRU, 1 RNN). */
+  kind?: Kind;
+  /** Key prefix of the recurrent module in a larger state_dict, e.g. 'encoder.lstm.'. Inferred when unique. */
+  prefix?: string;
+  /** RNN only: 'tanh' (default) or 'relu'; PyTorch does not store it in the state_dict. */
+  nonlinearity?: Nonlinearity;
+  /** GRU only: true (default, PyTorch) or false for the reset-before form. */
+  resetAfter?: boolean;
+  /** Layers only: input and output as [B, T, F]. */
+  batchFirst?: boolean;
+}
+
+const PARAM_NAME = /^(weight_ih|weight_hh|bias_ih|bias_hh|weight_hr)(?:_l(\d+)(_reverse)?)?$/;
+
+/** The prefixes under which a recurrent module's weight_ih_l0 (or a cell's weight_ih) appears. */
+function findPrefixes(names: string[]): string[] {
+  const found = new Set<string>();
+  for (const n of names) {
+    const m = /^(.*?)weight_ih(_l0)?$/.exec(n);
+    if (m) found.add(m[1]);
+  }
+  return [...found];
+}
+
+/**
+ * Builds the LSTM, GRU or RNN layer (names with `_l{k}`), or LSTMCell, GRUCell or RNNCell (names without),
+ * that a PyTorch state_dict describes. Tensors outside `prefix` are ignored; unknown tensors inside it,
+ * missing ones and wrong shapes are errors that name the tensor and the expected shape.
+ */
+export function fromTorch(tensors: Record<string, Tensor>, options: FromTorchOptions = {}): RecurrentLayer | RecurrentCell {
+  if (tensors === null || typeof tensors !== "object") throw new RnnError("missing", "fromTorch needs a record of tensors by state_dict name");
+  const all = Object.keys(tensors);
+  let prefix = options.prefix;
+  if (prefix === undefined) {
+    const prefixes = findPrefixes(all);
+    if (prefixes.length === 0) throw new RnnError("missing", `no weight_ih_l0 (or weight_ih) tensor among: ${all.slice(0, 12).join(", ") || "(none)"}`);
+    if (prefixes.length > 1) throw new RnnError("unexpected", `several recurrent modules in this state_dict (${prefixes.map((p) => `'${p}'`).join(", ")}); pass prefix to choose one`);
+    prefix = prefixes[0];
+  }
+  const own: Record<string, Tensor> = {};
+  for (const name of all) if (name.startsWith(prefix)) own[name.slice(prefix.length)] = tensors[name];
+  const names = Object.keys(own);
+  const where = prefix ? ` (prefix '${prefix}')` : "";
+  for (const n of names) {
+    if (!PARAM_NAME.test(n)) throw new RnnError("unexpected", `unexpected tensor '${prefix}${n}'${where}: not a recurrent layer parameter`);
+  }
+  const wih = own["weight_ih_l0"] ?? own["weight_ih"];
+  if (!wih) throw new RnnError("missing", `missing tensor '${prefix}weight_ih_l0'${where}`);
+  const cell = own["weight_ih"] !== undefined;
+  const sfx = cell ? "" : "_l0";
+  const whh = own["weight_hh" + sfx];
+  if (!whh) throw new RnnError("missing", `missing tensor '${prefix}weight_hh${sfx}'${where}`);
+  checkTensor(`${prefix}weight_ih${sfx}`, wih, [null, null]);
+  checkTensor(`${prefix}weight_hh${sfx}`, whh, [null, null]);
+  const whr = own["weight_hr_l0"];
+  if (whr) checkTensor(`${prefix}weight_hr_l0`, whr, [null, null]);
+  // weight_hh is (G*H, P): P = H without projection, weight_hr (P, H) gives H with one.
+  const hiddenSize = whr ? whr.shape[1] : whh.shape[1];
+  const rows = whh.shape[0];
+  let kind = options.kind;
+  if (!kind) {
+    const G = hiddenSize > 0 ? rows / hiddenSize : 0;
+    kind = G === 4 ? "lstm" : G === 3 ? "gru" : G === 1 ? "rnn" : undefined;
+    if (!kind) throw new RnnError("shape", `${prefix}weight_hh${sfx} has shape [${whh.shape}]: its rows are not 4, 3 or 1 times the hidden size ${hiddenSize}`);
+  }
+  let numLayers = 0;
+  let bidirectional = false;
+  for (const n of names) {
+    const m = PARAM_NAME.exec(n)!;
+    if (m[2] !== undefined) numLayers = Math.max(numLayers, Number(m[2]) + 1);
+    if (m[3]) bidirectional = true;
+    if (cell && m[2] !== undefined) throw new RnnError("unexpected", `'${prefix}${n}' mixes layer names with cell names (weight_ih)`);
+  }
+  const arch = {
+    inputSize: wih.shape[1],
+    hiddenSize,
+    bias: own["bias_ih" + sfx] !== undefined || own["bias_hh" + sfx] !== undefined,
+    ...(kind === "lstm" && whr ? { projSize: whr.shape[0] } : {}),
+    ...(kind === "rnn" && options.nonlinearity ? { nonlinearity: options.nonlinearity } : {}),
+    ...(kind === "gru" && options.resetAfter !== undefined ? { resetAfter: options.resetAfter } : {}),
+    ...(cell ? {} : { numLayers, bidirectional, batchFirst: options.batchFirst ?? false }),
+  };
+  const spec = makeSpec(kind, arch, cell);
+  const params: Record<string, Float32Array> = {};
+  const expected = paramList(spec);
+  for (const p of expected) {
+    const t = own[p.name];
+    if (!t) throw new RnnError("missing", `missing tensor '${prefix}${p.name}' of shape [${p.shape.join(", ")}] for a ${kind.toUpperCase()} with ${describe(spec)}`);
+    params[p.name] = checkTensor(`${prefix}${p.name}`, t, p.shape, options.nanPolicy ?? "error").data;
+  }
+  const known = new Set(expected.map((p) => p.name));
+  for (const n of names) {
+    if (!known.has(n)) throw new RnnError("unexpected", `unexpected tensor '${prefix}${n}' for a ${kind.toUpperCase()} with ${describe(spec)}`);
+  }
+  const backend: BackendOptions = { backend: options.backend, runtime: options.runtime, seed: options.seed, nanPolicy: options.nanPolicy };
+  return cell ? cellFor(kind, { ...arch, ...backend }, params) : layerFor(kind, { ...arch, ...backend }, params);
+}
+
+function describe(s: ReturnType<typeof makeSpec>): string {
+  const parts = [`inputSize ${s.inputSize}`, `hiddenSize ${s.hiddenSize}`];
+  if (!s.cell) parts.push(`numLayers ${s.numLayers}`, s.bidirectional ? "bidirectional" : "one direction");
+  if (s.projSize) parts.push(`projSize ${s.projSize}`);
+  parts.push(s.bias ? "bias" : "no bias");
+  return parts.join(", ");
+}
