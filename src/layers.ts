@@ -88,6 +88,10 @@ export class RecurrentLayer extends EngineOwner {
    * from zeros or from the state given to resetState().
    */
   stream(input: Tensor): LayerResult {
+    this.live();
+    if (this.spec.bidirectional) {
+      throw new RnnError("state", "stream() needs a unidirectional layer: the reverse direction of a bidirectional one starts from the end of the whole sequence");
+    }
     const r = this.forward(input, this.streamState ?? {});
     this.streamState = { h0: r.hN, c0: r.cN };
     return r;
