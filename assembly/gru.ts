@@ -9,16 +9,16 @@
 //   h_t = (1 - z) * n + z * h_{t-1}
 //
 // Layout as in lstm.ts: gate blocks and state rows padded to Hp = roundUp4(H); Wh transposed to (H, 3Hp).
-// gates holds, per step, r, z, n (activated) and hn: width 4Hp. Reset before uses the n block for r * h_{t-1}
-// until n is known. Slots, reverse and keepGates as in lstm.ts.
-import { gemm, sigmoid4, tanh4, sigmoidf, tanhf } from "./math";
+// gates holds, per step, r, z, n (activated), hn and, for reset before, r * h_{t-1} (what W_hn multiplies, kept
+// for the backward pass): width 5Hp. Slots, reverse and keepGates as in lstm.ts.
+import { gemm, gemmBackwardInput, addInto, sigmoid4, tanh4, sigmoidf, tanhf } from "./math";
 
 export function gruGateWidth(H: i32): i32 {
-  return 4 * ((H + 3) & ~3);
+  return 5 * ((H + 3) & ~3);
 }
 
 export function gruForward(
-  hs: usize, gates: usize,              // out (T+1,B,Hp) (T|1,B,4Hp)
+  hs: usize, gates: usize,              // out (T+1,B,Hp) (T|1,B,5Hp)
   xz: usize, Wh: usize, bh: usize,      // in  (T,B,3Hp) (H,3Hp) (3Hp) or 0
   T: i32, B: i32, H: i32, resetAfter: i32, reverse: i32, keepGates: i32,
 ): void {
@@ -40,7 +40,7 @@ export function gruForward(
     gemm(g, width, hPrev, Hp, Wh, G, bh, B, H, 2 * Hp, 0);
     // reset after: hn = W_hn h_{t-1} + b_hn now, into the hn block
     if (resetAfter) gemm(g + 3 * hOff, width, hPrev, Hp, WhN, G, bhN, B, H, Hp, 0);
-    // r and z (and r * h_{t-1} in the n block for reset before)
+    // r and z (and r * h_{t-1} for reset before)
     for (let b = 0; b < B; b++) {
       const gb = g + ((<usize>b * width) << 2);
       const xb = x + ((<usize>b * G) << 2);
@@ -52,7 +52,7 @@ export function gruForward(
           const z = sigmoid4(f32x4.add(v128.load(xb + hOff + o4), v128.load(gb + hOff + o4)));
           v128.store(gb + o4, r);
           v128.store(gb + hOff + o4, z);
-          if (!resetAfter) v128.store(gb + 2 * hOff + o4, f32x4.mul(r, v128.load(hp + o4)));
+          if (!resetAfter) v128.store(gb + 4 * hOff + o4, f32x4.mul(r, v128.load(hp + o4)));
         }
       } else {
         for (let j = 0; j < Hp; j++) {
@@ -61,12 +61,12 @@ export function gruForward(
           const z = sigmoidf(load<f32>(xb + hOff + o4) + load<f32>(gb + hOff + o4));
           store<f32>(gb + o4, r);
           store<f32>(gb + hOff + o4, z);
-          if (!resetAfter) store<f32>(gb + 2 * hOff + o4, r * load<f32>(hp + o4));
+          if (!resetAfter) store<f32>(gb + 4 * hOff + o4, r * load<f32>(hp + o4));
         }
       }
     }
     // reset before: hn = W_hn (r * h_{t-1}) + b_hn
-    if (!resetAfter) gemm(g + 3 * hOff, width, g + 2 * hOff, width, WhN, G, bhN, B, H, Hp, 0);
+    if (!resetAfter) gemm(g + 3 * hOff, width, g + 4 * hOff, width, WhN, G, bhN, B, H, Hp, 0);
     // n and h_t
     for (let b = 0; b < B; b++) {
       const gb = g + ((<usize>b * width) << 2);
@@ -96,5 +96,112 @@ export function gruForward(
         }
       }
     }
+  }
+}
+
+// Backward through the whole sequence, walking time opposite to the forward pass. With dh the total dL/dh_t:
+//   dn = dh (1 - z);  dz_z = dh (h_{t-1} - n) z(1-z);  dnp = dn (1 - n²)    (dnp: d of n's pre-activation)
+//   reset after:  dxz_n = dnp;  dhn = dnp r;  dr = dnp hn
+//   reset before: dxz_n = dnp;  dhn = dnp;    d(r h) = W_hnᵀ dhn;  dr = d(r h) h_{t-1}
+//   dz_r = dr r(1-r)
+//   dh_carry = dh z + W_hᵀ (dz_r, dz_z, dhn)          reset after
+//            = dh z + r d(r h) + W_h{r,z}ᵀ (dz_r, dz_z)  reset before
+// dxz (r, z, n) is the gradient of the input side (W_ih x + b_ih), dzh (r, z, hn) that of the recurrent side
+// (W_hh h + b_hh, where reset before's n block multiplies r * h_{t-1}, kept in the gates' fifth block).
+export function gruBackward(
+  dxz: usize, dzh: usize,     // out    (T,B,3Hp) (T,B,3Hp)
+  dhs: usize,                 // in/out (T,B,Hp): in, dL/dh_t from above; out, the total dL/dh_t
+  dh: usize,                  // in/out (B,Hp): in, dL/dh_T; out, dL/dh_0
+  drh: usize,                 // scratch (B,Hp), used by reset before
+  hs: usize, gates: usize,    // in: the forward pass's tape (keepGates = 1)
+  Wh: usize,                  // in (H,3Hp)
+  T: i32, B: i32, H: i32, resetAfter: i32, reverse: i32,
+): void {
+  const Hp = (H + 3) & ~3;
+  const width = gruGateWidth(H);
+  const G = 3 * Hp;
+  const hOff = <usize>Hp << 2;
+  if (!resetAfter) memory.fill(drh, 0, (<usize>B * Hp) << 2);
+  for (let step = 0; step < T; step++) {
+    const t = reverse ? step : T - 1 - step;
+    const prev = reverse ? t + 1 : t;
+    const dht = dhs + ((<usize>t * B * Hp) << 2);
+    const g = gates + ((<usize>t * B * width) << 2);
+    const dx = dxz + ((<usize>t * B * G) << 2);
+    const dzt = dzh + ((<usize>t * B * G) << 2);
+    addInto(dht, dh, B * Hp);
+    for (let b = 0; b < B; b++) {
+      const gb = g + ((<usize>b * width) << 2);
+      const hp = hs + ((<usize>(prev * B + b) * Hp) << 2);
+      const dhb = dht + ((<usize>b * Hp) << 2);
+      const carry = dh + ((<usize>b * Hp) << 2);
+      const dxb = dx + ((<usize>b * G) << 2);
+      const dzb = dzt + ((<usize>b * G) << 2);
+      if (ASC_FEATURE_SIMD) {
+        const one = f32x4.splat(1);
+        for (let j = 0; j < Hp; j += 4) {
+          const o4 = <usize>j << 2;
+          const r = v128.load(gb + o4), z = v128.load(gb + hOff + o4), n = v128.load(gb + 2 * hOff + o4);
+          const d = v128.load(dhb + o4);
+          const dnp = f32x4.mul(f32x4.mul(d, f32x4.sub(one, z)), f32x4.sub(one, f32x4.mul(n, n)));
+          const dzz = f32x4.mul(f32x4.mul(d, f32x4.sub(v128.load(hp + o4), n)), f32x4.mul(z, f32x4.sub(one, z)));
+          v128.store(dxb + hOff + o4, dzz);
+          v128.store(dzb + hOff + o4, dzz);
+          v128.store(dxb + 2 * hOff + o4, dnp);
+          v128.store(carry + o4, f32x4.mul(d, z));
+          if (resetAfter) {
+            const dzr = f32x4.mul(f32x4.mul(dnp, v128.load(gb + 3 * hOff + o4)), f32x4.mul(r, f32x4.sub(one, r)));
+            v128.store(dxb + o4, dzr);
+            v128.store(dzb + o4, dzr);
+            v128.store(dzb + 2 * hOff + o4, f32x4.mul(dnp, r));
+          } else {
+            v128.store(dzb + 2 * hOff + o4, dnp);
+          }
+        }
+      } else {
+        for (let j = 0; j < Hp; j++) {
+          const o4 = <usize>j << 2;
+          const r = load<f32>(gb + o4), z = load<f32>(gb + hOff + o4), n = load<f32>(gb + 2 * hOff + o4);
+          const d = load<f32>(dhb + o4);
+          const dnp = d * (1 - z) * (1 - n * n);
+          const dzz = d * (load<f32>(hp + o4) - n) * (z * (1 - z));
+          store<f32>(dxb + hOff + o4, dzz);
+          store<f32>(dzb + hOff + o4, dzz);
+          store<f32>(dxb + 2 * hOff + o4, dnp);
+          store<f32>(carry + o4, d * z);
+          if (resetAfter) {
+            const dzr = dnp * load<f32>(gb + 3 * hOff + o4) * (r * (1 - r));
+            store<f32>(dxb + o4, dzr);
+            store<f32>(dzb + o4, dzr);
+            store<f32>(dzb + 2 * hOff + o4, dnp * r);
+          } else {
+            store<f32>(dzb + 2 * hOff + o4, dnp);
+          }
+        }
+      }
+    }
+    if (!resetAfter) {
+      // d(r h) = W_hnᵀ dhn, then dr and the r path into dh_carry
+      gemmBackwardInput(drh, Hp, dzt + 2 * hOff, G, Wh + 2 * hOff, G, B, H, Hp, 0);
+      for (let b = 0; b < B; b++) {
+        const gb = g + ((<usize>b * width) << 2);
+        const hp = hs + ((<usize>(prev * B + b) * Hp) << 2);
+        const drb = drh + ((<usize>b * Hp) << 2);
+        const carry = dh + ((<usize>b * Hp) << 2);
+        const dxb = dx + ((<usize>b * G) << 2);
+        const dzb = dzt + ((<usize>b * G) << 2);
+        for (let j = 0; j < Hp; j++) {
+          const o4 = <usize>j << 2;
+          const r = load<f32>(gb + o4);
+          const d = load<f32>(drb + o4);
+          const dzr = d * load<f32>(hp + o4) * (r * (1 - r));
+          store<f32>(dxb + o4, dzr);
+          store<f32>(dzb + o4, dzr);
+          store<f32>(carry + o4, load<f32>(carry + o4) + d * r);
+        }
+      }
+    }
+    // dh_{t-1} += W_hᵀ (dz_r, dz_z[, dhn])
+    gemmBackwardInput(dh, Hp, dzt, G, Wh, G, B, H, resetAfter ? G : 2 * Hp, 1);
   }
 }

@@ -1,8 +1,8 @@
 // assembly/index.ts: the module's exports: the kernels, and raw memory blocks for src/runtime.ts to own.
-export { gemm, sigmoidForward, tanhForward } from "./math";
-export { lstmForward, lstmGateWidth } from "./lstm";
-export { gruForward, gruGateWidth } from "./gru";
-export { rnnForward } from "./rnn";
+export { gemm, gemmBackwardInput, gemmBackwardWeight, biasBackward, addInto, sigmoidForward, tanhForward } from "./math";
+export { lstmForward, lstmBackward, lstmGateWidth } from "./lstm";
+export { gruForward, gruBackward, gruGateWidth } from "./gru";
+export { rnnForward, rnnBackward } from "./rnn";
 
 // A block of `bytes` bytes, 16-byte aligned (so v128 loads line up), contents undefined. TLSF reuses freed
 // blocks, so memory in use stays flat over create/dispose cycles.

@@ -12,7 +12,7 @@
 // reads slot t+1 and writes slot t (slot T holds h0/c0). So outputs are slots 1..T forward, 0..T-1 reverse.
 // gates holds, per step, the activated i, f, g, o (4Hp) and, with a projection, r (Hp): width lstmGateWidth.
 // With keepGates the step t block is at gates + t*B*width (training keeps them all), else one block is reused.
-import { gemm, sigmoid4, tanh4, sigmoidf, tanhf } from "./math";
+import { gemm, gemmBackwardInput, addInto, sigmoid4, tanh4, sigmoidf, tanhf } from "./math";
 
 export function lstmGateWidth(H: i32, hasProj: i32): i32 {
   const Hp = (H + 3) & ~3;
@@ -84,5 +84,83 @@ export function lstmForward(
     }
     // h_t = W_hr r_t
     if (Wr) gemm(hNext, Pp, g + ((<usize>G) << 2), width, Wr, Pp, 0, B, H, Pp, 0);
+  }
+}
+
+// Backward through the whole sequence, walking time opposite to the forward pass. With r_t = o * tanh(c_t)
+// and dr = dh (or W_hrᵀ dh with a projection):
+//   dc  = dc_carry + dr * o * (1 - tanh²c_t);     do = dr * tanh c_t
+//   di  = dc * g;  dg = dc * i;  df = dc * c_{t-1};  dc_carry = dc * f
+//   dz  = (di i(1-i), df f(1-f), dg (1-g²), do o(1-o))    -> dxz[t]; z = xz + W_hh h + b_hh, so this is
+//         also the gradient of the recurrent product
+//   dh_carry = W_hhᵀ dz
+// The caller turns dxz into weight, bias and input gradients with gemmBackwardWeight / biasBackward /
+// gemmBackwardInput over all timesteps at once. Padding lanes stay zero.
+export function lstmBackward(
+  dxz: usize,                 // out    (T,B,4Hp)
+  dhs: usize,                 // in/out (T,B,Pp): in, dL/dh_t from above; out, the total dL/dh_t
+  dh: usize, dc: usize,       // in/out (B,Pp) (B,Hp): in, dL/dh_T and dL/dc_T; out, dL/dh_0 and dL/dc_0
+  dr: usize,                  // scratch (B,Hp), used with a projection
+  hs: usize, cs: usize, gates: usize,   // in: the forward pass's tape (keepGates = 1)
+  Wh: usize, Wr: usize,       // in (P,4Hp), (H,Pp) or 0
+  T: i32, B: i32, H: i32, P: i32, reverse: i32,
+): void {
+  const Hp = (H + 3) & ~3;
+  const Pp = (P + 3) & ~3;
+  const width = lstmGateWidth(H, <i32>(Wr != 0));
+  const G = 4 * Hp;
+  const hOff = <usize>Hp << 2;
+  if (Wr) memory.fill(dr, 0, (<usize>B * Hp) << 2);
+  for (let step = 0; step < T; step++) {
+    const t = reverse ? step : T - 1 - step;
+    const prev = reverse ? t + 1 : t;
+    const next = reverse ? t : t + 1;
+    const dht = dhs + ((<usize>t * B * Pp) << 2);
+    const g = gates + ((<usize>t * B * width) << 2);
+    const dz = dxz + ((<usize>t * B * G) << 2);
+    // total dh_t = from above + carried from t+1
+    addInto(dht, dh, B * Pp);
+    if (Wr) gemmBackwardInput(dr, Hp, dht, Pp, Wr, Pp, B, H, Pp, 0);
+    for (let b = 0; b < B; b++) {
+      const gb = g + ((<usize>b * width) << 2);
+      const cp = cs + ((<usize>(prev * B + b) * Hp) << 2);
+      const cn = cs + ((<usize>(next * B + b) * Hp) << 2);
+      const drb = Wr ? dr + ((<usize>b * Hp) << 2) : dht + ((<usize>b * Pp) << 2);
+      const dcb = dc + ((<usize>b * Hp) << 2);
+      const dzb = dz + ((<usize>b * G) << 2);
+      if (ASC_FEATURE_SIMD) {
+        const one = f32x4.splat(1);
+        for (let j = 0; j < Hp; j += 4) {
+          const o4 = <usize>j << 2;
+          const i = v128.load(gb + o4), f = v128.load(gb + hOff + o4);
+          const gg = v128.load(gb + 2 * hOff + o4), o = v128.load(gb + 3 * hOff + o4);
+          const tc = tanh4(v128.load(cn + o4));
+          const drv = v128.load(drb + o4);
+          const dcv = f32x4.add(v128.load(dcb + o4), f32x4.mul(f32x4.mul(drv, o), f32x4.sub(one, f32x4.mul(tc, tc))));
+          const dov = f32x4.mul(drv, tc);
+          v128.store(dcb + o4, f32x4.mul(dcv, f));
+          v128.store(dzb + o4, f32x4.mul(f32x4.mul(dcv, gg), f32x4.mul(i, f32x4.sub(one, i))));
+          v128.store(dzb + hOff + o4, f32x4.mul(f32x4.mul(dcv, v128.load(cp + o4)), f32x4.mul(f, f32x4.sub(one, f))));
+          v128.store(dzb + 2 * hOff + o4, f32x4.mul(f32x4.mul(dcv, i), f32x4.sub(one, f32x4.mul(gg, gg))));
+          v128.store(dzb + 3 * hOff + o4, f32x4.mul(dov, f32x4.mul(o, f32x4.sub(one, o))));
+        }
+      } else {
+        for (let j = 0; j < Hp; j++) {
+          const o4 = <usize>j << 2;
+          const i = load<f32>(gb + o4), f = load<f32>(gb + hOff + o4);
+          const gg = load<f32>(gb + 2 * hOff + o4), o = load<f32>(gb + 3 * hOff + o4);
+          const tc = tanhf(load<f32>(cn + o4));
+          const drv = load<f32>(drb + o4);
+          const dcv = load<f32>(dcb + o4) + drv * o * (1 - tc * tc);
+          store<f32>(dcb + o4, dcv * f);
+          store<f32>(dzb + o4, dcv * gg * (i * (1 - i)));
+          store<f32>(dzb + hOff + o4, dcv * load<f32>(cp + o4) * (f * (1 - f)));
+          store<f32>(dzb + 2 * hOff + o4, dcv * i * (1 - gg * gg));
+          store<f32>(dzb + 3 * hOff + o4, drv * tc * (o * (1 - o)));
+        }
+      }
+    }
+    // dh_{t-1} = W_hhᵀ dz
+    gemmBackwardInput(dh, Pp, dz, G, Wh, G, B, P, G, 0);
   }
 }

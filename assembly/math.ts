@@ -284,3 +284,187 @@ function gemmScalar(
   if (accumulate) acc = load<f32>(o) + acc;
   store<f32>(o, acc);
 }
+
+// ---------------------------------------------------------------------------------------------------------
+// gemm's two backward products (training). Same operands as gemm: w is the packed (K,N) matrix.
+//   gemmBackwardInput:  da[M,K] (+)= dout[M,N] · w[K,N]ᵀ      (the gradient that flows through w to a)
+//   gemmBackwardWeight: dw[K,N]  += a[M,K]ᵀ · dout[M,N]       (w's gradient, summed over all M rows)
+//   biasBackward:       db[N]    += sum over rows of dout[M,N]
+// N % 4 == 0 as in gemm. Weight and bias gradients always accumulate, so gradients add up until zeroed.
+
+// Sums of each of four vectors, as one vector [sum a0, sum a1, sum a2, sum a3].
+// @ts-ignore: decorator
+@inline function hsum4(a0: v128, a1: v128, a2: v128, a3: v128): v128 {
+  const s01 = f32x4.add(v128.shuffle<f32>(a0, a1, 0, 4, 1, 5), v128.shuffle<f32>(a0, a1, 2, 6, 3, 7));
+  const s23 = f32x4.add(v128.shuffle<f32>(a2, a3, 0, 4, 1, 5), v128.shuffle<f32>(a2, a3, 2, 6, 3, 7));
+  return f32x4.add(v128.shuffle<f32>(s01, s23, 0, 1, 4, 5), v128.shuffle<f32>(s01, s23, 2, 3, 6, 7));
+}
+
+// @ts-ignore: decorator
+@inline function hsum1(a: v128): f32 {
+  return f32x4.extract_lane(a, 0) + f32x4.extract_lane(a, 1) + f32x4.extract_lane(a, 2) + f32x4.extract_lane(a, 3);
+}
+
+// da is (M,K) with row stride lda; dout is (M,N) with row stride ldo; w is (K,N) with row stride ldw.
+export function gemmBackwardInput(
+  da: usize, lda: i32,
+  dout: usize, ldo: i32, w: usize, ldw: i32,
+  M: i32, K: i32, N: i32, accumulate: i32,
+): void {
+  const sa = <usize>lda << 2, so = <usize>ldo << 2, sw = <usize>ldw << 2;
+  for (let m = 0; m < M; m++) {
+    const dr = dout + <usize>m * so;
+    const ar = da + <usize>m * sa;
+    let k = 0;
+    if (ASC_FEATURE_SIMD) {
+      // four rows of w at a time: dot products along N, reduced together
+      for (; k + 4 <= K; k += 4) {
+        const w0 = w + <usize>k * sw;
+        let c0 = f32x4.splat(0), c1 = f32x4.splat(0), c2 = f32x4.splat(0), c3 = f32x4.splat(0);
+        for (let n = 0; n < N; n += 4) {
+          const o4 = <usize>n << 2;
+          const d = v128.load(dr + o4);
+          c0 = madd4(c0, d, v128.load(w0 + o4));
+          c1 = madd4(c1, d, v128.load(w0 + sw + o4));
+          c2 = madd4(c2, d, v128.load(w0 + 2 * sw + o4));
+          c3 = madd4(c3, d, v128.load(w0 + 3 * sw + o4));
+        }
+        let s = hsum4(c0, c1, c2, c3);
+        const op = ar + (<usize>k << 2);
+        if (accumulate) s = f32x4.add(v128.load(op), s);
+        v128.store(op, s);
+      }
+      for (; k < K; k++) {
+        const wr = w + <usize>k * sw;
+        let c = f32x4.splat(0);
+        for (let n = 0; n < N; n += 4) c = madd4(c, v128.load(dr + (<usize>n << 2)), v128.load(wr + (<usize>n << 2)));
+        const op = ar + (<usize>k << 2);
+        store<f32>(op, (accumulate ? load<f32>(op) : 0) + hsum1(c));
+      }
+    } else {
+      for (; k < K; k++) {
+        const wr = w + <usize>k * sw;
+        let c: f32 = 0;
+        for (let n = 0; n < N; n++) c += load<f32>(dr + (<usize>n << 2)) * load<f32>(wr + (<usize>n << 2));
+        const op = ar + (<usize>k << 2);
+        store<f32>(op, (accumulate ? load<f32>(op) : 0) + c);
+      }
+    }
+  }
+}
+
+// dw is (K,N) with row stride ldw; a is (M,K) with row stride lda; dout is (M,N) with row stride ldo.
+export function gemmBackwardWeight(
+  dw: usize, ldw: i32,
+  a: usize, lda: i32, dout: usize, ldo: i32,
+  M: i32, K: i32, N: i32,
+): void {
+  const sa = <usize>lda << 2, so = <usize>ldo << 2, sw = <usize>ldw << 2;
+  if (!ASC_FEATURE_SIMD) {
+    for (let k = 0; k < K; k++) {
+      for (let n = 0; n < N; n++) {
+        let c: f32 = 0;
+        for (let m = 0; m < M; m++) c += load<f32>(a + <usize>m * sa + (<usize>k << 2)) * load<f32>(dout + <usize>m * so + (<usize>n << 2));
+        const op = dw + <usize>k * sw + (<usize>n << 2);
+        store<f32>(op, load<f32>(op) + c);
+      }
+    }
+    return;
+  }
+  let k = 0;
+  // 4 rows of dw x 8 columns: 8 accumulators, 4 broadcasts of a, 2 vectors of dout
+  for (; k + 4 <= K; k += 4) {
+    let n = 0;
+    for (; n + 8 <= N; n += 8) {
+      let c00 = f32x4.splat(0), c01 = f32x4.splat(0), c10 = f32x4.splat(0), c11 = f32x4.splat(0);
+      let c20 = f32x4.splat(0), c21 = f32x4.splat(0), c30 = f32x4.splat(0), c31 = f32x4.splat(0);
+      let ap = a + (<usize>k << 2);
+      let dp = dout + (<usize>n << 2);
+      for (let m = 0; m < M; m++) {
+        const d0 = v128.load(dp), d1 = v128.load(dp, 16);
+        const x0 = v128.load32_splat(ap), x1 = v128.load32_splat(ap, 4);
+        const x2 = v128.load32_splat(ap, 8), x3 = v128.load32_splat(ap, 12);
+        c00 = madd4(c00, x0, d0); c01 = madd4(c01, x0, d1);
+        c10 = madd4(c10, x1, d0); c11 = madd4(c11, x1, d1);
+        c20 = madd4(c20, x2, d0); c21 = madd4(c21, x2, d1);
+        c30 = madd4(c30, x3, d0); c31 = madd4(c31, x3, d1);
+        ap += sa;
+        dp += so;
+      }
+      const op = dw + <usize>k * sw + (<usize>n << 2);
+      addTo4(op, c00); addTo4(op + 16, c01);
+      addTo4(op + sw, c10); addTo4(op + sw + 16, c11);
+      addTo4(op + 2 * sw, c20); addTo4(op + 2 * sw + 16, c21);
+      addTo4(op + 3 * sw, c30); addTo4(op + 3 * sw + 16, c31);
+    }
+    for (; n < N; n += 4) {
+      let c0 = f32x4.splat(0), c1 = f32x4.splat(0), c2 = f32x4.splat(0), c3 = f32x4.splat(0);
+      let ap = a + (<usize>k << 2);
+      let dp = dout + (<usize>n << 2);
+      for (let m = 0; m < M; m++) {
+        const d = v128.load(dp);
+        c0 = madd4(c0, v128.load32_splat(ap), d);
+        c1 = madd4(c1, v128.load32_splat(ap, 4), d);
+        c2 = madd4(c2, v128.load32_splat(ap, 8), d);
+        c3 = madd4(c3, v128.load32_splat(ap, 12), d);
+        ap += sa;
+        dp += so;
+      }
+      const op = dw + <usize>k * sw + (<usize>n << 2);
+      addTo4(op, c0); addTo4(op + sw, c1); addTo4(op + 2 * sw, c2); addTo4(op + 3 * sw, c3);
+    }
+  }
+  for (; k < K; k++) {
+    for (let n = 0; n < N; n += 4) {
+      let c = f32x4.splat(0);
+      let ap = a + (<usize>k << 2);
+      let dp = dout + (<usize>n << 2);
+      for (let m = 0; m < M; m++) {
+        c = madd4(c, v128.load32_splat(ap), v128.load(dp));
+        ap += sa;
+        dp += so;
+      }
+      addTo4(dw + <usize>k * sw + (<usize>n << 2), c);
+    }
+  }
+}
+
+// @ts-ignore: decorator
+@inline function addTo4(p: usize, v: v128): void {
+  v128.store(p, f32x4.add(v128.load(p), v));
+}
+
+// db is (N); dout is (M,N) with row stride ldo.
+export function biasBackward(db: usize, dout: usize, ldo: i32, M: i32, N: i32): void {
+  const so = <usize>ldo << 2;
+  let n = 0;
+  if (ASC_FEATURE_SIMD) {
+    for (; n + 4 <= N; n += 4) {
+      let c = f32x4.splat(0);
+      let dp = dout + (<usize>n << 2);
+      for (let m = 0; m < M; m++) {
+        c = f32x4.add(c, v128.load(dp));
+        dp += so;
+      }
+      addTo4(db + (<usize>n << 2), c);
+    }
+  }
+  for (; n < N; n++) {
+    let c: f32 = 0;
+    let dp = dout + (<usize>n << 2);
+    for (let m = 0; m < M; m++) {
+      c += load<f32>(dp);
+      dp += so;
+    }
+    store<f32>(db + (<usize>n << 2), load<f32>(db + (<usize>n << 2)) + c);
+  }
+}
+
+// dst[0..n) += src[0..n)  (n % 4 == 0 in the SIMD build's callers: padded rows)
+export function addInto(dst: usize, src: usize, n: i32): void {
+  let i = 0;
+  if (ASC_FEATURE_SIMD) {
+    for (; i + 4 <= n; i += 4) addTo4(dst + (<usize>i << 2), v128.load(src + (<usize>i << 2)));
+  }
+  for (; i < n; i++) store<f32>(dst + (<usize>i << 2), load<f32>(dst + (<usize>i << 2)) + load<f32>(src + (<usize>i << 2)));
+}

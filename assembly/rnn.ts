@@ -5,7 +5,7 @@
 // Layout as in lstm.ts: state rows padded to Hp = roundUp4(H); Wh transposed to (H, Hp). The recurrent
 // product is written straight into h_t's slot and activated in place, so no gate buffer is needed: the
 // backward pass gets everything from h (tanh' = 1 - h^2, relu' = h > 0). Slots and reverse as in lstm.ts.
-import { gemm, tanh4, tanhf } from "./math";
+import { gemm, gemmBackwardInput, addInto, tanh4, tanhf } from "./math";
 
 export function rnnForward(
   hs: usize,                            // out (T+1,B,Hp)
@@ -34,5 +34,46 @@ export function rnnForward(
         store<f32>(hNext + o4, relu ? max<f32>(z, 0) : tanhf(z));
       }
     }
+  }
+}
+
+// Backward through the whole sequence, walking time opposite to the forward pass:
+//   dz = (dL/dh_t from above + dh_carry) * act'(h_t)   (tanh' = 1 - h², relu' = h > 0)  -> dxz[t]
+//   dh_carry = W_hhᵀ dz
+export function rnnBackward(
+  dxz: usize,                 // out    (T,B,Hp)
+  dhs: usize,                 // in/out (T,B,Hp): in, dL/dh_t from above; out, the total dL/dh_t
+  dh: usize,                  // in/out (B,Hp): in, dL/dh_T; out, dL/dh_0
+  hs: usize, Wh: usize,       // in (T+1,B,Hp) the forward's states, (H,Hp)
+  T: i32, B: i32, H: i32, relu: i32, reverse: i32,
+): void {
+  const Hp = (H + 3) & ~3;
+  const n = B * Hp;
+  for (let step = 0; step < T; step++) {
+    const t = reverse ? step : T - 1 - step;
+    const next = reverse ? t : t + 1;
+    const dht = dhs + ((<usize>t * n) << 2);
+    const h = hs + ((<usize>next * n) << 2);
+    const dz = dxz + ((<usize>t * n) << 2);
+    addInto(dht, dh, n);
+    if (ASC_FEATURE_SIMD) {
+      for (let j = 0; j < n; j += 4) {
+        const o4 = <usize>j << 2;
+        const hv = v128.load(h + o4);
+        const d = v128.load(dht + o4);
+        const dzv = relu
+          ? v128.and(d, f32x4.gt(hv, f32x4.splat(0)))
+          : f32x4.mul(d, f32x4.sub(f32x4.splat(1), f32x4.mul(hv, hv)));
+        v128.store(dz + o4, dzv);
+      }
+    } else {
+      for (let j = 0; j < n; j++) {
+        const o4 = <usize>j << 2;
+        const hv = load<f32>(h + o4);
+        const d = load<f32>(dht + o4);
+        store<f32>(dz + o4, relu ? (hv > 0 ? d : 0) : d * (1 - hv * hv));
+      }
+    }
+    gemmBackwardInput(dh, Hp, dz, Hp, Wh, Hp, B, H, Hp, 0);
   }
 }

@@ -73,7 +73,7 @@ export function unpack(src: Float32Array, G: number, R: number, C: number): Floa
 export function gateWidth(spec: Spec): number {
   const Hp = roundUp4(spec.hiddenSize);
   if (spec.kind === "lstm") return spec.projSize > 0 ? 5 * Hp : 4 * Hp;
-  if (spec.kind === "gru") return 4 * Hp;
+  if (spec.kind === "gru") return 5 * Hp;
   return 0;
 }
 

@@ -4,7 +4,7 @@
 // No padding here: hs is (T+1,B,P), cs (T+1,B,H), gates (T,B,4H [+H for r with a projection]), xz (T,B,4H).
 // Wh is PyTorch's weight_hh (4H,P), Wr its weight_hr (P,H). Slots as in assembly/lstm.ts: forward writes
 // slot t+1 from slot t; reverse walks t = T-1..0 and writes slot t from slot t+1.
-import { gemm, sigmoid, tanh, type Vec } from "./math.js";
+import { addInto, gemm, gemmBackwardInput, sigmoid, tanh, type Vec } from "./math.js";
 
 export function lstmGateWidth(H: number, hasProj: boolean): number {
   return hasProj ? 5 * H : 4 * H;
@@ -42,5 +42,43 @@ export function lstmForward(
       }
     }
     if (Wr) gemm(hs.subarray(next * B * P), P, g.subarray(4 * H), width, Wr, H, null, B, H, P, false);
+  }
+}
+
+// Backward through the sequence, walking time opposite to the forward pass (see assembly/lstm.ts):
+//   dc = dc_carry + dr o (1 - tanh²c_t);  do = dr tanh c_t;  di = dc g;  dg = dc i;  df = dc c_{t-1}
+//   dz = (di i(1-i), df f(1-f), dg (1-g²), do o(1-o)) -> dxz[t];  dc_carry = dc f;  dh_carry = W_hhᵀ dz
+// dhs (T,B,P): in, dL/dh_t from above; out, the total. dh (B,P), dc (B,H): in, the final state's gradient;
+// out, the initial state's. dr (B,H) is scratch. Wh (4H,P), Wr (P,H) in PyTorch's layout.
+export function lstmBackward(
+  dxz: Vec, dhs: Vec, dh: Vec, dc: Vec, dr: Vec,
+  hs: Vec, cs: Vec, gates: Vec, Wh: Vec, Wr: Vec | null,
+  T: number, B: number, H: number, P: number, reverse: boolean,
+): void {
+  const width = lstmGateWidth(H, Wr !== null);
+  for (let step = 0; step < T; step++) {
+    const t = reverse ? step : T - 1 - step;
+    const prev = reverse ? t + 1 : t;
+    const next = reverse ? t : t + 1;
+    const dht = dhs.subarray(t * B * P, (t + 1) * B * P);
+    const dz = dxz.subarray(t * B * 4 * H, (t + 1) * B * 4 * H);
+    addInto(dht, dh, B * P);
+    if (Wr) gemmBackwardInput(dr, H, dht, P, Wr, H, B, H, P, false);
+    for (let b = 0; b < B; b++) {
+      for (let j = 0; j < H; j++) {
+        const gi = (t * B + b) * width + j;
+        const i = gates[gi], f = gates[gi + H], g = gates[gi + 2 * H], o = gates[gi + 3 * H];
+        const tc = tanh(cs[(next * B + b) * H + j]);
+        const drv = Wr ? dr[b * H + j] : dht[b * P + j];
+        const dcv = dc[b * H + j] + drv * o * (1 - tc * tc);
+        dc[b * H + j] = dcv * f;
+        const zi = b * 4 * H + j;
+        dz[zi] = dcv * g * i * (1 - i);
+        dz[zi + H] = dcv * cs[(prev * B + b) * H + j] * f * (1 - f);
+        dz[zi + 2 * H] = dcv * i * (1 - g * g);
+        dz[zi + 3 * H] = drv * tc * o * (1 - o);
+      }
+    }
+    gemmBackwardInput(dh, P, dz, 4 * H, Wh, P, B, P, 4 * H, false);
   }
 }

@@ -39,3 +39,48 @@ export function gemm(
     }
   }
 }
+
+// gemm's backward products, on the same (N,K) weight layout as gemm above:
+//   gemmBackwardInput:  da[m, k] (+)= sum_n dout[m, n] * w[n, k]
+//   gemmBackwardWeight: dw[n, k]  += sum_m dout[m, n] * a[m, k]
+//   biasBackward:       db[n]     += sum_m dout[m, n]
+
+export function gemmBackwardInput(
+  da: Vec, lda: number,
+  dout: Vec, ldo: number, w: Vec, ldw: number,
+  M: number, K: number, N: number, accumulate: boolean,
+): void {
+  for (let m = 0; m < M; m++) {
+    for (let k = 0; k < K; k++) {
+      let acc = 0;
+      for (let n = 0; n < N; n++) acc += dout[m * ldo + n] * w[n * ldw + k];
+      da[m * lda + k] = accumulate ? da[m * lda + k] + acc : acc;
+    }
+  }
+}
+
+export function gemmBackwardWeight(
+  dw: Vec, ldw: number,
+  a: Vec, lda: number, dout: Vec, ldo: number,
+  M: number, K: number, N: number,
+): void {
+  for (let n = 0; n < N; n++) {
+    for (let k = 0; k < K; k++) {
+      let acc = 0;
+      for (let m = 0; m < M; m++) acc += dout[m * ldo + n] * a[m * lda + k];
+      dw[n * ldw + k] += acc;
+    }
+  }
+}
+
+export function biasBackward(db: Vec, dout: Vec, ldo: number, M: number, N: number): void {
+  for (let n = 0; n < N; n++) {
+    let acc = 0;
+    for (let m = 0; m < M; m++) acc += dout[m * ldo + n];
+    db[n] += acc;
+  }
+}
+
+export function addInto(dst: Vec, src: Vec, n: number): void {
+  for (let i = 0; i < n; i++) dst[i] += src[i];
+}

@@ -1,7 +1,7 @@
 // src/reference/rnn.ts: Elman RNN over a sequence, one direction, time-major; the mirror of assembly/rnn.ts.
 //   h_t = act(xz_t + W_hh h_{t-1} + b_hh), act = tanh or relu
 // No padding: hs (T+1,B,H), xz (T,B,H), Wh is weight_hh (H,H).
-import { gemm, tanh, type Vec } from "./math.js";
+import { addInto, gemm, gemmBackwardInput, tanh, type Vec } from "./math.js";
 
 export function rnnForward(
   hs: Vec,
@@ -18,5 +18,26 @@ export function rnnForward(
       const z = xz[t * B * H + k] + hNext[k];
       hNext[k] = relu ? Math.max(z, 0) : tanh(z);
     }
+  }
+}
+
+// Backward through the sequence, walking time opposite to the forward pass:
+//   dz = (dL/dh_t from above + dh_carry) act'(h_t) -> dxz[t];  dh_carry = W_hhᵀ dz
+export function rnnBackward(
+  dxz: Vec, dhs: Vec, dh: Vec,
+  hs: Vec, Wh: Vec,
+  T: number, B: number, H: number, relu: boolean, reverse: boolean,
+): void {
+  for (let step = 0; step < T; step++) {
+    const t = reverse ? step : T - 1 - step;
+    const next = reverse ? t : t + 1;
+    const dht = dhs.subarray(t * B * H, (t + 1) * B * H);
+    const dz = dxz.subarray(t * B * H, (t + 1) * B * H);
+    addInto(dht, dh, B * H);
+    for (let k = 0; k < B * H; k++) {
+      const h = hs[next * B * H + k];
+      dz[k] = relu ? (h > 0 ? dht[k] : 0) : dht[k] * (1 - h * h);
+    }
+    gemmBackwardInput(dh, H, dz, H, Wh, H, B, H, H, false);
   }
 }
