@@ -19,6 +19,26 @@ export interface LayerState {
   c0?: Tensor;
 }
 
+export interface ForwardOptions extends LayerState {
+  /** Keep what backward() needs (gate activations, states). Default false. */
+  train?: boolean;
+}
+
+/** Upstream gradients for backward(), shaped as forward's results; an omitted one counts as zero. */
+export interface LayerGradientsIn {
+  output?: Tensor;
+  hN?: Tensor;
+  cN?: Tensor;
+}
+
+/** Gradients with respect to forward's inputs, shaped as they were. */
+export interface LayerGradients {
+  dInput: Tensor;
+  dh0: Tensor;
+  /** LSTM only. */
+  dc0?: Tensor;
+}
+
 export interface LayerResult {
   /** [T, B, D*P] (batch-first: [B, T, D*P]): the last layer's h at every step, both directions concatenated. */
   output: Tensor;
@@ -37,8 +57,16 @@ export function swapLeadingAxes(src: Float32Array, A: number, C: number, F: numb
   return out;
 }
 
+/** Shapes of the last training forward, so backward() can check and shape its gradients. */
+interface TrainCall {
+  T: number;
+  B: number;
+  batched: boolean;
+}
+
 export class RecurrentLayer extends EngineOwner {
   private streamState: { h0: Tensor; c0?: Tensor } | null = null;
+  private trainCall: TrainCall | null = null;
 
   constructor(kind: Kind, options: LayerOptions, params?: Record<string, Float32Array>) {
     const { backend, runtime, seed, nanPolicy, ...arch } = options ?? ({} as LayerOptions);
@@ -49,7 +77,7 @@ export class RecurrentLayer extends EngineOwner {
    * Runs the layer over a whole sequence from `state` (zeros when omitted) and returns every step's output
    * and the final state. Shapes as PyTorch's nn.LSTM / nn.GRU / nn.RNN.
    */
-  forward(input: Tensor, state: LayerState = {}): LayerResult {
+  forward(input: Tensor, state: ForwardOptions = {}): LayerResult {
     const engine = this.live();
     const s = this.spec;
     const D = directions(s), P = outputSize(s), H = s.hiddenSize, LD = s.numLayers * D;
@@ -72,7 +100,10 @@ export class RecurrentLayer extends EngineOwner {
       c0 = checkTensor("c0", state.c0, stateShape(H), this.nanPolicy).data;
     }
     const timeMajor = batched && s.batchFirst ? swapLeadingAxes(x.data, B, T, s.inputSize) : x.data;
-    const r = engine.forward(timeMajor, T, B, h0, c0);
+    const train = state.train === true;
+    this.trainCall = null;
+    const r = engine.forward(timeMajor, T, B, h0, c0, train);
+    if (train) this.trainCall = { T, B, batched };
     const output = batched && s.batchFirst ? swapLeadingAxes(r.output, T, B, D * P) : r.output;
     const result: LayerResult = {
       output: { shape: batched ? (s.batchFirst ? [B, T, D * P] : [T, B, D * P]) : [T, D * P], data: output },
@@ -80,6 +111,39 @@ export class RecurrentLayer extends EngineOwner {
     };
     if (r.cN) result.cN = { shape: stateShape(H), data: r.cN };
     return result;
+  }
+
+  /**
+   * Backpropagation through time for the last `forward(input, { train: true })`: takes the gradients of the
+   * loss with respect to its results (omitted ones are zero), returns those with respect to its inputs, and
+   * ADDS the parameter gradients into grads() (zeroGrad() clears them). Runs once per training forward.
+   */
+  backward(upstream: LayerGradientsIn = {}): LayerGradients {
+    const engine = this.live();
+    const call = this.trainCall;
+    if (!call) throw new RnnError("state", "backward() needs a forward(input, { train: true }) first, and runs once per such forward");
+    const s = this.spec;
+    const { T, B, batched } = call;
+    const D = directions(s), P = outputSize(s), H = s.hiddenSize, LD = s.numLayers * D;
+    const seqShape = (f: number) => (batched ? (s.batchFirst ? [B, T, f] : [T, B, f]) : [T, f]);
+    const stateShape = (n: number) => (batched ? [LD, B, n] : [LD, n]);
+    const dOut = upstream.output === undefined ? null : checkTensor("output gradient", upstream.output, seqShape(D * P), this.nanPolicy).data;
+    const dhN = upstream.hN === undefined ? null : checkTensor("hN gradient", upstream.hN, stateShape(P), this.nanPolicy).data;
+    let dcN: Float32Array | null = null;
+    if (upstream.cN !== undefined) {
+      if (s.kind !== "lstm") throw new RnnError("unexpected", `a cN gradient is only for an LSTM; a ${s.kind.toUpperCase()} has no cell state`);
+      dcN = checkTensor("cN gradient", upstream.cN, stateShape(H), this.nanPolicy).data;
+    }
+    this.trainCall = null;
+    const timeMajor = dOut && batched && s.batchFirst ? swapLeadingAxes(dOut, B, T, D * P) : dOut;
+    const g = engine.backward(timeMajor, dhN, dcN);
+    const dx = batched && s.batchFirst ? swapLeadingAxes(g.dx, T, B, s.inputSize) : g.dx;
+    const out: LayerGradients = {
+      dInput: { shape: seqShape(s.inputSize), data: dx },
+      dh0: { shape: stateShape(P), data: g.dh0 },
+    };
+    if (g.dc0) out.dc0 = { shape: stateShape(H), data: g.dc0 };
+    return out;
   }
 
   /**

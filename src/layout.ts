@@ -117,3 +117,68 @@ export function workspaceLayout(spec: Spec, T: number, B: number): Workspace {
   const gates = take(B * gateWidth(spec));
   return { x, xz, hs, cs, gates, totalFloats: at };
 }
+
+/**
+ * Scratch for one training call (forward with a tape, then backward), as float offsets into the workspace:
+ *   x       (T,B,I)               layer 0's input
+ *   xz      (T,B,G*Hp)            input projection of the run being computed
+ *   runs    [layer][direction]    hs (T+1,B,Pp), cs (T+1,B,Hp) (LSTM), gates (T,B,width): the tape
+ *   dxz     (T,B,G*Hp)            d of the input-side pre-activations of the run being differentiated
+ *   dzh     (T,B,G*Hp)            GRU: d of the recurrent side (the same as dxz for LSTM and RNN)
+ *   dhs     2 x D x (T,B,Pp)      dL/dh of each direction's outputs, ping-ponged between layers
+ *   dx      (T,B,I)               dL/d input
+ *   dh, dc  (B,Pp) (B,Hp)         the state gradients carried through time
+ *   scratch (B,Hp)                dr (LSTM projection) or d(r h) (GRU reset before)
+ */
+export interface TrainWorkspace {
+  x: number;
+  xz: number;
+  runs: { hs: number; cs: number; gates: number }[][];
+  dxz: number;
+  dzh: number;
+  dhs: number[][];
+  dx: number;
+  dh: number;
+  dc: number;
+  scratch: number;
+  totalFloats: number;
+}
+
+export function trainWorkspaceLayout(spec: Spec, T: number, B: number): TrainWorkspace {
+  const D = directions(spec);
+  const Hp = roundUp4(spec.hiddenSize);
+  const Pp = roundUp4(outputSize(spec));
+  const G = gateCount(spec.kind);
+  const I = layerInputSize(spec, 0);
+  let at = 0;
+  const take = (floats: number) => {
+    const start = at;
+    at += roundUp4(floats);
+    return start;
+  };
+  const x = take(T * B * I);
+  const xz = take(T * B * G * Hp);
+  const runs: TrainWorkspace["runs"] = [];
+  for (let l = 0; l < spec.numLayers; l++) {
+    runs.push([]);
+    for (let d = 0; d < D; d++) {
+      runs[l].push({
+        hs: take((T + 1) * B * Pp),
+        cs: spec.kind === "lstm" ? take((T + 1) * B * Hp) : 0,
+        gates: take(T * B * gateWidth(spec)),
+      });
+    }
+  }
+  const dxz = take(T * B * G * Hp);
+  const dzh = spec.kind === "gru" ? take(T * B * G * Hp) : dxz;
+  const dhs: number[][] = [];
+  for (let p = 0; p < (spec.numLayers > 1 ? 2 : 1); p++) {
+    dhs.push([]);
+    for (let d = 0; d < D; d++) dhs[p].push(take(T * B * Pp));
+  }
+  const dx = take(T * B * I);
+  const dh = take(B * Pp);
+  const dc = take(B * Hp);
+  const scratch = take(B * Hp);
+  return { x, xz, runs, dxz, dzh, dhs, dx, dh, dc, scratch, totalFloats: at };
+}

@@ -71,6 +71,19 @@ export abstract class EngineOwner {
     return out;
   }
 
+  /** Accumulated parameter gradients under PyTorch's names and shapes (copies; zeros before any backward). */
+  grads(): Record<string, Tensor> {
+    const flat = this.live().grads();
+    const out: Record<string, Tensor> = {};
+    for (const p of paramList(this.spec)) out[p.name] = { shape: [...p.shape], data: flat[p.name] };
+    return out;
+  }
+
+  /** Sets every parameter gradient to zero. */
+  zeroGrad(): void {
+    this.live().zeroGrad();
+  }
+
   /** Frees the wasm memory. Safe to call twice; any later call on this object throws. */
   dispose(): void {
     if (!this.engine) return;

@@ -27,6 +27,18 @@ export interface Kernels {
     T: number, B: number, H: number, resetAfter: number, reverse: number, keepGates: number): void;
   rnnForward(hs: number, xz: number, Wh: number, bh: number,
     T: number, B: number, H: number, relu: number, reverse: number): void;
+  gemmBackwardInput(da: number, lda: number, dout: number, ldo: number, w: number, ldw: number,
+    M: number, K: number, N: number, accumulate: number): void;
+  gemmBackwardWeight(dw: number, ldw: number, a: number, lda: number, dout: number, ldo: number,
+    M: number, K: number, N: number): void;
+  biasBackward(db: number, dout: number, ldo: number, M: number, N: number): void;
+  addInto(dst: number, src: number, n: number): void;
+  lstmBackward(dxz: number, dhs: number, dh: number, dc: number, dr: number, hs: number, cs: number, gates: number,
+    Wh: number, Wr: number, T: number, B: number, H: number, P: number, reverse: number): void;
+  gruBackward(dxz: number, dzh: number, dhs: number, dh: number, drh: number, hs: number, gates: number,
+    Wh: number, T: number, B: number, H: number, resetAfter: number, reverse: number): void;
+  rnnBackward(dxz: number, dhs: number, dh: number, hs: number, Wh: number,
+    T: number, B: number, H: number, relu: number, reverse: number): void;
 }
 
 export const BUILDS: readonly Build[] = ["relaxed", "simd", "scalar"];

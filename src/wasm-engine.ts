@@ -1,21 +1,26 @@
-// src/wasm-engine.ts: runs a recurrent stack on the wasm kernels. Owns two blocks of wasm memory: the packed
-// parameters (layout.ts) and a workspace that grows only when a call needs more than it has. Per layer and
-// direction: one gemm for the input projection of all timesteps, then one kernel call for the whole sequence.
-// Layer k > 0 reads layer k-1's hidden states in place (each direction's block is a (T,B,Pp) matrix), so
-// nothing is copied between layers.
-import type { Engine, EngineResult } from "./engine.js";
+// src/wasm-engine.ts: runs a recurrent stack on the wasm kernels. Owns three kinds of wasm memory: the packed
+// parameters (layout.ts), their gradients in the same layout (allocated at the first training forward), and a
+// workspace that grows only when a call needs more than it has. Per layer and direction: one gemm for the
+// input projection of all timesteps, then one kernel call for the whole sequence. Layer k > 0 reads layer
+// k-1's hidden states in place (each direction's block is a (T,B,Pp) matrix), so nothing is copied between
+// layers. Backward mirrors it: one kernel call per layer and direction walks time in reverse, then the weight
+// gradients of all timesteps are each one matrix-matrix product.
+import type { Engine, EngineGradients, EngineResult } from "./engine.js";
+import { noTape } from "./engine.js";
 import type { Runtime } from "./runtime.js";
 import type { Spec } from "./spec.js";
 import { directions, gateCount, layerInputSize, outputSize, paramSuffix } from "./spec.js";
-import { pack, paramLayout, roundUp4, unpack, workspaceLayout, type ParamLayout } from "./layout.js";
+import { gateWidth, pack, paramLayout, roundUp4, trainWorkspaceLayout, unpack, workspaceLayout, type ParamLayout, type TrainWorkspace } from "./layout.js";
 
 export class WasmEngine implements Engine {
   private readonly rt: Runtime;
   private readonly spec: Spec;
   private readonly layout: ParamLayout;
   private paramsPtr: number;
+  private gradsPtr = 0;
   private workPtr = 0;
   private workFloats = 0;
+  private tape: { T: number; B: number; ws: TrainWorkspace } | null = null;
 
   constructor(rt: Runtime, spec: Spec, params: Record<string, Float32Array>) {
     this.rt = rt;
@@ -28,30 +33,47 @@ export class WasmEngine implements Engine {
     }
   }
 
-  toTorch(): Record<string, Float32Array> {
-    const block = this.rt.f32(this.paramsPtr, this.layout.totalFloats);
+  private unpackBlock(ptr: number): Record<string, Float32Array> {
     const out: Record<string, Float32Array> = {};
+    if (!ptr) {
+      for (const p of this.layout.params) out[p.name] = new Float32Array(p.G * p.R * p.C);
+      return out;
+    }
+    const block = this.rt.f32(ptr, this.layout.totalFloats);
     for (const p of this.layout.params) out[p.name] = unpack(block.subarray(p.offset, p.offset + p.size), p.G, p.R, p.C);
     return out;
   }
 
-  /** Byte address of parameter `role` of layer l, direction d, or 0 when the model has none. */
-  private param(role: string, l: number, d: number): number {
+  toTorch(): Record<string, Float32Array> {
+    return this.unpackBlock(this.paramsPtr);
+  }
+
+  grads(): Record<string, Float32Array> {
+    return this.unpackBlock(this.gradsPtr);
+  }
+
+  zeroGrad(): void {
+    if (this.gradsPtr) this.rt.f32(this.gradsPtr, this.layout.totalFloats).fill(0);
+  }
+
+  /** Byte address of parameter `role` of layer l, direction d in `block` (params or grads), or 0 when absent. */
+  private at(block: number, role: string, l: number, d: number): number {
     const p = this.layout.byName.get(role + paramSuffix(this.spec, l, d));
-    return p ? this.paramsPtr + p.offset * 4 : 0;
+    return p ? block + p.offset * 4 : 0;
   }
 
   private workspace(floats: number): number {
     if (floats > this.workFloats) {
       if (this.workPtr) this.rt.free(this.workPtr);
       this.workPtr = 0;
+      this.workFloats = 0;
       this.workPtr = this.rt.alloc(floats * 4);
       this.workFloats = floats;
     }
     return this.workPtr;
   }
 
-  forward(x: Float32Array, T: number, B: number, h0: Float32Array | null, c0: Float32Array | null): EngineResult {
+  forward(x: Float32Array, T: number, B: number, h0: Float32Array | null, c0: Float32Array | null, train: boolean): EngineResult {
     const { rt, spec } = this;
     const k = rt.kernels;
     const D = directions(spec);
@@ -60,62 +82,156 @@ export class WasmEngine implements Engine {
     const P = outputSize(spec), Pp = roundUp4(P);
     const GHp = gateCount(spec.kind) * Hp;
     const I = layerInputSize(spec, 0);
-    const ws = workspaceLayout(spec, T, B);
-    const base = this.workspace(ws.totalFloats);
+    this.tape = null;
+    if (train && !this.gradsPtr) {
+      this.gradsPtr = rt.alloc(this.layout.totalFloats * 4);
+      rt.f32(this.gradsPtr, this.layout.totalFloats).fill(0);
+    }
+    // Inference ping-pongs two sets of state buffers and reuses one step's gates; training keeps them all.
+    const tws = train ? trainWorkspaceLayout(spec, T, B) : null;
+    const iws = train ? null : workspaceLayout(spec, T, B);
+    const base = this.workspace((tws ?? iws)!.totalFloats);
     const at = (floatOffset: number) => base + floatOffset * 4;
-    const parities = ws.hs.length;
+    const xOff = (tws ?? iws)!.x, xzOff = (tws ?? iws)!.xz;
+    const run = (l: number, d: number) => tws
+      ? tws.runs[l][d]
+      : { hs: iws!.hs[l % iws!.hs.length][d], cs: iws!.cs, gates: iws!.gates };
     const hN = new Float32Array(L * D * B * P);
     const cN = spec.kind === "lstm" ? new Float32Array(L * D * B * H) : null;
 
-    rt.f32(at(ws.x), T * B * I).set(x);
+    rt.f32(at(xOff), T * B * I).set(x);
     for (let l = 0; l < L; l++) {
-      const hsOf = ws.hs[l % parities];
       for (let d = 0; d < D; d++) {
         // xz = input · W_ihᵀ + b_ih for all T*B rows
-        const wih = this.param("weight_ih", l, d), bih = this.param("bias_ih", l, d);
+        const wih = this.at(this.paramsPtr, "weight_ih", l, d), bih = this.at(this.paramsPtr, "bias_ih", l, d);
         if (l === 0) {
-          k.gemm(at(ws.xz), GHp, at(ws.x), I, wih, GHp, bih, T * B, I, GHp, 0);
+          k.gemm(at(xzOff), GHp, at(xOff), I, wih, GHp, bih, T * B, I, GHp, 0);
         } else {
-          const prev = ws.hs[(l - 1) % parities];
           for (let e = 0; e < D; e++) {
-            const outputs = at(prev[e]) + (e === 1 ? 0 : B * Pp * 4); // slots 1..T forward, 0..T-1 reverse
-            k.gemm(at(ws.xz), GHp, outputs, Pp, wih + e * P * GHp * 4, GHp, e === 0 ? bih : 0, T * B, P, GHp, e);
+            k.gemm(at(xzOff), GHp, outputsOf(at(run(l - 1, e).hs), e, B, Pp), Pp, wih + e * P * GHp * 4, GHp, e === 0 ? bih : 0, T * B, P, GHp, e);
           }
         }
         const first = d === 1 ? T : 0, last = d === 1 ? 0 : T;
         const state = (l * D + d) * B;
-        const hs = at(hsOf[d]);
+        const r = run(l, d);
+        const hs = at(r.hs), cs = at(r.cs), gates = at(r.gates);
         writeRows(rt.f32(hs + first * B * Pp * 4, B * Pp), h0, state * P, B, P, Pp);
-        const whh = this.param("weight_hh", l, d), bhh = this.param("bias_hh", l, d);
+        const whh = this.at(this.paramsPtr, "weight_hh", l, d), bhh = this.at(this.paramsPtr, "bias_hh", l, d);
+        const keep = train ? 1 : 0;
         if (spec.kind === "lstm") {
-          writeRows(rt.f32(at(ws.cs) + first * B * Hp * 4, B * Hp), c0, state * H, B, H, Hp);
-          k.lstmForward(hs, at(ws.cs), at(ws.gates), at(ws.xz), whh, bhh, this.param("weight_hr", l, d), T, B, H, P, d, 0);
-          readRows(cN!, state * H, rt.f32(at(ws.cs) + last * B * Hp * 4, B * Hp), B, H, Hp);
+          writeRows(rt.f32(cs + first * B * Hp * 4, B * Hp), c0, state * H, B, H, Hp);
+          k.lstmForward(hs, cs, gates, at(xzOff), whh, bhh, this.at(this.paramsPtr, "weight_hr", l, d), T, B, H, P, d, keep);
+          readRows(cN!, state * H, rt.f32(cs + last * B * Hp * 4, B * Hp), B, H, Hp);
         } else if (spec.kind === "gru") {
-          k.gruForward(hs, at(ws.gates), at(ws.xz), whh, bhh, T, B, H, spec.resetAfter ? 1 : 0, d, 0);
+          k.gruForward(hs, gates, at(xzOff), whh, bhh, T, B, H, spec.resetAfter ? 1 : 0, d, keep);
         } else {
-          k.rnnForward(hs, at(ws.xz), whh, bhh, T, B, H, spec.nonlinearity === "relu" ? 1 : 0, d);
+          k.rnnForward(hs, at(xzOff), whh, bhh, T, B, H, spec.nonlinearity === "relu" ? 1 : 0, d);
         }
         readRows(hN, state * P, rt.f32(hs + last * B * Pp * 4, B * Pp), B, P, Pp);
       }
     }
     // the last layer's outputs, interleaved by direction: (T,B,D*P)
     const output = new Float32Array(T * B * D * P);
-    const hsLast = ws.hs[(L - 1) % parities];
     for (let d = 0; d < D; d++) {
-      const from = d === 1 ? 0 : 1;
-      const hs = rt.f32(at(hsLast[d]) + from * B * Pp * 4, T * B * Pp);
+      const hs = rt.f32(outputsOf(at(run(L - 1, d).hs), d, B, Pp), T * B * Pp);
       for (let r = 0; r < T * B; r++) output.set(hs.subarray(r * Pp, r * Pp + P), (r * D + d) * P);
     }
+    if (tws) this.tape = { T, B, ws: tws };
     return { output, hN, cN };
+  }
+
+  backward(dOutput: Float32Array | null, dhN: Float32Array | null, dcN: Float32Array | null): EngineGradients {
+    if (!this.tape) throw noTape();
+    const { T, B, ws } = this.tape;
+    this.tape = null;
+    const { rt, spec } = this;
+    const k = rt.kernels;
+    const D = directions(spec);
+    const L = spec.numLayers;
+    const H = spec.hiddenSize, Hp = roundUp4(H);
+    const P = outputSize(spec), Pp = roundUp4(P);
+    const GHp = gateCount(spec.kind) * Hp;
+    const I = layerInputSize(spec, 0);
+    const width = gateWidth(spec);
+    const at = (floatOffset: number) => this.workPtr + floatOffset * 4;
+    const w = (role: string, l: number, d: number) => this.at(this.paramsPtr, role, l, d);
+    const g = (role: string, l: number, d: number) => this.at(this.gradsPtr, role, l, d);
+    const dh0 = new Float32Array(L * D * B * P);
+    const dc0 = spec.kind === "lstm" ? new Float32Array(L * D * B * H) : null;
+
+    // the top layer's upstream gradient, split by direction into padded (T,B,Pp) blocks
+    const top = ws.dhs[(L - 1) % ws.dhs.length];
+    for (let d = 0; d < D; d++) {
+      const dst = rt.f32(at(top[d]), T * B * Pp);
+      dst.fill(0);
+      if (dOutput) for (let r = 0; r < T * B; r++) dst.set(dOutput.subarray((r * D + d) * P, (r * D + d + 1) * P), r * Pp);
+    }
+    for (let l = L - 1; l >= 0; l--) {
+      const cur = ws.dhs[l % ws.dhs.length];
+      const below = l > 0 ? ws.dhs[(l - 1) % ws.dhs.length] : null;
+      if (below) for (let e = 0; e < D; e++) rt.f32(at(below[e]), T * B * Pp).fill(0);
+      for (let d = 0; d < D; d++) {
+        const state = (l * D + d) * B;
+        const { hs, cs, gates } = ws.runs[l][d];
+        const reverse = d === 1;
+        const dhs = at(cur[d]);
+        writeRows(rt.f32(at(ws.dh), B * Pp), dhN, state * P, B, P, Pp);
+        if (spec.kind === "lstm") {
+          writeRows(rt.f32(at(ws.dc), B * Hp), dcN, state * H, B, H, Hp);
+          const wr = w("weight_hr", l, d);
+          k.lstmBackward(at(ws.dxz), dhs, at(ws.dh), at(ws.dc), at(ws.scratch), at(hs), at(cs), at(gates), w("weight_hh", l, d), wr, T, B, H, P, d);
+          readRows(dc0!, state * H, rt.f32(at(ws.dc), B * Hp), B, H, Hp);
+          // dW_hr += r_tᵀ · dh_t over all steps (r waits in the gates' fifth block)
+          if (wr) k.gemmBackwardWeight(g("weight_hr", l, d), Pp, at(gates) + 4 * Hp * 4, width, dhs, Pp, T * B, H, Pp);
+        } else if (spec.kind === "gru") {
+          k.gruBackward(at(ws.dxz), at(ws.dzh), dhs, at(ws.dh), at(ws.scratch), at(hs), at(gates), w("weight_hh", l, d), T, B, H, spec.resetAfter ? 1 : 0, d);
+        } else {
+          k.rnnBackward(at(ws.dxz), dhs, at(ws.dh), at(hs), w("weight_hh", l, d), T, B, H, spec.nonlinearity === "relu" ? 1 : 0, d);
+        }
+        readRows(dh0, state * P, rt.f32(at(ws.dh), B * Pp), B, P, Pp);
+        // weight and bias gradients of all timesteps, one product each
+        const hsPrev = at(hs) + (reverse ? 1 : 0) * B * Pp * 4; // h_{t-1} of step t, as T*B rows
+        const dWh = g("weight_hh", l, d);
+        if (spec.kind === "gru" && !spec.resetAfter) {
+          k.gemmBackwardWeight(dWh, GHp, hsPrev, Pp, at(ws.dzh), GHp, T * B, P, 2 * Hp);
+          k.gemmBackwardWeight(dWh + 2 * Hp * 4, GHp, at(gates) + 4 * Hp * 4, width, at(ws.dzh) + 2 * Hp * 4, GHp, T * B, H, Hp);
+        } else {
+          k.gemmBackwardWeight(dWh, GHp, hsPrev, Pp, at(ws.dzh), GHp, T * B, P, GHp);
+        }
+        if (spec.bias) {
+          k.biasBackward(g("bias_ih", l, d), at(ws.dxz), GHp, T * B, GHp);
+          k.biasBackward(g("bias_hh", l, d), at(ws.dzh), GHp, T * B, GHp);
+        }
+        const wih = w("weight_ih", l, d), dWih = g("weight_ih", l, d);
+        if (l === 0) {
+          k.gemmBackwardWeight(dWih, GHp, at(ws.x), I, at(ws.dxz), GHp, T * B, I, GHp);
+          k.gemmBackwardInput(at(ws.dx), I, at(ws.dxz), GHp, wih, GHp, T * B, I, GHp, d);
+        } else {
+          for (let e = 0; e < D; e++) {
+            const input = outputsOf(at(ws.runs[l - 1][e].hs), e, B, Pp);
+            k.gemmBackwardWeight(dWih + e * P * GHp * 4, GHp, input, Pp, at(ws.dxz), GHp, T * B, P, GHp);
+            k.gemmBackwardInput(at(below![e]), Pp, at(ws.dxz), GHp, wih + e * P * GHp * 4, GHp, T * B, P, GHp, 1);
+          }
+        }
+      }
+    }
+    const dx = rt.f32(at(ws.dx), T * B * I).slice();
+    return { dx, dh0, dc0 };
   }
 
   dispose(): void {
     if (this.workPtr) this.rt.free(this.workPtr);
     if (this.paramsPtr) this.rt.free(this.paramsPtr);
-    this.workPtr = this.paramsPtr = 0;
+    if (this.gradsPtr) this.rt.free(this.gradsPtr);
+    this.workPtr = this.paramsPtr = this.gradsPtr = 0;
     this.workFloats = 0;
+    this.tape = null;
   }
+}
+
+/** Address of a direction's outputs inside its (T+1,B,Pp) state block: slots 1..T forward, 0..T-1 reverse. */
+function outputsOf(hs: number, d: number, B: number, Pp: number): number {
+  return hs + (d === 1 ? 0 : B * Pp * 4);
 }
 
 /** Copies B rows of n values from src (at offset) into dst rows of stride np, zeroing the padding; zeros if src is null. */
