@@ -13,3 +13,4 @@ export function alloc(bytes: usize): usize {
 export function free(ptr: usize): void {
   heap.free(ptr);
 }
+export { sumSquares, maxAbs, scaleInPlace, clampInPlace, sgdStep, adamStep } from "./optim";

@@ -5,7 +5,7 @@
 import { RnnError } from "./errors.js";
 import { EngineOwner, type BackendOptions } from "./owner.js";
 import { makeSpec, type Kind, type Nonlinearity } from "./spec.js";
-import { checkTensor, type Tensor } from "./tensor.js";
+import { checkTensor, checkTensorData, type Tensor } from "./tensor.js";
 
 export interface CellOptions extends BackendOptions {
   inputSize: number;
@@ -39,8 +39,9 @@ export class RecurrentCell extends EngineOwner {
     const H = s.hiddenSize;
     const rank = (input as Tensor)?.shape?.length;
     if (rank !== 1 && rank !== 2) {
-      checkTensor("input", input, [null, s.inputSize], "propagate");
-      throw new RnnError("shape", `input must be [B, inputSize] or unbatched [inputSize], got rank ${rank}`);
+      const form = `[B, inputSize] = [*, ${s.inputSize}] or unbatched [inputSize] = [${s.inputSize}]`;
+      const { shape } = checkTensorData("input", input, form);
+      throw new RnnError("shape", `input has shape [${shape.join(", ")}] (rank ${rank}); it must be ${form}`);
     }
     const batched = rank === 2;
     const x = checkTensor("input", input, batched ? [null, s.inputSize] : [s.inputSize], this.nanPolicy);

@@ -10,6 +10,7 @@ export type RnnErrorCode =
   | "format"     // a malformed or truncated file
   | "disposed"   // use after dispose()
   | "state"      // a call that the object's state does not allow
+  | "memory"     // the wasm memory cannot hold what a call needs
   | "init";      // wasm not loaded, or failed to load
 
 export class RnnError extends Error {

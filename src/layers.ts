@@ -6,7 +6,7 @@
 import { RnnError } from "./errors.js";
 import { EngineOwner, type BackendOptions } from "./owner.js";
 import { directions, makeSpec, outputSize, type ArchitectureOptions, type Kind, type Spec } from "./spec.js";
-import { checkTensor, type Tensor } from "./tensor.js";
+import { checkTensor, checkTensorData, type Tensor } from "./tensor.js";
 
 export interface LayerOptions extends ArchitectureOptions, BackendOptions {}
 export type LSTMOptions = Omit<LayerOptions, "nonlinearity" | "resetAfter">;
@@ -64,6 +64,11 @@ interface TrainCall {
   batched: boolean;
 }
 
+/** A copy the caller cannot change under us (a malformed one is passed through for forward() to report). */
+function copyTensor(t: Tensor): Tensor {
+  return t?.data instanceof Float32Array && Array.isArray(t.shape) ? { shape: [...t.shape], data: t.data.slice() } : t;
+}
+
 export class RecurrentLayer extends EngineOwner {
   private streamState: { h0: Tensor; c0?: Tensor } | null = null;
   private trainCall: TrainCall | null = null;
@@ -83,9 +88,9 @@ export class RecurrentLayer extends EngineOwner {
     const D = directions(s), P = outputSize(s), H = s.hiddenSize, LD = s.numLayers * D;
     const rank = (input as Tensor)?.shape?.length;
     if (rank !== 2 && rank !== 3) {
-      const form = s.batchFirst ? "[B, T, inputSize]" : "[T, B, inputSize]";
-      checkTensor("input", input, [null, null, s.inputSize], "propagate"); // names the dtype problem first
-      throw new RnnError("shape", `input must be ${form} or unbatched [T, inputSize], got rank ${rank}`);
+      const form = `${s.batchFirst ? "[B, T, inputSize]" : "[T, B, inputSize]"} = [*, *, ${s.inputSize}] or unbatched [T, inputSize] = [*, ${s.inputSize}]`;
+      const { shape } = checkTensorData("input", input, form);
+      throw new RnnError("shape", `input has shape [${shape.join(", ")}] (rank ${rank}); it must be ${form}`);
     }
     const batched = rank === 3;
     const x = checkTensor("input", input, batched ? [null, null, s.inputSize] : [null, s.inputSize], this.nanPolicy);
@@ -157,7 +162,7 @@ export class RecurrentLayer extends EngineOwner {
       throw new RnnError("state", "stream() needs a unidirectional layer: the reverse direction of a bidirectional one starts from the end of the whole sequence");
     }
     const r = this.forward(input, this.streamState ?? {});
-    this.streamState = { h0: r.hN, c0: r.cN };
+    this.streamState = { h0: copyTensor(r.hN), c0: r.cN && copyTensor(r.cN) };
     return r;
   }
 
@@ -165,12 +170,13 @@ export class RecurrentLayer extends EngineOwner {
   resetState(state?: LayerState): void {
     this.live();
     if (state?.c0 && !state.h0) throw new RnnError("missing", "resetState needs h0 whenever c0 is given");
-    this.streamState = state?.h0 ? { h0: state.h0, c0: state.c0 } : null;
+    this.streamState = state?.h0 ? { h0: copyTensor(state.h0), c0: state.c0 && copyTensor(state.c0) } : null;
   }
 
   /** The state stream() will continue from, or null at the start. */
   get state(): LayerState | null {
-    return this.streamState ? { ...this.streamState } : null;
+    const s = this.streamState;
+    return s ? { h0: copyTensor(s.h0), ...(s.c0 ? { c0: copyTensor(s.c0) } : {}) } : null;
   }
 }
 

@@ -43,6 +43,9 @@ export interface Kernels {
 
 export const BUILDS: readonly Build[] = ["relaxed", "simd", "scalar"];
 
+/** AssemblyScript's TLSF allocator serves blocks smaller than 1 GiB. */
+const MAX_BLOCK_BYTES = 2 ** 30 - 64;
+
 /** One instance of the kernels with its own memory. Layers hold the runtime they were made on. */
 export class Runtime {
   readonly build: Build;
@@ -57,11 +60,15 @@ export class Runtime {
 
   /** A 16-byte aligned block of at least `bytes` bytes (contents undefined). */
   alloc(bytes: number): number {
+    // The allocator (TLSF) serves blocks below 1 GiB, and wasm32 memory ends at 4 GiB: refuse before calling it.
+    if (!Number.isSafeInteger(bytes) || bytes < 0 || bytes >= MAX_BLOCK_BYTES) {
+      throw new RnnError("memory", `a block of ${bytes} bytes is more than wasm memory can hold in one piece (< ${MAX_BLOCK_BYTES}); use shorter sequences or smaller batches`);
+    }
     let ptr: number;
     try {
       ptr = this.kernels.alloc(Math.max(bytes, 16)) >>> 0;
     } catch (e) {
-      throw new RnnError("init", `wasm memory could not grow to hold ${bytes} more bytes (${(e as Error).message})`);
+      throw new RnnError("memory", `wasm memory could not grow to hold ${bytes} more bytes (${(e as Error).message})`);
     }
     this.live.set(ptr, bytes);
     this.inUse += bytes;

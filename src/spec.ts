@@ -62,6 +62,7 @@ export function layerInputSize(spec: Spec, layer: number): number {
 }
 
 function positiveInt(name: string, v: unknown): number {
+  if (v === undefined) throw new RnnError("missing", `option ${name} is required (a positive integer)`);
   if (typeof v !== "number" || !Number.isInteger(v) || v < 1) {
     throw new RnnError("shape", `option ${name} must be a positive integer, got ${String(v)}`);
   }
@@ -69,7 +70,8 @@ function positiveInt(name: string, v: unknown): number {
 }
 
 export function makeSpec(kind: Kind, o: ArchitectureOptions, cell = false): Spec {
-  if (o === null || typeof o !== "object") throw new RnnError("missing", `${kind} options { inputSize, hiddenSize } are required`);
+  const absent = (["inputSize", "hiddenSize"] as const).filter((k) => o?.[k] === undefined);
+  if (absent.length > 0) throw new RnnError("missing", `${kind.toUpperCase()} needs option${absent.length > 1 ? "s" : ""} ${absent.join(" and ")} (positive integers)`);
   const projSize = o.projSize ?? 0;
   if (projSize !== 0 && kind !== "lstm") throw new RnnError("unexpected", `projSize is an LSTM option, not a ${kind} one`);
   if (projSize !== 0) positiveInt("projSize", projSize);

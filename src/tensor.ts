@@ -24,9 +24,8 @@ export function tensor(shape: number[], data?: Float32Array): Tensor {
   return { shape: [...shape], data: data ?? new Float32Array(n) };
 }
 
-/** Checks that `t` is a Tensor of float32 data whose shape is `expected` (null entries match any size). */
-export function checkTensor(name: string, t: unknown, expected: readonly (number | null)[], nan: NanPolicy = "error"): Tensor {
-  const want = `[${expected.map((d) => (d === null ? "*" : d)).join(", ")}]`;
+/** Checks that `t` is a well-formed Tensor: float32 data whose length matches its shape (any rank). */
+export function checkTensorData(name: string, t: unknown, want = "the documented shape"): Tensor {
   if (t === null || typeof t !== "object" || !("shape" in t) || !("data" in t)) {
     throw new RnnError("dtype", `${name} must be a tensor { shape, data: Float32Array } of shape ${want}`);
   }
@@ -38,17 +37,28 @@ export function checkTensor(name: string, t: unknown, expected: readonly (number
   if (!Array.isArray(shape) || shape.some((d) => !Number.isInteger(d) || d < 0)) {
     throw new RnnError("shape", `${name}.shape must be an array of non-negative integers, expected ${want}`);
   }
-  const bad = shape.length !== expected.length || expected.some((d, k) => d !== null && d !== shape[k]);
-  if (bad) throw new RnnError("shape", `${name} has shape [${shape.join(", ")}], expected ${want}`);
   if (data.length !== numel(shape)) {
     throw new RnnError("shape", `${name}.data has ${data.length} values but its shape [${shape.join(", ")}] needs ${numel(shape)}`);
   }
-  if (nan === "error") {
-    for (let i = 0; i < data.length; i++) {
-      if (!Number.isFinite(data[i])) {
-        throw new RnnError("nonfinite", `${name} holds ${data[i]} at flat index ${i}; pass nanPolicy: 'propagate' to allow NaN/Infinity`);
-      }
+  return t as Tensor;
+}
+
+/** Refuses NaN and ±Infinity under the 'error' policy, naming the tensor and the first bad flat index. */
+export function checkFinite(name: string, data: Float32Array, nan: NanPolicy): void {
+  if (nan !== "error") return;
+  for (let i = 0; i < data.length; i++) {
+    if (!Number.isFinite(data[i])) {
+      throw new RnnError("nonfinite", `${name} holds ${data[i]} at flat index ${i}; pass nanPolicy: 'propagate' to allow NaN/Infinity`);
     }
   }
+}
+
+/** Checks that `t` is a Tensor of float32 data whose shape is `expected` (null entries match any size). */
+export function checkTensor(name: string, t: unknown, expected: readonly (number | null)[], nan: NanPolicy = "error"): Tensor {
+  const want = `[${expected.map((d) => (d === null ? "*" : d)).join(", ")}]`;
+  const { shape, data } = checkTensorData(name, t, want);
+  const bad = shape.length !== expected.length || expected.some((d, k) => d !== null && d !== shape[k]);
+  if (bad) throw new RnnError("shape", `${name} has shape [${shape.join(", ")}], expected ${want}`);
+  checkFinite(name, data, nan);
   return t as Tensor;
 }

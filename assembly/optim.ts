@@ -1,0 +1,92 @@
+// assembly/optim.ts: whole-buffer loops for training: gradient norms and clipping, SGD and Adam(W) steps.
+// A model's parameters live in one block and its gradients (and each optimizer moment) in blocks of the same
+// layout, so every function here is one pass over n floats. Padding lanes hold zero parameters and zero
+// gradients, and every update below keeps them zero.
+// Update rules follow torch.optim (PyTorch 1.13+, single-tensor "for-loop" implementation):
+//   SGD:   g += wd p;  buf = first ? g : momentum buf + (1 - dampening) g;  g = nesterov ? g + momentum buf : buf
+//          p -= lr g
+//   Adam:  g += wd p (Adam) or p *= 1 - lr wd (AdamW);  m = b1 m + (1-b1) g;  v = b2 v + (1-b2) g²
+//          vmax = max(vmax, v) (amsgrad);  p -= (lr / bc1) m / (sqrt(v or vmax) / sqrt(bc2) + eps)
+//          with bc1 = 1 - b1^step, bc2 = 1 - b2^step computed by the caller in float64.
+
+export function sumSquares(x: usize, n: i32): f64 {
+  let s: f64 = 0;
+  for (let i = 0; i < n; i++) {
+    const v = <f64>load<f32>(x + (<usize>i << 2));
+    s += v * v;
+  }
+  return s;
+}
+
+export function maxAbs(x: usize, n: i32): f32 {
+  let m: f32 = 0;
+  for (let i = 0; i < n; i++) {
+    const v = abs(load<f32>(x + (<usize>i << 2)));
+    if (!(v <= m)) m = v; // NaN wins, so a NaN gradient shows in the norm
+  }
+  return m;
+}
+
+export function scaleInPlace(x: usize, n: i32, s: f32): void {
+  let i = 0;
+  if (ASC_FEATURE_SIMD) {
+    const sv = f32x4.splat(s);
+    for (; i + 4 <= n; i += 4) v128.store(x + (<usize>i << 2), f32x4.mul(v128.load(x + (<usize>i << 2)), sv));
+  }
+  for (; i < n; i++) store<f32>(x + (<usize>i << 2), load<f32>(x + (<usize>i << 2)) * s);
+}
+
+export function clampInPlace(x: usize, n: i32, c: f32): void {
+  for (let i = 0; i < n; i++) {
+    const p = x + (<usize>i << 2);
+    store<f32>(p, min(max(load<f32>(p), -c), c));
+  }
+}
+
+export function sgdStep(
+  p: usize, g: usize, buf: usize,   // (n) parameters, gradients, momentum buffer (0 without momentum)
+  n: i32, lr: f32, momentum: f32, dampening: f32, weightDecay: f32, nesterov: i32, first: i32,
+): void {
+  for (let i = 0; i < n; i++) {
+    const o = <usize>i << 2;
+    const pv = load<f32>(p + o);
+    let gv = load<f32>(g + o);
+    if (weightDecay != 0) gv = gv + weightDecay * pv;
+    if (momentum != 0) {
+      let b = first ? gv : momentum * load<f32>(buf + o) + (1 - dampening) * gv;
+      store<f32>(buf + o, b);
+      gv = nesterov ? gv + momentum * b : b;
+    }
+    store<f32>(p + o, pv - lr * gv);
+  }
+}
+
+export function adamStep(
+  p: usize, g: usize, m: usize, v: usize, vmax: usize,   // (n) each; vmax is 0 without amsgrad
+  n: i32, lr: f32, beta1: f32, beta2: f32, eps: f32, weightDecay: f32,
+  bc1: f64, bc2: f64, decoupled: i32,
+): void {
+  const stepSize = <f32>(<f64>lr / bc1);
+  const bc2Sqrt = <f32>Math.sqrt(bc2);
+  for (let i = 0; i < n; i++) {
+    const o = <usize>i << 2;
+    let pv = load<f32>(p + o);
+    let gv = load<f32>(g + o);
+    if (weightDecay != 0) {
+      if (decoupled) pv = pv * (1 - lr * weightDecay);
+      else gv = gv + weightDecay * pv;
+    }
+    const mv = load<f32>(m + o);
+    const mNew = mv + (gv - mv) * (1 - beta1);             // torch: exp_avg.lerp_(grad, 1 - beta1)
+    const vNew = beta2 * load<f32>(v + o) + (1 - beta2) * gv * gv;
+    store<f32>(m + o, mNew);
+    store<f32>(v + o, vNew);
+    let vUse = vNew;
+    if (vmax) {
+      vUse = max(load<f32>(vmax + o), vNew);
+      store<f32>(vmax + o, vUse);
+    }
+    const denom = sqrt<f32>(vUse) / bc2Sqrt + eps;
+    store<f32>(p + o, pv - stepSize * (mNew / denom));
+  }
+}
