@@ -62,4 +62,10 @@ async function main(argv: string[]): Promise<number> {
   }
 }
 
+// `rnn-wasm demo | head`: a reader that stops early is not an error of ours.
+process.stdout.on("error", (e: NodeJS.ErrnoException) => {
+  if (e.code === "EPIPE") process.exit(process.exitCode ?? 0);
+  throw e;
+});
+
 process.exitCode = await main(process.argv);

@@ -5,6 +5,7 @@
 import type { Spec } from "./spec.js";
 import { RnnError } from "./errors.js";
 import { recurrentBackward, recurrentForward, type Tape } from "./reference/layer.js";
+import { arrayBuffer, type ParamBuffer } from "./train/params.js";
 
 /** Time-major results: output (T,B,D*P), hN (L*D,B,P), cN (L*D,B,H) for an LSTM. */
 export interface EngineResult {
@@ -30,6 +31,8 @@ export interface Engine {
   /** Accumulated parameter gradients in PyTorch's layout (fresh copies; zeros before any backward). */
   grads(): Record<string, Float32Array>;
   zeroGrad(): void;
+  /** The parameters and gradients as flat buffers for optimizers; `alive` throws once the owner is disposed. */
+  parameterBuffers(alive: () => void): ParamBuffer[];
   dispose(): void;
 }
 
@@ -73,6 +76,10 @@ export class ReferenceEngine implements Engine {
 
   zeroGrad(): void {
     for (const g of Object.values(this.gradients)) g.fill(0);
+  }
+
+  parameterBuffers(alive: () => void): ParamBuffer[] {
+    return Object.keys(this.params).map((k) => arrayBuffer(this.params[k], this.gradients[k], alive));
   }
 
   dispose(): void {

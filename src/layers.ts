@@ -156,12 +156,12 @@ export class RecurrentLayer extends EngineOwner {
    * ended in, and keeps the new final state. The first call, and the first after resetState(), starts
    * from zeros or from the state given to resetState().
    */
-  stream(input: Tensor): LayerResult {
+  stream(input: Tensor, options: { train?: boolean } = {}): LayerResult {
     this.live();
     if (this.spec.bidirectional) {
       throw new RnnError("state", "stream() needs a unidirectional layer: the reverse direction of a bidirectional one starts from the end of the whole sequence");
     }
-    const r = this.forward(input, this.streamState ?? {});
+    const r = this.forward(input, { ...(this.streamState ?? {}), train: options.train });
     this.streamState = { h0: copyTensor(r.hN), c0: r.cN && copyTensor(r.cN) };
     return r;
   }

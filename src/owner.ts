@@ -8,6 +8,7 @@ import { getRuntime, type Runtime } from "./runtime.js";
 import { fillUniform, mulberry32 } from "./random.js";
 import { initBound, paramList, type Spec } from "./spec.js";
 import { numel, type NanPolicy, type Tensor } from "./tensor.js";
+import type { ParamBuffer, Trainable } from "./train/params.js";
 
 /** Options about where and how a layer or cell runs (not its architecture). */
 export interface BackendOptions {
@@ -36,7 +37,7 @@ export function randomParams(spec: Spec, seed: number | undefined): Record<strin
   return out;
 }
 
-export abstract class EngineOwner {
+export abstract class EngineOwner implements Trainable {
   /** The architecture, with every default filled in. */
   readonly spec: Spec;
   /** 'wasm' or 'reference'. */
@@ -77,6 +78,11 @@ export abstract class EngineOwner {
     const out: Record<string, Tensor> = {};
     for (const p of paramList(this.spec)) out[p.name] = { shape: [...p.shape], data: flat[p.name] };
     return out;
+  }
+
+  /** Parameters and gradients as flat buffers, for optimizers and clipping. */
+  parameterBuffers(): ParamBuffer[] {
+    return this.live().parameterBuffers(() => void this.live());
   }
 
   /** Sets every parameter gradient to zero. */

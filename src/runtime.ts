@@ -39,6 +39,14 @@ export interface Kernels {
     Wh: number, T: number, B: number, H: number, resetAfter: number, reverse: number): void;
   rnnBackward(dxz: number, dhs: number, dh: number, hs: number, Wh: number,
     T: number, B: number, H: number, relu: number, reverse: number): void;
+  sumSquares(x: number, n: number): number;
+  maxAbs(x: number, n: number): number;
+  scaleInPlace(x: number, n: number, s: number): void;
+  clampInPlace(x: number, n: number, c: number): void;
+  sgdStep(p: number, g: number, buf: number, n: number, lr: number, momentum: number, dampening: number,
+    weightDecay: number, nesterov: number, first: number): void;
+  adamStep(p: number, g: number, m: number, v: number, vmax: number, n: number, lr: number, beta1: number,
+    beta2: number, eps: number, weightDecay: number, bc1: number, bc2: number, decoupled: number): void;
 }
 
 export const BUILDS: readonly Build[] = ["relaxed", "simd", "scalar"];

@@ -7,6 +7,7 @@
 // gradients of all timesteps are each one matrix-matrix product.
 import type { Engine, EngineGradients, EngineResult } from "./engine.js";
 import { noTape } from "./engine.js";
+import { wasmBuffer, type ParamBuffer } from "./train/params.js";
 import type { Runtime } from "./runtime.js";
 import type { Spec } from "./spec.js";
 import { directions, gateCount, layerInputSize, outputSize, paramSuffix } from "./spec.js";
@@ -56,6 +57,17 @@ export class WasmEngine implements Engine {
     if (this.gradsPtr) this.rt.f32(this.gradsPtr, this.layout.totalFloats).fill(0);
   }
 
+  private ensureGrads(): void {
+    if (this.gradsPtr) return;
+    this.gradsPtr = this.rt.alloc(this.layout.totalFloats * 4);
+    this.rt.f32(this.gradsPtr, this.layout.totalFloats).fill(0);
+  }
+
+  parameterBuffers(alive: () => void): ParamBuffer[] {
+    this.ensureGrads();
+    return [wasmBuffer(this.rt, this.paramsPtr, this.gradsPtr, this.layout.totalFloats, alive)];
+  }
+
   /** Byte address of parameter `role` of layer l, direction d in `block` (params or grads), or 0 when absent. */
   private at(block: number, role: string, l: number, d: number): number {
     const p = this.layout.byName.get(role + paramSuffix(this.spec, l, d));
@@ -83,10 +95,7 @@ export class WasmEngine implements Engine {
     const GHp = gateCount(spec.kind) * Hp;
     const I = layerInputSize(spec, 0);
     this.tape = null;
-    if (train && !this.gradsPtr) {
-      this.gradsPtr = rt.alloc(this.layout.totalFloats * 4);
-      rt.f32(this.gradsPtr, this.layout.totalFloats).fill(0);
-    }
+    if (train) this.ensureGrads();
     // Inference ping-pongs two sets of state buffers and reuses one step's gates; training keeps them all.
     const tws = train ? trainWorkspaceLayout(spec, T, B) : null;
     const iws = train ? null : workspaceLayout(spec, T, B);

@@ -1,0 +1,59 @@
+// src/train/clip.ts: gradient clipping with torch.nn.utils semantics, over whole gradient buffers.
+//   clipGradNorm: total = ||all gradients||_p; every gradient *= min(1, maxNorm / (total + 1e-6)); returns total
+//   clipGradValue: every gradient clamped to [-clip, clip]
+import { RnnError } from "../errors.js";
+import * as ref from "../reference/optim.js";
+import { buffersOf, type ParamBuffer, type Trainable } from "./params.js";
+
+type Models = Trainable | Trainable[] | ParamBuffer[];
+
+/** ||gradients||_p over all buffers (p = Infinity for the largest magnitude). */
+export function gradNorm(models: Models, normType = 2): number {
+  if (!(normType === Infinity || (Number.isFinite(normType) && normType > 0))) {
+    throw new RnnError("unexpected", `normType must be a positive number or Infinity, got ${normType}`);
+  }
+  let acc = 0;
+  for (const b of buffersOf(models)) {
+    const w = b.wasm();
+    if (normType === Infinity) {
+      acc = Math.max(acc, w ? w.runtime.kernels.maxAbs(w.grads, b.size) : ref.maxAbs(b.grads(), b.size));
+      if (Number.isNaN(acc)) return NaN;
+    } else if (normType === 2) {
+      acc += w ? w.runtime.kernels.sumSquares(w.grads, b.size) : ref.sumSquares(b.grads(), b.size);
+    } else {
+      const g = b.grads();
+      for (let i = 0; i < g.length; i++) acc += Math.abs(g[i]) ** normType;
+    }
+  }
+  return normType === Infinity ? acc : acc ** (1 / normType);
+}
+
+/**
+ * Scales all gradients so their total p-norm is at most `maxNorm` (torch.nn.utils.clip_grad_norm_) and
+ * returns the norm before clipping. With `errorIfNonfinite`, a NaN or infinite norm throws instead.
+ */
+export function clipGradNorm(models: Models, maxNorm: number, normType = 2, errorIfNonfinite = false): number {
+  const total = gradNorm(models, normType);
+  if (errorIfNonfinite && !Number.isFinite(total)) {
+    throw new RnnError("nonfinite", `the total ${normType}-norm of the gradients is ${total}; clipping would fill them with NaN`);
+  }
+  const coef = Math.min(1, maxNorm / (total + 1e-6));
+  if (coef < 1 || Number.isNaN(coef)) {
+    for (const b of buffersOf(models)) {
+      const w = b.wasm();
+      if (w) w.runtime.kernels.scaleInPlace(w.grads, b.size, coef);
+      else ref.scaleInPlace(b.grads(), b.size, coef);
+    }
+  }
+  return total;
+}
+
+/** Clamps every gradient to [-clipValue, clipValue] (torch.nn.utils.clip_grad_value_). */
+export function clipGradValue(models: Models, clipValue: number): void {
+  if (!(clipValue >= 0)) throw new RnnError("unexpected", `clipValue must be >= 0, got ${clipValue}`);
+  for (const b of buffersOf(models)) {
+    const w = b.wasm();
+    if (w) w.runtime.kernels.clampInPlace(w.grads, b.size, clipValue);
+    else ref.clampInPlace(b.grads(), b.size, clipValue);
+  }
+}

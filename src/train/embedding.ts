@@ -1,0 +1,157 @@
+// src/train/embedding.ts: a lookup table, as torch.nn.Embedding: indices [...] -> rows of weight [..., dim].
+// Backward adds each upstream row into the gradient row of its index. Pure gathers and scatters, so it runs
+// in TypeScript on views of the same wasm block the optimizers update (or on arrays, reference backend).
+import { RnnError } from "../errors.js";
+import { getRuntime, type Runtime } from "../runtime.js";
+import { mulberry32 } from "../random.js";
+import { checkTensor, numel, type Tensor } from "../tensor.js";
+import { arrayBuffer, wasmBuffer, type ParamBuffer, type Trainable } from "./params.js";
+
+/** Integer indices with a shape: Int32Array, or float data holding whole numbers. */
+export interface IndexTensor {
+  shape: number[];
+  data: Int32Array | Float32Array | number[];
+}
+
+export interface EmbeddingOptions {
+  numEmbeddings: number;
+  embeddingDim: number;
+  /** Seed for the initial weights: standard normal, as PyTorch's default init. */
+  seed?: number;
+  backend?: "wasm" | "reference";
+  runtime?: Runtime;
+}
+
+export class Embedding implements Trainable {
+  readonly numEmbeddings: number;
+  readonly embeddingDim: number;
+  private readonly rt: Runtime | null;
+  private paramsPtr = 0;
+  private gradsPtr = 0;
+  private W: Float32Array | null = null;
+  private dW: Float32Array | null = null;
+  private saved: { idx: Int32Array; shape: number[] } | null = null;
+  private disposed = false;
+
+  constructor(o: EmbeddingOptions, weight?: Float32Array) {
+    for (const k of ["numEmbeddings", "embeddingDim"] as const) {
+      if (!Number.isInteger(o?.[k]) || o[k] < 1) throw new RnnError(o?.[k] === undefined ? "missing" : "shape", `Embedding option ${k} must be a positive integer, got ${o?.[k]}`);
+    }
+    this.numEmbeddings = o.numEmbeddings;
+    this.embeddingDim = o.embeddingDim;
+    const n = this.numEmbeddings * this.embeddingDim;
+    if (weight && weight.length !== n) throw new RnnError("shape", `Embedding weight has ${weight.length} values, expected [${this.numEmbeddings}, ${this.embeddingDim}]`);
+    const w = weight ?? normal(n, mulberry32(o.seed ?? Math.floor(Math.random() * 2 ** 32)));
+    if ((o.backend ?? "wasm") === "wasm") {
+      this.rt = o.runtime ?? getRuntime();
+      this.paramsPtr = this.rt.alloc(n * 4);
+      this.gradsPtr = this.rt.alloc(n * 4);
+      this.rt.f32(this.paramsPtr, n).set(w);
+      this.rt.f32(this.gradsPtr, n).fill(0);
+    } else {
+      this.rt = null;
+      this.W = w.slice();
+      this.dW = new Float32Array(n);
+    }
+  }
+
+  private live(): void {
+    if (this.disposed) throw new RnnError("disposed", "this Embedding was disposed; create a new one");
+  }
+
+  private weights(): Float32Array {
+    return this.rt ? this.rt.f32(this.paramsPtr, this.numEmbeddings * this.embeddingDim) : this.W!;
+  }
+
+  private gradients(): Float32Array {
+    return this.rt ? this.rt.f32(this.gradsPtr, this.numEmbeddings * this.embeddingDim) : this.dW!;
+  }
+
+  /** indices [...] -> [..., embeddingDim]. With `train`, keeps the indices for backward(). */
+  forward(indices: IndexTensor, options: { train?: boolean } = {}): Tensor {
+    this.live();
+    if (!indices || !Array.isArray(indices.shape) || indices.data == null || typeof indices.data.length !== "number") {
+      throw new RnnError("dtype", "indices must be { shape, data: Int32Array | number[] }");
+    }
+    const n = numel(indices.shape);
+    if (indices.data.length !== n) throw new RnnError("shape", `indices.data has ${indices.data.length} values but shape [${indices.shape}] needs ${n}`);
+    const idx = new Int32Array(n);
+    for (let i = 0; i < n; i++) {
+      const v = indices.data[i];
+      if (!Number.isInteger(v) || v < 0 || v >= this.numEmbeddings) {
+        throw new RnnError("shape", `index ${v} at flat position ${i} is outside [0, ${this.numEmbeddings})`);
+      }
+      idx[i] = v;
+    }
+    const D = this.embeddingDim;
+    const W = this.weights();
+    const out = new Float32Array(n * D);
+    for (let i = 0; i < n; i++) out.set(W.subarray(idx[i] * D, (idx[i] + 1) * D), i * D);
+    this.saved = options.train ? { idx, shape: [...indices.shape] } : null;
+    return { shape: [...indices.shape, D], data: out };
+  }
+
+  /** Adds the upstream rows into the gradient rows of their indices. Indices have no gradient: returns null. */
+  backward(dy: Tensor): null {
+    this.live();
+    const s = this.saved;
+    if (!s) throw new RnnError("state", "backward() needs a forward(indices, { train: true }) first, and runs once per such forward");
+    const D = this.embeddingDim;
+    const g = checkTensor("output gradient", dy, [...s.shape, D]);
+    this.saved = null;
+    const dW = this.gradients();
+    for (let i = 0; i < s.idx.length; i++) {
+      const row = s.idx[i] * D;
+      for (let j = 0; j < D; j++) dW[row + j] += g.data[i * D + j];
+    }
+    return null;
+  }
+
+  toTorch(): Record<string, Tensor> {
+    this.live();
+    return { weight: { shape: [this.numEmbeddings, this.embeddingDim], data: this.weights().slice() } };
+  }
+
+  grads(): Record<string, Tensor> {
+    this.live();
+    return { weight: { shape: [this.numEmbeddings, this.embeddingDim], data: this.gradients().slice() } };
+  }
+
+  zeroGrad(): void {
+    this.live();
+    this.gradients().fill(0);
+  }
+
+  parameterBuffers(): ParamBuffer[] {
+    this.live();
+    const alive = () => this.live();
+    const n = this.numEmbeddings * this.embeddingDim;
+    return this.rt ? [wasmBuffer(this.rt, this.paramsPtr, this.gradsPtr, n, alive)] : [arrayBuffer(this.W!, this.dW!, alive)];
+  }
+
+  dispose(): void {
+    if (this.disposed) return;
+    this.disposed = true;
+    if (this.rt) {
+      this.rt.free(this.paramsPtr);
+      this.rt.free(this.gradsPtr);
+    }
+    this.saved = null;
+  }
+
+  [Symbol.dispose](): void {
+    this.dispose();
+  }
+}
+
+/** Standard normal values (Box-Muller), as torch.nn.Embedding's default init. */
+function normal(n: number, next: () => number): Float32Array {
+  const out = new Float32Array(n);
+  for (let i = 0; i < n; i += 2) {
+    const u = 1 - next(), v = next();
+    const r = Math.sqrt(-2 * Math.log(u));
+    out[i] = r * Math.cos(2 * Math.PI * v);
+    if (i + 1 < n) out[i + 1] = r * Math.sin(2 * Math.PI * v);
+  }
+  return out;
+}

@@ -1,0 +1,225 @@
+// src/train/linear.ts: y = x Wᵀ + b over the last axis, as torch.nn.Linear, with backward. On the wasm backend
+// W lives packed as (in, roundUp4(out)) (layout.ts's pack with G = 1), so forward is one gemm and backward is
+// gemmBackwardInput (dx) plus gemmBackwardWeight / biasBackward (dW, db), over all rows at once.
+import { RnnError } from "../errors.js";
+import { getRuntime, type Runtime } from "../runtime.js";
+import { pack, roundUp4, unpack } from "../layout.js";
+import { fillUniform, mulberry32 } from "../random.js";
+import * as math from "../reference/math.js";
+import { checkTensor, checkTensorData, numel, type NanPolicy, type Tensor } from "../tensor.js";
+import { arrayBuffer, wasmBuffer, type ParamBuffer, type Trainable } from "./params.js";
+
+export interface LinearOptions {
+  inFeatures: number;
+  outFeatures: number;
+  /** Default true. */
+  bias?: boolean;
+  /** Seed for the initial weights: uniform in ±1/sqrt(inFeatures), as PyTorch's default init. */
+  seed?: number;
+  backend?: "wasm" | "reference";
+  runtime?: Runtime;
+  nanPolicy?: NanPolicy;
+}
+
+export class Linear implements Trainable {
+  readonly inFeatures: number;
+  readonly outFeatures: number;
+  readonly bias: boolean;
+  readonly backend: "wasm" | "reference";
+  private readonly nanPolicy: NanPolicy;
+  private readonly rt: Runtime | null;
+  // wasm: one block [W (in, Np) | b (Np)], its gradients, and a workspace
+  private paramsPtr = 0;
+  private gradsPtr = 0;
+  private workPtr = 0;
+  private workFloats = 0;
+  // reference: PyTorch layout
+  private W: Float32Array | null = null;
+  private b: Float32Array | null = null;
+  private dW: Float32Array | null = null;
+  private db: Float32Array | null = null;
+  private saved: { x: Float32Array; M: number; shape: number[] } | null = null;
+  private disposed = false;
+
+  constructor(o: LinearOptions, params?: { weight: Float32Array; bias?: Float32Array }) {
+    for (const k of ["inFeatures", "outFeatures"] as const) {
+      if (!Number.isInteger(o?.[k]) || o[k] < 1) throw new RnnError(o?.[k] === undefined ? "missing" : "shape", `Linear option ${k} must be a positive integer, got ${o?.[k]}`);
+    }
+    this.inFeatures = o.inFeatures;
+    this.outFeatures = o.outFeatures;
+    this.bias = o.bias ?? true;
+    this.backend = o.backend ?? "wasm";
+    this.nanPolicy = o.nanPolicy ?? "error";
+    let weight = params?.weight, bias = params?.bias;
+    if (!weight) {
+      const next = mulberry32(o.seed ?? Math.floor(Math.random() * 2 ** 32));
+      const bound = 1 / Math.sqrt(this.inFeatures);
+      weight = fillUniform(new Float32Array(this.outFeatures * this.inFeatures), bound, next);
+      bias = this.bias ? fillUniform(new Float32Array(this.outFeatures), bound, next) : undefined;
+    }
+    if (this.backend === "wasm") {
+      this.rt = o.runtime ?? getRuntime();
+      const n = this.blockFloats();
+      this.paramsPtr = this.rt.alloc(n * 4);
+      this.gradsPtr = this.rt.alloc(n * 4);
+      const block = this.rt.f32(this.paramsPtr, n);
+      pack(block, weight, 1, this.outFeatures, this.inFeatures);
+      block.fill(0, this.inFeatures * this.Np);
+      if (bias) block.set(bias, this.inFeatures * this.Np);
+      this.rt.f32(this.gradsPtr, n).fill(0);
+    } else {
+      this.rt = null;
+      this.W = weight.slice();
+      this.b = bias ? bias.slice() : null;
+      this.dW = new Float32Array(this.W.length);
+      this.db = this.b ? new Float32Array(this.b.length) : null;
+    }
+  }
+
+  /** Builds a Linear from PyTorch tensors `weight` [out, in] and optional `bias` [out] (after `prefix`). */
+  static fromTorch(tensors: Record<string, Tensor>, options: { prefix?: string } & Omit<LinearOptions, "inFeatures" | "outFeatures" | "bias"> = {}): Linear {
+    const p = options.prefix ?? "";
+    const w = tensors[p + "weight"];
+    if (!w) throw new RnnError("missing", `missing tensor '${p}weight' [outFeatures, inFeatures]`);
+    checkTensor(`${p}weight`, w, [null, null], options.nanPolicy ?? "error");
+    const [out, inF] = w.shape;
+    const b = tensors[p + "bias"];
+    if (b) checkTensor(`${p}bias`, b, [out], options.nanPolicy ?? "error");
+    return new Linear({ ...options, inFeatures: inF, outFeatures: out, bias: !!b }, { weight: w.data, bias: b?.data });
+  }
+
+  private get Np(): number {
+    return roundUp4(this.outFeatures);
+  }
+
+  private blockFloats(): number {
+    return (this.inFeatures + 1) * this.Np;
+  }
+
+  private live(): void {
+    if (this.disposed) throw new RnnError("disposed", "this Linear was disposed; create a new one");
+  }
+
+  private workspace(floats: number): number {
+    if (floats > this.workFloats) {
+      if (this.workPtr) this.rt!.free(this.workPtr);
+      this.workPtr = 0;
+      this.workFloats = 0;
+      this.workPtr = this.rt!.alloc(floats * 4);
+      this.workFloats = floats;
+    }
+    return this.workPtr;
+  }
+
+  /** x [..., inFeatures] -> [..., outFeatures]. With `train`, keeps x for backward(). */
+  forward(x: Tensor, options: { train?: boolean } = {}): Tensor {
+    this.live();
+    const t = checkTensorData("input", x, `[..., ${this.inFeatures}]`);
+    if (t.shape.length < 1 || t.shape[t.shape.length - 1] !== this.inFeatures) {
+      throw new RnnError("shape", `input has shape [${t.shape.join(", ")}], expected [..., ${this.inFeatures}]`);
+    }
+    checkTensor("input", t, t.shape, this.nanPolicy);
+    const M = numel(t.shape) / this.inFeatures;
+    const I = this.inFeatures, N = this.outFeatures, Np = this.Np;
+    const shape = [...t.shape.slice(0, -1), N];
+    this.saved = options.train ? { x: t.data.slice(), M, shape: [...t.shape] } : null;
+    const y = new Float32Array(M * N);
+    if (this.rt) {
+      const base = this.workspace(M * (I + Np));
+      const xPtr = base, yPtr = base + M * I * 4;
+      this.rt.f32(xPtr, M * I).set(t.data);
+      this.rt.kernels.gemm(yPtr, Np, xPtr, I, this.paramsPtr, Np, this.bias ? this.paramsPtr + I * Np * 4 : 0, M, I, Np, 0);
+      const out = this.rt.f32(yPtr, M * Np);
+      for (let m = 0; m < M; m++) y.set(out.subarray(m * Np, m * Np + N), m * N);
+    } else {
+      math.gemm(y, N, t.data, I, this.W!, I, this.b, M, I, N, false);
+    }
+    return { shape, data: y };
+  }
+
+  /** Gradient of the last training forward: returns dL/dx and ADDS dL/dW, dL/db into grads(). */
+  backward(dy: Tensor): Tensor {
+    this.live();
+    const s = this.saved;
+    if (!s) throw new RnnError("state", "backward() needs a forward(x, { train: true }) first, and runs once per such forward");
+    const g = checkTensor("output gradient", dy, [...s.shape.slice(0, -1), this.outFeatures], this.nanPolicy);
+    this.saved = null;
+    const { M, x } = s;
+    const I = this.inFeatures, N = this.outFeatures, Np = this.Np;
+    const dx = new Float32Array(M * I);
+    if (this.rt) {
+      const k = this.rt.kernels;
+      const base = this.workspace(M * (2 * I + Np));
+      const xPtr = base, dyPtr = base + M * I * 4, dxPtr = dyPtr + M * Np * 4;
+      this.rt.f32(xPtr, M * I).set(x);
+      const d = this.rt.f32(dyPtr, M * Np);
+      d.fill(0);
+      for (let m = 0; m < M; m++) d.set(g.data.subarray(m * N, (m + 1) * N), m * Np);
+      k.gemmBackwardWeight(this.gradsPtr, Np, xPtr, I, dyPtr, Np, M, I, Np);
+      if (this.bias) k.biasBackward(this.gradsPtr + I * Np * 4, dyPtr, Np, M, Np);
+      k.gemmBackwardInput(dxPtr, I, dyPtr, Np, this.paramsPtr, Np, M, I, Np, 0);
+      dx.set(this.rt.f32(dxPtr, M * I));
+    } else {
+      math.gemmBackwardWeight(this.dW!, I, x, I, g.data, N, M, I, N);
+      if (this.db) math.biasBackward(this.db, g.data, N, M, N);
+      math.gemmBackwardInput(dx, I, g.data, N, this.W!, I, M, I, N, false);
+    }
+    return { shape: [...s.shape], data: dx };
+  }
+
+  private unpackBlock(ptr: number): Record<string, Tensor> {
+    const I = this.inFeatures, N = this.outFeatures, Np = this.Np;
+    const block = this.rt!.f32(ptr, this.blockFloats());
+    const out: Record<string, Tensor> = { weight: { shape: [N, I], data: unpack(block.subarray(0, I * Np), 1, N, I) } };
+    if (this.bias) out.bias = { shape: [N], data: block.slice(I * Np, I * Np + N) };
+    return out;
+  }
+
+  /** { weight [out, in], bias [out] } as PyTorch names them (copies). */
+  toTorch(): Record<string, Tensor> {
+    this.live();
+    if (this.rt) return this.unpackBlock(this.paramsPtr);
+    const out: Record<string, Tensor> = { weight: { shape: [this.outFeatures, this.inFeatures], data: this.W!.slice() } };
+    if (this.b) out.bias = { shape: [this.outFeatures], data: this.b.slice() };
+    return out;
+  }
+
+  /** Accumulated gradients under the same names (copies). */
+  grads(): Record<string, Tensor> {
+    this.live();
+    if (this.rt) return this.unpackBlock(this.gradsPtr);
+    const out: Record<string, Tensor> = { weight: { shape: [this.outFeatures, this.inFeatures], data: this.dW!.slice() } };
+    if (this.db) out.bias = { shape: [this.outFeatures], data: this.db.slice() };
+    return out;
+  }
+
+  zeroGrad(): void {
+    this.live();
+    if (this.rt) this.rt.f32(this.gradsPtr, this.blockFloats()).fill(0);
+    else {
+      this.dW!.fill(0);
+      this.db?.fill(0);
+    }
+  }
+
+  parameterBuffers(): ParamBuffer[] {
+    this.live();
+    const alive = () => this.live();
+    if (this.rt) return [wasmBuffer(this.rt, this.paramsPtr, this.gradsPtr, this.blockFloats(), alive)];
+    const list = [arrayBuffer(this.W!, this.dW!, alive)];
+    if (this.b) list.push(arrayBuffer(this.b, this.db!, alive));
+    return list;
+  }
+
+  dispose(): void {
+    if (this.disposed) return;
+    this.disposed = true;
+    if (this.rt) for (const p of [this.paramsPtr, this.gradsPtr, this.workPtr]) if (p) this.rt.free(p);
+    this.paramsPtr = this.gradsPtr = this.workPtr = 0;
+    this.saved = null;
+  }
+
+  [Symbol.dispose](): void {
+    this.dispose();
+  }
+}

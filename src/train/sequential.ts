@@ -1,0 +1,133 @@
+// src/train/sequential.ts: chain modules into a model, as torch.nn.Sequential, so a training loop is a few
+// lines: forward(x, { train: true }), a loss, backward(grad), an optimizer step. Recurrent layers pass their
+// `output` sequence on; LastStep picks each sequence's last step for sequence-to-one models.
+import { RnnError } from "../errors.js";
+import { RecurrentLayer } from "../layers.js";
+import { checkTensor, type Tensor } from "../tensor.js";
+import type { ParamBuffer, Trainable } from "./params.js";
+
+/** What Sequential needs of a module. Linear, Embedding and LastStep are modules; recurrent layers are adapted. */
+export interface Module {
+  forward(x: Tensor, options?: { train?: boolean }): Tensor;
+  /** dL/d(input), or null for a module whose input has no gradient (Embedding). */
+  backward(dy: Tensor): Tensor | null;
+  parameterBuffers?(): ParamBuffer[];
+  zeroGrad?(): void;
+  dispose?(): void;
+}
+
+/**
+ * [T, B, F] -> [B, F] (or [B, T, F] with batchFirst; [T, F] -> [F] unbatched): the last timestep of a
+ * sequence. Inside a Sequential, batchFirst follows the recurrent layer before it unless set here.
+ */
+export class LastStep implements Module {
+  batchFirst: boolean | undefined;
+  private saved: number[] | null = null;
+
+  constructor(options: { batchFirst?: boolean } = {}) {
+    this.batchFirst = options.batchFirst;
+  }
+
+  forward(x: Tensor, options: { train?: boolean } = {}): Tensor {
+    const t = checkTensor("input", x, (x as Tensor)?.shape?.length === 2 ? [null, null] : [null, null, null], "propagate");
+    const bf = this.batchFirst ?? false;
+    const [T, B, F] = t.shape.length === 2 ? [t.shape[0], 1, t.shape[1]] : bf ? [t.shape[1], t.shape[0], t.shape[2]] : t.shape;
+    if (T < 1) throw new RnnError("shape", "LastStep needs at least one timestep");
+    const out = new Float32Array(B * F);
+    for (let b = 0; b < B; b++) {
+      const src = bf ? (b * T + T - 1) * F : ((T - 1) * B + b) * F;
+      out.set(t.data.subarray(src, src + F), b * F);
+    }
+    this.saved = options.train ? [...t.shape] : null;
+    return { shape: t.shape.length === 2 ? [F] : [B, F], data: out };
+  }
+
+  backward(dy: Tensor): Tensor {
+    const shape = this.saved;
+    if (!shape) throw new RnnError("state", "backward() needs a forward(x, { train: true }) first");
+    this.saved = null;
+    const bf = this.batchFirst ?? false;
+    const [T, B, F] = shape.length === 2 ? [shape[0], 1, shape[1]] : bf ? [shape[1], shape[0], shape[2]] : shape;
+    const g = checkTensor("output gradient", dy, shape.length === 2 ? [F] : [B, F]);
+    const dx = new Float32Array(T * B * F);
+    for (let b = 0; b < B; b++) {
+      const dst = bf ? (b * T + T - 1) * F : ((T - 1) * B + b) * F;
+      dx.set(g.data.subarray(b * F, (b + 1) * F), dst);
+    }
+    return { shape: [...shape], data: dx };
+  }
+}
+
+type Part = Module | RecurrentLayer;
+
+export class Sequential implements Trainable {
+  readonly modules: Part[];
+  private disposed = false;
+
+  constructor(modules: Part[]) {
+    if (!Array.isArray(modules) || modules.length === 0) throw new RnnError("missing", "Sequential needs a non-empty array of modules");
+    this.modules = modules;
+    modules.forEach((m, i) => {
+      const prev = modules[i - 1];
+      if (m instanceof LastStep && m.batchFirst === undefined && prev instanceof RecurrentLayer) m.batchFirst = prev.spec.batchFirst;
+    });
+  }
+
+  private live(): void {
+    if (this.disposed) throw new RnnError("disposed", "this Sequential was disposed");
+  }
+
+  /**
+   * Runs every module in turn. `train` keeps what backward() needs; `stream` makes recurrent layers continue
+   * from the state their previous call ended in (truncated BPTT: gradients stop at the chunk's start).
+   */
+  forward(x: Tensor, options: { train?: boolean; stream?: boolean } = {}): Tensor {
+    this.live();
+    let y = x;
+    for (const m of this.modules) {
+      if (m instanceof RecurrentLayer) {
+        y = (options.stream ? m.stream(y, { train: options.train }) : m.forward(y, { train: options.train })).output;
+      } else {
+        y = m.forward(y, { train: options.train });
+      }
+    }
+    return y;
+  }
+
+  /** Backpropagates dL/d(output) through every module; returns dL/d(input) (null after an Embedding). */
+  backward(dy: Tensor): Tensor | null {
+    this.live();
+    let g: Tensor | null = dy;
+    for (let i = this.modules.length - 1; i >= 0 && g; i--) {
+      const m = this.modules[i];
+      g = m instanceof RecurrentLayer ? m.backward({ output: g }).dInput : m.backward(g);
+    }
+    return g;
+  }
+
+  parameterBuffers(): ParamBuffer[] {
+    this.live();
+    return this.modules.flatMap((m) => m.parameterBuffers?.() ?? []);
+  }
+
+  zeroGrad(): void {
+    this.live();
+    for (const m of this.modules) m.zeroGrad?.();
+  }
+
+  /** Forgets the streaming state of every recurrent layer. */
+  resetState(): void {
+    for (const m of this.modules) if (m instanceof RecurrentLayer) m.resetState();
+  }
+
+  /** Disposes every module. Safe to call twice. */
+  dispose(): void {
+    if (this.disposed) return;
+    this.disposed = true;
+    for (const m of this.modules) m.dispose?.();
+  }
+
+  [Symbol.dispose](): void {
+    this.dispose();
+  }
+}
