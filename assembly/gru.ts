@@ -10,8 +10,8 @@
 //
 // Layout as in lstm.ts: gate blocks and state rows padded to Hp = roundUp4(H); Wh transposed to (H, 3Hp).
 // gates holds, per step, r, z, n (activated), hn and, for reset before, r * h_{t-1} (what W_hn multiplies, kept
-// for the backward pass): width 5Hp. Slots, reverse and keepGates as in lstm.ts.
-import { gemm, gemmBackwardInput, addInto, sigmoid4, tanh4, sigmoidf, tanhf } from "./math";
+// for the backward pass): width 5Hp. Slots, reverse, keepGates and lengths as in lstm.ts.
+import { gemm, gemmBackwardInput, addInto, ended, sigmoid4, tanh4, sigmoidf, tanhf } from "./math";
 
 export function gruGateWidth(H: i32): i32 {
   return 5 * ((H + 3) & ~3);
@@ -21,6 +21,7 @@ export function gruForward(
   hs: usize, gates: usize,              // out (T+1,B,Hp) (T|1,B,5Hp)
   xz: usize, Wh: usize, bh: usize,      // in  (T,B,3Hp) (H,3Hp) (3Hp) or 0
   T: i32, B: i32, H: i32, resetAfter: i32, reverse: i32, keepGates: i32,
+  lengths: usize,                       // in  (B) i32, or 0 for full length
 ): void {
   const Hp = (H + 3) & ~3;
   const width = gruGateWidth(H);
@@ -95,6 +96,10 @@ export function gruForward(
           store<f32>(hn + o4, (1 - z) * n + z * load<f32>(hp + o4));
         }
       }
+      if (ended(lengths, b, t)) {
+        memory.copy(hn, hp, hOff);
+        memory.fill(gb, 0, <usize>width << 2);
+      }
     }
   }
 }
@@ -116,6 +121,7 @@ export function gruBackward(
   hs: usize, gates: usize,    // in: the forward pass's tape (keepGates = 1)
   Wh: usize,                  // in (H,3Hp)
   T: i32, B: i32, H: i32, resetAfter: i32, reverse: i32,
+  lengths: usize,             // in (B) i32, or 0: ended rows pass dh through and get zero gradients
 ): void {
   const Hp = (H + 3) & ~3;
   const width = gruGateWidth(H);
@@ -137,6 +143,11 @@ export function gruBackward(
       const carry = dh + ((<usize>b * Hp) << 2);
       const dxb = dx + ((<usize>b * G) << 2);
       const dzb = dzt + ((<usize>b * G) << 2);
+      if (ended(lengths, b, t)) { // dh passes through unchanged; zeros add nothing below
+        memory.fill(dxb, 0, <usize>G << 2);
+        memory.fill(dzb, 0, <usize>G << 2);
+        continue;
+      }
       if (ASC_FEATURE_SIMD) {
         const one = f32x4.splat(1);
         for (let j = 0; j < Hp; j += 4) {

@@ -12,7 +12,9 @@
 // reads slot t+1 and writes slot t (slot T holds h0/c0). So outputs are slots 1..T forward, 0..T-1 reverse.
 // gates holds, per step, the activated i, f, g, o (4Hp) and, with a projection, r (Hp): width lstmGateWidth.
 // With keepGates the step t block is at gates + t*B*width (training keeps them all), else one block is reused.
-import { gemm, gemmBackwardInput, addInto, sigmoid4, tanh4, sigmoidf, tanhf } from "./math";
+// lengths (B) i32 or 0: a row whose sequence has ended (t >= length) carries h and c through the step unchanged
+// and gets zero gates, so the backward pass sees no contribution from it.
+import { gemm, gemmBackwardInput, addInto, ended, sigmoid4, tanh4, sigmoidf, tanhf } from "./math";
 
 export function lstmGateWidth(H: i32, hasProj: i32): i32 {
   const Hp = (H + 3) & ~3;
@@ -24,6 +26,7 @@ export function lstmForward(
   xz: usize, Wh: usize, bh: usize,      // in  (T,B,4Hp) (P,4Hp) (4Hp) or 0
   Wr: usize,                            // in  (H,Pp) or 0 for no projection
   T: i32, B: i32, H: i32, P: i32, reverse: i32, keepGates: i32,
+  lengths: usize,                       // in  (B) i32, or 0 for full length
 ): void {
   const Hp = (H + 3) & ~3;
   const Pp = (P + 3) & ~3;
@@ -84,6 +87,12 @@ export function lstmForward(
     }
     // h_t = W_hr r_t
     if (Wr) gemm(hNext, Pp, g + ((<usize>G) << 2), width, Wr, Pp, 0, B, H, Pp, 0);
+    for (let b = 0; b < B; b++) {
+      if (!ended(lengths, b, t)) continue;
+      memory.copy(hNext + ((<usize>b * Pp) << 2), hPrev + ((<usize>b * Pp) << 2), <usize>Pp << 2);
+      memory.copy(cNext + ((<usize>b * Hp) << 2), cPrev + ((<usize>b * Hp) << 2), <usize>Hp << 2);
+      memory.fill(g + ((<usize>b * width) << 2), 0, <usize>width << 2);
+    }
   }
 }
 
@@ -104,6 +113,7 @@ export function lstmBackward(
   hs: usize, cs: usize, gates: usize,   // in: the forward pass's tape (keepGates = 1)
   Wh: usize, Wr: usize,       // in (P,4Hp), (H,Pp) or 0
   T: i32, B: i32, H: i32, P: i32, reverse: i32,
+  lengths: usize,             // in (B) i32, or 0: ended rows pass dh and dc through and get dz = 0
 ): void {
   const Hp = (H + 3) & ~3;
   const Pp = (P + 3) & ~3;
@@ -128,6 +138,10 @@ export function lstmBackward(
       const drb = Wr ? dr + ((<usize>b * Hp) << 2) : dht + ((<usize>b * Pp) << 2);
       const dcb = dc + ((<usize>b * Hp) << 2);
       const dzb = dz + ((<usize>b * G) << 2);
+      if (ended(lengths, b, t)) {
+        memory.fill(dzb, 0, <usize>G << 2);
+        continue;
+      }
       if (ASC_FEATURE_SIMD) {
         const one = f32x4.splat(1);
         for (let j = 0; j < Hp; j += 4) {
@@ -160,7 +174,10 @@ export function lstmBackward(
         }
       }
     }
-    // dh_{t-1} = W_hhᵀ dz
+    // dh_{t-1} = W_hhᵀ dz; ended rows keep their dh
     gemmBackwardInput(dh, Pp, dz, G, Wh, G, B, P, G, 0);
+    for (let b = 0; b < B; b++) {
+      if (ended(lengths, b, t)) memory.copy(dh + ((<usize>b * Pp) << 2), dht + ((<usize>b * Pp) << 2), <usize>Pp << 2);
+    }
   }
 }

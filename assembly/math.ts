@@ -468,3 +468,10 @@ export function addInto(dst: usize, src: usize, n: i32): void {
   }
   for (; i < n; i++) store<f32>(dst + (<usize>i << 2), load<f32>(dst + (<usize>i << 2)) + load<f32>(src + (<usize>i << 2)));
 }
+
+// Variable-length batches: lengths is (B) i32 sequence lengths, or 0 when every row runs all T steps. A row
+// whose sequence has ended (t >= length) keeps its state through the step and contributes no gradient.
+// @ts-ignore: decorator
+@inline export function ended(lengths: usize, b: i32, t: i32): bool {
+  return lengths != 0 && t >= load<i32>(lengths + (<usize>b << 2));
+}

@@ -5,12 +5,13 @@
 // Layout as in lstm.ts: state rows padded to Hp = roundUp4(H); Wh transposed to (H, Hp). The recurrent
 // product is written straight into h_t's slot and activated in place, so no gate buffer is needed: the
 // backward pass gets everything from h (tanh' = 1 - h^2, relu' = h > 0). Slots and reverse as in lstm.ts.
-import { gemm, gemmBackwardInput, addInto, tanh4, tanhf } from "./math";
+import { gemm, gemmBackwardInput, addInto, ended, tanh4, tanhf } from "./math";
 
 export function rnnForward(
   hs: usize,                            // out (T+1,B,Hp)
   xz: usize, Wh: usize, bh: usize,      // in  (T,B,Hp) (H,Hp) (Hp) or 0
   T: i32, B: i32, H: i32, relu: i32, reverse: i32,
+  lengths: usize,                       // in  (B) i32, or 0 for full length (see lstm.ts)
 ): void {
   const Hp = (H + 3) & ~3;
   const n = B * Hp;
@@ -34,6 +35,9 @@ export function rnnForward(
         store<f32>(hNext + o4, relu ? max<f32>(z, 0) : tanhf(z));
       }
     }
+    for (let b = 0; b < B; b++) {
+      if (ended(lengths, b, t)) memory.copy(hNext + ((<usize>b * Hp) << 2), hs + ((<usize>(prev * B + b) * Hp) << 2), <usize>Hp << 2);
+    }
   }
 }
 
@@ -46,6 +50,7 @@ export function rnnBackward(
   dh: usize,                  // in/out (B,Hp): in, dL/dh_T; out, dL/dh_0
   hs: usize, Wh: usize,       // in (T+1,B,Hp) the forward's states, (H,Hp)
   T: i32, B: i32, H: i32, relu: i32, reverse: i32,
+  lengths: usize,             // in (B) i32, or 0: ended rows pass dh through and get dz = 0
 ): void {
   const Hp = (H + 3) & ~3;
   const n = B * Hp;
@@ -74,6 +79,12 @@ export function rnnBackward(
         store<f32>(dz + o4, relu ? (hv > 0 ? d : 0) : d * (1 - hv * hv));
       }
     }
+    for (let b = 0; b < B; b++) {
+      if (ended(lengths, b, t)) memory.fill(dz + ((<usize>b * Hp) << 2), 0, <usize>Hp << 2);
+    }
     gemmBackwardInput(dh, Hp, dz, Hp, Wh, Hp, B, H, Hp, 0);
+    for (let b = 0; b < B; b++) {
+      if (ended(lengths, b, t)) memory.copy(dh + ((<usize>b * Hp) << 2), dht + ((<usize>b * Hp) << 2), <usize>Hp << 2);
+    }
   }
 }

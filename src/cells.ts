@@ -54,7 +54,7 @@ export class RecurrentCell extends EngineOwner {
       if (s.kind !== "lstm") throw new RnnError("unexpected", `c is only for an LSTMCell; a ${s.kind.toUpperCase()}Cell has no cell state`);
       c = checkTensor("c", state.c, shape, this.nanPolicy).data;
     }
-    const r = engine.forward(x.data, 1, B, h, c, false);
+    const r = engine.forward(x.data, 1, B, h, c, false, null);
     const out: { h: Tensor; c?: Tensor } = { h: { shape, data: r.hN } };
     if (r.cN) out.c = { shape: [...shape], data: r.cN };
     return out;

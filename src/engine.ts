@@ -23,7 +23,8 @@ export interface EngineGradients {
 
 export interface Engine {
   /** x is (T,B,I) time-major; h0 (L*D,B,P) and c0 (L*D,B,H) or null for zeros. `train` keeps a tape for backward. */
-  forward(x: Float32Array, T: number, B: number, h0: Float32Array | null, c0: Float32Array | null, train: boolean): EngineResult;
+  forward(x: Float32Array, T: number, B: number, h0: Float32Array | null, c0: Float32Array | null, train: boolean,
+    lengths: Int32Array | null): EngineResult;
   /** Backpropagates the last training forward; null upstream gradients mean zero. Parameter gradients accumulate. */
   backward(dOutput: Float32Array | null, dhN: Float32Array | null, dcN: Float32Array | null): EngineGradients;
   /** Parameters in PyTorch's layout, by state_dict name (fresh copies). */
@@ -52,9 +53,10 @@ export class ReferenceEngine implements Engine {
     this.gradients = Object.fromEntries(Object.entries(params).map(([k, v]) => [k, new Float32Array(v.length)]));
   }
 
-  forward(x: Float32Array, T: number, B: number, h0: Float32Array | null, c0: Float32Array | null, train: boolean): EngineResult {
+  forward(x: Float32Array, T: number, B: number, h0: Float32Array | null, c0: Float32Array | null, train: boolean,
+    lengths: Int32Array | null): EngineResult {
     const tape = train ? ({} as Tape) : undefined;
-    const r = recurrentForward(this.spec, this.params, x, h0, c0, T, B, (n) => new Float32Array(n), tape);
+    const r = recurrentForward(this.spec, this.params, x, h0, c0, T, B, (n) => new Float32Array(n), tape, lengths);
     this.tape = tape ?? null;
     return r;
   }

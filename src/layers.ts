@@ -22,6 +22,12 @@ export interface LayerState {
 export interface ForwardOptions extends LayerState {
   /** Keep what backward() needs (gate activations, states). Default false. */
   train?: boolean;
+  /**
+   * Variable-length batch (as PyTorch's packed sequences): row b's sequence is its first lengths[b] steps
+   * (1..T). Steps past it leave the state unchanged and get no gradient, outputs there are 0, hN holds each
+   * row's last real step, and the reverse direction starts at each row's own last step.
+   */
+  lengths?: ArrayLike<number>;
 }
 
 /** Upstream gradients for backward(), shaped as forward's results; an omitted one counts as zero. */
@@ -62,6 +68,21 @@ interface TrainCall {
   T: number;
   B: number;
   batched: boolean;
+}
+
+function checkLengths(lengths: ArrayLike<number>, T: number, B: number, batched: boolean): Int32Array {
+  if (!batched) throw new RnnError("unexpected", "lengths needs a batched input [T, B, inputSize] (or [B, T, inputSize])");
+  if (lengths === null || typeof lengths !== "object" || typeof lengths.length !== "number") {
+    throw new RnnError("dtype", "lengths must be an array or Int32Array of B sequence lengths");
+  }
+  if (lengths.length !== B) throw new RnnError("shape", `lengths has ${lengths.length} entries, expected one per batch row (${B})`);
+  const out = new Int32Array(B);
+  for (let b = 0; b < B; b++) {
+    const n = lengths[b];
+    if (!Number.isInteger(n) || n < 1 || n > T) throw new RnnError("shape", `lengths[${b}] = ${n} is not a length in [1, ${T}]`);
+    out[b] = n;
+  }
+  return out;
 }
 
 /** A copy the caller cannot change under us (a malformed one is passed through for forward() to report). */
@@ -106,8 +127,9 @@ export class RecurrentLayer extends EngineOwner {
     }
     const timeMajor = batched && s.batchFirst ? swapLeadingAxes(x.data, B, T, s.inputSize) : x.data;
     const train = state.train === true;
+    const lengths = state.lengths === undefined ? null : checkLengths(state.lengths, T, B, batched);
     this.trainCall = null;
-    const r = engine.forward(timeMajor, T, B, h0, c0, train);
+    const r = engine.forward(timeMajor, T, B, h0, c0, train, lengths);
     if (train) this.trainCall = { T, B, batched };
     const output = batched && s.batchFirst ? swapLeadingAxes(r.output, T, B, D * P) : r.output;
     const result: LayerResult = {

@@ -79,6 +79,7 @@ export function gateWidth(spec: Spec): number {
 
 /**
  * Scratch for one inference call of T steps and B rows, as float offsets into one workspace block:
+ *   lengths (B)               i32 sequence lengths of a variable-length batch
  *   x      (T,B,I)            layer 0's input, time-major
  *   xz     (T,B,G*Hp)         the input projection of the layer and direction being run
  *   hs     2 x D x (T+1,B,Pp) per direction, ping-ponged between consecutive layers
@@ -86,6 +87,7 @@ export function gateWidth(spec: Spec): number {
  *   gates  (B,width)          one step's gates, reused every step
  */
 export interface Workspace {
+  lengths: number; // (B) i32 sequence lengths
   x: number;
   xz: number;
   hs: number[][]; // [parity][direction]
@@ -105,6 +107,7 @@ export function workspaceLayout(spec: Spec, T: number, B: number): Workspace {
     at += roundUp4(floats);
     return start;
   };
+  const lengths = take(B);
   const x = take(T * B * layerInputSize(spec, 0));
   const xz = take(T * B * G * Hp);
   const parities = spec.numLayers > 1 ? 2 : 1;
@@ -115,11 +118,12 @@ export function workspaceLayout(spec: Spec, T: number, B: number): Workspace {
   }
   const cs = spec.kind === "lstm" ? take((T + 1) * B * Hp) : 0;
   const gates = take(B * gateWidth(spec));
-  return { x, xz, hs, cs, gates, totalFloats: at };
+  return { lengths, x, xz, hs, cs, gates, totalFloats: at };
 }
 
 /**
  * Scratch for one training call (forward with a tape, then backward), as float offsets into the workspace:
+ *   lengths (B)                   i32 sequence lengths of a variable-length batch
  *   x       (T,B,I)               layer 0's input
  *   xz      (T,B,G*Hp)            input projection of the run being computed
  *   runs    [layer][direction]    hs (T+1,B,Pp), cs (T+1,B,Hp) (LSTM), gates (T,B,width): the tape
@@ -131,6 +135,7 @@ export function workspaceLayout(spec: Spec, T: number, B: number): Workspace {
  *   scratch (B,Hp)                dr (LSTM projection) or d(r h) (GRU reset before)
  */
 export interface TrainWorkspace {
+  lengths: number;
   x: number;
   xz: number;
   runs: { hs: number; cs: number; gates: number }[][];
@@ -156,6 +161,7 @@ export function trainWorkspaceLayout(spec: Spec, T: number, B: number): TrainWor
     at += roundUp4(floats);
     return start;
   };
+  const lengths = take(B);
   const x = take(T * B * I);
   const xz = take(T * B * G * Hp);
   const runs: TrainWorkspace["runs"] = [];
@@ -180,5 +186,5 @@ export function trainWorkspaceLayout(spec: Spec, T: number, B: number): TrainWor
   const dh = take(B * Pp);
   const dc = take(B * Hp);
   const scratch = take(B * Hp);
-  return { x, xz, runs, dxz, dzh, dhs, dx, dh, dc, scratch, totalFloats: at };
+  return { lengths, x, xz, runs, dxz, dzh, dhs, dx, dh, dc, scratch, totalFloats: at };
 }

@@ -22,11 +22,11 @@ export interface Kernels {
   sigmoidForward(out: number, x: number, n: number): void;
   tanhForward(out: number, x: number, n: number): void;
   lstmForward(hs: number, cs: number, gates: number, xz: number, Wh: number, bh: number, Wr: number,
-    T: number, B: number, H: number, P: number, reverse: number, keepGates: number): void;
+    T: number, B: number, H: number, P: number, reverse: number, keepGates: number, lengths: number): void;
   gruForward(hs: number, gates: number, xz: number, Wh: number, bh: number,
-    T: number, B: number, H: number, resetAfter: number, reverse: number, keepGates: number): void;
+    T: number, B: number, H: number, resetAfter: number, reverse: number, keepGates: number, lengths: number): void;
   rnnForward(hs: number, xz: number, Wh: number, bh: number,
-    T: number, B: number, H: number, relu: number, reverse: number): void;
+    T: number, B: number, H: number, relu: number, reverse: number, lengths: number): void;
   gemmBackwardInput(da: number, lda: number, dout: number, ldo: number, w: number, ldw: number,
     M: number, K: number, N: number, accumulate: number): void;
   gemmBackwardWeight(dw: number, ldw: number, a: number, lda: number, dout: number, ldo: number,
@@ -34,11 +34,11 @@ export interface Kernels {
   biasBackward(db: number, dout: number, ldo: number, M: number, N: number): void;
   addInto(dst: number, src: number, n: number): void;
   lstmBackward(dxz: number, dhs: number, dh: number, dc: number, dr: number, hs: number, cs: number, gates: number,
-    Wh: number, Wr: number, T: number, B: number, H: number, P: number, reverse: number): void;
+    Wh: number, Wr: number, T: number, B: number, H: number, P: number, reverse: number, lengths: number): void;
   gruBackward(dxz: number, dzh: number, dhs: number, dh: number, drh: number, hs: number, gates: number,
-    Wh: number, T: number, B: number, H: number, resetAfter: number, reverse: number): void;
+    Wh: number, T: number, B: number, H: number, resetAfter: number, reverse: number, lengths: number): void;
   rnnBackward(dxz: number, dhs: number, dh: number, hs: number, Wh: number,
-    T: number, B: number, H: number, relu: number, reverse: number): void;
+    T: number, B: number, H: number, relu: number, reverse: number, lengths: number): void;
   sumSquares(x: number, n: number): number;
   maxAbs(x: number, n: number): number;
   scaleInPlace(x: number, n: number, s: number): void;

@@ -21,7 +21,7 @@ export class WasmEngine implements Engine {
   private gradsPtr = 0;
   private workPtr = 0;
   private workFloats = 0;
-  private tape: { T: number; B: number; ws: TrainWorkspace } | null = null;
+  private tape: { T: number; B: number; ws: TrainWorkspace; lengths: Int32Array | null } | null = null;
 
   constructor(rt: Runtime, spec: Spec, params: Record<string, Float32Array>) {
     this.rt = rt;
@@ -85,7 +85,8 @@ export class WasmEngine implements Engine {
     return this.workPtr;
   }
 
-  forward(x: Float32Array, T: number, B: number, h0: Float32Array | null, c0: Float32Array | null, train: boolean): EngineResult {
+  forward(x: Float32Array, T: number, B: number, h0: Float32Array | null, c0: Float32Array | null, train: boolean,
+    lengths: Int32Array | null): EngineResult {
     const { rt, spec } = this;
     const k = rt.kernels;
     const D = directions(spec);
@@ -102,6 +103,8 @@ export class WasmEngine implements Engine {
     const base = this.workspace((tws ?? iws)!.totalFloats);
     const at = (floatOffset: number) => base + floatOffset * 4;
     const xOff = (tws ?? iws)!.x, xzOff = (tws ?? iws)!.xz;
+    const lens = lengths ? at((tws ?? iws)!.lengths) : 0;
+    if (lengths) new Int32Array(rt.kernels.memory.buffer, lens, B).set(lengths);
     const run = (l: number, d: number) => tws
       ? tws.runs[l][d]
       : { hs: iws!.hs[l % iws!.hs.length][d], cs: iws!.cs, gates: iws!.gates };
@@ -129,12 +132,12 @@ export class WasmEngine implements Engine {
         const keep = train ? 1 : 0;
         if (spec.kind === "lstm") {
           writeRows(rt.f32(cs + first * B * Hp * 4, B * Hp), c0, state * H, B, H, Hp);
-          k.lstmForward(hs, cs, gates, at(xzOff), whh, bhh, this.at(this.paramsPtr, "weight_hr", l, d), T, B, H, P, d, keep);
+          k.lstmForward(hs, cs, gates, at(xzOff), whh, bhh, this.at(this.paramsPtr, "weight_hr", l, d), T, B, H, P, d, keep, lens);
           readRows(cN!, state * H, rt.f32(cs + last * B * Hp * 4, B * Hp), B, H, Hp);
         } else if (spec.kind === "gru") {
-          k.gruForward(hs, gates, at(xzOff), whh, bhh, T, B, H, spec.resetAfter ? 1 : 0, d, keep);
+          k.gruForward(hs, gates, at(xzOff), whh, bhh, T, B, H, spec.resetAfter ? 1 : 0, d, keep, lens);
         } else {
-          k.rnnForward(hs, at(xzOff), whh, bhh, T, B, H, spec.nonlinearity === "relu" ? 1 : 0, d);
+          k.rnnForward(hs, at(xzOff), whh, bhh, T, B, H, spec.nonlinearity === "relu" ? 1 : 0, d, lens);
         }
         readRows(hN, state * P, rt.f32(hs + last * B * Pp * 4, B * Pp), B, P, Pp);
       }
@@ -143,15 +146,19 @@ export class WasmEngine implements Engine {
     const output = new Float32Array(T * B * D * P);
     for (let d = 0; d < D; d++) {
       const hs = rt.f32(outputsOf(at(run(L - 1, d).hs), d, B, Pp), T * B * Pp);
-      for (let r = 0; r < T * B; r++) output.set(hs.subarray(r * Pp, r * Pp + P), (r * D + d) * P);
+      for (let r = 0; r < T * B; r++) {
+        if (lengths && Math.floor(r / B) >= lengths[r % B]) continue; // zeros past a row's end, as PyTorch pads
+        output.set(hs.subarray(r * Pp, r * Pp + P), (r * D + d) * P);
+      }
     }
-    if (tws) this.tape = { T, B, ws: tws };
+    if (tws) this.tape = { T, B, ws: tws, lengths: lengths && lengths.slice() };
     return { output, hN, cN };
   }
 
   backward(dOutput: Float32Array | null, dhN: Float32Array | null, dcN: Float32Array | null): EngineGradients {
     if (!this.tape) throw noTape();
-    const { T, B, ws } = this.tape;
+    const { T, B, ws, lengths } = this.tape;
+    const lens = lengths ? this.workPtr + ws.lengths * 4 : 0;
     this.tape = null;
     const { rt, spec } = this;
     const k = rt.kernels;
@@ -173,7 +180,11 @@ export class WasmEngine implements Engine {
     for (let d = 0; d < D; d++) {
       const dst = rt.f32(at(top[d]), T * B * Pp);
       dst.fill(0);
-      if (dOutput) for (let r = 0; r < T * B; r++) dst.set(dOutput.subarray((r * D + d) * P, (r * D + d + 1) * P), r * Pp);
+      if (!dOutput) continue;
+      for (let r = 0; r < T * B; r++) {
+        if (lengths && Math.floor(r / B) >= lengths[r % B]) continue; // padding outputs have no gradient
+        dst.set(dOutput.subarray((r * D + d) * P, (r * D + d + 1) * P), r * Pp);
+      }
     }
     for (let l = L - 1; l >= 0; l--) {
       const cur = ws.dhs[l % ws.dhs.length];
@@ -188,14 +199,14 @@ export class WasmEngine implements Engine {
         if (spec.kind === "lstm") {
           writeRows(rt.f32(at(ws.dc), B * Hp), dcN, state * H, B, H, Hp);
           const wr = w("weight_hr", l, d);
-          k.lstmBackward(at(ws.dxz), dhs, at(ws.dh), at(ws.dc), at(ws.scratch), at(hs), at(cs), at(gates), w("weight_hh", l, d), wr, T, B, H, P, d);
+          k.lstmBackward(at(ws.dxz), dhs, at(ws.dh), at(ws.dc), at(ws.scratch), at(hs), at(cs), at(gates), w("weight_hh", l, d), wr, T, B, H, P, d, lens);
           readRows(dc0!, state * H, rt.f32(at(ws.dc), B * Hp), B, H, Hp);
           // dW_hr += r_tᵀ · dh_t over all steps (r waits in the gates' fifth block)
           if (wr) k.gemmBackwardWeight(g("weight_hr", l, d), Pp, at(gates) + 4 * Hp * 4, width, dhs, Pp, T * B, H, Pp);
         } else if (spec.kind === "gru") {
-          k.gruBackward(at(ws.dxz), at(ws.dzh), dhs, at(ws.dh), at(ws.scratch), at(hs), at(gates), w("weight_hh", l, d), T, B, H, spec.resetAfter ? 1 : 0, d);
+          k.gruBackward(at(ws.dxz), at(ws.dzh), dhs, at(ws.dh), at(ws.scratch), at(hs), at(gates), w("weight_hh", l, d), T, B, H, spec.resetAfter ? 1 : 0, d, lens);
         } else {
-          k.rnnBackward(at(ws.dxz), dhs, at(ws.dh), at(hs), w("weight_hh", l, d), T, B, H, spec.nonlinearity === "relu" ? 1 : 0, d);
+          k.rnnBackward(at(ws.dxz), dhs, at(ws.dh), at(hs), w("weight_hh", l, d), T, B, H, spec.nonlinearity === "relu" ? 1 : 0, d, lens);
         }
         readRows(dh0, state * P, rt.f32(at(ws.dh), B * Pp), B, P, Pp);
         // weight and bias gradients of all timesteps, one product each

@@ -6,7 +6,7 @@
 //   h_t = (1 - z) * n + z * h_{t-1}
 // No padding: hs (T+1,B,H), gates (T,B,5H) holding r, z, n, hn and, for reset before, r * h_{t-1};
 // xz (T,B,3H); Wh is weight_hh (3H,H).
-import { addInto, gemm, gemmBackwardInput, sigmoid, tanh, type Vec } from "./math.js";
+import { addInto, ended, gemm, gemmBackwardInput, sigmoid, tanh, type Vec } from "./math.js";
 
 export function gruGateWidth(H: number): number {
   return 5 * H;
@@ -16,6 +16,7 @@ export function gruForward(
   hs: Vec, gates: Vec,
   xz: Vec, Wh: Vec, bh: Vec | null,
   T: number, B: number, H: number, resetAfter: boolean, reverse: boolean,
+  lengths: Int32Array | null = null,
 ): void {
   const width = gruGateWidth(H);
   const WhN = Wh.subarray(2 * H * H);
@@ -48,6 +49,10 @@ export function gruForward(
         g[gi + 2 * H] = n;
         hs[(next * B + b) * H + j] = (1 - z) * n + z * hPrev[b * H + j];
       }
+      if (ended(lengths, b, t)) {
+        hs.set(hPrev.subarray(b * H, (b + 1) * H), (next * B + b) * H);
+        g.fill(0, b * width, (b + 1) * width);
+      }
     }
   }
 }
@@ -63,6 +68,7 @@ export function gruBackward(
   dxz: Vec, dzh: Vec, dhs: Vec, dh: Vec, drh: Vec,
   hs: Vec, gates: Vec, Wh: Vec,
   T: number, B: number, H: number, resetAfter: boolean, reverse: boolean,
+  lengths: Int32Array | null = null,
 ): void {
   const width = gruGateWidth(H);
   for (let step = 0; step < T; step++) {
@@ -73,6 +79,11 @@ export function gruBackward(
     const dzt = dzh.subarray(t * B * 3 * H, (t + 1) * B * 3 * H);
     addInto(dht, dh, B * H);
     for (let b = 0; b < B; b++) {
+      if (ended(lengths, b, t)) { // dh passes through; zero gradients add nothing below
+        dx.fill(0, b * 3 * H, (b + 1) * 3 * H);
+        dzt.fill(0, b * 3 * H, (b + 1) * 3 * H);
+        continue;
+      }
       for (let j = 0; j < H; j++) {
         const gi = (t * B + b) * width + j;
         const r = gates[gi], z = gates[gi + H], n = gates[gi + 2 * H], hn = gates[gi + 3 * H];

@@ -20,6 +20,7 @@ export interface SequenceResult<V extends Vec> {
 export interface Tape {
   T: number;
   B: number;
+  lengths: Int32Array | null;
   inputs: Vec[];                               // per layer, (T,B,I_l)
   runs: { hs: Vec; cs: Vec | null; gates: Vec | null }[][]; // per layer, per direction
 }
@@ -32,6 +33,7 @@ export function recurrentForward<V extends Vec>(
   spec: Spec, params: Record<string, Vec>,
   x: Vec, h0: Vec | null, c0: Vec | null,
   T: number, B: number, make: (n: number) => V, tape?: Tape,
+  lengths: Int32Array | null = null,
 ): SequenceResult<V> {
   const D = directions(spec);
   const H = spec.hiddenSize;
@@ -40,7 +42,7 @@ export function recurrentForward<V extends Vec>(
   const L = spec.numLayers;
   const hN = make(L * D * B * P);
   const cN = spec.kind === "lstm" ? make(L * D * B * H) : null;
-  if (tape) Object.assign(tape, { T, B, inputs: [], runs: [] });
+  if (tape) Object.assign(tape, { T, B, lengths, inputs: [], runs: [] });
   let input: Vec = x;
   for (let l = 0; l < L; l++) {
     const I = layerInputSize(spec, l);
@@ -61,19 +63,22 @@ export function recurrentForward<V extends Vec>(
         cs = make((T + 1) * B * H);
         if (c0) cs.set(c0.subarray(state * H, (state + B) * H), first * B * H);
         gates = make(T * B * lstmGateWidth(H, spec.projSize > 0));
-        lstmForward(hs, cs, gates, xz, p("weight_hh")!, p("bias_hh"), p("weight_hr"), T, B, H, P, reverse);
+        lstmForward(hs, cs, gates, xz, p("weight_hh")!, p("bias_hh"), p("weight_hr"), T, B, H, P, reverse, lengths);
         cN!.set(cs.subarray(last * B * H, (last + 1) * B * H), state * H);
       } else if (spec.kind === "gru") {
         gates = make(T * B * gruGateWidth(H));
-        gruForward(hs, gates, xz, p("weight_hh")!, p("bias_hh"), T, B, H, spec.resetAfter, reverse);
+        gruForward(hs, gates, xz, p("weight_hh")!, p("bias_hh"), T, B, H, spec.resetAfter, reverse, lengths);
       } else {
-        rnnForward(hs, xz, p("weight_hh")!, p("bias_hh"), T, B, H, spec.nonlinearity === "relu", reverse);
+        rnnForward(hs, xz, p("weight_hh")!, p("bias_hh"), T, B, H, spec.nonlinearity === "relu", reverse, lengths);
       }
       tape?.runs[l].push({ hs, cs, gates });
       hN.set(hs.subarray(last * B * P, (last + 1) * B * P), state * P);
-      // outputs: slots 1..T forward, 0..T-1 reverse, into columns d*P.. of (T,B,D*P)
+      // outputs: slots 1..T forward, 0..T-1 reverse, into columns d*P.. of (T,B,D*P); zero past a row's end
       const from = d === 1 ? 0 : 1;
-      for (let r = 0; r < T * B; r++) output.set(hs.subarray((from * B + r) * P, (from * B + r + 1) * P), (r * D + d) * P);
+      for (let r = 0; r < T * B; r++) {
+        if (lengths && Math.floor(r / B) >= lengths[r % B]) continue;
+        output.set(hs.subarray((from * B + r) * P, (from * B + r + 1) * P), (r * D + d) * P);
+      }
     }
     input = output;
   }
@@ -113,7 +118,10 @@ export function recurrentBackward<V extends Vec>(
       const { hs, cs, gates } = tape.runs[l][d];
       const state = (l * D + d) * B;
       const dhs = make(T * B * P);
-      for (let r = 0; r < T * B; r++) dhs.set(dOut.subarray((r * D + d) * P, (r * D + d + 1) * P), r * P);
+      for (let r = 0; r < T * B; r++) {
+        if (tape.lengths && Math.floor(r / B) >= tape.lengths[r % B]) continue; // padding outputs have no gradient
+        dhs.set(dOut.subarray((r * D + d) * P, (r * D + d + 1) * P), r * P);
+      }
       const dh = make(B * P);
       if (dhN) dh.set(dhN.subarray(state * P, (state + B) * P));
       const dxz = make(T * B * G * H);
@@ -124,14 +132,14 @@ export function recurrentBackward<V extends Vec>(
         const dc = make(B * H);
         if (dcN) dc.set(dcN.subarray(state * H, (state + B) * H));
         const Wr = params["weight_hr" + s] ?? null;
-        lstmBackward(dxz, dhs, dh, dc, make(B * H), hs, cs!, gates!, params["weight_hh" + s], Wr, T, B, H, P, reverse);
+        lstmBackward(dxz, dhs, dh, dc, make(B * H), hs, cs!, gates!, params["weight_hh" + s], Wr, T, B, H, P, reverse, tape.lengths);
         dc0!.set(dc, state * H);
         if (Wr) gemmBackwardWeight(grads["weight_hr" + s], H, gates!.subarray(4 * H), lstmGateWidth(H, true), dhs, P, T * B, H, P);
       } else if (spec.kind === "gru") {
         dzh = make(T * B * 3 * H);
-        gruBackward(dxz, dzh, dhs, dh, make(B * H), hs, gates!, params["weight_hh" + s], T, B, H, spec.resetAfter, reverse);
+        gruBackward(dxz, dzh, dhs, dh, make(B * H), hs, gates!, params["weight_hh" + s], T, B, H, spec.resetAfter, reverse, tape.lengths);
       } else {
-        rnnBackward(dxz, dhs, dh, hs, params["weight_hh" + s], T, B, H, spec.nonlinearity === "relu", reverse);
+        rnnBackward(dxz, dhs, dh, hs, params["weight_hh" + s], T, B, H, spec.nonlinearity === "relu", reverse, tape.lengths);
       }
       dh0.set(dh, state * P);
       // weight and bias gradients over all timesteps at once

@@ -4,7 +4,7 @@
 // No padding here: hs is (T+1,B,P), cs (T+1,B,H), gates (T,B,4H [+H for r with a projection]), xz (T,B,4H).
 // Wh is PyTorch's weight_hh (4H,P), Wr its weight_hr (P,H). Slots as in assembly/lstm.ts: forward writes
 // slot t+1 from slot t; reverse walks t = T-1..0 and writes slot t from slot t+1.
-import { addInto, gemm, gemmBackwardInput, sigmoid, tanh, type Vec } from "./math.js";
+import { addInto, ended, gemm, gemmBackwardInput, sigmoid, tanh, type Vec } from "./math.js";
 
 export function lstmGateWidth(H: number, hasProj: boolean): number {
   return hasProj ? 5 * H : 4 * H;
@@ -14,6 +14,7 @@ export function lstmForward(
   hs: Vec, cs: Vec, gates: Vec,
   xz: Vec, Wh: Vec, bh: Vec | null, Wr: Vec | null,
   T: number, B: number, H: number, P: number, reverse: boolean,
+  lengths: Int32Array | null = null,
 ): void {
   const width = lstmGateWidth(H, Wr !== null);
   for (let step = 0; step < T; step++) {
@@ -42,6 +43,12 @@ export function lstmForward(
       }
     }
     if (Wr) gemm(hs.subarray(next * B * P), P, g.subarray(4 * H), width, Wr, H, null, B, H, P, false);
+    for (let b = 0; b < B; b++) {
+      if (!ended(lengths, b, t)) continue;
+      hs.copyWithin((next * B + b) * P, (prev * B + b) * P, (prev * B + b + 1) * P);
+      cs.copyWithin((next * B + b) * H, (prev * B + b) * H, (prev * B + b + 1) * H);
+      g.fill(0, b * width, (b + 1) * width);
+    }
   }
 }
 
@@ -54,6 +61,7 @@ export function lstmBackward(
   dxz: Vec, dhs: Vec, dh: Vec, dc: Vec, dr: Vec,
   hs: Vec, cs: Vec, gates: Vec, Wh: Vec, Wr: Vec | null,
   T: number, B: number, H: number, P: number, reverse: boolean,
+  lengths: Int32Array | null = null,
 ): void {
   const width = lstmGateWidth(H, Wr !== null);
   for (let step = 0; step < T; step++) {
@@ -65,6 +73,10 @@ export function lstmBackward(
     addInto(dht, dh, B * P);
     if (Wr) gemmBackwardInput(dr, H, dht, P, Wr, H, B, H, P, false);
     for (let b = 0; b < B; b++) {
+      if (ended(lengths, b, t)) {
+        dz.fill(0, b * 4 * H, (b + 1) * 4 * H);
+        continue;
+      }
       for (let j = 0; j < H; j++) {
         const gi = (t * B + b) * width + j;
         const i = gates[gi], f = gates[gi + H], g = gates[gi + 2 * H], o = gates[gi + 3 * H];
@@ -80,5 +92,6 @@ export function lstmBackward(
       }
     }
     gemmBackwardInput(dh, P, dz, 4 * H, Wh, P, B, P, 4 * H, false);
+    for (let b = 0; b < B; b++) if (ended(lengths, b, t)) dh.set(dht.subarray(b * P, (b + 1) * P), b * P);
   }
 }

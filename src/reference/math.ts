@@ -84,3 +84,8 @@ export function biasBackward(db: Vec, dout: Vec, ldo: number, M: number, N: numb
 export function addInto(dst: Vec, src: Vec, n: number): void {
   for (let i = 0; i < n; i++) dst[i] += src[i];
 }
+
+/** Whether row b's sequence has ended before step t (lengths null: every row runs all steps). */
+export function ended(lengths: Int32Array | null, b: number, t: number): boolean {
+  return lengths !== null && t >= lengths[b];
+}

@@ -1,12 +1,13 @@
 // src/reference/rnn.ts: Elman RNN over a sequence, one direction, time-major; the mirror of assembly/rnn.ts.
 //   h_t = act(xz_t + W_hh h_{t-1} + b_hh), act = tanh or relu
 // No padding: hs (T+1,B,H), xz (T,B,H), Wh is weight_hh (H,H).
-import { addInto, gemm, gemmBackwardInput, tanh, type Vec } from "./math.js";
+import { addInto, ended, gemm, gemmBackwardInput, tanh, type Vec } from "./math.js";
 
 export function rnnForward(
   hs: Vec,
   xz: Vec, Wh: Vec, bh: Vec | null,
   T: number, B: number, H: number, relu: boolean, reverse: boolean,
+  lengths: Int32Array | null = null,
 ): void {
   for (let step = 0; step < T; step++) {
     const t = reverse ? T - 1 - step : step;
@@ -18,6 +19,7 @@ export function rnnForward(
       const z = xz[t * B * H + k] + hNext[k];
       hNext[k] = relu ? Math.max(z, 0) : tanh(z);
     }
+    for (let b = 0; b < B; b++) if (ended(lengths, b, t)) hNext.set(hs.subarray((prev * B + b) * H, (prev * B + b + 1) * H), b * H);
   }
 }
 
@@ -27,6 +29,7 @@ export function rnnBackward(
   dxz: Vec, dhs: Vec, dh: Vec,
   hs: Vec, Wh: Vec,
   T: number, B: number, H: number, relu: boolean, reverse: boolean,
+  lengths: Int32Array | null = null,
 ): void {
   for (let step = 0; step < T; step++) {
     const t = reverse ? step : T - 1 - step;
@@ -38,6 +41,8 @@ export function rnnBackward(
       const h = hs[next * B * H + k];
       dz[k] = relu ? (h > 0 ? dht[k] : 0) : dht[k] * (1 - h * h);
     }
+    for (let b = 0; b < B; b++) if (ended(lengths, b, t)) dz.fill(0, b * H, (b + 1) * H);
     gemmBackwardInput(dh, H, dz, H, Wh, H, B, H, H, false);
+    for (let b = 0; b < B; b++) if (ended(lengths, b, t)) dh.set(dht.subarray(b * H, (b + 1) * H), b * H);
   }
 }

@@ -25,13 +25,14 @@ interface Problem {
   wOut: Float64Array;
   wH: Float64Array;
   wC: Float64Array | null;
+  lengths: Int32Array | null;
 }
 
 function randomArray(n: number, next: () => number, scale = 1): Float64Array {
   return Float64Array.from({ length: n }, () => (2 * next() - 1) * scale);
 }
 
-function makeProblem(kind: Kind, opts: Record<string, unknown>, T: number, B: number, withState: boolean, seed: number): Problem {
+function makeProblem(kind: Kind, opts: Record<string, unknown>, T: number, B: number, withState: boolean, seed: number, variableLength = false): Problem {
   const spec = makeSpec(kind, opts as never);
   const next = mulberry32(seed);
   const params: Record<string, Float64Array> = {};
@@ -45,11 +46,12 @@ function makeProblem(kind: Kind, opts: Record<string, unknown>, T: number, B: nu
     wOut: randomArray(T * B * D * P, next),
     wH: randomArray(LD * B * P, next),
     wC: kind === "lstm" ? randomArray(LD * B * spec.hiddenSize, next) : null,
+    lengths: variableLength ? Int32Array.from({ length: B }, (_, b) => (b === 0 ? T : 1 + Math.floor(next() * T))) : null,
   };
 }
 
 function loss(p: Problem): number {
-  const r = recurrentForward(p.spec, p.params, p.x, p.h0, p.c0, p.T, p.B, f64);
+  const r = recurrentForward(p.spec, p.params, p.x, p.h0, p.c0, p.T, p.B, f64, undefined, p.lengths);
   let s = 0;
   for (let i = 0; i < r.output.length; i++) s += r.output[i] * p.wOut[i];
   for (let i = 0; i < r.hN.length; i++) s += r.hN[i] * p.wH[i];
@@ -70,7 +72,7 @@ function numeric(p: Problem, v: Float64Array, i: number): number {
 /** Checks up to `per` entries of each gradient (all when smaller), chosen with a seeded generator. */
 function check(p: Problem, per = 12): void {
   const tape = {} as Tape;
-  recurrentForward(p.spec, p.params, p.x, p.h0, p.c0, p.T, p.B, f64, tape);
+  recurrentForward(p.spec, p.params, p.x, p.h0, p.c0, p.T, p.B, f64, tape, p.lengths);
   const grads: Record<string, Float64Array> = {};
   for (const name of Object.keys(p.params)) grads[name] = f64(p.params[name].length);
   const g = recurrentBackward(p.spec, p.params, tape, p.wOut, p.wH, p.wC, grads, f64);
@@ -107,6 +109,9 @@ describe("reference backward vs central differences (float64)", () => {
     it(`${label}: two layers, bidirectional`, () => {
       check(makeProblem(kind, { inputSize: 2, hiddenSize: 5, numLayers: 2, bidirectional: true, ...extra }, 3, 2, true, 3));
     });
+    it(`${label}: variable lengths, two layers, bidirectional`, () => {
+      check(makeProblem(kind, { inputSize: 2, hiddenSize: 4, numLayers: 2, bidirectional: true, ...extra }, 5, 3, true, 4, true));
+    });
   }
 
   it("random architectures (property)", () => {
@@ -115,13 +120,13 @@ describe("reference backward vs central differences (float64)", () => {
         fc.constantFrom<Kind>("lstm", "gru", "rnn"),
         fc.integer({ min: 1, max: 4 }), fc.integer({ min: 2, max: 6 }),
         fc.integer({ min: 1, max: 2 }), fc.boolean(), fc.boolean(), fc.boolean(),
-        fc.integer({ min: 1, max: 4 }), fc.integer({ min: 1, max: 3 }), fc.integer(),
-        (kind, I, H, L, bidirectional, bias, variant, T, B, seed) => {
+        fc.integer({ min: 1, max: 4 }), fc.integer({ min: 1, max: 3 }), fc.integer(), fc.boolean(),
+        (kind, I, H, L, bidirectional, bias, variant, T, B, seed, variableLength) => {
           const extra: Record<string, unknown> =
             kind === "lstm" ? (variant ? { projSize: 1 + (seed >>> 0) % (H - 1) } : {})
             : kind === "gru" ? { resetAfter: variant }
             : { nonlinearity: variant ? "relu" : "tanh" };
-          check(makeProblem(kind, { inputSize: I, hiddenSize: H, numLayers: L, bidirectional, bias, ...extra }, T, B, seed % 2 === 0, seed), 4);
+          check(makeProblem(kind, { inputSize: I, hiddenSize: H, numLayers: L, bidirectional, bias, ...extra }, T, B, seed % 2 === 0, seed, variableLength), 4);
         },
       ),
       { numRuns: 40, seed: 42 },
