@@ -1,0 +1,142 @@
+// bench/lstm-seq.bench.ts: one LSTM layer over a whole sequence, I=64 H=256 B=1 T=128 (`npm run bench`).
+// Cases, all in this process on the same weights and input: wasm relaxed SIMD (when the engine validates it),
+// wasm SIMD, wasm scalar, and the plain-TypeScript reference. Before timing, every case's output must agree with
+// the reference within 1e-4. Writes
+//   bench/results/lstm-seq.json          benny's result (with every sample)
+//   bench/results/lstm-seq.summary.json  median ms, ops/s, GFLOP/s, ratios, machine and date
+// and rewrites the README's table between <!-- bench:lstm-seq:start --> and <!-- bench:lstm-seq:end -->.
+//   FLOP per LSTM step: 2·4H·(I+H)·B (input and recurrent matmuls; activations are not counted)
+import v8 from "node:v8";
+// Node 20 validates relaxed SIMD only behind this flag; it must be set before any wasm is compiled. Importing the
+// library compiles nothing (createRuntime does), so setting it here, before the first createRuntime, is in time.
+const NODE_MAJOR = Number(process.versions.node.split(".")[0]);
+v8.setFlagsFromString("--experimental-wasm-relaxed-simd");
+
+import { mkdirSync, writeFileSync } from "node:fs";
+import { cpus, loadavg } from "node:os";
+import { fileURLToPath } from "node:url";
+import { add, complete, configure, cycle, save, suite } from "benny";
+import { createRuntime, fromTorch, LSTM, supportsBuild, type Build, type RecurrentLayer, type Tensor } from "../src/index.js";
+import { updateReadme, type BenchSummary, type CaseSummary } from "./render-readme.js";
+
+const I = 64, H = 256, B = 1, T = 128;
+const FLOP_PER_SEQUENCE = 2 * 4 * H * (I + H) * B * T;
+const TOLERANCE = 1e-4;
+const SEED = 20240501;
+const RESULTS = fileURLToPath(new URL("./results/", import.meta.url));
+
+/** Deterministic input in [-1, 1): the same on every run and machine. */
+function seededInput(n: number, seed: number): Float32Array {
+  let a = seed >>> 0;
+  const out = new Float32Array(n);
+  for (let i = 0; i < n; i++) {
+    a = (a + 0x6d2b79f5) >>> 0; // mulberry32
+    let t = Math.imul(a ^ (a >>> 15), a | 1);
+    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
+    out[i] = (((t ^ (t >>> 14)) >>> 0) / 4294967296) * 2 - 1;
+  }
+  return out;
+}
+
+function maxAbsDiff(a: Float32Array, b: Float32Array): number {
+  if (a.length !== b.length) return NaN;
+  let max = 0;
+  for (let i = 0; i < a.length; i++) max = Math.max(max, Math.abs(a[i] - b[i]));
+  return max;
+}
+
+interface Case {
+  name: string;
+  build?: Build;
+  layer: RecurrentLayer;
+  maxAbsDiff?: number;
+}
+
+async function main(): Promise<void> {
+  const loadBefore = loadavg()[0]; // other work on the machine slows every case; the summary records it
+  // One set of weights, in PyTorch's layout, loaded into every backend the way a user would load a model.
+  const seeded = new LSTM({ inputSize: I, hiddenSize: H, seed: SEED, backend: "reference" });
+  const weights = seeded.toTorch();
+  seeded.dispose();
+  const input: Tensor = { shape: [T, B, I], data: seededInput(T * B * I, SEED + 1) };
+
+  const cases: Case[] = [];
+  const relaxedLabel = NODE_MAJOR < 22 ? "wasm relaxed SIMD (Node 20 flag)" : "wasm relaxed SIMD";
+  for (const [build, name] of [["relaxed", relaxedLabel], ["simd", "wasm SIMD"], ["scalar", "wasm scalar"]] as const) {
+    if (!(await supportsBuild(build))) {
+      console.log(`${name}: skipped, this engine does not validate the ${build} build`);
+      continue;
+    }
+    const runtime = await createRuntime(undefined, { build });
+    cases.push({ name, build, layer: fromTorch(weights, { runtime }) as RecurrentLayer });
+  }
+  cases.push({ name: "reference (TypeScript)", layer: fromTorch(weights, { backend: "reference" }) as RecurrentLayer });
+
+  // Agreement before timing: a fast wrong answer is not a result.
+  const want = cases[cases.length - 1].layer.forward(input);
+  for (const c of cases) {
+    const got = c.layer.forward(input);
+    c.maxAbsDiff = Math.max(maxAbsDiff(got.output.data, want.output.data), maxAbsDiff(got.hN.data, want.hN.data), maxAbsDiff(got.cN!.data, want.cN!.data));
+    console.log(`${c.name.padEnd(34)} max |output - reference| = ${c.maxAbsDiff.toExponential(2)}`);
+    if (!(c.maxAbsDiff <= TOLERANCE)) throw new Error(`${c.name} disagrees with the reference by ${c.maxAbsDiff} (tolerance ${TOLERANCE}); not timing it`);
+  }
+
+  mkdirSync(RESULTS, { recursive: true });
+  const summary = await suite(
+    `LSTM sequence I=${I} H=${H} B=${B} T=${T}`,
+    configure({ cases: { minSamples: 10, maxTime: 4 } }),
+    ...cases.map((c) => add(c.name, () => {
+      c.layer.forward(input);
+    })),
+    cycle(),
+    complete(),
+    save({ file: "lstm-seq", folder: RESULTS, details: true, format: "json" }),
+  );
+
+  const medians = summary.results.map((r) => r.details.median * 1000); // benchmark.js samples are seconds per call
+  const fastest = Math.min(...medians);
+  const referenceMs = medians[cases.length - 1];
+  const results: CaseSummary[] = summary.results.map((r, k) => {
+    const medianMs = medians[k];
+    return {
+      name: r.name,
+      build: cases[k].build ?? "reference",
+      medianMs,
+      meanMs: r.details.mean * 1000,
+      rmePercent: r.details.relativeMarginOfError,
+      samples: r.samples,
+      opsPerSec: 1000 / medianMs,
+      stepsPerSec: (T * 1000) / medianMs,
+      gflops: FLOP_PER_SEQUENCE / (medianMs / 1000) / 1e9,
+      timeVsFastest: medianMs / fastest,
+      speedupVsReference: referenceMs / medianMs,
+      maxAbsDiffVsReference: cases[k].maxAbsDiff!,
+    };
+  });
+  const out: BenchSummary = {
+    suite: "lstm-seq",
+    description: `one LSTM layer over a whole sequence, I=${I} H=${H} B=${B} T=${T}, float32, one thread`,
+    shape: { I, H, B, T },
+    flopPerSequence: FLOP_PER_SEQUENCE,
+    date: new Date().toISOString(),
+    machine: {
+      node: process.version,
+      v8: process.versions.v8,
+      cpu: cpus()[0]?.model?.trim() ?? "unknown",
+      logicalCpus: cpus().length,
+      platform: process.platform,
+      arch: process.arch,
+      loadAverage1m: [Number(loadBefore.toFixed(2)), Number(loadavg()[0].toFixed(2))],
+      flags: NODE_MAJOR < 22 ? ["--experimental-wasm-relaxed-simd (set by the bench for the relaxed case)"] : [],
+    },
+    command: "npm run bench",
+    results,
+  };
+  writeFileSync(RESULTS + "lstm-seq.summary.json", JSON.stringify(out, null, 2) + "\n");
+  console.log(`Saved to: ${RESULTS}lstm-seq.summary.json`);
+  for (const c of cases) c.layer.dispose();
+  const readme = updateReadme(out);
+  console.log(readme ? `Updated the table in ${readme}` : "README.md has no bench:lstm-seq markers; table not written");
+}
+
+await main();
