@@ -2,8 +2,9 @@
 //
 // Activations: exp, sigmoid and tanh in f32, one algorithm written twice (v128 lanes and scalar) so that the
 // SIMD, relaxed-SIMD and scalar builds compute the same value op for op. Max absolute error against Math
-// (f64, then compared), measured over all 2^32 float32 bit patterns by scripts/measure-activations.ts:
-//   sigmoid <= 1.2e-7, tanh <= 1.2e-7   (the bound is 1e-6)
+// (f64, then compared), measured over all 2^32 non-NaN float32 bit patterns by scripts/measure-activations.ts
+// (956 s; every build gives the same bits):
+//   sigmoid <= 8.94e-8 (at x = 7.859211), tanh <= 9.00e-8 (at x = 1.247645)   (the bound is 1e-6)
 //
 // gemm: out[M,N] = A[M,K] · W[K,N] + bias[N], row-major with leading dimensions, W already transposed into
 // [K,N] (src/layout.ts packs PyTorch's [N,K] weights that way) so SIMD runs along N. N must be a multiple of 4

@@ -1,0 +1,362 @@
+// test/kernels/harness.ts: what the kernel tests (wasm vs src/reference, one kernel to one function) share:
+//   - the three builds (simd, relaxed, scalar), each loaded once per test file;
+//   - a scope that copies arrays into and out of wasm memory and frees every block it allocated, checking that
+//     the runtime's block count is back where it started (the harness itself must not leak);
+//   - the kernels' padded layouts (src/layout.ts): gate blocks of R values padded to roundUp4(R) lanes;
+//   - a seeded generator, so a fast-check case is (dims, flags, one integer seed) and shrinks on the dims;
+//   - comparisons that name the buffer, step, batch row and lane that broke, and keep the largest error seen;
+//   - the floating-point error bounds the tolerances are built from (see `gamma` and `EPS_ACT`).
+import v8 from "node:v8";
+import { createRuntime, type Build, type Runtime } from "../../src/runtime.js";
+import { gemm as refGemm } from "../../src/reference/math.js";
+import { pack, roundUp4 } from "../../src/layout.js";
+
+export { roundUp4 };
+
+// ---------------------------------------------------------------------------------------------------------
+// Builds
+
+export const BUILDS: readonly Build[] = ["simd", "relaxed", "scalar"];
+export type Runtimes = Record<Build, Runtime>;
+
+let loading: Promise<Runtimes> | null = null;
+
+/**
+ * The three builds, loaded once per test file (vitest gives each file its own module graph): the package's
+ * build/ files, or rnn-{simd,relaxed,scalar}.wasm from the folder in KERNELS_WASM_DIR (to try the tests on a
+ * deliberately broken kernel and see that they fail).
+ */
+export function loadRuntimes(): Promise<Runtimes> {
+  loading ??= (async () => {
+    // Node 20 compiles relaxed SIMD only behind this flag; it must be set before the module is compiled.
+    v8.setFlagsFromString("--experimental-wasm-relaxed-simd");
+    const dir = process.env.KERNELS_WASM_DIR;
+    const load = (build: Build) =>
+      dir ? createRuntime(`${dir}/rnn-${build}.wasm`, { build }) : createRuntime(undefined, { build });
+    const [simd, relaxed, scalar] = await Promise.all(BUILDS.map(load));
+    return { simd, relaxed, scalar };
+  })();
+  return loading;
+}
+
+// ---------------------------------------------------------------------------------------------------------
+// Wasm memory
+
+/**
+ * Blocks of one test case in one runtime. Outputs start as NaN so a lane the kernel never writes shows up. Each
+ * block sits between two guard zones of GUARD floats holding a sentinel; checkGuards() (run by withWasm after
+ * the case) names any block whose guards a kernel overwrote, before the overrun can corrupt the heap.
+ */
+export class WasmScope {
+  static readonly GUARD = 16; // floats (64 bytes) on each side; keeps the block 16-byte aligned
+  static readonly SENTINEL = 0x7fa5a5a5; // a NaN no kernel computes
+
+  readonly rt: Runtime;
+  private readonly blocks: { raw: number; ptr: number; n: number; name: string }[] = [];
+
+  constructor(rt: Runtime) {
+    this.rt = rt;
+  }
+
+  get k() {
+    return this.rt.kernels;
+  }
+
+  /** A block of n floats, every one set to `fill`. */
+  alloc(n: number, fill = NaN, name = `block ${this.blocks.length}`): number {
+    const G = WasmScope.GUARD;
+    const raw = this.rt.alloc((n + 2 * G) * 4);
+    const ptr = raw + G * 4;
+    this.blocks.push({ raw, ptr, n, name });
+    new Uint32Array(this.rt.kernels.memory.buffer, raw, n + 2 * G).fill(WasmScope.SENTINEL);
+    this.rt.f32(ptr, n).fill(fill);
+    return ptr;
+  }
+
+  /** A block holding a copy of data. */
+  put(data: Float32Array, name?: string): number {
+    const ptr = this.alloc(data.length, NaN, name);
+    this.rt.f32(ptr, data.length).set(data);
+    return ptr;
+  }
+
+  /** A block holding a copy of i32 data (sequence lengths). */
+  putI32(data: Int32Array, name?: string): number {
+    const ptr = this.alloc(data.length, 0, name);
+    new Int32Array(this.rt.kernels.memory.buffer, ptr, data.length).set(data);
+    return ptr;
+  }
+
+  /** Copies data to float offset `at` of the block at ptr. */
+  write(ptr: number, at: number, data: Float32Array): void {
+    this.rt.f32(ptr + at * 4, data.length).set(data);
+  }
+
+  /** A copy of n floats at ptr (a view would be detached by the next memory.grow). */
+  read(ptr: number, n: number): Float32Array {
+    return this.rt.f32(ptr, n).slice();
+  }
+
+  /** Throws if a kernel wrote into the guard zone before or after any block; `after` names the call. */
+  checkGuards(after = "the case"): void {
+    const G = WasmScope.GUARD;
+    for (const b of this.blocks) {
+      const words = new Uint32Array(this.rt.kernels.memory.buffer, b.raw, b.n + 2 * G);
+      for (let i = 0; i < words.length; i++) {
+        if (i === G) i = G + b.n;
+        if (words[i] !== WasmScope.SENTINEL) {
+          const off = i < G ? `the ${G - i}th float before the start of` : `the ${i - G - b.n + 1}th float past the end of`;
+          throw new Error(`${this.rt.build}: ${after} wrote ${off} ${b.name} (${b.n} floats at byte ${b.ptr})`);
+        }
+      }
+    }
+  }
+
+  freeAll(): void {
+    while (this.blocks.length) this.rt.free(this.blocks.pop()!.raw);
+  }
+}
+
+/** Runs fn with a fresh scope, frees every block afterwards, and fails if the runtime ends up holding more. */
+export function withWasm<T>(rt: Runtime, fn: (w: WasmScope) => T): T {
+  const blocks = rt.blocksInUse, bytes = rt.bytesInUse;
+  const w = new WasmScope(rt);
+  let result: T;
+  try {
+    result = fn(w);
+    w.checkGuards();
+  } finally {
+    w.freeAll();
+  }
+  if (rt.blocksInUse !== blocks || rt.bytesInUse !== bytes) {
+    throw new Error(`harness leak in ${rt.build}: ${rt.blocksInUse} blocks / ${rt.bytesInUse} bytes in use, ` +
+      `${blocks} / ${bytes} before the case`);
+  }
+  return result;
+}
+
+// ---------------------------------------------------------------------------------------------------------
+// Random data
+
+export type Rng = () => number;
+
+/** mulberry32: uniform in [0, 1). */
+export function rng(seed: number): Rng {
+  let a = seed >>> 0;
+  return () => {
+    a = (a + 0x6d2b79f5) >>> 0;
+    let t = a;
+    t = Math.imul(t ^ (t >>> 15), t | 1);
+    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
+    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
+  };
+}
+
+/** n values uniform in [-bound, bound), rounded to f32. */
+export function uniform(n: number, bound: number, next: Rng): Float32Array {
+  const out = new Float32Array(n);
+  for (let i = 0; i < n; i++) out[i] = (2 * next() - 1) * bound;
+  return out;
+}
+
+/** A sequence length in 0..T for each of B rows (0 and T included), for the kernels' `lengths` argument. */
+export function randomLengths(B: number, T: number, next: Rng): Int32Array {
+  return Int32Array.from({ length: B }, () => Math.min(T, Math.floor(next() * (T + 1))));
+}
+
+/**
+ * For a one-step (T = 1) reference run standing for step t of a batch with `lengths`: 0 for the rows whose
+ * sequence has ended at t (t >= length: they carry their state through), 1 for the others; null for null.
+ */
+export function stepLengths(lengths: Int32Array | null, t: number): Int32Array | null {
+  return lengths && lengths.map((len) => (t >= len ? 0 : 1));
+}
+
+/** The same f32 values in a Float64Array: the reference then computes in float64 on exactly what wasm got. */
+export function f64(a: Float32Array): Float64Array {
+  return Float64Array.from(a);
+}
+
+// ---------------------------------------------------------------------------------------------------------
+// Padded layouts
+
+/** (rows, G*n) -> (rows, G*roundUp4(n)): each of the G blocks of a row padded with zero lanes. */
+export function padBlocks(src: ArrayLike<number>, rows: number, G: number, n: number): Float32Array {
+  const np = roundUp4(n);
+  const out = new Float32Array(rows * G * np);
+  for (let r = 0; r < rows; r++) {
+    for (let g = 0; g < G; g++) {
+      for (let j = 0; j < n; j++) out[(r * G + g) * np + j] = src[(r * G + g) * n + j];
+    }
+  }
+  return out;
+}
+
+/** (rows, G*roundUp4(n)) -> (rows, G*n) as float64: the padding lanes dropped. */
+export function unpadBlocks(src: ArrayLike<number>, rows: number, G: number, n: number): Float64Array {
+  const np = roundUp4(n);
+  const out = new Float64Array(rows * G * n);
+  for (let r = 0; r < rows; r++) {
+    for (let g = 0; g < G; g++) {
+      for (let j = 0; j < n; j++) out[(r * G + g) * n + j] = src[(r * G + g) * np + j];
+    }
+  }
+  return out;
+}
+
+/** PyTorch's (G*R, C) weight (or (G*R) bias with C = 1) in the kernels' packed (C, G*roundUp4(R)). */
+export function packed(src: Float32Array, G: number, R: number, C: number): Float32Array {
+  const out = new Float32Array(C * G * roundUp4(R));
+  pack(out, src, G, R, C);
+  return out;
+}
+
+/** Throws unless every padding lane of the (rows, G*roundUp4(n)) buffer is exactly zero. */
+export function expectZeroPadding(what: string, buf: Float32Array, rows: number, G: number, n: number,
+  row: (r: number) => string = (r) => `row ${r}`): void {
+  const np = roundUp4(n);
+  for (let r = 0; r < rows; r++) {
+    for (let g = 0; g < G; g++) {
+      for (let j = n; j < np; j++) {
+        const v = buf[(r * G + g) * np + j];
+        if (v !== 0) throw new Error(`${what}: padding lane ${j} (n = ${n}) of ${row(r)}${G > 1 ? `, block ${g}` : ""} is ${v}, not 0`);
+      }
+    }
+  }
+}
+
+// ---------------------------------------------------------------------------------------------------------
+// Error bounds
+//
+// u = 2^-24 is the unit roundoff of f32. A sum of n terms computed one after the other in f32 (a dot product of
+// K products plus a bias plus one more addend is n = K + 2; products may be rounded or fused) differs from the
+// exact sum by at most gamma(n) * sum |terms|, gamma(n) = n u / (1 - n u) (Higham, Accuracy and Stability of
+// Numerical Algorithms, 3.1). The SIMD builds add in a different order from a plain loop, and the relaxed build
+// fuses multiply and add, but the bound holds for any order of one running sum, fused or not.
+
+export const U = 2 ** -24;
+
+export function gamma(n: number): number {
+  return (n * U) / (1 - n * U);
+}
+
+/**
+ * Max abs error of the kernels' sigmoid and tanh against the exact function, for every f32 input, that the
+ * kernel tolerances assume. scripts/measure-activations.ts measured, over all 2^32 inputs and on every build
+ * (which agree bit for bit), sigmoid 8.931e-8 (at x = 7.8592110) and tanh 8.994e-8 (at x = 1.2476450), about
+ * 1.5 ulp of 1; activations.test.ts checks the kernels stay under this value on a million-value sample.
+ */
+export const EPS_ACT = 1.2e-7;
+
+/** Per element of out (M,N): sum_k |a[m,k] w[n,k]| + |bias[n]| (+ |extra[m,n]|): the sum the gemm bound scales. */
+export function magnitudes(
+  a: ArrayLike<number>, lda: number, w: ArrayLike<number>, ldw: number, bias: ArrayLike<number> | null,
+  M: number, K: number, N: number, extra: ArrayLike<number> | null = null, ldx = N,
+): Float64Array {
+  const abs = (v: ArrayLike<number>) => Float64Array.from(v, Math.abs);
+  const out = new Float64Array(M * N);
+  refGemm(out, N, abs(a), lda, abs(w), ldw, bias ? abs(bias) : null, M, K, N, false);
+  if (extra) for (let m = 0; m < M; m++) for (let n = 0; n < N; n++) out[m * N + n] += Math.abs(extra[m * ldx + n]);
+  return out;
+}
+
+export function maxAbs(a: ArrayLike<number>, from = 0, to = a.length): number {
+  let m = 0;
+  for (let i = from; i < to; i++) m = Math.max(m, Math.abs(a[i]));
+  return m;
+}
+
+/** max over rows q of sum_j |w[q, j]| for w (rows, cols): how much a weight matrix can amplify an error. */
+export function maxRowAbsSum(w: ArrayLike<number>, rows: number, cols: number): number {
+  let m = 0;
+  for (let q = 0; q < rows; q++) {
+    let s = 0;
+    for (let j = 0; j < cols; j++) s += Math.abs(w[q * cols + j]);
+    m = Math.max(m, s);
+  }
+  return m;
+}
+
+// ---------------------------------------------------------------------------------------------------------
+// Comparisons
+
+/** The largest error (and error / tolerance) seen per key, printed at the end of a file for the record. */
+export class ErrorLog {
+  private readonly worst = new Map<string, { err: number; ratio: number; checks: number }>();
+
+  note(key: string, err: number, tol: number): void {
+    const w = this.worst.get(key) ?? { err: 0, ratio: 0, checks: 0 };
+    w.err = Math.max(w.err, err);
+    w.ratio = Math.max(w.ratio, tol > 0 ? err / tol : err > 0 ? Infinity : 0);
+    w.checks++;
+    this.worst.set(key, w);
+  }
+
+  print(title: string): void {
+    const lines = [...this.worst].sort(([a], [b]) => a.localeCompare(b))
+      .map(([k, w]) => `  ${k.padEnd(40)} max |err| ${w.err.toExponential(2)}  max err/tol ${w.ratio.toPrecision(3)}  (${w.checks} checks)`);
+    console.log(`${title}\n${lines.join("\n")}`);
+  }
+}
+
+/**
+ * Throws unless |got[i] - want[i]| <= tol(i) for every i (NaN in got or want fails). The message names the
+ * first element that fails, where(i) saying where it sits, and how many fail. Returns the max |diff|.
+ */
+export function expectClose(
+  what: string, got: ArrayLike<number>, want: ArrayLike<number>, tol: number | ((i: number) => number),
+  where: (i: number) => string = (i) => `[${i}]`, log?: { log: ErrorLog; key: string },
+): number {
+  if (got.length !== want.length) throw new Error(`${what}: ${got.length} values, expected ${want.length}`);
+  let max = 0, maxTol = 0, bad = 0, first = -1;
+  for (let i = 0; i < got.length; i++) {
+    const d = Math.abs(got[i] - want[i]);
+    const t = typeof tol === "number" ? tol : tol(i);
+    if (!(d <= t)) {
+      bad++;
+      if (first < 0) first = i;
+    }
+    if (d > max || d !== d) {
+      max = d !== d ? Infinity : d;
+      maxTol = t;
+    }
+  }
+  if (log) log.log.note(log.key, max, maxTol);
+  if (bad) {
+    const t = typeof tol === "number" ? tol : tol(first);
+    const d = Math.abs(got[first] - want[first]);
+    throw new Error(`${what} ${where(first)}: got ${got[first]}, want ${want[first]}, |diff| ${d.toExponential(3)} ` +
+      `> tol ${t.toExponential(3)} (${bad} of ${got.length} values fail, max |diff| ${max.toExponential(3)})`);
+  }
+  return max;
+}
+
+/** Throws unless got and want hold the same bits (NaN payloads included) everywhere. */
+export function expectSameBits(what: string, got: Float32Array, want: Float32Array,
+  where: (i: number) => string = (i) => `[${i}]`): void {
+  if (got.length !== want.length) throw new Error(`${what}: ${got.length} values, expected ${want.length}`);
+  const a = new Uint32Array(got.buffer, got.byteOffset, got.length);
+  const b = new Uint32Array(want.buffer, want.byteOffset, want.length);
+  let bad = 0, first = -1;
+  for (let i = 0; i < a.length; i++) {
+    if (a[i] !== b[i]) {
+      bad++;
+      if (first < 0) first = i;
+    }
+  }
+  if (bad) {
+    throw new Error(`${what} ${where(first)}: ${got[first]} (0x${a[first].toString(16)}) is not bitwise ` +
+      `${want[first]} (0x${b[first].toString(16)}) (${bad} of ${a.length} values differ)`);
+  }
+}
+
+/** (B, n) row r and lane j of a flat index, for messages. */
+export function rowLane(n: number): (i: number) => string {
+  return (i) => `b=${Math.floor(i / n)} j=${i % n}`;
+}
+
+/** (B, G*n) gate buffer: row, gate name and lane of a flat index, for messages. */
+export function gateLane(names: readonly string[], n: number): (i: number) => string {
+  const width = names.length * n;
+  return (i) => `b=${Math.floor(i / width)} ${names[Math.floor((i % width) / n)]} j=${i % n}`;
+}
