@@ -8,10 +8,12 @@
 //     hn = W_hn (r * h_{t-1}) + b_hn;    n = tanh(xz_n + hn)
 //   h_t = (1 - z) * n + z * h_{t-1}
 //
-// Layout as in lstm.ts: gate blocks and state rows padded to Hp = roundUp4(H); Wh transposed to (H, 3Hp).
+// Layout as in lstm.ts: gate blocks and state rows padded to Hp = roundUp4(H); Wh transposed to (H, 3Hp) and
+// packed in panels (gemm.ts), so its n columns start at panel 2Hp/8.
 // gates holds, per step, r, z, n (activated), hn and, for reset before, r * h_{t-1} (what W_hn multiplies, kept
 // for the backward pass): width 5Hp. Slots, reverse, keepGates and lengths as in lstm.ts.
-import { gemm, gemmBackwardInput, addInto, ended, sigmoid4, tanh4, sigmoidf, tanhf } from "./math";
+import { addInto, ended, sigmoid4, tanh4, sigmoidf, tanhf } from "./math";
+import { gemm } from "./gemm";
 
 export function gruGateWidth(H: i32): i32 {
   return 5 * ((H + 3) & ~3);
@@ -27,7 +29,8 @@ export function gruForward(
   const width = gruGateWidth(H);
   const G = 3 * Hp;
   const hOff = <usize>Hp << 2;
-  const WhN = Wh + 2 * hOff;                 // the n columns of Wh
+  const wps = H * 8;                         // Wh's panel stride
+  const WhN = Wh + 2 * hOff * H;             // the n columns of Wh: 2Hp/8 panels of H*8 floats in
   const bhN = bh ? bh + 2 * hOff : 0;
   for (let step = 0; step < T; step++) {
     const t = reverse ? T - 1 - step : step;
@@ -38,9 +41,9 @@ export function gruForward(
     const g = gates + (keepGates ? (<usize>t * B * width) << 2 : 0);
     const x = xz + ((<usize>t * B * G) << 2);
     // W_h{r,z} h_{t-1} + b_h{r,z} into the r and z blocks
-    gemm(g, width, hPrev, Hp, Wh, G, bh, B, H, 2 * Hp, 0);
+    gemm(g, width, hPrev, Hp, Wh, wps, bh, B, H, 2 * Hp, 0);
     // reset after: hn = W_hn h_{t-1} + b_hn now, into the hn block
-    if (resetAfter) gemm(g + 3 * hOff, width, hPrev, Hp, WhN, G, bhN, B, H, Hp, 0);
+    if (resetAfter) gemm(g + 3 * hOff, width, hPrev, Hp, WhN, wps, bhN, B, H, Hp, 0);
     // r and z (and r * h_{t-1} for reset before)
     for (let b = 0; b < B; b++) {
       const gb = g + ((<usize>b * width) << 2);
@@ -67,7 +70,7 @@ export function gruForward(
       }
     }
     // reset before: hn = W_hn (r * h_{t-1}) + b_hn
-    if (!resetAfter) gemm(g + 3 * hOff, width, g + 4 * hOff, width, WhN, G, bhN, B, H, Hp, 0);
+    if (!resetAfter) gemm(g + 3 * hOff, width, g + 4 * hOff, width, WhN, wps, bhN, B, H, Hp, 0);
     // n and h_t
     for (let b = 0; b < B; b++) {
       const gb = g + ((<usize>b * width) << 2);
@@ -113,13 +116,14 @@ export function gruForward(
 //            = dh z + r d(r h) + W_h{r,z}ᵀ (dz_r, dz_z)  reset before
 // dxz (r, z, n) is the gradient of the input side (W_ih x + b_ih), dzh (r, z, hn) that of the recurrent side
 // (W_hh h + b_hh, where reset before's n block multiplies r * h_{t-1}, kept in the gates' fifth block).
+// WhT is W_hh transposed, (3Hp, H), from gemm.ts's packTransposed.
 export function gruBackward(
   dxz: usize, dzh: usize,     // out    (T,B,3Hp) (T,B,3Hp)
   dhs: usize,                 // in/out (T,B,Hp): in, dL/dh_t from above; out, the total dL/dh_t
   dh: usize,                  // in/out (B,Hp): in, dL/dh_T; out, dL/dh_0
   drh: usize,                 // scratch (B,Hp), used by reset before
   hs: usize, gates: usize,    // in: the forward pass's tape (keepGates = 1)
-  Wh: usize,                  // in (H,3Hp)
+  WhT: usize,                 // in (3Hp,H)
   T: i32, B: i32, H: i32, resetAfter: i32, reverse: i32,
   lengths: usize,             // in (B) i32, or 0: ended rows pass dh through and get zero gradients
 ): void {
@@ -193,7 +197,7 @@ export function gruBackward(
     }
     if (!resetAfter) {
       // d(r h) = W_hnᵀ dhn, then dr and the r path into dh_carry
-      gemmBackwardInput(drh, Hp, dzt + 2 * hOff, G, Wh + 2 * hOff, G, B, H, Hp, 0);
+      gemm(drh, Hp, dzt + 2 * hOff, G, WhT + 16 * hOff, G * 8, 0, B, Hp, H, 0); // rows 2Hp.. of WhT
       for (let b = 0; b < B; b++) {
         const gb = g + ((<usize>b * width) << 2);
         const hp = hs + ((<usize>(prev * B + b) * Hp) << 2);
@@ -213,6 +217,6 @@ export function gruBackward(
       }
     }
     // dh_{t-1} += W_hᵀ (dz_r, dz_z[, dhn])
-    gemmBackwardInput(dh, Hp, dzt, G, Wh, G, B, H, resetAfter ? G : 2 * Hp, 1);
+    gemm(dh, Hp, dzt, G, WhT, G * 8, 0, B, resetAfter ? G : 2 * Hp, H, 1);
   }
 }

@@ -6,15 +6,17 @@
 //   r_t = o * tanh(c_t);  h_t = r_t, or h_t = W_hr r_t with a projection (PyTorch proj_size)
 //
 // Layout (src/layout.ts): every gate block and state row is padded to Hp = roundUp4(H) (Pp = roundUp4(P))
-// floats; padding lanes have zero weights and biases and stay exactly zero. Weights are transposed: Wh is
-// (P, 4Hp), Wr is (H, Pp). Pointers are byte offsets of f32 data. Dims: T, B, H, P (P = H without projection).
+// floats; padding lanes have zero weights and biases and stay exactly zero. Weights are transposed and packed
+// in panels (gemm.ts): Wh is (P, 4Hp), Wr is (H, Pp). Pointers are byte offsets of f32 data.
+// Dims: T, B, H, P (P = H without projection).
 // State slots: forward reads slot t and writes slot t+1 (slot 0 holds h0/c0); reverse walks t = T-1..0,
 // reads slot t+1 and writes slot t (slot T holds h0/c0). So outputs are slots 1..T forward, 0..T-1 reverse.
 // gates holds, per step, the activated i, f, g, o (4Hp) and, with a projection, r (Hp): width lstmGateWidth.
 // With keepGates the step t block is at gates + t*B*width (training keeps them all), else one block is reused.
 // lengths (B) i32 or 0: a row whose sequence has ended (t >= length) carries h and c through the step unchanged
 // and gets zero gates, so the backward pass sees no contribution from it.
-import { gemm, gemmBackwardInput, addInto, ended, sigmoid4, tanh4, sigmoidf, tanhf } from "./math";
+import { addInto, ended, sigmoid4, tanh4, sigmoidf, tanhf } from "./math";
+import { gemm } from "./gemm";
 
 export function lstmGateWidth(H: i32, hasProj: i32): i32 {
   const Hp = (H + 3) & ~3;
@@ -43,7 +45,7 @@ export function lstmForward(
     const g = gates + (keepGates ? (<usize>t * B * width) << 2 : 0);
     const x = xz + ((<usize>t * B * G) << 2);
     // z_h = W_hh h_{t-1} + b_hh for all gates, written where the activated gates will go
-    gemm(g, width, hPrev, Pp, Wh, G, bh, B, P, G, 0);
+    gemm(g, width, hPrev, Pp, Wh, P * 8, bh, B, P, G, 0);
     for (let b = 0; b < B; b++) {
       const gb = g + ((<usize>b * width) << 2);
       const xb = x + ((<usize>b * G) << 2);
@@ -86,7 +88,7 @@ export function lstmForward(
       }
     }
     // h_t = W_hr r_t
-    if (Wr) gemm(hNext, Pp, g + ((<usize>G) << 2), width, Wr, Pp, 0, B, H, Pp, 0);
+    if (Wr) gemm(hNext, Pp, g + ((<usize>G) << 2), width, Wr, H * 8, 0, B, H, Pp, 0);
     for (let b = 0; b < B; b++) {
       if (!ended(lengths, b, t)) continue;
       memory.copy(hNext + ((<usize>b * Pp) << 2), hPrev + ((<usize>b * Pp) << 2), <usize>Pp << 2);
@@ -103,24 +105,25 @@ export function lstmForward(
 //   dz  = (di i(1-i), df f(1-f), dg (1-g²), do o(1-o))    -> dxz[t]; z = xz + W_hh h + b_hh, so this is
 //         also the gradient of the recurrent product
 //   dh_carry = W_hhᵀ dz
-// The caller turns dxz into weight, bias and input gradients with gemmBackwardWeight / biasBackward /
-// gemmBackwardInput over all timesteps at once. Padding lanes stay zero.
+// The caller turns dxz into weight, bias and input gradients with gemmBackwardWeight / biasBackward / gemm over
+// all timesteps at once. The products with W_hhᵀ and W_hrᵀ use transposed copies (gemm.ts's packTransposed):
+// WhT is (4Hp, P), WrT (Pp, H). Padding lanes stay zero.
 export function lstmBackward(
   dxz: usize,                 // out    (T,B,4Hp)
   dhs: usize,                 // in/out (T,B,Pp): in, dL/dh_t from above; out, the total dL/dh_t
   dh: usize, dc: usize,       // in/out (B,Pp) (B,Hp): in, dL/dh_T and dL/dc_T; out, dL/dh_0 and dL/dc_0
   dr: usize,                  // scratch (B,Hp), used with a projection
   hs: usize, cs: usize, gates: usize,   // in: the forward pass's tape (keepGates = 1)
-  Wh: usize, Wr: usize,       // in (P,4Hp), (H,Pp) or 0
+  WhT: usize, WrT: usize,     // in (4Hp,P), (Pp,H) or 0: W_hh and W_hr transposed
   T: i32, B: i32, H: i32, P: i32, reverse: i32,
   lengths: usize,             // in (B) i32, or 0: ended rows pass dh and dc through and get dz = 0
 ): void {
   const Hp = (H + 3) & ~3;
   const Pp = (P + 3) & ~3;
-  const width = lstmGateWidth(H, <i32>(Wr != 0));
+  const width = lstmGateWidth(H, <i32>(WrT != 0));
   const G = 4 * Hp;
   const hOff = <usize>Hp << 2;
-  if (Wr) memory.fill(dr, 0, (<usize>B * Hp) << 2);
+  if (WrT) memory.fill(dr, 0, (<usize>B * Hp) << 2);
   for (let step = 0; step < T; step++) {
     const t = reverse ? step : T - 1 - step;
     const prev = reverse ? t + 1 : t;
@@ -130,12 +133,12 @@ export function lstmBackward(
     const dz = dxz + ((<usize>t * B * G) << 2);
     // total dh_t = from above + carried from t+1
     addInto(dht, dh, B * Pp);
-    if (Wr) gemmBackwardInput(dr, Hp, dht, Pp, Wr, Pp, B, H, Pp, 0);
+    if (WrT) gemm(dr, Hp, dht, Pp, WrT, Pp * 8, 0, B, Pp, H, 0);
     for (let b = 0; b < B; b++) {
       const gb = g + ((<usize>b * width) << 2);
       const cp = cs + ((<usize>(prev * B + b) * Hp) << 2);
       const cn = cs + ((<usize>(next * B + b) * Hp) << 2);
-      const drb = Wr ? dr + ((<usize>b * Hp) << 2) : dht + ((<usize>b * Pp) << 2);
+      const drb = WrT ? dr + ((<usize>b * Hp) << 2) : dht + ((<usize>b * Pp) << 2);
       const dcb = dc + ((<usize>b * Hp) << 2);
       const dzb = dz + ((<usize>b * G) << 2);
       if (ended(lengths, b, t)) {
@@ -175,7 +178,7 @@ export function lstmBackward(
       }
     }
     // dh_{t-1} = W_hhᵀ dz; ended rows keep their dh
-    gemmBackwardInput(dh, Pp, dz, G, Wh, G, B, P, G, 0);
+    gemm(dh, Pp, dz, G, WhT, G * 8, 0, B, G, P, 0);
     for (let b = 0; b < B; b++) {
       if (ended(lengths, b, t)) memory.copy(dh + ((<usize>b * Pp) << 2), dht + ((<usize>b * Pp) << 2), <usize>Pp << 2);
     }

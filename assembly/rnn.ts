@@ -2,10 +2,11 @@
 //   xz_t = W_ih x_t + b_ih                      (all t at once, by the caller, as one gemm)
 //   h_t  = act(xz_t + W_hh h_{t-1} + b_hh),     act = tanh, or relu when relu != 0
 //
-// Layout as in lstm.ts: state rows padded to Hp = roundUp4(H); Wh transposed to (H, Hp). The recurrent
+// Layout as in lstm.ts: state rows padded to Hp = roundUp4(H); Wh transposed to (H, Hp), packed. The recurrent
 // product is written straight into h_t's slot and activated in place, so no gate buffer is needed: the
 // backward pass gets everything from h (tanh' = 1 - h^2, relu' = h > 0). Slots and reverse as in lstm.ts.
-import { gemm, gemmBackwardInput, addInto, ended, tanh4, tanhf } from "./math";
+import { addInto, ended, tanh4, tanhf } from "./math";
+import { gemm } from "./gemm";
 
 export function rnnForward(
   hs: usize,                            // out (T+1,B,Hp)
@@ -21,7 +22,7 @@ export function rnnForward(
     const next = reverse ? t : t + 1;
     const hNext = hs + ((<usize>next * n) << 2);
     const x = xz + ((<usize>t * n) << 2);
-    gemm(hNext, Hp, hs + ((<usize>prev * n) << 2), Hp, Wh, Hp, bh, B, H, Hp, 0);
+    gemm(hNext, Hp, hs + ((<usize>prev * n) << 2), Hp, Wh, H * 8, bh, B, H, Hp, 0);
     if (ASC_FEATURE_SIMD) {
       for (let j = 0; j < n; j += 4) {
         const o4 = <usize>j << 2;
@@ -48,7 +49,7 @@ export function rnnBackward(
   dxz: usize,                 // out    (T,B,Hp)
   dhs: usize,                 // in/out (T,B,Hp): in, dL/dh_t from above; out, the total dL/dh_t
   dh: usize,                  // in/out (B,Hp): in, dL/dh_T; out, dL/dh_0
-  hs: usize, Wh: usize,       // in (T+1,B,Hp) the forward's states, (H,Hp)
+  hs: usize, WhT: usize,      // in (T+1,B,Hp) the forward's states, W_hh transposed (Hp,H)
   T: i32, B: i32, H: i32, relu: i32, reverse: i32,
   lengths: usize,             // in (B) i32, or 0: ended rows pass dh through and get dz = 0
 ): void {
@@ -82,7 +83,7 @@ export function rnnBackward(
     for (let b = 0; b < B; b++) {
       if (ended(lengths, b, t)) memory.fill(dz + ((<usize>b * Hp) << 2), 0, <usize>Hp << 2);
     }
-    gemmBackwardInput(dh, Hp, dz, Hp, Wh, Hp, B, H, Hp, 0);
+    gemm(dh, Hp, dz, Hp, WhT, Hp * 8, 0, B, Hp, H, 0);
     for (let b = 0; b < B; b++) {
       if (ended(lengths, b, t)) memory.copy(dh + ((<usize>b * Hp) << 2), dht + ((<usize>b * Hp) << 2), <usize>Hp << 2);
     }

@@ -1,16 +1,27 @@
 // src/layout.ts: the one place that knows how the wasm kernels see parameters and scratch memory.
 //
 // Packed parameters. PyTorch stores a gate matrix as (G*R, C): G gate blocks of R rows, C inputs per row.
-// The kernels want it transposed, (C, G*Rp), with every gate block padded to Rp = roundUp4(R) columns of
-// zeros, so SIMD runs along the outputs with no tails and padding lanes stay exactly zero (see
-// assembly/lstm.ts). Biases (G*R) become (G*Rp). weight_hr (P, H) is the case G = 1, R = P.
-// All parameters of a model live in one block, each tensor at a float offset that is a multiple of 4
-// (16 bytes), in PyTorch's state_dict order.
+// The kernels want it transposed, (C, N) with N = G*Rp, every gate block padded to Rp = roundUp4(R) columns
+// of zeros, so SIMD runs along the outputs with no tails and padding lanes stay exactly zero (see
+// assembly/lstm.ts); and stored in panels of 8 columns (assembly/gemm.ts): element (c, n) at
+// (n >> 3) * C*8 + c*8 + (n & 7), C*roundUp8(N) floats in all. Biases (G*R) are the case C = 1: plain
+// (G*Rp) vectors padded to a multiple of 8. weight_hr (P, H) is the case G = 1, R = P.
+// All parameters of a model live in one block, each tensor at a float offset that is a multiple of 8
+// (32 bytes), in PyTorch's state_dict order.
 import type { ParamInfo, Spec } from "./spec.js";
 import { directions, gateCount, layerInputSize, outputSize, paramList } from "./spec.js";
 
 export function roundUp4(n: number): number {
   return (n + 3) & ~3;
+}
+
+export function roundUp8(n: number): number {
+  return (n + 7) & ~7;
+}
+
+/** Floats of a (K, N) matrix packed in panels of 8 columns. */
+export function packedSize(K: number, N: number): number {
+  return K * roundUp8(N);
 }
 
 /** How one PyTorch tensor of shape (G*R, C) (or (G*R) with C = 1) sits in the packed block. */
@@ -19,7 +30,7 @@ export interface PackedParam extends ParamInfo {
   G: number;
   R: number;
   C: number;
-  size: number; // floats, C * G * roundUp4(R)
+  size: number; // floats, packedSize(C, G * roundUp4(R))
 }
 
 export interface ParamLayout {
@@ -37,21 +48,27 @@ export function paramLayout(spec: Spec): ParamLayout {
     const g = isProj ? 1 : G;
     const R = isProj ? spec.projSize : spec.hiddenSize;
     const C = p.shape.length === 2 ? p.shape[1] : 1;
-    const size = C * g * roundUp4(R);
+    const size = packedSize(C, g * roundUp4(R));
     params.push({ ...p, offset, G: g, R, C, size });
     offset += size;
   }
   return { params, byName: new Map(params.map((p) => [p.name, p])), totalFloats: offset };
 }
 
-/** Writes PyTorch's (G*R, C) `src` into `dst` (C, G*Rp), zero padding included. */
+/** Where element (c, n) of a packed matrix with C rows sits. */
+export function packedIndex(c: number, n: number, C: number): number {
+  return (n >> 3) * C * 8 + c * 8 + (n & 7);
+}
+
+/** Writes PyTorch's (G*R, C) `src` into `dst`, packed (C, G*Rp), zero padding included. */
 export function pack(dst: Float32Array, src: Float32Array, G: number, R: number, C: number): void {
   const Rp = roundUp4(R);
-  dst.fill(0, 0, C * G * Rp);
+  dst.fill(0, 0, packedSize(C, G * Rp));
   for (let g = 0; g < G; g++) {
     for (let j = 0; j < R; j++) {
       const row = (g * R + j) * C;
-      for (let c = 0; c < C; c++) dst[c * G * Rp + g * Rp + j] = src[row + c];
+      const n = g * Rp + j;
+      for (let c = 0; c < C; c++) dst[packedIndex(c, n, C)] = src[row + c];
     }
   }
 }
@@ -63,10 +80,45 @@ export function unpack(src: Float32Array, G: number, R: number, C: number): Floa
   for (let g = 0; g < G; g++) {
     for (let j = 0; j < R; j++) {
       const row = (g * R + j) * C;
-      for (let c = 0; c < C; c++) out[row + c] = src[c * G * Rp + g * Rp + j];
+      const n = g * Rp + j;
+      for (let c = 0; c < C; c++) out[row + c] = src[packedIndex(c, n, C)];
     }
   }
   return out;
+}
+
+/**
+ * Transposed copies of the weights, for the backward products (dh = dz · W_hh etc. is a gemm against W_hhᵀ),
+ * rebuilt by assembly/gemm.ts's packTransposed at every backward pass, as float offsets into one block:
+ *   whh (G*Hp, P) per layer and direction;  whr (Pp, H) with a projection;  wih[e] (G*Hp, I_e) per input block
+ *   (one for layer 0, one per direction of the layer below after it).
+ */
+export interface TransposedLayout {
+  runs: { whh: number; whr: number; wih: number[] }[][];
+  totalFloats: number;
+}
+
+export function transposedLayout(spec: Spec): TransposedLayout {
+  const D = directions(spec);
+  const GHp = gateCount(spec.kind) * roundUp4(spec.hiddenSize);
+  const P = outputSize(spec);
+  let at = 0;
+  const take = (K: number, N: number) => {
+    const start = at;
+    at += packedSize(K, N);
+    return start;
+  };
+  const runs: TransposedLayout["runs"] = [];
+  for (let l = 0; l < spec.numLayers; l++) {
+    runs.push([]);
+    for (let d = 0; d < D; d++) {
+      const whh = take(GHp, P);
+      const whr = spec.projSize > 0 ? take(roundUp4(P), spec.hiddenSize) : 0;
+      const wih = l === 0 ? [take(GHp, spec.inputSize)] : Array.from({ length: D }, () => take(GHp, P));
+      runs[l].push({ whh, whr, wih });
+    }
+  }
+  return { runs, totalFloats: at };
 }
 
 /** Floats per step and batch row of a kernel's gates buffer (assembly/lstm.ts, gru.ts; 0 for the RNN). */

@@ -17,7 +17,7 @@ export interface Kernels {
   memory: WebAssembly.Memory;
   alloc(bytes: number): number;
   free(ptr: number): void;
-  gemm(out: number, ldo: number, a: number, lda: number, w: number, ldw: number, bias: number,
+  gemm(out: number, ldo: number, a: number, lda: number, w: number, wps: number, bias: number,
     M: number, K: number, N: number, accumulate: number): void;
   sigmoidForward(out: number, x: number, n: number): void;
   tanhForward(out: number, x: number, n: number): void;
@@ -27,17 +27,16 @@ export interface Kernels {
     T: number, B: number, H: number, resetAfter: number, reverse: number, keepGates: number, lengths: number): void;
   rnnForward(hs: number, xz: number, Wh: number, bh: number,
     T: number, B: number, H: number, relu: number, reverse: number, lengths: number): void;
-  gemmBackwardInput(da: number, lda: number, dout: number, ldo: number, w: number, ldw: number,
-    M: number, K: number, N: number, accumulate: number): void;
-  gemmBackwardWeight(dw: number, ldw: number, a: number, lda: number, dout: number, ldo: number,
+  gemmBackwardWeight(dw: number, wps: number, a: number, lda: number, dout: number, ldo: number,
     M: number, K: number, N: number): void;
+  packTransposed(dst: number, src: number, sps: number, K: number, N: number): void;
   biasBackward(db: number, dout: number, ldo: number, M: number, N: number): void;
   addInto(dst: number, src: number, n: number): void;
   lstmBackward(dxz: number, dhs: number, dh: number, dc: number, dr: number, hs: number, cs: number, gates: number,
-    Wh: number, Wr: number, T: number, B: number, H: number, P: number, reverse: number, lengths: number): void;
+    WhT: number, WrT: number, T: number, B: number, H: number, P: number, reverse: number, lengths: number): void;
   gruBackward(dxz: number, dzh: number, dhs: number, dh: number, drh: number, hs: number, gates: number,
-    Wh: number, T: number, B: number, H: number, resetAfter: number, reverse: number, lengths: number): void;
-  rnnBackward(dxz: number, dhs: number, dh: number, hs: number, Wh: number,
+    WhT: number, T: number, B: number, H: number, resetAfter: number, reverse: number, lengths: number): void;
+  rnnBackward(dxz: number, dhs: number, dh: number, hs: number, WhT: number,
     T: number, B: number, H: number, relu: number, reverse: number, lengths: number): void;
   sumSquares(x: number, n: number): number;
   maxAbs(x: number, n: number): number;

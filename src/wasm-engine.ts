@@ -11,7 +11,7 @@ import { wasmBuffer, type ParamBuffer } from "./train/params.js";
 import type { Runtime } from "./runtime.js";
 import type { Spec } from "./spec.js";
 import { directions, gateCount, layerInputSize, outputSize, paramSuffix } from "./spec.js";
-import { gateWidth, pack, paramLayout, roundUp4, trainWorkspaceLayout, unpack, workspaceLayout, type ParamLayout, type TrainWorkspace } from "./layout.js";
+import { gateWidth, pack, paramLayout, roundUp4, trainWorkspaceLayout, transposedLayout, unpack, workspaceLayout, type ParamLayout, type TrainWorkspace } from "./layout.js";
 
 export class WasmEngine implements Engine {
   private readonly rt: Runtime;
@@ -19,6 +19,7 @@ export class WasmEngine implements Engine {
   private readonly layout: ParamLayout;
   private paramsPtr: number;
   private gradsPtr = 0;
+  private transPtr = 0; // transposed weight copies for backward (layout.ts transposedLayout)
   private workPtr = 0;
   private workFloats = 0;
   private tape: { T: number; B: number; ws: TrainWorkspace; lengths: Int32Array | null } | null = null;
@@ -117,10 +118,11 @@ export class WasmEngine implements Engine {
         // xz = input · W_ihᵀ + b_ih for all T*B rows
         const wih = this.at(this.paramsPtr, "weight_ih", l, d), bih = this.at(this.paramsPtr, "bias_ih", l, d);
         if (l === 0) {
-          k.gemm(at(xzOff), GHp, at(xOff), I, wih, GHp, bih, T * B, I, GHp, 0);
+          k.gemm(at(xzOff), GHp, at(xOff), I, wih, I * 8, bih, T * B, I, GHp, 0);
         } else {
+          // the input is the layer below's directions side by side: one product per direction's row block
           for (let e = 0; e < D; e++) {
-            k.gemm(at(xzOff), GHp, outputsOf(at(run(l - 1, e).hs), e, B, Pp), Pp, wih + e * P * GHp * 4, GHp, e === 0 ? bih : 0, T * B, P, GHp, e);
+            k.gemm(at(xzOff), GHp, outputsOf(at(run(l - 1, e).hs), e, B, Pp), Pp, wih + e * P * 32, D * P * 8, e === 0 ? bih : 0, T * B, P, GHp, e);
           }
         }
         const first = d === 1 ? T : 0, last = d === 1 ? 0 : T;
@@ -174,6 +176,7 @@ export class WasmEngine implements Engine {
     const g = (role: string, l: number, d: number) => this.at(this.gradsPtr, role, l, d);
     const dh0 = new Float32Array(L * D * B * P);
     const dc0 = spec.kind === "lstm" ? new Float32Array(L * D * B * H) : null;
+    const tr = this.transposeWeights();
 
     // the top layer's upstream gradient, split by direction into padded (T,B,Pp) blocks
     const top = ws.dhs[(L - 1) % ws.dhs.length];
@@ -199,38 +202,39 @@ export class WasmEngine implements Engine {
         if (spec.kind === "lstm") {
           writeRows(rt.f32(at(ws.dc), B * Hp), dcN, state * H, B, H, Hp);
           const wr = w("weight_hr", l, d);
-          k.lstmBackward(at(ws.dxz), dhs, at(ws.dh), at(ws.dc), at(ws.scratch), at(hs), at(cs), at(gates), w("weight_hh", l, d), wr, T, B, H, P, d, lens);
+          k.lstmBackward(at(ws.dxz), dhs, at(ws.dh), at(ws.dc), at(ws.scratch), at(hs), at(cs), at(gates), tr(l, d).whh, wr ? tr(l, d).whr : 0, T, B, H, P, d, lens);
           readRows(dc0!, state * H, rt.f32(at(ws.dc), B * Hp), B, H, Hp);
           // dW_hr += r_tᵀ · dh_t over all steps (r waits in the gates' fifth block)
-          if (wr) k.gemmBackwardWeight(g("weight_hr", l, d), Pp, at(gates) + 4 * Hp * 4, width, dhs, Pp, T * B, H, Pp);
+          if (wr) k.gemmBackwardWeight(g("weight_hr", l, d), H * 8, at(gates) + 4 * Hp * 4, width, dhs, Pp, T * B, H, Pp);
         } else if (spec.kind === "gru") {
-          k.gruBackward(at(ws.dxz), at(ws.dzh), dhs, at(ws.dh), at(ws.scratch), at(hs), at(gates), w("weight_hh", l, d), T, B, H, spec.resetAfter ? 1 : 0, d, lens);
+          k.gruBackward(at(ws.dxz), at(ws.dzh), dhs, at(ws.dh), at(ws.scratch), at(hs), at(gates), tr(l, d).whh, T, B, H, spec.resetAfter ? 1 : 0, d, lens);
         } else {
-          k.rnnBackward(at(ws.dxz), dhs, at(ws.dh), at(hs), w("weight_hh", l, d), T, B, H, spec.nonlinearity === "relu" ? 1 : 0, d, lens);
+          k.rnnBackward(at(ws.dxz), dhs, at(ws.dh), at(hs), tr(l, d).whh, T, B, H, spec.nonlinearity === "relu" ? 1 : 0, d, lens);
         }
         readRows(dh0, state * P, rt.f32(at(ws.dh), B * Pp), B, P, Pp);
         // weight and bias gradients of all timesteps, one product each
         const hsPrev = at(hs) + (reverse ? 1 : 0) * B * Pp * 4; // h_{t-1} of step t, as T*B rows
         const dWh = g("weight_hh", l, d);
         if (spec.kind === "gru" && !spec.resetAfter) {
-          k.gemmBackwardWeight(dWh, GHp, hsPrev, Pp, at(ws.dzh), GHp, T * B, P, 2 * Hp);
-          k.gemmBackwardWeight(dWh + 2 * Hp * 4, GHp, at(gates) + 4 * Hp * 4, width, at(ws.dzh) + 2 * Hp * 4, GHp, T * B, H, Hp);
+          // r, z columns from h_{t-1}; the n columns (2Hp/8 panels in) from r * h_{t-1}, kept in the gates
+          k.gemmBackwardWeight(dWh, H * 8, hsPrev, Pp, at(ws.dzh), GHp, T * B, H, 2 * Hp);
+          k.gemmBackwardWeight(dWh + 2 * Hp * H * 4, H * 8, at(gates) + 4 * Hp * 4, width, at(ws.dzh) + 2 * Hp * 4, GHp, T * B, H, Hp);
         } else {
-          k.gemmBackwardWeight(dWh, GHp, hsPrev, Pp, at(ws.dzh), GHp, T * B, P, GHp);
+          k.gemmBackwardWeight(dWh, P * 8, hsPrev, Pp, at(ws.dzh), GHp, T * B, P, GHp);
         }
         if (spec.bias) {
           k.biasBackward(g("bias_ih", l, d), at(ws.dxz), GHp, T * B, GHp);
           k.biasBackward(g("bias_hh", l, d), at(ws.dzh), GHp, T * B, GHp);
         }
-        const wih = w("weight_ih", l, d), dWih = g("weight_ih", l, d);
+        const dWih = g("weight_ih", l, d);
         if (l === 0) {
-          k.gemmBackwardWeight(dWih, GHp, at(ws.x), I, at(ws.dxz), GHp, T * B, I, GHp);
-          k.gemmBackwardInput(at(ws.dx), I, at(ws.dxz), GHp, wih, GHp, T * B, I, GHp, d);
+          k.gemmBackwardWeight(dWih, I * 8, at(ws.x), I, at(ws.dxz), GHp, T * B, I, GHp);
+          k.gemm(at(ws.dx), I, at(ws.dxz), GHp, tr(l, d).wih[0], GHp * 8, 0, T * B, GHp, I, d);
         } else {
           for (let e = 0; e < D; e++) {
             const input = outputsOf(at(ws.runs[l - 1][e].hs), e, B, Pp);
-            k.gemmBackwardWeight(dWih + e * P * GHp * 4, GHp, input, Pp, at(ws.dxz), GHp, T * B, P, GHp);
-            k.gemmBackwardInput(at(below![e]), Pp, at(ws.dxz), GHp, wih + e * P * GHp * 4, GHp, T * B, P, GHp, 1);
+            k.gemmBackwardWeight(dWih + e * P * 32, D * P * 8, input, Pp, at(ws.dxz), GHp, T * B, P, GHp);
+            k.gemm(at(below![e]), Pp, at(ws.dxz), GHp, tr(l, d).wih[e], GHp * 8, 0, T * B, GHp, P, 1);
           }
         }
       }
@@ -239,7 +243,29 @@ export class WasmEngine implements Engine {
     return { dx, dh0, dc0 };
   }
 
+  /** Fills the transposed weight copies from the current weights; returns their addresses by layer and direction. */
+  private transposeWeights(): (l: number, d: number) => { whh: number; whr: number; wih: number[] } {
+    const { rt, spec } = this;
+    const k = rt.kernels;
+    const tl = transposedLayout(spec);
+    if (!this.transPtr) this.transPtr = rt.alloc(tl.totalFloats * 4);
+    const D = directions(spec), P = outputSize(spec), H = spec.hiddenSize;
+    const GHp = gateCount(spec.kind) * roundUp4(H), Pp = roundUp4(P), I = layerInputSize(spec, 0);
+    const at = (floatOffset: number) => this.transPtr + floatOffset * 4;
+    const addrs = tl.runs.map((runs, l) => runs.map((r, d) => {
+      const w = (role: string) => this.at(this.paramsPtr, role, l, d);
+      k.packTransposed(at(r.whh), w("weight_hh"), P * 8, P, GHp);
+      if (spec.projSize > 0) k.packTransposed(at(r.whr), w("weight_hr"), H * 8, H, Pp);
+      if (l === 0) k.packTransposed(at(r.wih[0]), w("weight_ih"), I * 8, I, GHp);
+      else for (let e = 0; e < D; e++) k.packTransposed(at(r.wih[e]), w("weight_ih") + e * P * 32, D * P * 8, P, GHp);
+      return { whh: at(r.whh), whr: at(r.whr), wih: r.wih.map(at) };
+    }));
+    return (l, d) => addrs[l][d];
+  }
+
   dispose(): void {
+    if (this.transPtr) this.rt.free(this.transPtr);
+    this.transPtr = 0;
     if (this.workPtr) this.rt.free(this.workPtr);
     if (this.paramsPtr) this.rt.free(this.paramsPtr);
     if (this.gradsPtr) this.rt.free(this.gradsPtr);

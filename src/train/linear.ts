@@ -1,9 +1,9 @@
 // src/train/linear.ts: y = x Wᵀ + b over the last axis, as torch.nn.Linear, with backward. On the wasm backend
 // W lives packed as (in, roundUp4(out)) (layout.ts's pack with G = 1), so forward is one gemm and backward is
-// gemmBackwardInput (dx) plus gemmBackwardWeight / biasBackward (dW, db), over all rows at once.
+// gemmBackwardWeight / biasBackward (dW, db) and a gemm against a transposed copy of W (dx), over all rows.
 import { RnnError } from "../errors.js";
 import { getRuntime, type Runtime } from "../runtime.js";
-import { pack, roundUp4, unpack } from "../layout.js";
+import { pack, packedSize, roundUp4, roundUp8, unpack } from "../layout.js";
 import { fillUniform, mulberry32 } from "../random.js";
 import * as math from "../reference/math.js";
 import { checkTensor, checkTensorData, numel, type NanPolicy, type Tensor } from "../tensor.js";
@@ -64,8 +64,8 @@ export class Linear implements Trainable {
       this.gradsPtr = this.rt.alloc(n * 4);
       const block = this.rt.f32(this.paramsPtr, n);
       pack(block, weight, 1, this.outFeatures, this.inFeatures);
-      block.fill(0, this.inFeatures * this.Np);
-      if (bias) block.set(bias, this.inFeatures * this.Np);
+      block.fill(0, this.biasOffset);
+      if (bias) block.set(bias, this.biasOffset);
       this.rt.f32(this.gradsPtr, n).fill(0);
     } else {
       this.rt = null;
@@ -92,8 +92,13 @@ export class Linear implements Trainable {
     return roundUp4(this.outFeatures);
   }
 
+  /** Weights packed (in, Np), then the bias padded to a multiple of 8. */
   private blockFloats(): number {
-    return (this.inFeatures + 1) * this.Np;
+    return packedSize(this.inFeatures, this.Np) + roundUp8(this.Np);
+  }
+
+  private get biasOffset(): number {
+    return packedSize(this.inFeatures, this.Np);
   }
 
   private live(): void {
@@ -125,12 +130,11 @@ export class Linear implements Trainable {
     this.saved = options.train ? { x: t.data.slice(), M, shape: [...t.shape] } : null;
     const y = new Float32Array(M * N);
     if (this.rt) {
-      const base = this.workspace(M * (I + Np));
+      const base = this.workspace(M * (I + N));
       const xPtr = base, yPtr = base + M * I * 4;
       this.rt.f32(xPtr, M * I).set(t.data);
-      this.rt.kernels.gemm(yPtr, Np, xPtr, I, this.paramsPtr, Np, this.bias ? this.paramsPtr + I * Np * 4 : 0, M, I, Np, 0);
-      const out = this.rt.f32(yPtr, M * Np);
-      for (let m = 0; m < M; m++) y.set(out.subarray(m * Np, m * Np + N), m * N);
+      this.rt.kernels.gemm(yPtr, N, xPtr, I, this.paramsPtr, I * 8, this.bias ? this.paramsPtr + this.biasOffset * 4 : 0, M, I, N, 0);
+      y.set(this.rt.f32(yPtr, M * N));
     } else {
       math.gemm(y, N, t.data, I, this.W!, I, this.b, M, I, N, false);
     }
@@ -149,15 +153,17 @@ export class Linear implements Trainable {
     const dx = new Float32Array(M * I);
     if (this.rt) {
       const k = this.rt.kernels;
-      const base = this.workspace(M * (2 * I + Np));
-      const xPtr = base, dyPtr = base + M * I * 4, dxPtr = dyPtr + M * Np * 4;
+      const wt = packedSize(Np, I); // Wᵀ, packed (Np, I)
+      const base = this.workspace(M * (2 * I + Np) + wt);
+      const xPtr = base, dyPtr = base + M * I * 4, dxPtr = dyPtr + M * Np * 4, wtPtr = dxPtr + M * I * 4;
       this.rt.f32(xPtr, M * I).set(x);
       const d = this.rt.f32(dyPtr, M * Np);
       d.fill(0);
       for (let m = 0; m < M; m++) d.set(g.data.subarray(m * N, (m + 1) * N), m * Np);
-      k.gemmBackwardWeight(this.gradsPtr, Np, xPtr, I, dyPtr, Np, M, I, Np);
-      if (this.bias) k.biasBackward(this.gradsPtr + I * Np * 4, dyPtr, Np, M, Np);
-      k.gemmBackwardInput(dxPtr, I, dyPtr, Np, this.paramsPtr, Np, M, I, Np, 0);
+      k.gemmBackwardWeight(this.gradsPtr, I * 8, xPtr, I, dyPtr, Np, M, I, Np);
+      if (this.bias) k.biasBackward(this.gradsPtr + this.biasOffset * 4, dyPtr, Np, M, Np);
+      k.packTransposed(wtPtr, this.paramsPtr, I * 8, I, Np);
+      k.gemm(dxPtr, I, dyPtr, Np, wtPtr, Np * 8, 0, M, Np, I, 0);
       dx.set(this.rt.f32(dxPtr, M * I));
     } else {
       math.gemmBackwardWeight(this.dW!, I, x, I, g.data, N, M, I, N);
@@ -170,8 +176,8 @@ export class Linear implements Trainable {
   private unpackBlock(ptr: number): Record<string, Tensor> {
     const I = this.inFeatures, N = this.outFeatures, Np = this.Np;
     const block = this.rt!.f32(ptr, this.blockFloats());
-    const out: Record<string, Tensor> = { weight: { shape: [N, I], data: unpack(block.subarray(0, I * Np), 1, N, I) } };
-    if (this.bias) out.bias = { shape: [N], data: block.slice(I * Np, I * Np + N) };
+    const out: Record<string, Tensor> = { weight: { shape: [N, I], data: unpack(block.subarray(0, this.biasOffset), 1, N, I) } };
+    if (this.bias) out.bias = { shape: [N], data: block.slice(this.biasOffset, this.biasOffset + N) };
     return out;
   }
 
