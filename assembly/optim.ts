@@ -6,7 +6,7 @@
 //   SGD:   g += wd p;  buf = first ? g : momentum buf + (1 - dampening) g;  g = nesterov ? g + momentum buf : buf
 //          p -= lr g
 //   Adam:  g += wd p (Adam) or p *= 1 - lr wd (AdamW);  m = b1 m + (1-b1) g;  v = b2 v + (1-b2) g²
-//          vmax = max(vmax, v) (amsgrad);  p -= (lr / bc1) m / (sqrt(v or vmax) / sqrt(bc2) + eps)
+//          vmax = max(vmax, v) (amsgrad);  p -= (lr / bc1) m / (sqrt(v or vmax) / sqrt(bc2) + eps)  unless v is 0
 //          with bc1 = 1 - b1^step, bc2 = 1 - b2^step computed by the caller in float64.
 
 export function sumSquares(x: usize, n: i32): f64 {
@@ -22,7 +22,8 @@ export function maxAbs(x: usize, n: i32): f32 {
   let m: f32 = 0;
   for (let i = 0; i < n; i++) {
     const v = abs(load<f32>(x + (<usize>i << 2)));
-    if (!(v <= m)) m = v; // NaN wins, so a NaN gradient shows in the norm
+    if (v != v) return v; // a NaN gradient makes the norm NaN, as in PyTorch
+    if (v > m) m = v;
   }
   return m;
 }
@@ -86,7 +87,9 @@ export function adamStep(
       vUse = max(load<f32>(vmax + o), vNew);
       store<f32>(vmax + o, vUse);
     }
+    // vUse == 0 means every gradient so far was 0, so m is 0 too: no step. Written out so that eps = 0 (legal
+    // in PyTorch) gives 0 there instead of 0/0, which would turn the zero padding of a wasm block into NaN.
     const denom = sqrt<f32>(vUse) / bc2Sqrt + eps;
-    store<f32>(p + o, pv - stepSize * (mNew / denom));
+    store<f32>(p + o, vUse == 0 ? pv : pv - stepSize * (mNew / denom));
   }
 }

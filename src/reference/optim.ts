@@ -12,7 +12,8 @@ export function maxAbs(x: Vec, n: number): number {
   let m = 0;
   for (let i = 0; i < n; i++) {
     const v = Math.abs(x[i]);
-    if (!(v <= m)) m = v;
+    if (Number.isNaN(v)) return v;
+    if (v > m) m = v;
   }
   return m;
 }
@@ -58,6 +59,6 @@ export function adamStep(
     v[i] = beta2 * v[i] + (1 - beta2) * gv * gv;
     let vUse = v[i];
     if (vmax) vUse = vmax[i] = Math.max(vmax[i], v[i]);
-    p[i] = pv - stepSize * (m[i] / (Math.sqrt(vUse) / bc2Sqrt + eps));
+    p[i] = vUse === 0 ? pv : pv - stepSize * (m[i] / (Math.sqrt(vUse) / bc2Sqrt + eps));
   }
 }

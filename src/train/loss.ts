@@ -57,11 +57,12 @@ export function crossEntropyLoss(logits: Tensor, target: IndexTensor | number[],
     const row = z.data.subarray(r * C, (r + 1) * C);
     let max = -Infinity;
     for (const v of row) max = Math.max(max, v);
+    // everything relative to the max, so huge logits keep log(sum) instead of rounding it away
     let sum = 0;
     for (const v of row) sum += Math.exp(v - max);
-    const logSum = max + Math.log(sum);
-    loss += logSum - row[y];
-    for (let c = 0; c < C; c++) grad[r * C + c] = (Math.exp(row[c] - logSum) - (c === y ? 1 : 0)) * scale;
+    const lse = Math.log(sum);
+    loss += lse - (row[y] - max);
+    for (let c = 0; c < C; c++) grad[r * C + c] = (Math.exp(row[c] - max - lse) - (c === y ? 1 : 0)) * scale;
   }
   return { loss: loss * scale, grad: { shape: [...z.shape], data: grad } };
 }

@@ -52,6 +52,7 @@ export abstract class Optimizer {
   /** Applies one update from the current gradients. */
   step(): void {
     if (this.disposed) throw new RnnError("disposed", "this optimizer was disposed");
+    for (const b of this.buffers) b.wasm(); // throws if any model was disposed, before anything changes
     this.stepCount++;
     this.buffers.forEach((b, i) => this.update(b, i));
   }
