@@ -19,6 +19,17 @@ export function roundUp8(n: number): number {
   return (n + 7) & ~7;
 }
 
+/** Hands out consecutive float offsets in one block: the layouts below are lists of take() calls. */
+class Bump {
+  total = 0;
+
+  take(floats: number): number {
+    const start = this.total;
+    this.total += floats;
+    return start;
+  }
+}
+
 /** Floats of a (K, N) matrix packed in panels of 8 columns. */
 export function packedSize(K: number, N: number): number {
   return K * roundUp8(N);
@@ -102,12 +113,8 @@ export function transposedLayout(spec: Spec): TransposedLayout {
   const D = directions(spec);
   const GHp = gateCount(spec.kind) * roundUp4(spec.hiddenSize);
   const P = outputSize(spec);
-  let at = 0;
-  const take = (K: number, N: number) => {
-    const start = at;
-    at += packedSize(K, N);
-    return start;
-  };
+  const block = new Bump();
+  const take = (K: number, N: number) => block.take(packedSize(K, N));
   const runs: TransposedLayout["runs"] = [];
   for (let l = 0; l < spec.numLayers; l++) {
     runs.push([]);
@@ -118,7 +125,7 @@ export function transposedLayout(spec: Spec): TransposedLayout {
       runs[l].push({ whh, whr, wih });
     }
   }
-  return { runs, totalFloats: at };
+  return { runs, totalFloats: block.total };
 }
 
 /** Floats per step and batch row of a kernel's gates buffer (assembly/lstm.ts, gru.ts; 0 for the RNN). */
@@ -153,12 +160,8 @@ export function workspaceLayout(spec: Spec, T: number, B: number): Workspace {
   const Hp = roundUp4(spec.hiddenSize);
   const Pp = roundUp4(outputSize(spec));
   const G = gateCount(spec.kind);
-  let at = 0;
-  const take = (floats: number) => {
-    const start = at;
-    at += roundUp4(floats);
-    return start;
-  };
+  const block = new Bump();
+  const take = (floats: number) => block.take(roundUp4(floats));
   const lengths = take(B);
   const x = take(T * B * layerInputSize(spec, 0));
   const xz = take(T * B * G * Hp);
@@ -170,7 +173,7 @@ export function workspaceLayout(spec: Spec, T: number, B: number): Workspace {
   }
   const cs = spec.kind === "lstm" ? take((T + 1) * B * Hp) : 0;
   const gates = take(B * gateWidth(spec));
-  return { lengths, x, xz, hs, cs, gates, totalFloats: at };
+  return { lengths, x, xz, hs, cs, gates, totalFloats: block.total };
 }
 
 /**
@@ -207,12 +210,8 @@ export function trainWorkspaceLayout(spec: Spec, T: number, B: number): TrainWor
   const Pp = roundUp4(outputSize(spec));
   const G = gateCount(spec.kind);
   const I = layerInputSize(spec, 0);
-  let at = 0;
-  const take = (floats: number) => {
-    const start = at;
-    at += roundUp4(floats);
-    return start;
-  };
+  const block = new Bump();
+  const take = (floats: number) => block.take(roundUp4(floats));
   const lengths = take(B);
   const x = take(T * B * I);
   const xz = take(T * B * G * Hp);
@@ -238,5 +237,5 @@ export function trainWorkspaceLayout(spec: Spec, T: number, B: number): TrainWor
   const dh = take(B * Pp);
   const dc = take(B * Hp);
   const scratch = take(B * Hp);
-  return { lengths, x, xz, runs, dxz, dzh, dhs, dx, dh, dc, scratch, totalFloats: at };
+  return { lengths, x, xz, runs, dxz, dzh, dhs, dx, dh, dc, scratch, totalFloats: block.total };
 }

@@ -90,12 +90,7 @@ export class WasmEngine implements Engine {
     lengths: Int32Array | null): EngineResult {
     const { rt, spec } = this;
     const k = rt.kernels;
-    const D = directions(spec);
-    const L = spec.numLayers;
-    const H = spec.hiddenSize, Hp = roundUp4(H);
-    const P = outputSize(spec), Pp = roundUp4(P);
-    const GHp = gateCount(spec.kind) * Hp;
-    const I = layerInputSize(spec, 0);
+    const { D, L, H, Hp, P, Pp, GHp, I } = dims(spec);
     this.tape = null;
     if (train) this.ensureGrads();
     // Inference ping-pongs two sets of state buffers and reuses one step's gates; training keeps them all.
@@ -164,12 +159,7 @@ export class WasmEngine implements Engine {
     this.tape = null;
     const { rt, spec } = this;
     const k = rt.kernels;
-    const D = directions(spec);
-    const L = spec.numLayers;
-    const H = spec.hiddenSize, Hp = roundUp4(H);
-    const P = outputSize(spec), Pp = roundUp4(P);
-    const GHp = gateCount(spec.kind) * Hp;
-    const I = layerInputSize(spec, 0);
+    const { D, L, H, Hp, P, Pp, GHp, I } = dims(spec);
     const width = gateWidth(spec);
     const at = (floatOffset: number) => this.workPtr + floatOffset * 4;
     const w = (role: string, l: number, d: number) => this.at(this.paramsPtr, role, l, d);
@@ -249,8 +239,7 @@ export class WasmEngine implements Engine {
     const k = rt.kernels;
     const tl = transposedLayout(spec);
     if (!this.transPtr) this.transPtr = rt.alloc(tl.totalFloats * 4);
-    const D = directions(spec), P = outputSize(spec), H = spec.hiddenSize;
-    const GHp = gateCount(spec.kind) * roundUp4(H), Pp = roundUp4(P), I = layerInputSize(spec, 0);
+    const { D, P, H, GHp, Pp, I } = dims(spec);
     const at = (floatOffset: number) => this.transPtr + floatOffset * 4;
     const addrs = tl.runs.map((runs, l) => runs.map((r, d) => {
       const w = (role: string) => this.at(this.paramsPtr, role, l, d);
@@ -273,6 +262,16 @@ export class WasmEngine implements Engine {
     this.workFloats = 0;
     this.tape = null;
   }
+}
+
+/** The sizes every method here uses: directions, layers, hidden and output sizes (padded), gate width, input. */
+function dims(spec: Spec) {
+  const H = spec.hiddenSize, P = outputSize(spec);
+  return {
+    D: directions(spec), L: spec.numLayers,
+    H, Hp: roundUp4(H), P, Pp: roundUp4(P),
+    GHp: gateCount(spec.kind) * roundUp4(H), I: layerInputSize(spec, 0),
+  };
 }
 
 /** Address of a direction's outputs inside its (T+1,B,Pp) state block: slots 1..T forward, 0..T-1 reverse. */
