@@ -72,7 +72,8 @@ describe("README.md", () => {
     }
   });
 
-  it("has the benchmark table between its markers", () => {
+  it("has the benchmark tables between their markers", () => {
     expect(README).toMatch(/<!-- bench:lstm-seq:start -->\n[\s\S]*\| wasm SIMD \|[\s\S]*<!-- bench:lstm-seq:end -->/);
+    expect(README).toMatch(/<!-- bench:train-step:start -->\n[\s\S]*\| wasm SIMD \|[\s\S]*<!-- bench:train-step:end -->/);
   });
 });
