@@ -9,7 +9,7 @@
 // fifth is unused with reset after, so it is not compared there). Padding lanes of hs stay 0, the initial slot
 // is untouched, keepGates = 0 gives the same hs and the last step's gates. Backward: gruBackward on the
 // kernel's own tape against the reference's on the same tape, per step dxz_t, dzh_t and the total dL/dh_t,
-// then dL/dh_0.
+// then dL/dh_0; the kernel gets W_hhᵀ (3Hp, H) as the copy the build's own packTransposed makes (as the engine).
 import { afterAll, beforeAll, describe, it } from "vitest";
 import fc from "fast-check";
 import { gruBackward as refGruBackward, gruForward as refGru, gruGateWidth as refGruGateWidth } from "../../src/reference/gru.js";
@@ -135,7 +135,8 @@ function runKernel(rts: Runtimes, build: (typeof BUILDS)[number], c: GruCase, d:
     const dhs = w.put(padBlocks(d.dhs, T * B, 1, H), "dhs");
     const dh = w.put(padBlocks(d.dhT, B, 1, H), "dh");
     const drh = w.alloc(B * Hp, NaN, "drh");
-    w.k.gruBackward(dxz, dzh, dhs, dh, drh, tape.hs, tape.gates, Wh, T, B, H, c.resetAfter ? 1 : 0, c.reverse ? 1 : 0, lengths);
+    const WhT = w.transposed(Wh, H * 8, H, 3 * Hp, "WhT"); // W_hhᵀ (3Hp, H), as src/wasm-engine.ts transposeWeights
+    w.k.gruBackward(dxz, dzh, dhs, dh, drh, tape.hs, tape.gates, WhT, T, B, H, c.resetAfter ? 1 : 0, c.reverse ? 1 : 0, lengths);
     w.checkGuards("gruBackward");
     return {
       hs, gates, hs1, gates1,

@@ -2,16 +2,17 @@
 //   - the three builds (simd, relaxed, scalar), each loaded once per test file;
 //   - a scope that copies arrays into and out of wasm memory and frees every block it allocated, checking that
 //     the runtime's block count is back where it started (the harness itself must not leak);
-//   - the kernels' padded layouts (src/layout.ts): gate blocks of R values padded to roundUp4(R) lanes;
+//   - the kernels' padded layouts (src/layout.ts): gate blocks of R values padded to roundUp4(R) lanes, weights
+//     packed in panels of 8 columns (assembly/gemm.ts), and the transposed copies the backward kernels take;
 //   - a seeded generator, so a fast-check case is (dims, flags, one integer seed) and shrinks on the dims;
 //   - comparisons that name the buffer, step, batch row and lane that broke, and keep the largest error seen;
 //   - the floating-point error bounds the tolerances are built from (see `gamma` and `EPS_ACT`).
 import v8 from "node:v8";
 import { createRuntime, type Build, type Runtime } from "../../src/runtime.js";
 import { gemm as refGemm } from "../../src/reference/math.js";
-import { pack, roundUp4 } from "../../src/layout.js";
+import { pack, packedSize, roundUp4 } from "../../src/layout.js";
 
-export { roundUp4 };
+export { packedSize, roundUp4 };
 
 // ---------------------------------------------------------------------------------------------------------
 // Builds
@@ -85,6 +86,19 @@ export class WasmScope {
     const ptr = this.alloc(data.length, 0, name);
     new Int32Array(this.rt.kernels.memory.buffer, ptr, data.length).set(data);
     return ptr;
+  }
+
+  /**
+   * Wᵀ packed (N, K), with panel stride N*8 and zeros past K in its last panel, made by the build's own
+   * packTransposed from W (K, N) packed at `src` with panel stride `sps`: the copy the engine builds before a
+   * backward pass (src/wasm-engine.ts transposeWeights). The block starts as NaN, so a float packTransposed
+   * misses shows up in whatever reads it.
+   */
+  transposed(src: number, sps: number, K: number, N: number, name: string): number {
+    const dst = this.alloc(packedSize(N, K), NaN, name);
+    this.rt.kernels.packTransposed(dst, src, sps, K, N);
+    this.checkGuards(`packTransposed into ${name}`);
+    return dst;
   }
 
   /** Copies data to float offset `at` of the block at ptr. */
@@ -204,9 +218,12 @@ export function unpadBlocks(src: ArrayLike<number>, rows: number, G: number, n: 
   return out;
 }
 
-/** PyTorch's (G*R, C) weight (or (G*R) bias with C = 1) in the kernels' packed (C, G*roundUp4(R)). */
+/**
+ * PyTorch's (G*R, C) weight in the kernels' (C, G*roundUp4(R)) packed in panels of 8 columns (panel stride C*8,
+ * packedSize(C, G*roundUp4(R)) floats, zeros in every padding column), by src/layout.ts's pack.
+ */
 export function packed(src: Float32Array, G: number, R: number, C: number): Float32Array {
-  const out = new Float32Array(C * G * roundUp4(R));
+  const out = new Float32Array(packedSize(C, G * roundUp4(R)));
   pack(out, src, G, R, C);
   return out;
 }

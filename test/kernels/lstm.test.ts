@@ -16,7 +16,9 @@
 // 2. Whole sequence (PyTorch-scale recurrent weights, |w| <= gain/sqrt(fan_in), gain <= 2): the kernel's
 //    gates and every slot of hs and cs against one float64 reference run from h0, c0.
 // 3. Backward (checkBackward): lstmBackward on the kernel's own keepGates = 1 tape against the reference's on
-//    the same tape, per step in the kernel's order: dxz_t, the total dL/dh_t; then dL/dh_0, dL/dc_0.
+//    the same tape, per step in the kernel's order: dxz_t, the total dL/dh_t; then dL/dh_0, dL/dc_0. As in the
+//    engine, the kernel gets W_hhᵀ and W_hrᵀ as copies the build's own packTransposed made from the packed
+//    weights it ran forward with (gemm.test.ts checks packTransposed exactly).
 // Also: padding lanes of every hs, cs (and gradient) row are exactly 0, the initial slot is left as written,
 // and a run with keepGates = 0 gives the same bits in hs and cs, and the last step's gates in its one block.
 import { afterAll, beforeAll, describe, it } from "vitest";
@@ -42,9 +44,10 @@ const TOL_SEQ = 2e-5;
 // Backward tolerance, |kernel - reference| <= TOL_BWD * max(1, max |reference| in that step's block), both run
 // on the kernel's own forward tape. Given the tape the backward pass is linear in the gradients, so rounding
 // errors stay relative to the gradients' size instead of compounding as a chaotic forward pass can; every
-// weight scale is tested. Per step the longest sum is dh_{t-1} = W_hhᵀ dz over K = 4H <= 148 terms: gamma(150)
-// ~ 9e-6 worst case, ~sqrt(K) u ~ 7e-7 in practice, plus tanh(c_t) recomputed (EPS_ACT). Measured max 1.8e-6
-// relative (all builds, all weight scales): 2e-5 is a 10x margin.
+// weight scale is tested. Per step the longest sum is dh_{t-1} = W_hhᵀ dz over 4Hp terms, of which K = 4H <= 148
+// round (the padding lanes' terms are exact zeros): gamma(150) ~ 9e-6 worst case, ~sqrt(K) u ~ 7e-7 in practice,
+// plus tanh(c_t) recomputed (EPS_ACT). Measured max 1.8e-6 relative (all builds, all weight scales): 2e-5 is a
+// 10x margin.
 const TOL_BWD = 2e-5;
 
 const GATES = ["i", "f", "g", "o"] as const;
@@ -166,7 +169,10 @@ function runKernel(rts: Runtimes, build: (typeof BUILDS)[number], c: LstmCase, d
     const dh = w.put(padBlocks(d.dhT, B, 1, P), "dh");
     const dc = w.put(padBlocks(d.dcT, B, 1, H), "dc");
     const dr = w.alloc(B * Hp, NaN, "dr");
-    w.k.lstmBackward(dxz, dhs, dh, dc, dr, tape.hs, tape.cs, tape.gates, Wh, Wr, T, B, H, P, c.reverse ? 1 : 0, lengths);
+    // W_hhᵀ (4Hp, P) and W_hrᵀ (Pp, H), as src/wasm-engine.ts transposeWeights builds them
+    const WhT = w.transposed(Wh, P * 8, P, 4 * Hp, "WhT");
+    const WrT = Wr ? w.transposed(Wr, H * 8, H, Pp, "WrT") : 0;
+    w.k.lstmBackward(dxz, dhs, dh, dc, dr, tape.hs, tape.cs, tape.gates, WhT, WrT, T, B, H, P, c.reverse ? 1 : 0, lengths);
     w.checkGuards("lstmBackward");
     return {
       hs, cs, gates, hs1, cs1, gates1,

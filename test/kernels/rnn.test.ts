@@ -6,7 +6,8 @@
 // step from the kernel's own h_{t-1} with a worst-case rounding bound, (2) for PyTorch-scale weights, the float64
 // run of the whole sequence. The RNN keeps no gates: hs is its only intermediate, and every slot is compared.
 // Padding lanes of hs stay 0 and the initial slot is untouched. Backward: rnnBackward on the kernel's own hs
-// against the reference's on the same hs, per step dxz_t and the total dL/dh_t, then dL/dh_0.
+// against the reference's on the same hs, per step dxz_t and the total dL/dh_t, then dL/dh_0; the kernel gets
+// W_hhᵀ (Hp, H) as the copy the build's own packTransposed makes (as the engine).
 import { afterAll, beforeAll, describe, it } from "vitest";
 import fc from "fast-check";
 import { rnnBackward as refRnnBackward, rnnForward as refRnn } from "../../src/reference/rnn.js";
@@ -112,7 +113,8 @@ function runKernel(rts: Runtimes, build: (typeof BUILDS)[number], c: RnnCase, d:
     const dxz = w.alloc(T * B * Hp, NaN, "dxz");
     const dhs = w.put(padBlocks(d.dhs, T * B, 1, H), "dhs");
     const dh = w.put(padBlocks(d.dhT, B, 1, H), "dh");
-    w.k.rnnBackward(dxz, dhs, dh, hs, Wh, T, B, H, c.relu ? 1 : 0, c.reverse ? 1 : 0, lengths);
+    const WhT = w.transposed(Wh, H * 8, H, Hp, "WhT"); // W_hhᵀ (Hp, H), as src/wasm-engine.ts transposeWeights
+    w.k.rnnBackward(dxz, dhs, dh, hs, WhT, T, B, H, c.relu ? 1 : 0, c.reverse ? 1 : 0, lengths);
     w.checkGuards("rnnBackward");
     return {
       hs: w.read(hs, (T + 1) * B * Hp),
