@@ -8,6 +8,7 @@ import {
   createRuntime, GRU, LSTM, RecurrentCell, RecurrentLayer, RNN, RnnError,
   type Build, type Kind, type LayerOptions, type LayerState, type Nonlinearity, type RnnErrorCode, type Runtime, type Tensor,
 } from "../../src/index.js";
+import { mulberry32 } from "../../src/random.js";
 
 /** The three wasm builds every numeric property runs on. */
 export const TEST_BUILDS: readonly Build[] = ["simd", "scalar", "relaxed"];
@@ -25,17 +26,8 @@ export async function runtimeFor(build: Build): Promise<Runtime> {
 // ---------------------------------------------------------------------------------------------------------
 // Seeded data
 
-/** mulberry32: a small seeded generator, independent of src/random.ts so test data does not share its stream. */
-export function rng(seed: number): () => number {
-  let a = seed >>> 0;
-  return () => {
-    a = (a + 0x6d2b79f5) >>> 0;
-    let t = a;
-    t = Math.imul(t ^ (t >>> 15), t | 1);
-    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
-    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
-  };
-}
+/** A seeded generator of uniform [0, 1) values (src/random.ts's mulberry32; each seed is its own stream). */
+export const rng: (seed: number) => () => number = mulberry32;
 
 /** A tensor of `shape` with values uniform in [-scale, scale), from `next`. */
 export function randomTensor(shape: number[], next: () => number, scale = 1): Tensor {

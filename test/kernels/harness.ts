@@ -11,6 +11,7 @@ import v8 from "node:v8";
 import { createRuntime, type Build, type Runtime } from "../../src/runtime.js";
 import { gemm as refGemm } from "../../src/reference/math.js";
 import { pack, packedSize, roundUp4 } from "../../src/layout.js";
+import { mulberry32 } from "../../src/random.js";
 
 export { packedSize, roundUp4 };
 
@@ -154,17 +155,8 @@ export function withWasm<T>(rt: Runtime, fn: (w: WasmScope) => T): T {
 
 export type Rng = () => number;
 
-/** mulberry32: uniform in [0, 1). */
-export function rng(seed: number): Rng {
-  let a = seed >>> 0;
-  return () => {
-    a = (a + 0x6d2b79f5) >>> 0;
-    let t = a;
-    t = Math.imul(t ^ (t >>> 15), t | 1);
-    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
-    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
-  };
-}
+/** mulberry32 (src/random.ts): uniform in [0, 1). */
+export const rng: (seed: number) => Rng = mulberry32;
 
 /** n values uniform in [-bound, bound), rounded to f32. */
 export function uniform(n: number, bound: number, next: Rng): Float32Array {

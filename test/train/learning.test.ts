@@ -17,6 +17,7 @@
 // backward that the main run relies on).
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { Adam, LSTM, LastStep, Linear, SGD, Sequential, crossEntropyLoss, init, type Optimizer, type Tensor } from "../../src/index.js";
+import { mulberry32 } from "../../src/random.js";
 
 const H = 16;
 const BATCH = 32;
@@ -24,17 +25,8 @@ const STEPS = 400;
 const TARGET = 0.95;
 const CONTROL_MAX = 0.7;
 
-/** mulberry32, the tests' own seeded generator. */
-function rng(seed: number): () => number {
-  let a = seed >>> 0;
-  return () => {
-    a = (a + 0x6d2b79f5) >>> 0;
-    let t = a;
-    t = Math.imul(t ^ (t >>> 15), t | 1);
-    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
-    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
-  };
-}
+/** The seeded generator (src/random.ts's mulberry32). */
+const rng = mulberry32;
 
 /** B sequences of T random ±1 bits, time-major [T, B, 1]; label b is 1 when sequence b's first bit is +1. */
 function firstBitBatch(next: () => number, T: number, B: number): { x: Tensor; labels: number[] } {

@@ -4,6 +4,7 @@
 import v8 from "node:v8";
 import { expect } from "vitest";
 import { createRuntime, RnnError, type Build, type ParamBuffer, type RnnErrorCode, type Runtime, type Tensor } from "../../src/index.js";
+import { mulberry32 } from "../../src/random.js";
 
 /** The three wasm builds every numeric property runs on. */
 export const TEST_BUILDS: readonly Build[] = ["simd", "scalar", "relaxed"];
@@ -20,17 +21,8 @@ export async function runtimeFor(build: Build): Promise<Runtime> {
   return createRuntime(undefined, { build });
 }
 
-/** mulberry32, seeded: test data independent of src/random.ts's stream. */
-export function rng(seed: number): () => number {
-  let a = seed >>> 0;
-  return () => {
-    a = (a + 0x6d2b79f5) >>> 0;
-    let t = a;
-    t = Math.imul(t ^ (t >>> 15), t | 1);
-    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
-    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
-  };
-}
+/** A seeded generator of uniform [0, 1) values (src/random.ts's mulberry32; each seed is its own stream). */
+export const rng: (seed: number) => () => number = mulberry32;
 
 /** n float32 values uniform in [-scale, scale). */
 export function randomF32(n: number, next: () => number, scale = 1): Float32Array {
