@@ -13,11 +13,10 @@
 import v8 from "node:v8";
 // Node 20 validates relaxed SIMD only behind this flag; it must be set before any wasm is compiled. Importing the
 // library compiles nothing (createRuntime does), so setting it here, before the first createRuntime, is in time.
-const NODE_MAJOR = Number(process.versions.node.split(".")[0]);
 v8.setFlagsFromString("--experimental-wasm-relaxed-simd");
 
 import { mkdirSync, writeFileSync } from "node:fs";
-import { cpus, loadavg } from "node:os";
+import { machineInfo, loadNow, NODE_MAJOR } from "./machine.js";
 import { fileURLToPath } from "node:url";
 import { add, complete, configure, cycle, save, suite } from "benny";
 import {
@@ -66,7 +65,7 @@ function weightsOf(c: Case): Record<string, Tensor> {
 }
 
 async function main(): Promise<void> {
-  const loadBefore = loadavg()[0]; // other work on the machine slows every case; the summary records it
+  const loadBefore = loadNow(); // other work on the machine slows every case; the summary records it
   // One set of weights in PyTorch's layout, loaded into every backend the way a user would load a model.
   const lstmWeights = new LSTM({ inputSize: I, hiddenSize: H, seed: SEED, backend: "reference" }).toTorch();
   const headWeights = new Linear({ inFeatures: H, outFeatures: 1, seed: SEED + 1, backend: "reference" }).toTorch();
@@ -160,16 +159,7 @@ async function main(): Promise<void> {
     flopPerStep: FLOP_PER_STEP,
     flopNote: "forward 2·4H·(I+H)·B·T; backward counted as 2x forward; head, loss, activations and Adam not counted",
     date: new Date().toISOString(),
-    machine: {
-      node: process.version,
-      v8: process.versions.v8,
-      cpu: cpus()[0]?.model?.trim() ?? "unknown",
-      logicalCpus: cpus().length,
-      platform: process.platform,
-      arch: process.arch,
-      loadAverage1m: [Number(loadBefore.toFixed(2)), Number(loadavg()[0].toFixed(2))],
-      flags: NODE_MAJOR < 22 ? ["--experimental-wasm-relaxed-simd (set by the bench for the relaxed case)"] : [],
-    },
+    machine: machineInfo(loadBefore),
     command: "npm run bench",
     results,
   };
