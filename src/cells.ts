@@ -1,7 +1,7 @@
 // src/cells.ts: one-step cells LSTMCell, GRUCell and RNNCell, as torch.nn.LSTMCell etc.:
 //   input [B, I] (or [I] unbatched), h [B, H], c [B, H]  ->  { h, c } after one step.
 // Parameter names have no layer suffix: weight_ih, weight_hh, bias_ih, bias_hh. A cell runs the same kernels as
-// a one-layer, one-step layer.
+// a one-layer, one-step layer, forward and backward.
 import { RnnError } from "./errors.js";
 import { EngineOwner, type BackendOptions } from "./owner.js";
 import { makeSpec, type Kind, type Nonlinearity } from "./spec.js";
@@ -26,14 +26,28 @@ export interface CellState {
   c?: Tensor;
 }
 
+export interface CellForwardOptions extends CellState {
+  /** Keep what backward() needs. Default false. */
+  train?: boolean;
+}
+
+/** Gradients of the loss with respect to a cell's step: those of its input and of the state it started from. */
+export interface CellGradients {
+  dInput: Tensor;
+  dh: Tensor;
+  /** LSTMCell only. */
+  dc?: Tensor;
+}
+
 export class RecurrentCell extends EngineOwner {
+  private trainShape: number[] | null = null; // h's shape in the last training forward
   constructor(kind: Kind, options: CellOptions & { nonlinearity?: Nonlinearity; resetAfter?: boolean }, params?: Record<string, Float32Array>) {
     const { backend, runtime, seed, nanPolicy, ...arch } = options ?? ({} as CellOptions);
     super(makeSpec(kind, arch, true), { backend, runtime, seed, nanPolicy }, params);
   }
 
   /** One step from `state` (zeros when omitted); returns the new h (and c for an LSTMCell). */
-  forward(input: Tensor, state: CellState = {}): { h: Tensor; c?: Tensor } {
+  forward(input: Tensor, state: CellForwardOptions = {}): { h: Tensor; c?: Tensor } {
     const engine = this.live();
     const s = this.spec;
     const H = s.hiddenSize;
@@ -54,9 +68,35 @@ export class RecurrentCell extends EngineOwner {
       if (s.kind !== "lstm") throw new RnnError("unexpected", `c is only for an LSTMCell; a ${s.kind.toUpperCase()}Cell has no cell state`);
       c = checkTensor("c", state.c, shape, this.nanPolicy).data;
     }
-    const r = engine.forward(x.data, 1, B, h, c, false, null);
+    this.trainShape = null;
+    const r = engine.forward(x.data, 1, B, h, c, state.train === true, null);
+    if (state.train) this.trainShape = shape;
     const out: { h: Tensor; c?: Tensor } = { h: { shape, data: r.hN } };
     if (r.cN) out.c = { shape: [...shape], data: r.cN };
+    return out;
+  }
+
+  /**
+   * Backpropagates the last `forward(input, { train: true })`: takes dL/dh (and dL/dc) of the new state, omitted
+   * ones being zero; returns dL/d input and dL/d of the old state; ADDS the parameter gradients into grads().
+   */
+  backward(upstream: { h?: Tensor; c?: Tensor } = {}): CellGradients {
+    const engine = this.live();
+    const shape = this.trainShape;
+    if (!shape) throw new RnnError("state", "backward() needs a forward(input, { train: true }) first, and runs once per such forward");
+    const s = this.spec;
+    const dh = upstream.h === undefined ? null : checkTensor("h gradient", upstream.h, shape, this.nanPolicy).data;
+    let dc: Float32Array | null = null;
+    if (upstream.c !== undefined) {
+      if (s.kind !== "lstm") throw new RnnError("unexpected", `a c gradient is only for an LSTMCell; a ${s.kind.toUpperCase()}Cell has no cell state`);
+      dc = checkTensor("c gradient", upstream.c, shape, this.nanPolicy).data;
+    }
+    this.trainShape = null;
+    // the step's output is its new h, which is also the final state: its gradient goes in once, as dhN
+    const g = engine.backward(null, dh, dc);
+    const inputShape = shape.length === 2 ? [shape[0], s.inputSize] : [s.inputSize];
+    const out: CellGradients = { dInput: { shape: inputShape, data: g.dx }, dh: { shape: [...shape], data: g.dh0 } };
+    if (g.dc0) out.dc = { shape: [...shape], data: g.dc0 };
     return out;
   }
 }

@@ -4,7 +4,7 @@ export type { Build, WasmSource, RuntimeOptions, Kernels } from "./runtime.js";
 export { LSTM, GRU, RNN, RecurrentLayer } from "./layers.js";
 export type { LayerOptions, LSTMOptions, GRUOptions, RNNOptions, LayerState, LayerResult } from "./layers.js";
 export { LSTMCell, GRUCell, RNNCell, RecurrentCell } from "./cells.js";
-export type { CellOptions, GRUCellOptions, RNNCellOptions, CellState } from "./cells.js";
+export type { CellOptions, GRUCellOptions, RNNCellOptions, CellState, CellForwardOptions, CellGradients } from "./cells.js";
 export { fromTorch } from "./torch.js";
 export type { FromTorchOptions } from "./torch.js";
 export type { BackendOptions } from "./owner.js";
