@@ -185,50 +185,79 @@ export function gemmBackwardWeight(
     }
     return;
   }
+  // Rows of a and dout in chunks of MC, so one chunk's slice of dout (MC rows x 8 columns) and of a stay in L1
+  // while every row block of the panel is summed over it; the panel itself is read and written once per chunk.
   for (let n = 0; n < N; n += 8) {
     const panel = dw + (<usize>(n >> 3)) * sp;
     const two = N - n > 4;
-    let k = 0;
-    // 4 rows of the panel x 8 columns: 8 accumulators, 4 broadcasts of a, 2 vectors of dout
-    for (; k + 4 <= K; k += 4) {
-      let c00 = f32x4.splat(0), c01 = f32x4.splat(0), c10 = f32x4.splat(0), c11 = f32x4.splat(0);
-      let c20 = f32x4.splat(0), c21 = f32x4.splat(0), c30 = f32x4.splat(0), c31 = f32x4.splat(0);
-      let ap = a + (<usize>k << 2);
-      let dp = dout + (<usize>n << 2);
-      for (let m = 0; m < M; m++) {
-        const d0 = v128.load(dp), d1 = two ? v128.load(dp, 16) : f32x4.splat(0);
-        const x0 = v128.load32_splat(ap), x1 = v128.load32_splat(ap, 4);
-        const x2 = v128.load32_splat(ap, 8), x3 = v128.load32_splat(ap, 12);
-        c00 = madd4(c00, x0, d0); c01 = madd4(c01, x0, d1);
-        c10 = madd4(c10, x1, d0); c11 = madd4(c11, x1, d1);
-        c20 = madd4(c20, x2, d0); c21 = madd4(c21, x2, d1);
-        c30 = madd4(c30, x3, d0); c31 = madd4(c31, x3, d1);
-        ap += sa;
-        dp += so;
+    for (let m0 = 0; m0 < M; m0 += MC) {
+      const m1 = min(M, m0 + MC);
+      // copy the chunk's 8 columns of dout next to each other: dout rows are often a power of two apart, which
+      // maps them all to a few L1 sets and evicts them before the next row block reuses them
+      for (let m = m0; m < m1; m++) {
+        const src = dout + <usize>m * so + (<usize>n << 2), dst = DCHUNK + (<usize>(m - m0) << 5);
+        v128.store(dst, v128.load(src));
+        v128.store(dst, two ? v128.load(src, 16) : f32x4.splat(0), 16);
       }
-      const q = panel + (<usize>k << 5);
-      addTo(q, c00); addTo(q + 16, c01);
-      addTo(q + 32, c10); addTo(q + 48, c11);
-      addTo(q + 64, c20); addTo(q + 80, c21);
-      addTo(q + 96, c30); addTo(q + 112, c31);
-    }
-    for (; k < K; k++) {
-      let c0 = f32x4.splat(0), c1 = f32x4.splat(0);
-      let ap = a + (<usize>k << 2);
-      let dp = dout + (<usize>n << 2);
-      for (let m = 0; m < M; m++) {
-        const x = v128.load32_splat(ap);
-        c0 = madd4(c0, x, v128.load(dp));
-        if (two) c1 = madd4(c1, x, v128.load(dp, 16));
-        ap += sa;
-        dp += so;
+      let k = 0;
+      // 4 rows of the panel x 8 columns: 8 accumulators, 4 broadcasts of a, 2 vectors of dout
+      for (; k + 4 <= K; k += 4) {
+        let c00 = f32x4.splat(0), c01 = f32x4.splat(0), c10 = f32x4.splat(0), c11 = f32x4.splat(0);
+        let c20 = f32x4.splat(0), c21 = f32x4.splat(0), c30 = f32x4.splat(0), c31 = f32x4.splat(0);
+        let ap = a + <usize>m0 * sa + (<usize>k << 2);
+        let dp = DCHUNK;
+        if (two) {
+          for (let m = m0; m < m1; m++) {
+            const d0 = v128.load(dp), d1 = v128.load(dp, 16);
+            const x0 = v128.load32_splat(ap), x1 = v128.load32_splat(ap, 4);
+            const x2 = v128.load32_splat(ap, 8), x3 = v128.load32_splat(ap, 12);
+            c00 = madd4(c00, x0, d0); c01 = madd4(c01, x0, d1);
+            c10 = madd4(c10, x1, d0); c11 = madd4(c11, x1, d1);
+            c20 = madd4(c20, x2, d0); c21 = madd4(c21, x2, d1);
+            c30 = madd4(c30, x3, d0); c31 = madd4(c31, x3, d1);
+            ap += sa;
+            dp += 32;
+          }
+        } else {
+          for (let m = m0; m < m1; m++) {
+            const d0 = v128.load(dp);
+            c00 = madd4(c00, v128.load32_splat(ap), d0);
+            c10 = madd4(c10, v128.load32_splat(ap, 4), d0);
+            c20 = madd4(c20, v128.load32_splat(ap, 8), d0);
+            c30 = madd4(c30, v128.load32_splat(ap, 12), d0);
+            ap += sa;
+            dp += 32;
+          }
+        }
+        const q = panel + (<usize>k << 5);
+        addTo(q, c00); addTo(q + 16, c01);
+        addTo(q + 32, c10); addTo(q + 48, c11);
+        addTo(q + 64, c20); addTo(q + 80, c21);
+        addTo(q + 96, c30); addTo(q + 112, c31);
       }
-      const q = panel + (<usize>k << 5);
-      addTo(q, c0);
-      addTo(q + 16, c1);
+      for (; k < K; k++) {
+        let c0 = f32x4.splat(0), c1 = f32x4.splat(0);
+        let ap = a + <usize>m0 * sa + (<usize>k << 2);
+        let dp = DCHUNK;
+        for (let m = m0; m < m1; m++) {
+          const x = v128.load32_splat(ap);
+          c0 = madd4(c0, x, v128.load(dp));
+          c1 = madd4(c1, x, v128.load(dp, 16));
+          ap += sa;
+          dp += 32;
+        }
+        const q = panel + (<usize>k << 5);
+        addTo(q, c0);
+        addTo(q + 16, c1);
+      }
     }
   }
 }
+
+// Rows per chunk of gemmBackwardWeight: 64 rows of an (., 8) dout slice and of a (., K <= 128) fit in L1.
+const MC = 64;
+// The chunk's dout columns, contiguous (a static block of the module: kernels allocate nothing).
+const DCHUNK: usize = memory.data(MC * 32, 16);
 
 // @ts-ignore: decorator
 @inline function addTo(p: usize, v: v128): void {

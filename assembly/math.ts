@@ -144,26 +144,15 @@ export function tanhForward(out: usize, x: usize, n: i32): void {
 // db is (N); dout is (M,N) with row stride ldo.
 export function biasBackward(db: usize, dout: usize, ldo: i32, M: i32, N: i32): void {
   const so = <usize>ldo << 2;
-  let n = 0;
-  if (ASC_FEATURE_SIMD) {
-    for (; n + 4 <= N; n += 4) {
-      let c = f32x4.splat(0);
-      let dp = dout + (<usize>n << 2);
-      for (let m = 0; m < M; m++) {
-        c = f32x4.add(c, v128.load(dp));
-        dp += so;
-      }
-      addTo4(db + (<usize>n << 2), c);
+  // row by row, so dout streams through once (its rows are often a power of two apart: walking down a column
+  // would keep hitting the same cache sets), while db stays in L1
+  for (let m = 0; m < M; m++) {
+    const row = dout + <usize>m * so;
+    let n = 0;
+    if (ASC_FEATURE_SIMD) {
+      for (; n + 4 <= N; n += 4) addTo4(db + (<usize>n << 2), v128.load(row + (<usize>n << 2)));
     }
-  }
-  for (; n < N; n++) {
-    let c: f32 = 0;
-    let dp = dout + (<usize>n << 2);
-    for (let m = 0; m < M; m++) {
-      c += load<f32>(dp);
-      dp += so;
-    }
-    store<f32>(db + (<usize>n << 2), load<f32>(db + (<usize>n << 2)) + c);
+    for (; n < N; n++) store<f32>(db + (<usize>n << 2), load<f32>(db + (<usize>n << 2)) + load<f32>(row + (<usize>n << 2)));
   }
 }
 
