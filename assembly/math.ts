@@ -15,6 +15,8 @@
 const EXP_LO: f32 = -87.3365478515625; // exp(EXP_LO) is the smallest normal float
 const EXP_HI: f32 = 88.3762588500976563; // just under log(FLT_MAX)
 const LOG2E: f32 = 1.44269504088896341;
+const ROUND_MAGIC: f32 = 12582912.0; // 1.5 * 2^23
+const ROUND_MAGIC_BITS: i32 = 0x4b400000; // its bit pattern
 const LN2_HI: f32 = 0.693359375;
 const LN2_LO: f32 = -2.12194440e-4;
 const P0: f32 = 1.9875691500e-4;
@@ -70,8 +72,13 @@ const T4: f32 = -3.33332819422e-1;
 
 // @ts-ignore: decorator
 @inline export function exp4(x: v128): v128 {
-  x = f32x4.min(f32x4.max(x, f32x4.splat(EXP_LO)), f32x4.splat(EXP_HI));
-  const n = f32x4.nearest(f32x4.mul(x, f32x4.splat(LOG2E)));
+  // pmax/pmin are single instructions where min/max need IEEE NaN and -0 fix-ups; with x first, a NaN x
+  // fails both comparisons and passes through, so NaN still propagates.
+  x = f32x4.pmin(f32x4.pmax(x, f32x4.splat(EXP_LO)), f32x4.splat(EXP_HI));
+  // n = nearest(x log2e) by adding 1.5 * 2^23: the add rounds to an integer (ties to even, as nearest), and the
+  // sum's low mantissa bits are n itself, so 2^n needs no float-to-int conversion. Same n as the scalar code.
+  const big = f32x4.add(f32x4.mul(x, f32x4.splat(LOG2E)), f32x4.splat(ROUND_MAGIC));
+  const n = f32x4.sub(big, f32x4.splat(ROUND_MAGIC));
   let r = f32x4.sub(x, f32x4.mul(n, f32x4.splat(LN2_HI)));
   r = f32x4.sub(r, f32x4.mul(n, f32x4.splat(LN2_LO)));
   let p = f32x4.splat(P0);
@@ -81,7 +88,8 @@ const T4: f32 = -3.33332819422e-1;
   p = f32x4.add(f32x4.mul(p, r), f32x4.splat(P4));
   p = f32x4.add(f32x4.mul(p, r), f32x4.splat(P5));
   const y = f32x4.add(f32x4.add(f32x4.mul(p, f32x4.mul(r, r)), r), f32x4.splat(1.0));
-  const pow2n = i32x4.shl(i32x4.add(i32x4.trunc_sat_f32x4_s(n), i32x4.splat(127)), 23);
+  // (bits(big) - bits(1.5 * 2^23)) is n as an integer; + 127, shifted into the exponent field, is 2^n
+  const pow2n = i32x4.shl(i32x4.sub(big, i32x4.splat(ROUND_MAGIC_BITS - 127)), 23);
   return f32x4.mul(y, pow2n);
 }
 
