@@ -48,7 +48,24 @@ export function sgdStep(
   p: usize, g: usize, buf: usize,   // (n) parameters, gradients, momentum buffer (0 without momentum)
   n: i32, lr: f32, momentum: f32, dampening: f32, weightDecay: f32, nesterov: i32, first: i32,
 ): void {
-  for (let i = 0; i < n; i++) {
+  let i = 0;
+  if (ASC_FEATURE_SIMD) {
+    // the loop below, four lanes at a time: the same operations in the same order, so the same bits
+    const vlr = f32x4.splat(lr), vmom = f32x4.splat(momentum), vdamp = f32x4.splat(1 - dampening), vwd = f32x4.splat(weightDecay);
+    for (; i + 4 <= n; i += 4) {
+      const o = <usize>i << 2;
+      const pv = v128.load(p + o);
+      let gv = v128.load(g + o);
+      if (weightDecay != 0) gv = f32x4.add(gv, f32x4.mul(vwd, pv));
+      if (momentum != 0) {
+        const b = first ? gv : f32x4.add(f32x4.mul(vmom, v128.load(buf + o)), f32x4.mul(vdamp, gv));
+        v128.store(buf + o, b);
+        gv = nesterov ? f32x4.add(gv, f32x4.mul(vmom, b)) : b;
+      }
+      v128.store(p + o, f32x4.sub(pv, f32x4.mul(vlr, gv)));
+    }
+  }
+  for (; i < n; i++) {
     const o = <usize>i << 2;
     const pv = load<f32>(p + o);
     let gv = load<f32>(g + o);
@@ -69,7 +86,36 @@ export function adamStep(
 ): void {
   const stepSize = <f32>(<f64>lr / bc1);
   const bc2Sqrt = <f32>Math.sqrt(bc2);
-  for (let i = 0; i < n; i++) {
+  let i = 0;
+  if (ASC_FEATURE_SIMD) {
+    // the loop below, four lanes at a time: the same operations in the same order, so the same bits
+    const vlr = f32x4.splat(lr), vb1 = f32x4.splat(1 - beta1), vb2 = f32x4.splat(beta2), vb2c = f32x4.splat(1 - beta2);
+    const veps = f32x4.splat(eps), vwd = f32x4.splat(weightDecay), vstep = f32x4.splat(stepSize);
+    const vbc2 = f32x4.splat(bc2Sqrt), zero = f32x4.splat(0), one = f32x4.splat(1);
+    for (; i + 4 <= n; i += 4) {
+      const o = <usize>i << 2;
+      let pv = v128.load(p + o);
+      let gv = v128.load(g + o);
+      if (weightDecay != 0) {
+        if (decoupled) pv = f32x4.mul(pv, f32x4.sub(one, f32x4.mul(vlr, vwd)));
+        else gv = f32x4.add(gv, f32x4.mul(vwd, pv));
+      }
+      const mv = v128.load(m + o);
+      const mNew = f32x4.add(mv, f32x4.mul(f32x4.sub(gv, mv), vb1));
+      const vNew = f32x4.add(f32x4.mul(vb2, v128.load(v + o)), f32x4.mul(f32x4.mul(vb2c, gv), gv));
+      v128.store(m + o, mNew);
+      v128.store(v + o, vNew);
+      let vUse = vNew;
+      if (vmax) {
+        vUse = f32x4.max(v128.load(vmax + o), vNew);
+        v128.store(vmax + o, vUse);
+      }
+      const denom = f32x4.add(f32x4.div(f32x4.sqrt(vUse), vbc2), veps);
+      const stepped = f32x4.sub(pv, f32x4.mul(vstep, f32x4.div(mNew, denom)));
+      v128.store(p + o, v128.bitselect(pv, stepped, f32x4.eq(vUse, zero)));
+    }
+  }
+  for (; i < n; i++) {
     const o = <usize>i << 2;
     let pv = load<f32>(p + o);
     let gv = load<f32>(g + o);
