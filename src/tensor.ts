@@ -25,7 +25,23 @@ export function tensor(shape: number[], data?: Float32Array): Tensor {
 }
 
 /** Checks that `t` is a well-formed Tensor: float32 data whose length matches its shape (any rank). */
-export function checkTensorData(name: string, t: unknown, want = "the documented shape"): Tensor {
+function shapeText(expected: readonly (number | null)[]): string {
+  return `[${expected.map((d) => (d === null ? "*" : d)).join(", ")}]`;
+}
+
+/** `want` describes the expected shape for messages: text, or the dims (null for any size). */
+export function checkTensorData(name: string, t: unknown, want: string | readonly (number | null)[] = "the documented shape"): Tensor {
+  if (t !== null && typeof t === "object" && (t as Tensor).data instanceof Float32Array && Array.isArray((t as Tensor).shape)) {
+    const { shape, data } = t as Tensor;
+    let n = 1;
+    let ok = true;
+    for (const d of shape) {
+      if (!Number.isInteger(d) || d < 0) ok = false;
+      n *= d;
+    }
+    if (ok && data.length === n) return t as Tensor; // the common case, without building any message
+  }
+  if (typeof want !== "string") want = shapeText(want);
   if (t === null || typeof t !== "object" || !("shape" in t) || !("data" in t)) {
     throw new RnnError("dtype", `${name} must be a tensor { shape, data: Float32Array } of shape ${want}`);
   }
@@ -55,10 +71,11 @@ export function checkFinite(name: string, data: Float32Array, nan: NanPolicy): v
 
 /** Checks that `t` is a Tensor of float32 data whose shape is `expected` (null entries match any size). */
 export function checkTensor(name: string, t: unknown, expected: readonly (number | null)[], nan: NanPolicy = "error"): Tensor {
-  const want = `[${expected.map((d) => (d === null ? "*" : d)).join(", ")}]`;
-  const { shape, data } = checkTensorData(name, t, want);
-  const bad = shape.length !== expected.length || expected.some((d, k) => d !== null && d !== shape[k]);
-  if (bad) throw new RnnError("shape", `${name} has shape [${shape.join(", ")}], expected ${want}`);
+  // the message is only built when there is something to say: this runs on every call of the API
+  const { shape, data } = checkTensorData(name, t, expected);
+  let bad = shape.length !== expected.length;
+  for (let k = 0; !bad && k < expected.length; k++) bad = expected[k] !== null && expected[k] !== shape[k];
+  if (bad) throw new RnnError("shape", `${name} has shape [${shape.join(", ")}], expected ${shapeText(expected)}`);
   checkFinite(name, data, nan);
   return t as Tensor;
 }

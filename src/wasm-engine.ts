@@ -104,8 +104,10 @@ export class WasmEngine implements Engine {
     const run = (l: number, d: number) => tws
       ? tws.runs[l][d]
       : { hs: iws!.hs[l % iws!.hs.length][d], cs: iws!.cs, gates: iws!.gates };
-    const hN = new Float32Array(L * D * B * P);
-    const cN = spec.kind === "lstm" ? new Float32Array(L * D * B * H) : null;
+    // one allocation for all three results: a Float32Array of more than 64 bytes lives off the V8 heap, and
+    // allocating one costs about as much as a small layer's whole step
+    const [output, hN, cAll] = carve([T * B * D * P, L * D * B * P, spec.kind === "lstm" ? L * D * B * H : 0]);
+    const cN = spec.kind === "lstm" ? cAll : null;
 
     rt.f32(at(xOff), T * B * I).set(x);
     for (let l = 0; l < L; l++) {
@@ -140,7 +142,6 @@ export class WasmEngine implements Engine {
       }
     }
     // the last layer's outputs, interleaved by direction: (T,B,D*P)
-    const output = new Float32Array(T * B * D * P);
     for (let d = 0; d < D; d++) {
       const hs = rt.f32(outputsOf(at(run(L - 1, d).hs), d, B, Pp), T * B * Pp);
       for (let r = 0; r < T * B; r++) {
@@ -164,8 +165,8 @@ export class WasmEngine implements Engine {
     const at = (floatOffset: number) => this.workPtr + floatOffset * 4;
     const w = (role: string, l: number, d: number) => this.at(this.paramsPtr, role, l, d);
     const g = (role: string, l: number, d: number) => this.at(this.gradsPtr, role, l, d);
-    const dh0 = new Float32Array(L * D * B * P);
-    const dc0 = spec.kind === "lstm" ? new Float32Array(L * D * B * H) : null;
+    const [dx, dh0, dcAll] = carve([T * B * I, L * D * B * P, spec.kind === "lstm" ? L * D * B * H : 0]);
+    const dc0 = spec.kind === "lstm" ? dcAll : null;
     const tr = this.transposeWeights();
 
     // the top layer's upstream gradient, split by direction into padded (T,B,Pp) blocks
@@ -229,7 +230,7 @@ export class WasmEngine implements Engine {
         }
       }
     }
-    const dx = rt.f32(at(ws.dx), T * B * I).slice();
+    dx.set(rt.f32(at(ws.dx), T * B * I));
     return { dx, dh0, dc0 };
   }
 
@@ -262,6 +263,13 @@ export class WasmEngine implements Engine {
     this.workFloats = 0;
     this.tape = null;
   }
+}
+
+/** Zeroed arrays of the given lengths, all views of one allocation. */
+function carve(lengths: number[]): Float32Array[] {
+  const all = new Float32Array(lengths.reduce((s, n) => s + n, 0));
+  let at = 0;
+  return lengths.map((n) => all.subarray(at, (at += n)));
 }
 
 /** The sizes every method here uses: directions, layers, hidden and output sizes (padded), gate width, input. */

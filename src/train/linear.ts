@@ -127,7 +127,7 @@ export class Linear implements Trainable {
     const M = numel(t.shape) / this.inFeatures;
     const I = this.inFeatures, N = this.outFeatures, Np = this.Np;
     const shape = [...t.shape.slice(0, -1), N];
-    this.saved = options.train ? { x: t.data.slice(), M, shape: [...t.shape] } : null;
+    this.saved = options.train ? { x: new Float32Array(t.data), M, shape: [...t.shape] } : null;
     const y = new Float32Array(M * N);
     if (this.rt) {
       const base = this.workspace(M * (I + N));

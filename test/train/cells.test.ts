@@ -45,12 +45,12 @@ describe("cell backward", () => {
           try {
             const sh = batched ? [B, H] : [H];
             const x = rand(batched ? [B, I] : [I], next);
-            const state = withState ? { h: rand(sh, next), ...(kind === "lstm" ? { c: rand(sh, next) } : {}) } : {};
+            const state: { h?: Tensor; c?: Tensor } = withState ? { h: rand(sh, next), ...(kind === "lstm" ? { c: rand(sh, next) } : {}) } : {};
             const up = { h: rand(sh, next), ...(kind === "lstm" ? { c: rand(sh, next) } : {}) };
             const seq = (t: Tensor) => ({ shape: [1, ...t.shape], data: t.data });
             cell.forward(x, { ...state, train: true });
             ref.forward(x, { ...state, train: true });
-            layer.forward(seq(x), { ...(state.h ? { h0: seq(state.h) } : {}), ...("c" in state && state.c ? { c0: seq(state.c) } : {}), train: true });
+            layer.forward(seq(x), { ...(state.h ? { h0: seq(state.h) } : {}), ...(state.c ? { c0: seq(state.c) } : {}), train: true });
             const g = cell.backward(up);
             const gr = ref.backward(up);
             const gl = layer.backward({ hN: seq(up.h), ...(up.c ? { cN: seq(up.c) } : {}) });
