@@ -95,6 +95,18 @@ export class Runtime {
     return new Float32Array(this.kernels.memory.buffer, ptr, n);
   }
 
+  private heapView: Float32Array | null = null;
+
+  /**
+   * A Float32Array over the whole memory (index = byte offset / 4), made again only after memory grew (growth
+   * detaches the old one). For hot paths that copy many small pieces: no view per piece.
+   */
+  heap(): Float32Array {
+    const buffer = this.kernels.memory.buffer;
+    if (this.heapView === null || this.heapView.buffer !== buffer) this.heapView = new Float32Array(buffer);
+    return this.heapView;
+  }
+
   /** Bytes in blocks handed out and not yet freed. */
   get bytesInUse(): number {
     return this.inUse;

@@ -9,14 +9,16 @@ import type { Engine, EngineGradients, EngineResult } from "./engine.js";
 import { noTape } from "./engine.js";
 import { wasmBuffer, type ParamBuffer } from "./train/params.js";
 import type { Runtime } from "./runtime.js";
-import type { Spec } from "./spec.js";
+import type { ParamRole, Spec } from "./spec.js";
 import { directions, gateCount, layerInputSize, outputSize, paramSuffix } from "./spec.js";
-import { gateWidth, pack, paramLayout, roundUp4, trainWorkspaceLayout, transposedLayout, unpack, workspaceLayout, type ParamLayout, type TrainWorkspace } from "./layout.js";
+import { gateWidth, pack, paramLayout, roundUp4, trainWorkspaceLayout, transposedLayout, unpack, workspaceLayout, type ParamLayout, type TrainWorkspace, type Workspace } from "./layout.js";
 
 export class WasmEngine implements Engine {
   private readonly rt: Runtime;
   private readonly spec: Spec;
   private readonly layout: ParamLayout;
+  private readonly offsets: Record<ParamRole, number>[][];
+  private layoutCache: { T: number; B: number; train: boolean; ws: Workspace | TrainWorkspace } | null = null;
   private paramsPtr: number;
   private gradsPtr = 0;
   private transPtr = 0; // transposed weight copies for backward (layout.ts transposedLayout)
@@ -28,6 +30,14 @@ export class WasmEngine implements Engine {
     this.rt = rt;
     this.spec = spec;
     this.layout = paramLayout(spec);
+    // byte-free float offsets of every parameter by layer, direction and role (-1 when the model has none)
+    this.offsets = Array.from({ length: spec.numLayers }, (_, l) => Array.from({ length: directions(spec) }, (_, d) => {
+      const o = {} as Record<ParamRole, number>;
+      for (const role of ["weight_ih", "weight_hh", "bias_ih", "bias_hh", "weight_hr"] as ParamRole[]) {
+        o[role] = this.layout.byName.get(role + paramSuffix(spec, l, d))?.offset ?? -1;
+      }
+      return o;
+    }));
     this.paramsPtr = rt.alloc(this.layout.totalFloats * 4);
     const block = rt.f32(this.paramsPtr, this.layout.totalFloats);
     for (const p of this.layout.params) {
@@ -70,9 +80,9 @@ export class WasmEngine implements Engine {
   }
 
   /** Byte address of parameter `role` of layer l, direction d in `block` (params or grads), or 0 when absent. */
-  private at(block: number, role: string, l: number, d: number): number {
-    const p = this.layout.byName.get(role + paramSuffix(this.spec, l, d));
-    return p ? block + p.offset * 4 : 0;
+  private at(block: number, role: ParamRole, l: number, d: number): number {
+    const off = this.offsets[l][d][role];
+    return off < 0 ? 0 : block + off * 4;
   }
 
   private workspace(floats: number): number {
@@ -94,8 +104,12 @@ export class WasmEngine implements Engine {
     this.tape = null;
     if (train) this.ensureGrads();
     // Inference ping-pongs two sets of state buffers and reuses one step's gates; training keeps them all.
-    const tws = train ? trainWorkspaceLayout(spec, T, B) : null;
-    const iws = train ? null : workspaceLayout(spec, T, B);
+    const c = this.layoutCache;
+    const ws = c && c.T === T && c.B === B && c.train === train
+      ? c.ws
+      : (this.layoutCache = { T, B, train, ws: train ? trainWorkspaceLayout(spec, T, B) : workspaceLayout(spec, T, B) }).ws;
+    const tws = train ? (ws as TrainWorkspace) : null;
+    const iws = train ? null : (ws as Workspace);
     const base = this.workspace((tws ?? iws)!.totalFloats);
     const at = (floatOffset: number) => base + floatOffset * 4;
     const xOff = (tws ?? iws)!.x, xzOff = (tws ?? iws)!.xz;
@@ -126,19 +140,19 @@ export class WasmEngine implements Engine {
         const state = (l * D + d) * B;
         const r = run(l, d);
         const hs = at(r.hs), cs = at(r.cs), gates = at(r.gates);
-        writeRows(rt.f32(hs + first * B * Pp * 4, B * Pp), h0, state * P, B, P, Pp);
+        writeRows(rt.heap(), hs + first * B * Pp * 4, h0, state * P, B, P, Pp);
         const whh = this.at(this.paramsPtr, "weight_hh", l, d), bhh = this.at(this.paramsPtr, "bias_hh", l, d);
         const keep = train ? 1 : 0;
         if (spec.kind === "lstm") {
-          writeRows(rt.f32(cs + first * B * Hp * 4, B * Hp), c0, state * H, B, H, Hp);
+          writeRows(rt.heap(), cs + first * B * Hp * 4, c0, state * H, B, H, Hp);
           k.lstmForward(hs, cs, gates, at(xzOff), whh, bhh, this.at(this.paramsPtr, "weight_hr", l, d), T, B, H, P, d, keep, lens);
-          readRows(cN!, state * H, rt.f32(cs + last * B * Hp * 4, B * Hp), B, H, Hp);
+          readRows(cN!, state * H, rt.heap(), cs + last * B * Hp * 4, B, H, Hp);
         } else if (spec.kind === "gru") {
           k.gruForward(hs, gates, at(xzOff), whh, bhh, T, B, H, spec.resetAfter ? 1 : 0, d, keep, lens);
         } else {
           k.rnnForward(hs, at(xzOff), whh, bhh, T, B, H, spec.nonlinearity === "relu" ? 1 : 0, d, lens);
         }
-        readRows(hN, state * P, rt.f32(hs + last * B * Pp * 4, B * Pp), B, P, Pp);
+        readRows(hN, state * P, rt.heap(), hs + last * B * Pp * 4, B, P, Pp);
       }
     }
     // the last layer's outputs, interleaved by direction: (T,B,D*P)
@@ -163,8 +177,8 @@ export class WasmEngine implements Engine {
     const { D, L, H, Hp, P, Pp, GHp, I } = dims(spec);
     const width = gateWidth(spec);
     const at = (floatOffset: number) => this.workPtr + floatOffset * 4;
-    const w = (role: string, l: number, d: number) => this.at(this.paramsPtr, role, l, d);
-    const g = (role: string, l: number, d: number) => this.at(this.gradsPtr, role, l, d);
+    const w = (role: ParamRole, l: number, d: number) => this.at(this.paramsPtr, role, l, d);
+    const g = (role: ParamRole, l: number, d: number) => this.at(this.gradsPtr, role, l, d);
     const [dx, dh0, dcAll] = carve([T * B * I, L * D * B * P, spec.kind === "lstm" ? L * D * B * H : 0]);
     const dc0 = spec.kind === "lstm" ? dcAll : null;
     const tr = this.transposeWeights();
@@ -189,12 +203,12 @@ export class WasmEngine implements Engine {
         const { hs, cs, gates } = ws.runs[l][d];
         const reverse = d === 1;
         const dhs = at(cur[d]);
-        writeRows(rt.f32(at(ws.dh), B * Pp), dhN, state * P, B, P, Pp);
+        writeRows(rt.heap(), at(ws.dh), dhN, state * P, B, P, Pp);
         if (spec.kind === "lstm") {
-          writeRows(rt.f32(at(ws.dc), B * Hp), dcN, state * H, B, H, Hp);
+          writeRows(rt.heap(), at(ws.dc), dcN, state * H, B, H, Hp);
           const wr = w("weight_hr", l, d);
           k.lstmBackward(at(ws.dxz), dhs, at(ws.dh), at(ws.dc), at(ws.scratch), at(hs), at(cs), at(gates), tr(l, d).whh, wr ? tr(l, d).whr : 0, T, B, H, P, d, lens);
-          readRows(dc0!, state * H, rt.f32(at(ws.dc), B * Hp), B, H, Hp);
+          readRows(dc0!, state * H, rt.heap(), at(ws.dc), B, H, Hp);
           // dW_hr += r_tᵀ · dh_t over all steps (r waits in the gates' fifth block)
           if (wr) k.gemmBackwardWeight(g("weight_hr", l, d), H * 8, at(gates) + 4 * Hp * 4, width, dhs, Pp, T * B, H, Pp);
         } else if (spec.kind === "gru") {
@@ -202,7 +216,7 @@ export class WasmEngine implements Engine {
         } else {
           k.rnnBackward(at(ws.dxz), dhs, at(ws.dh), at(hs), tr(l, d).whh, T, B, H, spec.nonlinearity === "relu" ? 1 : 0, d, lens);
         }
-        readRows(dh0, state * P, rt.f32(at(ws.dh), B * Pp), B, P, Pp);
+        readRows(dh0, state * P, rt.heap(), at(ws.dh), B, P, Pp);
         // weight and bias gradients of all timesteps, one product each
         const hsPrev = at(hs) + (reverse ? 1 : 0) * B * Pp * 4; // h_{t-1} of step t, as T*B rows
         const dWh = g("weight_hh", l, d);
@@ -243,7 +257,7 @@ export class WasmEngine implements Engine {
     const { D, P, H, GHp, Pp, I } = dims(spec);
     const at = (floatOffset: number) => this.transPtr + floatOffset * 4;
     const addrs = tl.runs.map((runs, l) => runs.map((r, d) => {
-      const w = (role: string) => this.at(this.paramsPtr, role, l, d);
+      const w = (role: ParamRole) => this.at(this.paramsPtr, role, l, d);
       k.packTransposed(at(r.whh), w("weight_hh"), P * 8, P, GHp);
       if (spec.projSize > 0) k.packTransposed(at(r.whr), w("weight_hr"), H * 8, H, Pp);
       if (l === 0) k.packTransposed(at(r.wih[0]), w("weight_ih"), I * 8, I, GHp);
@@ -287,14 +301,23 @@ function outputsOf(hs: number, d: number, B: number, Pp: number): number {
   return hs + (d === 1 ? 0 : B * Pp * 4);
 }
 
-/** Copies B rows of n values from src (at offset) into dst rows of stride np, zeroing the padding; zeros if src is null. */
-function writeRows(dst: Float32Array, src: Float32Array | null, offset: number, B: number, n: number, np: number): void {
-  dst.fill(0);
+/**
+ * Copies B rows of n values from src (from index `offset`) into wasm memory at byte address `ptr`, rows of
+ * stride np with the padding zeroed; zeros when src is null. `heap` is the runtime's whole-memory view.
+ */
+function writeRows(heap: Float32Array, ptr: number, src: Float32Array | null, offset: number, B: number, n: number, np: number): void {
+  const base = ptr >>> 2;
+  heap.fill(0, base, base + B * np);
   if (!src) return;
-  for (let b = 0; b < B; b++) dst.set(src.subarray(offset + b * n, offset + (b + 1) * n), b * np);
+  for (let b = 0; b < B; b++) {
+    for (let j = 0; j < n; j++) heap[base + b * np + j] = src[offset + b * n + j];
+  }
 }
 
-/** Copies B rows of n values from src rows of stride np into dst at offset. */
-function readRows(dst: Float32Array, offset: number, src: Float32Array, B: number, n: number, np: number): void {
-  for (let b = 0; b < B; b++) dst.set(src.subarray(b * np, b * np + n), offset + b * n);
+/** Copies B rows of n values from wasm memory at byte address `ptr` (rows of stride np) into dst from `offset`. */
+function readRows(dst: Float32Array, offset: number, heap: Float32Array, ptr: number, B: number, n: number, np: number): void {
+  const base = ptr >>> 2;
+  for (let b = 0; b < B; b++) {
+    for (let j = 0; j < n; j++) dst[offset + b * n + j] = heap[base + b * np + j];
+  }
 }
