@@ -174,15 +174,7 @@ export function gemmBackwardWeight(
 ): void {
   const sa = <usize>lda << 2, so = <usize>ldo << 2, sp = <usize>wps << 2;
   if (!ASC_FEATURE_SIMD) {
-    for (let n = 0; n < N; n++) {
-      const col = dw + (<usize>(n >> 3)) * sp + (<usize>(n & 7) << 2);
-      for (let k = 0; k < K; k++) {
-        let c: f32 = 0;
-        for (let m = 0; m < M; m++) c += load<f32>(a + <usize>m * sa + (<usize>k << 2)) * load<f32>(dout + <usize>m * so + (<usize>n << 2));
-        const q = col + (<usize>k << 5);
-        store<f32>(q, load<f32>(q) + c);
-      }
-    }
+    gemmBackwardWeightScalar(dw, wps, a, lda, dout, ldo, M, K, N);
     return;
   }
   // Rows of a and dout in chunks of MC, so one chunk's slice of dout (MC rows x 8 columns) and of a stay in L1
@@ -249,6 +241,43 @@ export function gemmBackwardWeight(
         const q = panel + (<usize>k << 5);
         addTo(q, c0);
         addTo(q + 16, c1);
+      }
+    }
+  }
+}
+
+// The scalar build's gemmBackwardWeight: the same chunks, one row of the panel (8 running sums) at a time.
+function gemmBackwardWeightScalar(
+  dw: usize, wps: i32,
+  a: usize, lda: i32, dout: usize, ldo: i32,
+  M: i32, K: i32, N: i32,
+): void {
+  const sa = <usize>lda << 2, so = <usize>ldo << 2, sp = <usize>wps << 2;
+  for (let n = 0; n < N; n += 8) {
+    const panel = dw + (<usize>(n >> 3)) * sp;
+    const cols = min(N - n, 8);
+    for (let m0 = 0; m0 < M; m0 += MC) {
+      const m1 = min(M, m0 + MC);
+      for (let m = m0; m < m1; m++) {
+        const src = dout + <usize>m * so + (<usize>n << 2), dst = DCHUNK + (<usize>(m - m0) << 5);
+        for (let j = 0; j < 8; j++) store<f32>(dst + (<usize>j << 2), j < cols ? load<f32>(src + (<usize>j << 2)) : 0);
+      }
+      for (let k = 0; k < K; k++) {
+        let c0: f32 = 0, c1: f32 = 0, c2: f32 = 0, c3: f32 = 0, c4: f32 = 0, c5: f32 = 0, c6: f32 = 0, c7: f32 = 0;
+        let ap = a + <usize>m0 * sa + (<usize>k << 2);
+        let dp = DCHUNK;
+        for (let m = m0; m < m1; m++) {
+          const x = load<f32>(ap);
+          c0 += x * load<f32>(dp); c1 += x * load<f32>(dp, 4); c2 += x * load<f32>(dp, 8); c3 += x * load<f32>(dp, 12);
+          c4 += x * load<f32>(dp, 16); c5 += x * load<f32>(dp, 20); c6 += x * load<f32>(dp, 24); c7 += x * load<f32>(dp, 28);
+          ap += sa;
+          dp += 32;
+        }
+        const q = panel + (<usize>k << 5);
+        store<f32>(q, load<f32>(q) + c0); store<f32>(q + 4, load<f32>(q + 4) + c1);
+        store<f32>(q + 8, load<f32>(q + 8) + c2); store<f32>(q + 12, load<f32>(q + 12) + c3);
+        store<f32>(q + 16, load<f32>(q + 16) + c4); store<f32>(q + 20, load<f32>(q + 20) + c5);
+        store<f32>(q + 24, load<f32>(q + 24) + c6); store<f32>(q + 28, load<f32>(q + 28) + c7);
       }
     }
   }
