@@ -106,6 +106,24 @@ export function gemm(
       finish(op + 32, c2, bias, n + 8, accumulate, 4); finish(op + 48, c3, bias, n + 12, accumulate, 4);
       finish(op + 64, c4, bias, n + 16, accumulate, 4); finish(op + 80, c5, bias, n + 20, accumulate, 4);
     }
+    if (n + 16 <= N) { // two panels left: one pass with 4 accumulator chains rather than two passes with 2
+      let c0 = f32x4.splat(0), c1 = f32x4.splat(0), c2 = f32x4.splat(0), c3 = f32x4.splat(0);
+      let wp = w + (<usize>(n >> 3)) * sp;
+      let ap = ap0;
+      for (let k = 0; k < K; k++) {
+        const x = v128.load32_splat(ap);
+        c0 = madd4(c0, x, v128.load(wp)); c1 = madd4(c1, x, v128.load(wp, 16));
+        c2 = madd4(c2, x, v128.load(wp + sp)); c3 = madd4(c3, x, v128.load(wp + sp, 16));
+        wp += 32;
+        ap += 4;
+      }
+      const op = or + (<usize>n << 2);
+      finish(op, c0, bias, n, accumulate, 4); finish(op + 16, c1, bias, n + 4, accumulate, 4);
+      const left = N - n - 8;
+      finish(op + 32, c2, bias, n + 8, accumulate, min(left, 4));
+      if (left > 4) finish(op + 48, c3, bias, n + 12, accumulate, left - 4);
+      n += 16;
+    }
     for (; n < N; n += 8) {
       let c0 = f32x4.splat(0), c1 = f32x4.splat(0);
       let wp = w + (<usize>(n >> 3)) * sp;
