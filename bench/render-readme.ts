@@ -1,6 +1,8 @@
 // bench/render-readme.ts: renders the saved bench summaries as the README's tables:
 //   bench/results/lstm-seq.summary.json    between <!-- bench:lstm-seq:start --> and <!-- bench:lstm-seq:end -->
 //   bench/results/train-step.summary.json  between <!-- bench:train-step:start --> and <!-- bench:train-step:end -->
+//   bench/results/workloads.json           between <!-- bench:workloads:start --> and <!-- bench:workloads:end -->
+//   bench/results/workloads.cold-start.json  between <!-- bench:cold-start:start --> and <!-- bench:cold-start:end -->
 // Each bench calls updateReadme() with its summary after a run; run this file alone (`npx tsx
 // bench/render-readme.ts`) to re-render every saved summary without measuring again.
 import { existsSync, readFileSync, writeFileSync } from "node:fs";
@@ -82,15 +84,107 @@ export interface TrainStepSummary {
   results: TrainStepCase[];
 }
 
-type AnySummary = BenchSummary | TrainStepSummary;
+/** One system's row in a workload table (bench/workloads.bench.ts). */
+export interface WorkloadRow {
+  /** Peer id (bench/peers/*.ts), 'pytorch' for PyTorch. */
+  peer: string;
+  label: string;
+  /** ours: rnn-wasm; js-wasm: the JavaScript/WebAssembly peers the "fastest peer" ratio is taken over; native. */
+  group: "ours" | "js-wasm" | "native";
+  /** timed; cannot (the peer cannot express the workload); failed (its check); skipped (too slow, or absent); error. */
+  status: "timed" | "cannot" | "failed" | "skipped" | "error";
+  /** Why it is not timed, or, for a speed-only row, why it is not checked. */
+  reason?: string;
+  /** Timed but not checked: the peer computes a different function (brain.js' LSTM). */
+  speedOnly?: boolean;
+  /** What the check compared with ('reference', or 'reference GRU, reset-before'). */
+  checkedAgainst?: string;
+  /** What the check left out, and why. */
+  checkNote?: string;
+  /** How it was timed: 'benny', or one call at a time for slow calls, or PyTorch's own loop. */
+  timing?: string;
+  /** Slow calls timed one by one: each call, milliseconds. */
+  sampleMs?: number[];
+  /** Largest |peer - reference| over the checked values. */
+  maxAbsDiff?: number;
+  /** Median per timed call (a sequence, a step, a training step), milliseconds. */
+  medianMs?: number;
+  meanMs?: number;
+  /** benchmark.js relative margin of error of the mean, percent. */
+  rmePercent?: number;
+  samples?: number;
+  /** The median in the workload's unit (µs for W-stream, else ms). */
+  value?: number;
+  gflops?: number;
+  /** W-batch: timesteps x batch per second. */
+  stepsTimesBatchPerSec?: number;
+  /** The fastest checked JavaScript/WebAssembly peer's median / this median (> 1: this row is faster). */
+  vsFastestJsWasm?: number;
+  /** onnxruntime-node's median / this median. */
+  vsOrtNative?: number;
+  /** PyTorch's median / this median. */
+  vsPytorch?: number;
+}
+
+export interface WorkloadResult {
+  id: string;
+  description: string;
+  kind: "lstm" | "gru";
+  shape: { I: number; H: number; B: number; T: number };
+  unit: "µs/step" | "ms/sequence" | "ms/call" | "ms/step";
+  stepsPerCall: number;
+  flopPerCall: number;
+  /** Label of the fastest checked JavaScript/WebAssembly peer, or null. */
+  fastestJsWasm: string | null;
+  date: string;
+  machine: BenchSummary["machine"];
+  rows: WorkloadRow[];
+}
+
+export interface WorkloadsSummary {
+  suite: "workloads";
+  command: string;
+  /** By workload id; a run with --only replaces its workloads and keeps the others. */
+  workloads: Partial<Record<string, WorkloadResult>>;
+}
+
+/** One system's cold start (bench/cold-start.ts). */
+export interface ColdStartRow {
+  peer: string;
+  label: string;
+  status: "timed" | "skipped" | "error";
+  reason?: string;
+  speedOnly?: boolean;
+  runs: number;
+  /** Medians over the runs, milliseconds: import alone; import to the first output; spawn to the output line. */
+  importMs?: number;
+  fromImportMs?: number;
+  fromProcessStartMs?: number;
+  /** Every run's fromImportMs. */
+  fromImportRuns?: number[];
+  /** Largest |first output - reference| over the values the child printed (the last step's h). */
+  maxAbsDiff?: number;
+}
+
+export interface ColdStartSummary {
+  suite: "cold-start";
+  description: string;
+  date: string;
+  machine: BenchSummary["machine"];
+  command: string;
+  rows: ColdStartRow[];
+}
+
+type AnySummary = BenchSummary | TrainStepSummary | WorkloadsSummary | ColdStartSummary;
 
 const README = fileURLToPath(new URL("../README.md", import.meta.url));
-const SUITES = ["lstm-seq", "train-step"] as const;
-const summaryPath = (suite: string) => fileURLToPath(new URL(`./results/${suite}.summary.json`, import.meta.url));
+const SUITES = ["lstm-seq", "train-step", "workloads", "cold-start"] as const;
+const SUMMARY_FILES: Record<string, string> = { workloads: "workloads.json", "cold-start": "workloads.cold-start.json" };
+const summaryPath = (suite: string) => fileURLToPath(new URL(`./results/${SUMMARY_FILES[suite] ?? `${suite}.summary.json`}`, import.meta.url));
 const markers = (suite: string) => [`<!-- bench:${suite}:start -->`, `<!-- bench:${suite}:end -->`] as const;
 
 /** Where and how a suite was measured: one line under its table. */
-function machineLine(s: AnySummary, agreement: string): string {
+function machineLine(s: BenchSummary | TrainStepSummary, agreement: string): string {
   const m = s.machine;
   return `Measured ${s.date.slice(0, 10)} on ${m.cpu} (${m.logicalCpus} logical CPUs, ${m.platform} ${m.arch}), Node ${m.node}, one thread` +
     (m.loadAverage1m ? ` (1-minute load average ${m.loadAverage1m[0]} before, ${m.loadAverage1m[1]} after)` : "") +
@@ -136,7 +230,140 @@ export function renderTrainStepTable(s: TrainStepSummary): string {
   return lines.join("\n");
 }
 
+/** 3 significant digits (more for large numbers, which keep their integer digits). */
+function sig(v: number): string {
+  if (v >= 1000) return Math.round(v).toLocaleString("en-US");
+  if (v >= 100) return v.toFixed(0);
+  if (v >= 10) return v.toFixed(1);
+  if (v >= 1) return v.toFixed(2);
+  return v.toPrecision(3);
+}
+const times = (x: number | undefined) => (x === undefined ? "" : x >= 10 ? `${x.toFixed(1)}x` : x >= 0.01 ? `${x.toFixed(2)}x` : `${x.toPrecision(1)}x`);
+const gflops = (x: number) => (x >= 0.01 ? x.toFixed(2) : x.toPrecision(1));
+/** A note as a sentence. */
+const sentence = (t: string) => (/[.!?]$/.test(t) ? t : t + ".");
+const unitName = (u: WorkloadResult["unit"]) => (u === "µs/step" ? "µs / step" : u.replace("/", " / "));
+const WORKLOAD_ORDER = ["W-stream", "W-seq", "W-batch", "W-gru", "W-train"];
+
+/** Footnote letters for one table: the same text gets the same letter. */
+class Notes {
+  private readonly texts: string[] = [];
+  ref(note: string): string {
+    const text = sentence(note);
+    let k = this.texts.indexOf(text);
+    if (k < 0) k = this.texts.push(text) - 1;
+    return `[${String.fromCharCode(97 + k)}]`;
+  }
+  lines(): string[] {
+    return this.texts.map((t, k) => `[${String.fromCharCode(97 + k)}] ${t}`);
+  }
+}
+
+/** The rows of one workload's table, and its notes. */
+function renderWorkload(r: WorkloadResult): string {
+  const { I, H, B, T } = r.shape;
+  const notes = new Notes();
+  const timed = r.rows.filter((x) => x.status === "timed");
+  const has = (key: "vsOrtNative" | "vsPytorch") => timed.some((x) => x[key] !== undefined);
+  const batch = r.id === "W-batch";
+  const head = ["system", unitName(r.unit), "±"];
+  if (batch) head.push("steps·batch / s");
+  head.push("GFLOP/s", "speed vs fastest JS/WASM peer");
+  if (has("vsOrtNative")) head.push("speed vs ONNX Runtime native");
+  if (has("vsPytorch")) head.push("speed vs PyTorch");
+  head.push("check: max abs diff");
+  const lines = [
+    `**${r.id}**: ${r.description} (${(r.flopPerCall / 1e6).toFixed(r.flopPerCall < 1e7 ? 2 : 1)} MFLOP per ${r.id === "W-stream" ? "step" : r.id === "W-train" ? "training step" : "call"}):`,
+    "",
+    `| ${head.join(" | ")} |`,
+    `|---|${head.slice(1).map(() => "---:").join("|")}|`,
+  ];
+  for (const x of r.rows) {
+    const cells = [x.label];
+    if (x.status === "timed") {
+      const slow = x.timing && x.timing !== "benny" && x.peer !== "pytorch" ? ` ${notes.ref(x.timing)}` : "";
+      cells.push(sig(x.value!) + slow, x.rmePercent === undefined ? "n/a" : `${x.rmePercent.toFixed(1)}%`);
+      if (batch) cells.push(Math.round(x.stepsTimesBatchPerSec!).toLocaleString("en-US"));
+      cells.push(gflops(x.gflops!), times(x.vsFastestJsWasm));
+      if (has("vsOrtNative")) cells.push(times(x.vsOrtNative));
+      if (has("vsPytorch")) cells.push(times(x.vsPytorch));
+      cells.push(x.speedOnly ? `speed only ${notes.ref(x.reason!)}` : x.maxAbsDiff!.toExponential(1) +
+        (x.checkedAgainst && x.checkedAgainst !== "reference" ? ` ${notes.ref(`checked against our ${x.checkedAgainst}`)}` : "") +
+        (x.checkNote ? ` ${notes.ref(x.checkNote)}` : ""));
+    } else {
+      const mark = notes.ref(x.reason ?? x.status);
+      cells.push(`— ${mark}`, "");
+      if (batch) cells.push("");
+      cells.push("", "");
+      if (has("vsOrtNative")) cells.push("");
+      if (has("vsPytorch")) cells.push("");
+      cells.push(x.status === "failed" ? `fails: ${x.maxAbsDiff!.toExponential(1)}` : "—");
+    }
+    lines.push(`| ${cells.join(" | ")} |`);
+  }
+  const m = r.machine;
+  lines.push("", [...notes.lines(), `Measured ${r.date.slice(0, 10)}` +
+    (m.loadAverage1m ? `, 1-minute load average ${m.loadAverage1m[0]} before, ${m.loadAverage1m[1]} after` : "") + "."].join("  \n"));
+  return lines.join("\n");
+}
+
+/** The comparison: a summary of rnn-wasm against the peers, then one table per workload. */
+export function renderWorkloads(s: WorkloadsSummary): string {
+  const results = WORKLOAD_ORDER.map((id) => s.workloads[id]).filter((r): r is WorkloadResult => !!r);
+  const row = (r: WorkloadResult, peer: string) => r.rows.find((x) => x.peer === peer && x.status === "timed");
+  const value = (x: WorkloadRow | undefined, unit: string) => (x ? `${sig(x.value!)} ${unit}` : "—");
+  const lines = [
+    "| workload | rnn-wasm SIMD | rnn-wasm relaxed SIMD | fastest JS/WASM peer | speed-up (SIMD / relaxed) | ONNX Runtime native | speed-up (SIMD / relaxed) | PyTorch | speed-up (SIMD / relaxed) |",
+    "|---|---:|---:|---|---:|---:|---:|---:|---:|",
+  ];
+  for (const r of results) {
+    const unit = r.unit === "µs/step" ? "µs" : "ms";
+    const simd = row(r, "rnn-wasm-simd"), relaxed = row(r, "rnn-wasm-relaxed");
+    const fastest = r.rows.find((x) => x.label === r.fastestJsWasm && x.status === "timed");
+    const ort = row(r, "ort-node"), torch = row(r, "pytorch");
+    const both = (key: "vsFastestJsWasm" | "vsOrtNative" | "vsPytorch") =>
+      simd?.[key] !== undefined ? `${times(simd[key])} / ${times(relaxed?.[key]) || "—"}` : "—";
+    lines.push(`| ${r.id} (${unitName(r.unit)}) | ${value(simd, unit)} | ${value(relaxed, unit)} | ` +
+      `${fastest ? `${value(fastest, unit)} (${fastest.label})` : "—"} | ${both("vsFastestJsWasm")} | ${value(ort, unit)} | ${both("vsOrtNative")} | ` +
+      `${value(torch, unit)} | ${both("vsPytorch")} |`);
+  }
+  const m = results[0]?.machine;
+  const pieces = [lines.join("\n"), ...results.map(renderWorkload)];
+  if (m) {
+    pieces.push(`Machine: ${m.cpu} (${m.logicalCpus} logical CPUs, ${m.platform} ${m.arch}), Node ${m.node}, one thread for every system` +
+      (m.flags.length ? `; ${m.flags.join(", ")}` : "") + `. Regenerate with \`${s.command}\` (or \`npx tsx bench/workloads.bench.ts --only W-seq\` ` +
+      "for one workload); results in `bench/results/workloads.json` and, with every sample, `bench/results/workloads.<workload>.json`.");
+  }
+  return pieces.join("\n\n");
+}
+
+/** Cold start: a fresh process per system, from import to the first W-seq output. */
+export function renderColdStart(s: ColdStartSummary): string {
+  const notes = new Notes();
+  const lines = [
+    s.description,
+    "",
+    "| system | import, ms | import to first output, ms | process spawn to first output, ms | check: max abs diff |",
+    "|---|---:|---:|---:|---:|",
+  ];
+  for (const r of s.rows) {
+    if (r.status !== "timed") {
+      lines.push(`| ${r.label} | — ${notes.ref(r.reason ?? r.status)} | | | — |`);
+      continue;
+    }
+    const check = r.speedOnly ? `speed only ${notes.ref(r.reason!)}` : r.maxAbsDiff!.toExponential(1);
+    lines.push(`| ${r.label} | ${sig(r.importMs!)} | ${sig(r.fromImportMs!)} | ${sig(r.fromProcessStartMs!)} | ${check} |`);
+  }
+  const m = s.machine;
+  lines.push("", [...notes.lines(), `Medians of ${s.rows.find((r) => r.status === "timed")?.runs ?? 0} runs per system, measured ${s.date.slice(0, 10)} ` +
+    `on the same machine (Node ${m.node}` + (m.loadAverage1m ? `, 1-minute load average ${m.loadAverage1m[0]} before, ${m.loadAverage1m[1]} after` : "") +
+    `). Regenerate with \`npx tsx bench/cold-start.ts\` (part of \`${s.command}\`); results in \`bench/results/workloads.cold-start.json\`.`].join("  \n"));
+  return lines.join("\n");
+}
+
 function render(s: AnySummary): string {
+  if (s.suite === "workloads") return renderWorkloads(s as WorkloadsSummary);
+  if (s.suite === "cold-start") return renderColdStart(s as ColdStartSummary);
   return s.suite === "train-step" ? renderTrainStepTable(s as TrainStepSummary) : renderTable(s as BenchSummary);
 }
 
@@ -159,7 +386,7 @@ export function updateReadme(summary?: AnySummary, readmePath = README): string 
 if (process.argv[1] && import.meta.url === pathToFileURL(process.argv[1]).href) {
   for (const suite of SUITES) {
     if (!existsSync(summaryPath(suite))) {
-      console.log(`bench/results/${suite}.summary.json does not exist (run \`npm run bench\`); skipped`);
+      console.log(`${summaryPath(suite)} does not exist (run \`npm run bench\`); skipped`);
       continue;
     }
     const path = updateReadme(JSON.parse(readFileSync(summaryPath(suite), "utf8")) as AnySummary);

@@ -1,0 +1,115 @@
+// bench/peers/rnn-wasm.ts: our own library as a peer: the wasm SIMD build (Node 20's default), the relaxed-SIMD
+// build (Node 20 needs V8's --experimental-wasm-relaxed-simd, which the driver sets before compiling anything), and
+// the plain-TypeScript reference (the oracle every peer is checked against). Loaded the way a user loads a PyTorch
+// model: fromTorch on the state_dict. W-stream uses stream() (state kept in the layer), W-train the training API.
+import {
+  Adam, createRuntime, fromTorch, LastStep, Linear, mseLoss, Sequential, supportsBuild,
+  type RecurrentLayer, type Runtime, type Tensor,
+} from "../../src/index.js";
+import { NODE_MAJOR } from "../machine.js";
+import {
+  STREAM_CHECK_STEPS, TRAIN_LR, stepOf,
+  type CheckValues, type Peer, type Runner, type Workload, type WorkloadData,
+} from "./workloads.js";
+
+export type OurBuild = "simd" | "relaxed" | "reference";
+
+const runtimes = new Map<OurBuild, Promise<Runtime>>();
+function runtimeFor(build: "simd" | "relaxed"): Promise<Runtime> {
+  let rt = runtimes.get(build);
+  if (!rt) runtimes.set(build, (rt = createRuntime(undefined, { build })));
+  return rt;
+}
+
+/** Whether this engine can run `build` (relaxed SIMD needs Node >= 22 or the V8 flag). */
+export async function ourBuildAvailable(build: OurBuild): Promise<boolean> {
+  return build === "reference" || supportsBuild(build);
+}
+
+export function ourLabel(build: OurBuild, resetBefore = false): string {
+  const base = build === "simd" ? "rnn-wasm, wasm SIMD"
+    : build === "relaxed" ? `rnn-wasm, wasm relaxed SIMD${NODE_MAJOR < 22 ? " (Node 20 flag)" : ""}`
+    : "rnn-wasm, reference (TypeScript)";
+  return resetBefore ? `${base}, GRU reset-before` : base;
+}
+
+/**
+ * Our library on one build. `resetBefore` makes the GRU the reset-before form (TensorFlow.js' only form), for the
+ * like-for-like W-gru row; it only applies to W-gru.
+ */
+export function rnnWasmPeer(build: OurBuild, options: { resetBefore?: boolean } = {}): Peer {
+  const resetBefore = options.resetBefore ?? false;
+  return {
+    id: `rnn-wasm-${build}${resetBefore ? "-reset-before" : ""}`,
+    label: ourLabel(build, resetBefore),
+    group: "ours",
+    cannot: (w: Workload) => (resetBefore && w.kind !== "gru" ? "the reset-before row exists for W-gru only" : null),
+    async setup(data: WorkloadData): Promise<Runner> {
+      const where = build === "reference" ? { backend: "reference" as const } : { runtime: await runtimeFor(build) };
+      const w = data.workload;
+      if (w.id === "W-train") return trainRunner(data, where);
+      const layer = fromTorch(data.weights, { ...where, resetAfter: !resetBefore }) as RecurrentLayer;
+      if (w.id === "W-stream") return streamRunner(layer, data);
+      const input: Tensor = { shape: [w.T, w.B, w.I], data: data.input };
+      return {
+        run: () => layer.forward(input),
+        check: async () => ({ output: layer.forward(input).output.data }),
+        gruForm: resetBefore ? "reset-before" : "reset-after",
+        dispose: () => layer.dispose(),
+      };
+    },
+  };
+}
+
+function streamRunner(layer: RecurrentLayer, data: WorkloadData): Runner {
+  const { T, B, I } = data.workload;
+  const steps: Tensor[] = Array.from({ length: T }, (_, t) => ({ shape: [1, B, I], data: stepOf(data.input, t, B, I) }));
+  let t = 0;
+  return {
+    run: () => {
+      layer.stream(steps[t]);
+      t = (t + 1) % T;
+    },
+    async check(): Promise<CheckValues> {
+      layer.resetState();
+      let last = layer.stream(steps[0]);
+      for (let k = 1; k < STREAM_CHECK_STEPS; k++) last = layer.stream(steps[k]);
+      t = STREAM_CHECK_STEPS;
+      return { h: last.hN.data, c: last.cN!.data };
+    },
+    dispose: () => layer.dispose(),
+  };
+}
+
+function trainRunner(data: WorkloadData, where: { backend: "reference" } | { runtime: Runtime }): Runner {
+  const { T, B, I } = data.workload;
+  const lstm = fromTorch(data.weights, { ...where, prefix: "lstm." }) as RecurrentLayer;
+  const head = Linear.fromTorch(data.weights, { ...where, prefix: "head." });
+  const model = new Sequential([lstm, new LastStep(), head]);
+  const optimizer = new Adam(model, { lr: TRAIN_LR });
+  const input: Tensor = { shape: [T, B, I], data: data.input };
+  const target: Tensor = { shape: [B, 1], data: data.target! };
+  /** zeroGrad, forward, MSE, backward through time, one Adam step; returns the loss before the step. */
+  const step = (): number => {
+    model.zeroGrad();
+    const prediction = model.forward(input, { train: true }); // [B, 1]
+    const { loss, grad } = mseLoss(prediction, target);
+    model.backward(grad);
+    optimizer.step();
+    return loss;
+  };
+  return {
+    run: step,
+    async check(): Promise<CheckValues> {
+      const first = step();
+      const headWeight = head.toTorch().weight.data;
+      const w = lstm.toTorch();
+      const lstmWeights = new Float32Array([...w.weight_ih_l0.data, ...w.weight_hh_l0.data]);
+      return { losses: [first, step()], headWeight, lstmWeights };
+    },
+    dispose: () => {
+      optimizer.dispose();
+      model.dispose();
+    },
+  };
+}

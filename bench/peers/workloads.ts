@@ -1,0 +1,165 @@
+// bench/peers/workloads.ts: the comparison's workloads (issue 4), the data every peer is given, and the interface a
+// peer adapter implements. All float32, one layer, unidirectional, one thread.
+//   W-stream  LSTM I=64  H=256 B=1, one timestep per call, state carried     µs per step
+//   W-seq     LSTM I=64  H=256 B=1 T=128                                     ms per sequence
+//   W-batch   LSTM I=128 H=256 B=64 T=64                                     ms per call, timesteps·batch per second
+//   W-gru     GRU  I=64  H=256 B=1 T=128                                     ms per sequence
+//   W-train   LSTM I=32  H=128 B=32 T=32 + Linear(H, 1) on the last step, MSE, BPTT, one Adam step   ms per step
+// FLOP per step: LSTM 2·4H·(I+H)·B, GRU 2·3H·(I+H)·B (the two matrix products; activations not counted). A training
+// step counts the forward's FLOP three times (the backward's two products per forward product).
+// Weights come from bench/models/<model>.safetensors (scripts/export_onnx.py), under PyTorch's names; inputs from
+// seededValues(), so every peer gets the same numbers.
+import { readFileSync } from "node:fs";
+import { fileURLToPath } from "node:url";
+import { loadSafetensors, type Tensor } from "../../src/index.js";
+
+export const WORKLOAD_IDS = ["W-stream", "W-seq", "W-batch", "W-gru", "W-train"] as const;
+export type WorkloadId = (typeof WORKLOAD_IDS)[number];
+
+export interface Workload {
+  id: WorkloadId;
+  kind: "lstm" | "gru";
+  I: number;
+  H: number;
+  B: number;
+  /** Timesteps per call; W-stream feeds a T-step input one step per call, cycling. */
+  T: number;
+  /** bench/models/<model>.safetensors (and .onnx when ONNX Runtime can run it). */
+  model: string;
+  /** Steps one timed call computes (1 for W-stream). */
+  stepsPerCall: number;
+  /** FLOP of one timed call. */
+  flopPerCall: number;
+  /** How the README states a call's time. */
+  unit: "µs/step" | "ms/sequence" | "ms/call" | "ms/step";
+  description: string;
+}
+
+const stepFlop = (kind: "lstm" | "gru", I: number, H: number, B: number) => 2 * (kind === "lstm" ? 4 : 3) * H * (I + H) * B;
+
+function workload(id: WorkloadId, kind: "lstm" | "gru", I: number, H: number, B: number, T: number, model: string,
+  unit: Workload["unit"], description: string): Workload {
+  const stepsPerCall = id === "W-stream" ? 1 : T;
+  const forward = stepFlop(kind, I, H, B) * stepsPerCall;
+  return { id, kind, I, H, B, T, model, stepsPerCall, flopPerCall: id === "W-train" ? 3 * forward : forward, unit, description };
+}
+
+export const WORKLOADS: Record<WorkloadId, Workload> = {
+  "W-stream": workload("W-stream", "lstm", 64, 256, 1, 128, "lstm_i64_h256", "µs/step",
+    "LSTM I=64 H=256 B=1, one timestep per call, state carried from call to call"),
+  "W-seq": workload("W-seq", "lstm", 64, 256, 1, 128, "lstm_i64_h256", "ms/sequence", "LSTM I=64 H=256 B=1 T=128"),
+  "W-batch": workload("W-batch", "lstm", 128, 256, 64, 64, "lstm_i128_h256", "ms/call", "LSTM I=128 H=256 B=64 T=64"),
+  "W-gru": workload("W-gru", "gru", 64, 256, 1, 128, "gru_i64_h256", "ms/sequence", "GRU I=64 H=256 B=1 T=128"),
+  "W-train": workload("W-train", "lstm", 32, 128, 32, 32, "train_i32_h128", "ms/step",
+    "LSTM I=32 H=128 B=32 T=32 + Linear(128, 1) on the last step, MSE loss, BPTT, one Adam step (lr 1e-3)"),
+};
+
+/** Adam's learning rate in W-train (betas 0.9, 0.999 and eps 1e-8 as PyTorch's defaults, for every peer). */
+export const TRAIN_LR = 1e-3;
+/** W-stream's check compares the state after this many steps from zeros. */
+export const STREAM_CHECK_STEPS = 5;
+/** Largest |peer - reference| accepted before timing. */
+export const TOLERANCE = 1e-4;
+
+export const MODELS_DIR = fileURLToPath(new URL("../models/", import.meta.url));
+
+/** The installed version of a peer package (for its label), or "?" when it is not installed. */
+export function installedVersion(pkg: string): string {
+  try {
+    const json = readFileSync(fileURLToPath(new URL(`../../node_modules/${pkg}/package.json`, import.meta.url)), "utf8");
+    return (JSON.parse(json) as { version: string }).version;
+  } catch {
+    return "?";
+  }
+}
+
+/** Deterministic values in [-1, 1) (mulberry32): the same on every run and machine. */
+export function seededValues(n: number, seed: number): Float32Array {
+  let a = seed >>> 0;
+  const out = new Float32Array(n);
+  for (let i = 0; i < n; i++) {
+    a = (a + 0x6d2b79f5) >>> 0;
+    let t = Math.imul(a ^ (a >>> 15), a | 1);
+    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
+    out[i] = (((t ^ (t >>> 14)) >>> 0) / 4294967296) * 2 - 1;
+  }
+  return out;
+}
+
+/** What every peer gets for one workload. */
+export interface WorkloadData {
+  workload: Workload;
+  /** PyTorch state_dict names: weight_ih_l0 ...; W-train: lstm.weight_ih_l0 ... and head.weight, head.bias. */
+  weights: Record<string, Tensor>;
+  /** [T, B, I], time-major (PyTorch's default layout). */
+  input: Float32Array;
+  /** W-train only: the regression targets [B, 1]. */
+  target?: Float32Array;
+}
+
+export function loadWorkloadData(w: Workload): WorkloadData {
+  const weights = loadSafetensors(readFileSync(MODELS_DIR + w.model + ".safetensors")).tensors;
+  const seed = 20240600 + WORKLOAD_IDS.indexOf(w.id) * 10;
+  const input = seededValues(w.T * w.B * w.I, seed);
+  return { workload: w, weights, input, target: w.id === "W-train" ? seededValues(w.B, seed + 1) : undefined };
+}
+
+/** Time step t of a [T, B, F] array, as a copy. */
+export function stepOf(x: Float32Array, t: number, B: number, F: number): Float32Array {
+  return x.slice(t * B * F, (t + 1) * B * F);
+}
+
+/** [T, B, F] <-> [B, T, F] (the transpose is its own inverse given the swapped dims). */
+export function swapTB(x: Float32Array, T: number, B: number, F: number): Float32Array {
+  const out = new Float32Array(x.length);
+  for (let t = 0; t < T; t++) for (let b = 0; b < B; b++) out.set(x.subarray((t * B + b) * F, (t * B + b + 1) * F), (b * T + t) * F);
+  return out;
+}
+
+/**
+ * What a peer computed, compared with our reference before timing (a fast wrong answer is not a result):
+ *   W-seq, W-batch, W-gru  output [T, B, H] (every step's h, time-major)
+ *   W-stream               h (and c) [B, H] after STREAM_CHECK_STEPS one-step calls from zeros
+ *   W-train                the loss of a first and of a second step from the initial weights (the second is the
+ *                          loss at the weights one Adam step produced), and after the first step the head's weight
+ *                          and the LSTM's weight_ih_l0 then weight_hh_l0 (PyTorch's layout, concatenated)
+ * A peer gives what it can: the comparison covers every value it gives.
+ */
+export interface CheckValues {
+  output?: Float32Array;
+  h?: Float32Array;
+  c?: Float32Array;
+  losses?: number[];
+  headWeight?: Float32Array;
+  lstmWeights?: Float32Array;
+}
+
+/** One peer set up for one workload. */
+export interface Runner {
+  /** One timed call: a sequence, one streaming step, or one training step. */
+  run(): unknown;
+  /** The values to check; called once, right after setup and before any run() (W-train starts from the initial weights). */
+  check(): Promise<CheckValues>;
+  /** What the check leaves out and why, when it cannot compare every value of CheckValues' list for the workload. */
+  checkNote?: string;
+  /** GRU only: the form this peer computes ('reset-after' is PyTorch's, the default). */
+  gruForm?: "reset-after" | "reset-before";
+  dispose(): void;
+}
+
+/** How a peer is labelled and grouped for the ratios. */
+export type PeerGroup = "ours" | "js-wasm" | "native";
+
+export interface Peer {
+  /** Stable id: results JSON, `--peers`. */
+  id: string;
+  /** The README's row name. */
+  label: string;
+  /** ours: rnn-wasm; js-wasm: JavaScript/WebAssembly peers (the ratio's "fastest peer"); native: ORT native, PyTorch. */
+  group: PeerGroup;
+  /** Why this peer cannot run the workload (shown as "—" with the reason as a footnote), or null when it can. */
+  cannot(w: Workload): string | null;
+  /** When set, the peer computes something else (timed, not checked), and this says why. */
+  speedOnly?(w: Workload): string | null;
+  setup(data: WorkloadData): Promise<Runner>;
+}

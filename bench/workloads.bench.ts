@@ -1,0 +1,358 @@
+// bench/workloads.bench.ts: rnn-wasm compared with the libraries a user would otherwise pick (issue 4), on the
+// workloads of bench/peers/workloads.ts, all in this run: rnn-wasm (wasm SIMD, wasm relaxed SIMD, the TypeScript
+// reference), TensorFlow.js (cpu and wasm backends), ONNX Runtime (onnxruntime-web's wasm backend in Node, and
+// onnxruntime-node, native), brain.js where it can express a workload, and PyTorch (a subprocess, when Debian's
+// python3-torch is installed). One thread everywhere.
+//
+//   npx tsx bench/workloads.bench.ts                     every workload (part of `npm run bench`)
+//   npx tsx bench/workloads.bench.ts --only W-seq        one workload (or a comma-separated list)
+//   options: --peers <ids> (a partial run: results to the temporary directory)  --max-time <s>  --no-pytorch
+//            --no-readme   (--help lists them)
+//
+// For each workload every peer gets the same weights (bench/models/<model>.safetensors, or the .onnx exported from
+// the same module) and the same input. Before timing, each peer's result is compared with our reference (see
+// CheckValues in bench/peers/workloads.ts); a peer that differs by more than 1e-4 is reported as failing the check
+// and not timed. Peers that cannot express a workload get "—" and the reason. Timing is benny's (benchmark.js):
+// median per call and the relative margin of error; PyTorch times itself the same way (bench/peers/pytorch_bench.py);
+// a call slower than 1 s is timed one call at a time (at most three, within 12 s; a call over 12 s is timed once),
+// so that the whole bench stays within minutes.
+// Writes
+//   bench/results/workloads.<id>.json   benny's result per workload (every sample)
+//   bench/results/workloads.json        the summary: per workload and peer, median, spread, GFLOP/s, ratios, check
+//   bench/results/workloads.svg         the chart (bench/chart.ts)
+// and rewrites the README's tables between <!-- bench:workloads:start --> and <!-- bench:workloads:end -->.
+import v8 from "node:v8";
+// Node 20 validates relaxed SIMD only behind this flag; it must be set before any wasm is compiled (importing the
+// library compiles nothing). The relaxed rows are labelled with it.
+v8.setFlagsFromString("--experimental-wasm-relaxed-simd");
+
+import { existsSync, mkdirSync, readFileSync, writeFileSync } from "node:fs";
+import { tmpdir } from "node:os";
+import { join } from "node:path";
+import { fileURLToPath } from "node:url";
+import { Command, InvalidArgumentError } from "commander";
+import { add, complete, configure, cycle, save, suite } from "benny";
+import { loadNow, machineInfo } from "./machine.js";
+import { writeChart } from "./chart.js";
+import { updateReadme, type WorkloadResult, type WorkloadRow, type WorkloadsSummary } from "./render-readme.js";
+import { brainPeer } from "./peers/brain.js";
+import { ortPeer } from "./peers/ort.js";
+import { pytorchMissing, runPytorch, type PytorchRun } from "./peers/pytorch.js";
+import { ourBuildAvailable, rnnWasmPeer } from "./peers/rnn-wasm.js";
+import { tfjsPeer } from "./peers/tfjs.js";
+import {
+  STREAM_CHECK_STEPS, TOLERANCE, WORKLOAD_IDS, WORKLOADS, loadWorkloadData,
+  type CheckValues, type Peer, type Runner, type Workload, type WorkloadData, type WorkloadId,
+} from "./peers/workloads.js";
+
+const RESULTS = fileURLToPath(new URL("./results/", import.meta.url));
+/** A call slower than this is timed by timeSlowCase instead of benny. */
+const SLOW_CALL_MS = 1_000;
+/** What timeSlowCase may spend on one case. */
+const SLOW_BUDGET_MS = 12_000;
+
+interface Options {
+  only: WorkloadId[];
+  peers: string[] | null;
+  maxTime: number;
+  pytorch: boolean;
+  readme: boolean;
+}
+
+function parseOptions(argv: string[]): Options {
+  const list = (v: string) => v.split(",").map((s) => s.trim()).filter(Boolean);
+  const program = new Command()
+    .name("workloads.bench.ts")
+    .description("rnn-wasm against TensorFlow.js, ONNX Runtime, brain.js and PyTorch on the issue-4 workloads")
+    .option("--only <ids>", `workloads to run, comma-separated (${WORKLOAD_IDS.join(", ")})`, (v) => {
+      const ids = list(v);
+      for (const id of ids) if (!(WORKLOAD_IDS as readonly string[]).includes(id)) throw new InvalidArgumentError(`unknown workload '${id}'`);
+      return ids as WorkloadId[];
+    })
+    .option("--peers <ids>", "peers to run, comma-separated ids (see the results JSON; 'pytorch' for PyTorch); the reference " +
+      "always runs; results go to the temporary directory", list)
+    .option("--max-time <seconds>", "benny's maxTime per case", (v) => {
+      const s = Number(v);
+      if (!(s > 0)) throw new InvalidArgumentError("expected a positive number of seconds");
+      return s;
+    }, 2)
+    .option("--no-pytorch", "skip the PyTorch subprocess")
+    .option("--no-readme", "do not rewrite the README tables or the chart")
+    .parse(argv);
+  const o = program.opts<{ only?: WorkloadId[]; peers?: string[]; maxTime: number; pytorch: boolean; readme: boolean }>();
+  return { only: o.only ?? [...WORKLOAD_IDS], peers: o.peers ?? null, maxTime: o.maxTime, pytorch: o.pytorch, readme: o.readme };
+}
+
+/** Every JavaScript-side peer, in the order the tables list them. */
+async function allPeers(): Promise<Peer[]> {
+  const peers: Peer[] = [];
+  for (const build of ["simd", "relaxed"] as const) {
+    if (await ourBuildAvailable(build)) peers.push(rnnWasmPeer(build));
+    else console.log(`rnn-wasm ${build}: skipped, this engine does not validate the ${build} build`);
+  }
+  peers.push(rnnWasmPeer("simd", { resetBefore: true }), rnnWasmPeer("reference"));
+  peers.push(tfjsPeer("cpu"), tfjsPeer("wasm"), ortPeer("web"), brainPeer(), ortPeer("node"));
+  return peers;
+}
+
+function maxAbsDiff(a: Float32Array | undefined, b: Float32Array | undefined): number {
+  if (!a || !b || a.length !== b.length) return NaN;
+  let max = 0;
+  for (let i = 0; i < a.length; i++) max = Math.max(max, Math.abs(a[i] - b[i]));
+  return max;
+}
+
+/** Largest difference between what a peer gave and the reference, over what both give (NaN when nothing matches). */
+function compare(got: CheckValues, want: CheckValues): number {
+  const diffs: number[] = [];
+  if (got.output) diffs.push(maxAbsDiff(got.output, want.output));
+  if (got.h) diffs.push(maxAbsDiff(got.h, want.h));
+  if (got.c) diffs.push(maxAbsDiff(got.c, want.c));
+  if (got.losses) diffs.push(...got.losses.map((l, k) => Math.abs(l - want.losses![k])));
+  if (got.headWeight) diffs.push(maxAbsDiff(got.headWeight, want.headWeight));
+  if (got.lstmWeights) diffs.push(maxAbsDiff(got.lstmWeights, want.lstmWeights));
+  return diffs.length ? Math.max(...diffs.map((d) => (Number.isNaN(d) ? Infinity : d))) : NaN;
+}
+
+/** Calls the check makes, to estimate one call's time from it. */
+const callsInCheck = (w: Workload) => (w.id === "W-stream" ? STREAM_CHECK_STEPS : w.id === "W-train" ? 2 : 1);
+
+/** benny's options for a case whose one call takes `ms`: fewer samples for slower ones, so the suite stays short. */
+function caseOptions(ms: number, maxTime: number) {
+  return ms > 50 ? { minSamples: 5, maxTime } : { minSamples: 10, maxTime };
+}
+
+/** benchmark.js' two-tailed t critical values for 95% confidence, by degrees of freedom. */
+const T_TABLE = [12.706, 4.303, 3.182, 2.776, 2.571, 2.447, 2.365, 2.306, 2.262, 2.228];
+
+/**
+ * A call slower than SLOW_CALL_MS is timed here rather than by benny (whose calibration and preparation would run
+ * it several more times): up to three more calls within SLOW_BUDGET_MS, median and benchmark.js' relative margin of
+ * error; when not even one more call fits, the check's own call is the one sample.
+ */
+async function timeSlowCase(runner: Runner, checkCallMs: number): Promise<Pick<WorkloadRow, "medianMs" | "meanMs" | "rmePercent" | "samples" | "sampleMs" | "timing">> {
+  const n = Math.min(3, Math.floor(SLOW_BUDGET_MS / checkCallMs));
+  if (n === 0) {
+    return { medianMs: checkCallMs, meanMs: checkCallMs, samples: 1, sampleMs: [checkCallMs],
+      timing: `timed once, on the check's call: a call takes over ${SLOW_BUDGET_MS / 1000} s` };
+  }
+  const ms: number[] = [];
+  for (let k = 0; k < n; k++) {
+    const t0 = performance.now();
+    await runner.run();
+    ms.push(performance.now() - t0);
+  }
+  const sorted = [...ms].sort((a, b) => a - b);
+  const median = n % 2 ? sorted[(n - 1) / 2] : (sorted[n / 2 - 1] + sorted[n / 2]) / 2;
+  const mean = ms.reduce((a, b) => a + b, 0) / n;
+  const sd = n > 1 ? Math.sqrt(ms.reduce((a, b) => a + (b - mean) ** 2, 0) / (n - 1)) : 0;
+  const rme = n > 1 ? (T_TABLE[n - 2] * sd) / Math.sqrt(n) / mean * 100 : undefined;
+  return { medianMs: median, meanMs: mean, rmePercent: rme, samples: n, sampleMs: ms,
+    timing: `timed one call at a time (${n} call${n > 1 ? "s" : ""}) rather than by benny: a call takes over ${SLOW_CALL_MS / 1000} s` };
+}
+
+interface Timed {
+  peer: Peer;
+  runner: Runner;
+  row: WorkloadRow;
+  callMs: number;
+}
+
+/** Everything for one workload: the oracle, every peer's check, benny's timing, then ratios. */
+async function measureWorkload(w: Workload, peers: Peer[], pytorch: PytorchRun | string | null, maxTime: number,
+  out: { folder: string; prefix: string }): Promise<WorkloadResult> {
+  const loadBefore = loadNow();
+  const started = performance.now();
+  const data: WorkloadData = loadWorkloadData(w);
+  console.log(`\n=== ${w.id}: ${w.description}`);
+
+  // The oracle: our TypeScript reference (and, for the GRU, its reset-before form for TensorFlow.js and brain.js).
+  const oracle = async (resetBefore: boolean) => {
+    const r = await rnnWasmPeer("reference", { resetBefore }).setup(data);
+    try {
+      return await r.check();
+    } finally {
+      r.dispose();
+    }
+  };
+  const want = await oracle(false);
+  const wantBefore = w.kind === "gru" ? await oracle(true) : null;
+
+  const rows: WorkloadRow[] = [];
+  const timed: Timed[] = [];
+  for (const peer of peers) {
+    const row: WorkloadRow = { peer: peer.id, label: peer.label, group: peer.group, status: "cannot" };
+    const reason = peer.cannot(w);
+    if (reason) {
+      if (peer.id.endsWith("-reset-before")) continue; // a W-gru-only row: nothing to say elsewhere
+      rows.push({ ...row, reason });
+      continue;
+    }
+    let runner: Runner;
+    try {
+      runner = await peer.setup(data);
+    } catch (e) {
+      rows.push({ ...row, status: "error", reason: `setup failed: ${(e as Error).message.split("\n")[0]}` });
+      console.log(`${peer.label}: setup failed: ${(e as Error).stack}`);
+      continue;
+    }
+    const t0 = performance.now();
+    let got: CheckValues;
+    try {
+      got = await runner.check();
+    } catch (e) {
+      runner.dispose();
+      rows.push({ ...row, status: "error", reason: `failed to run: ${(e as Error).message.split("\n")[0]}` });
+      console.log(`${peer.label}: failed to run: ${(e as Error).stack}`);
+      continue;
+    }
+    const callMs = (performance.now() - t0) / callsInCheck(w);
+    if (runner.checkNote) row.checkNote = runner.checkNote;
+    const speedOnly = peer.speedOnly?.(w) ?? null;
+    if (speedOnly) {
+      row.speedOnly = true;
+      row.reason = speedOnly;
+      console.log(`${peer.label.padEnd(48)} speed only: ${speedOnly}`);
+    } else {
+      const before = w.kind === "gru" && runner.gruForm === "reset-before";
+      row.checkedAgainst = before ? "reference GRU, reset-before" : "reference";
+      row.maxAbsDiff = compare(got, before ? wantBefore! : want);
+      console.log(`${peer.label.padEnd(48)} max |peer - ${row.checkedAgainst}| = ${row.maxAbsDiff.toExponential(2)}`);
+      if (!(row.maxAbsDiff <= TOLERANCE)) {
+        runner.dispose();
+        rows.push({ ...row, status: "failed", reason: `differs from our reference by ${row.maxAbsDiff.toExponential(2)} (tolerance ${TOLERANCE}): not timed` });
+        continue;
+      }
+    }
+    row.status = "timed";
+    rows.push(row);
+    if (callMs > SLOW_CALL_MS) {
+      Object.assign(row, await timeSlowCase(runner, callMs));
+      runner.dispose();
+      console.log(`${peer.label.padEnd(48)} ${row.timing}: median ${row.medianMs!.toFixed(0)} ms`);
+      continue;
+    }
+    timed.push({ peer, runner, row, callMs });
+  }
+
+  if (timed.length) {
+    const summary = await suite(
+      `${w.id}: ${w.description}`,
+      configure({ cases: { minSamples: 10, maxTime } }),
+      ...timed.map((t) => add(t.peer.label, () => t.runner.run(), caseOptions(t.callMs, maxTime))),
+      cycle(),
+      complete(),
+      save({ file: `${out.prefix}.${w.id}`, folder: out.folder, details: true, format: "json" }),
+    );
+    for (const r of summary.results) {
+      Object.assign(timed.find((t) => t.peer.label === r.name)!.row, {
+        medianMs: r.details.median * 1000, // benchmark.js samples are seconds per call
+        meanMs: r.details.mean * 1000,
+        rmePercent: r.details.relativeMarginOfError,
+        samples: r.samples,
+        timing: "benny",
+      });
+    }
+    for (const t of timed) t.runner.dispose();
+  }
+
+  // PyTorch: timed in its own process before this one started measuring; checked here like every peer.
+  if (pytorch !== null) {
+    const row: WorkloadRow = { peer: "pytorch", label: "PyTorch, one thread", group: "native", status: "skipped" };
+    if (typeof pytorch === "string") rows.push({ ...row, reason: pytorch });
+    else {
+      const p = pytorch.results.get(w.id)!;
+      row.label = `PyTorch ${pytorch.torch.split("+")[0]}, one thread (${pytorch.blas})`;
+      row.checkedAgainst = "reference";
+      row.maxAbsDiff = compare(p.check, want);
+      console.log(`${row.label.padEnd(48)} max |peer - reference| = ${row.maxAbsDiff.toExponential(2)}`);
+      if (!(row.maxAbsDiff <= TOLERANCE)) rows.push({ ...row, status: "failed", reason: `differs from our reference by ${row.maxAbsDiff.toExponential(2)}: not reported` });
+      else rows.push({ ...row, status: "timed", ...p.timing, timing: "pytorch_bench.py (benchmark.js' method)" });
+    }
+  }
+  console.log(`${w.id}: measured in ${((performance.now() - started) / 1000).toFixed(0)} s`);
+  return finish(w, rows, loadBefore);
+}
+
+/** Units, GFLOP/s and the ratios, once every row is in. */
+function finish(w: Workload, rows: WorkloadRow[], loadBefore: number): WorkloadResult {
+  const timed = rows.filter((r) => r.status === "timed" && r.medianMs !== undefined);
+  const fastestOf = (keep: (r: WorkloadRow) => boolean) =>
+    timed.filter(keep).reduce<WorkloadRow | null>((best, r) => (!best || r.medianMs! < best.medianMs! ? r : best), null);
+  const fastestJsWasm = fastestOf((r) => r.group === "js-wasm" && !r.speedOnly);
+  const ortNative = fastestOf((r) => r.peer === "ort-node");
+  const pytorch = fastestOf((r) => r.peer === "pytorch");
+  for (const r of timed) {
+    const ms = r.medianMs!;
+    r.value = w.unit === "µs/step" ? ms * 1000 : ms;
+    r.gflops = w.flopPerCall / (ms / 1000) / 1e9;
+    if (w.id === "W-batch") r.stepsTimesBatchPerSec = (w.T * w.B) / (ms / 1000);
+    if (fastestJsWasm) r.vsFastestJsWasm = fastestJsWasm.medianMs! / ms;
+    if (ortNative) r.vsOrtNative = ortNative.medianMs! / ms;
+    if (pytorch) r.vsPytorch = pytorch.medianMs! / ms;
+  }
+  return {
+    id: w.id,
+    description: w.description,
+    kind: w.kind,
+    shape: { I: w.I, H: w.H, B: w.B, T: w.T },
+    unit: w.unit,
+    stepsPerCall: w.stepsPerCall,
+    flopPerCall: w.flopPerCall,
+    fastestJsWasm: fastestJsWasm?.label ?? null,
+    date: new Date().toISOString(),
+    machine: machineInfo(loadBefore),
+    rows,
+  };
+}
+
+async function main(): Promise<void> {
+  const options = parseOptions(process.argv);
+  let peers = await allPeers();
+  if (options.peers) {
+    const keep = new Set(options.peers);
+    peers = peers.filter((p) => keep.has(p.id) || p.id === "rnn-wasm-reference");
+  }
+  const runTorch = options.pytorch && (!options.peers || options.peers.includes("pytorch"));
+  const workloads = options.only.map((id) => WORKLOADS[id]);
+
+  // PyTorch first, in its own process, while this one is idle.
+  let pytorch: PytorchRun | string | null = null;
+  if (runTorch) {
+    pytorch = pytorchMissing();
+    if (pytorch === null) {
+      console.log("PyTorch: running bench/peers/pytorch_bench.py ...");
+      try {
+        pytorch = runPytorch(workloads.map(loadWorkloadData), { minSamples: 10, maxTime: options.maxTime });
+        console.log(`PyTorch ${pytorch.torch}, ${pytorch.threads} thread, BLAS ${pytorch.blas}: done`);
+      } catch (e) {
+        pytorch = `PyTorch failed: ${(e as Error).message.split("\n").slice(0, 3).join(" ")}`;
+        console.log(pytorch);
+      }
+    } else console.log(`PyTorch skipped: ${pytorch}`);
+  }
+
+  // A run on some peers only is not the comparison: its results go to the temporary directory, not bench/results/.
+  const out = options.peers ? { folder: tmpdir(), prefix: "rnn-wasm-workloads.partial" } : { folder: RESULTS, prefix: "workloads" };
+  mkdirSync(out.folder, { recursive: true });
+  const path = join(out.folder, `${out.prefix}.json`);
+  const previous: WorkloadsSummary | null = !options.peers && existsSync(path) ? (JSON.parse(readFileSync(path, "utf8")) as WorkloadsSummary) : null;
+  const summary: WorkloadsSummary = {
+    suite: "workloads",
+    command: "npm run bench",
+    workloads: { ...(previous?.workloads ?? {}) },
+  };
+  for (const w of workloads) {
+    summary.workloads[w.id] = await measureWorkload(w, peers, pytorch, options.maxTime, out);
+    writeFileSync(path, JSON.stringify(summary, null, 2) + "\n"); // after each workload: a crash keeps the rest
+  }
+  console.log(`\nSaved to: ${path}`);
+  if (options.peers) console.log("--peers: a partial run, so bench/results/, the chart and the README are left as they are");
+  else if (options.readme) {
+    console.log(`Chart: ${writeChart()}`);
+    const readme = updateReadme(summary);
+    console.log(readme ? `Updated the tables in ${readme}` : "README.md has no bench:workloads markers; tables not written");
+  }
+}
+
+await main();
