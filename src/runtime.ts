@@ -4,10 +4,12 @@
 // We call the module's exports directly (asc's raw bindings are a 10-line wrapper around
 // WebAssembly.instantiate); @assemblyscript/loader is deprecated since AssemblyScript 0.20 and only helps
 // with managed objects, which these pointer-based kernels never pass.
+// Where the package's own files come from on each runtime (Node, workerd, browsers) is src/platform.ts's business.
 import { RnnError } from "./errors.js";
+import { BUILDS, canReadFiles, getPlatform, isFileLike, probeBuild, type Build } from "./platform.js";
 
-/** Which compiled kernels to use: relaxed SIMD (fused multiply-add), plain 128-bit SIMD, or scalar. */
-export type Build = "relaxed" | "simd" | "scalar";
+export { BUILDS };
+export type { Build };
 
 /** Where the wasm comes from: a compiled module (Workers), its bytes, a fetch Response, or a URL / file path. */
 export type WasmSource = WebAssembly.Module | ArrayBuffer | ArrayBufferView | Response | URL | string;
@@ -47,8 +49,6 @@ export interface Kernels {
   adamStep(p: number, g: number, m: number, v: number, vmax: number, n: number, lr: number, beta1: number,
     beta2: number, eps: number, weightDecay: number, bc1: number, bc2: number, decoupled: number): void;
 }
-
-export const BUILDS: readonly Build[] = ["relaxed", "simd", "scalar"];
 
 /** AssemblyScript's TLSF allocator serves blocks smaller than 1 GiB. */
 const MAX_BLOCK_BYTES = 2 ** 30 - 64;
@@ -123,35 +123,7 @@ export class Runtime {
   }
 }
 
-function wasmFileName(build: Build): string {
-  return `rnn-${build}.wasm`;
-}
-
-function isNode(): boolean {
-  return typeof process !== "undefined" && !!process.versions?.node;
-}
-
-// The package's own wasm files: build/ next to src/ when run from source, two levels up from dist/src/.
-async function readPackagedWasm(build: Build): Promise<Uint8Array<ArrayBuffer>> {
-  const name = wasmFileName(build);
-  if (!isNode()) {
-    const res = await fetch(new URL(`../build/${name}`, import.meta.url));
-    return new Uint8Array(await res.arrayBuffer());
-  }
-  const fs = await import("node:fs/promises");
-  const { fileURLToPath } = await import("node:url");
-  const candidates = [new URL(`../build/${name}`, import.meta.url), new URL(`../../build/${name}`, import.meta.url)];
-  for (const url of candidates) {
-    try {
-      return new Uint8Array(await fs.readFile(fileURLToPath(url)));
-    } catch {
-      // try the next place
-    }
-  }
-  throw new RnnError("init", `cannot find ${name} next to the package (looked in ${candidates.map((u) => fileURLToPath(u)).join(", ")}); run 'npm run build:wasm'`);
-}
-
-async function sourceToModuleOrBytes(source: WasmSource): Promise<WebAssembly.Module | Uint8Array<ArrayBuffer>> {
+async function sourceToModuleOrBytes(source: WasmSource | Uint8Array): Promise<WebAssembly.Module | Uint8Array<ArrayBuffer>> {
   if (source instanceof WebAssembly.Module) return source;
   if (source instanceof ArrayBuffer) return new Uint8Array(source);
   if (ArrayBuffer.isView(source)) return new Uint8Array(source.buffer, source.byteOffset, source.byteLength).slice();
@@ -160,22 +132,25 @@ async function sourceToModuleOrBytes(source: WasmSource): Promise<WebAssembly.Mo
     return new Uint8Array(await source.arrayBuffer());
   }
   const text = source instanceof URL ? source.href : String(source);
-  if (isNode() && (!/^[a-z]+:/i.test(text) || text.startsWith("file:"))) {
-    const fs = await import("node:fs/promises");
-    const { fileURLToPath } = await import("node:url");
-    const path = text.startsWith("file:") ? fileURLToPath(text) : text;
-    try {
-      return new Uint8Array(await fs.readFile(path));
-    } catch (e) {
-      throw new RnnError("init", `cannot read the wasm file ${path}: ${(e as Error).message}`);
-    }
-  }
+  const platform = getPlatform();
+  if (isFileLike(text) && canReadFiles() && platform.readFile) return sourceToModuleOrBytes(await platform.readFile(text));
   return sourceToModuleOrBytes(await fetch(text));
 }
 
-/** Whether this engine can compile the given build (relaxed SIMD needs Node >= 22, or a flag, or workerd). */
+/**
+ * Whether this engine can run the given build: relaxed SIMD needs Node >= 22 (or Node 20 with
+ * --experimental-wasm-relaxed-simd), Chrome >= 114 or workerd; plain SIMD every current engine.
+ */
 export async function supportsBuild(build: Build): Promise<boolean> {
-  return WebAssembly.validate(await readPackagedWasm(build));
+  checkBuild(build);
+  const platform = getPlatform();
+  return platform.supportsBuild ? platform.supportsBuild(build) : probeBuild(build);
+}
+
+function checkBuild(build: unknown): asserts build is Build {
+  if (!BUILDS.includes(build as Build)) {
+    throw new RnnError("init", `unknown build ${JSON.stringify(build)}: expected one of ${BUILDS.map((b) => `'${b}'`).join(", ")}`);
+  }
 }
 
 async function instantiate(build: Build, moduleOrBytes: WebAssembly.Module | Uint8Array<ArrayBuffer>): Promise<Runtime> {
@@ -191,24 +166,29 @@ async function instantiate(build: Build, moduleOrBytes: WebAssembly.Module | Uin
 
 /** Options for `createRuntime` and `init`. */
 export interface RuntimeOptions {
-  /** Force a build; by default the fastest one this engine validates (relaxed, then simd, then scalar). */
+  /**
+   * Force a build (for tests, or for results that stay the same bits across engines: 'simd' and 'scalar' give the
+   * same bits everywhere; 'relaxed' fuses multiply-adds). By default the fastest one this engine runs: relaxed,
+   * then simd, then scalar. With a `source`, names the build the source is (default 'simd').
+   */
   build?: Build;
 }
 
 /**
  * Loads a fresh, independent instance of the kernels. With a `source`, that module or file is used and
- * `build` says which build it is (default 'simd'); without one, the package's own files are read and the
- * fastest build this engine supports is chosen unless `build` forces one.
+ * `build` says which build it is (default 'simd'); without one, the package's own files are loaded (read, imported
+ * or fetched, as the runtime's entry point says) and the fastest build this engine supports is chosen unless
+ * `build` forces one.
  */
 export async function createRuntime(source?: WasmSource, options: RuntimeOptions = {}): Promise<Runtime> {
+  if (options.build !== undefined) checkBuild(options.build);
   if (source !== undefined) return instantiate(options.build ?? "simd", await sourceToModuleOrBytes(source));
   const order = options.build ? [options.build] : BUILDS;
   for (const build of order) {
-    const bytes = await readPackagedWasm(build);
-    if (WebAssembly.validate(bytes)) return instantiate(build, bytes);
+    if (await supportsBuild(build)) return instantiate(build, await sourceToModuleOrBytes(await getPlatform().packagedWasm(build)));
     if (options.build) {
       throw new RnnError("init", `this JavaScript engine cannot compile the '${build}' build` +
-        (build === "relaxed" ? " (relaxed SIMD needs Node >= 22, --experimental-wasm-relaxed-simd, or workerd)" : ""));
+        (build === "relaxed" ? " (relaxed SIMD needs Node >= 22, --experimental-wasm-relaxed-simd, Chrome >= 114, or workerd)" : ""));
     }
   }
   throw new RnnError("init", "no wasm build of rnn-wasm validates on this engine");
