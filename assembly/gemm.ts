@@ -324,3 +324,20 @@ export function packTransposed(dst: usize, src: usize, sps: i32, K: i32, N: i32)
     }
   }
 }
+
+// dst = PyTorch's (G*R, C) matrix src, transposed and packed: (C, G*Rp) in panels of 8 columns with panel stride
+// C*8, each gate block of R columns padded with zeros to Rp = roundUp4(R) (src/layout.ts's pack, in wasm so a
+// model loads without running a long loop in JavaScript's cold tiers).
+export function packWeights(dst: usize, src: usize, G: i32, R: i32, C: i32): void {
+  const Rp = (R + 3) & ~3;
+  const N8 = (G * Rp + 7) & ~7;
+  memory.fill(dst, 0, (<usize>C * N8) << 2);
+  for (let g = 0; g < G; g++) {
+    for (let j = 0; j < R; j++) {
+      const n = g * Rp + j;
+      const col = dst + ((<usize>(n >> 3) * C * 8 + (n & 7)) << 2);
+      const row = src + ((<usize>(g * R + j) * C) << 2);
+      for (let c = 0; c < C; c++) store<f32>(col + (<usize>c << 5), load<f32>(row + (<usize>c << 2)));
+    }
+  }
+}

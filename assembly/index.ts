@@ -1,6 +1,6 @@
 // assembly/index.ts: the module's exports: the kernels, and raw memory blocks for src/runtime.ts to own.
 export { biasBackward, addInto, sigmoidForward, tanhForward } from "./math";
-export { gemm, gemmBackwardWeight, packTransposed } from "./gemm";
+export { gemm, gemmBackwardWeight, packTransposed, packWeights } from "./gemm";
 export { lstmForward, lstmBackward, lstmGateWidth } from "./lstm";
 export { gruForward, gruBackward, gruGateWidth } from "./gru";
 export { rnnForward, rnnBackward } from "./rnn";

@@ -32,6 +32,7 @@ export interface Kernels {
   gemmBackwardWeight(dw: number, wps: number, a: number, lda: number, dout: number, ldo: number,
     M: number, K: number, N: number): void;
   packTransposed(dst: number, src: number, sps: number, K: number, N: number): void;
+  packWeights(dst: number, src: number, G: number, R: number, C: number): void;
   biasBackward(db: number, dout: number, ldo: number, M: number, N: number): void;
   addInto(dst: number, src: number, n: number): void;
   lstmBackward(dxz: number, dhs: number, dh: number, dc: number, dr: number, hs: number, cs: number, gates: number,

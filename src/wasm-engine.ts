@@ -11,7 +11,7 @@ import { wasmBuffer, type ParamBuffer } from "./train/params.js";
 import type { Runtime } from "./runtime.js";
 import type { ParamRole, Spec } from "./spec.js";
 import { directions, gateCount, layerInputSize, outputSize, paramSuffix } from "./spec.js";
-import { gateWidth, pack, paramLayout, roundUp4, trainWorkspaceLayout, transposedLayout, unpack, workspaceLayout, type ParamLayout, type TrainWorkspace, type Workspace } from "./layout.js";
+import { gateWidth, paramLayout, roundUp4, trainWorkspaceLayout, transposedLayout, unpack, workspaceLayout, type ParamLayout, type TrainWorkspace, type Workspace } from "./layout.js";
 
 export class WasmEngine implements Engine {
   private readonly rt: Runtime;
@@ -39,9 +39,20 @@ export class WasmEngine implements Engine {
       return o;
     }));
     this.paramsPtr = rt.alloc(this.layout.totalFloats * 4);
-    const block = rt.f32(this.paramsPtr, this.layout.totalFloats);
-    for (const p of this.layout.params) {
-      pack(block.subarray(p.offset, p.offset + p.size), params[p.name], p.G, p.R, p.C);
+    // PyTorch's tensors go through one scratch block and are packed by the kernel (layout.ts's pack, in wasm)
+    const largest = Math.max(...this.layout.params.map((p) => p.G * p.R * p.C));
+    let scratch = 0;
+    try {
+      scratch = rt.alloc(largest * 4);
+      for (const p of this.layout.params) {
+        rt.f32(scratch, p.G * p.R * p.C).set(params[p.name]);
+        rt.kernels.packWeights(this.paramsPtr + p.offset * 4, scratch, p.G, p.R, p.C);
+      }
+    } catch (e) {
+      rt.free(this.paramsPtr);
+      throw e;
+    } finally {
+      if (scratch) rt.free(scratch);
     }
   }
 
