@@ -8,6 +8,7 @@ import { readFileSync, readdirSync } from "node:fs";
 import { fileURLToPath } from "node:url";
 import { describe, it, expect, beforeAll } from "vitest";
 import { init, fromTorch, loadSafetensors } from "../../src/index.js";
+import type { ArchitectureOptions } from "../../src/spec.js";
 
 type Tensor = { shape: number[]; data: Float32Array };
 type Backend = "wasm" | "reference";
@@ -22,18 +23,8 @@ interface Cell {
   dispose(): void;
 }
 
-/** Options as the script writes them into `__metadata__.options`. */
-interface FixtureOptions {
-  inputSize: number;
-  hiddenSize: number;
-  numLayers: number;
-  bidirectional: boolean;
-  batchFirst: boolean;
-  bias: boolean;
-  projSize: number;
-  nonlinearity: "tanh" | "relu";
-  resetAfter: boolean;
-}
+/** Options as the script writes them into `__metadata__.options`: every layer option, spelled as ours. */
+type FixtureOptions = Required<ArchitectureOptions>;
 
 const TOL = 1e-5;
 const BACKENDS: Backend[] = ["wasm", "reference"];

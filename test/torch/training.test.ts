@@ -27,6 +27,7 @@
 import { readFileSync, readdirSync } from "node:fs";
 import { fileURLToPath } from "node:url";
 import v8 from "node:v8";
+import type { ArchitectureOptions } from "../../src/spec.js";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import {
   Adam, AdamW, LastStep, Linear, SGD, Sequential, clipGradNorm, clipGradValue, createRuntime, fromTorch, loadSafetensors,
@@ -36,18 +37,8 @@ import {
 /** Where the maths runs: one wasm build (relaxed = FMA, so other roundings), or the plain-TypeScript reference. */
 type Variant = Build | "reference";
 
-/** Options as the script writes them into `__metadata__.options`. */
-interface FixtureOptions {
-  inputSize: number;
-  hiddenSize: number;
-  numLayers: number;
-  bidirectional: boolean;
-  batchFirst: boolean;
-  bias: boolean;
-  projSize: number;
-  nonlinearity: "tanh" | "relu";
-  resetAfter: boolean;
-}
+/** Options as the script writes them into `__metadata__.options`: every layer option, spelled as ours. */
+type FixtureOptions = Required<ArchitectureOptions>;
 
 /** `__metadata__.hyper` of an optimizer case. */
 interface Hyper {
