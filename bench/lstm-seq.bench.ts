@@ -13,6 +13,7 @@ v8.setFlagsFromString("--experimental-wasm-relaxed-simd");
 
 import { mkdirSync, writeFileSync } from "node:fs";
 import { machineInfo, loadNow, NODE_MAJOR } from "./machine.js";
+import { seededValues } from "./peers/workloads.js";
 import { fileURLToPath } from "node:url";
 import { add, complete, configure, cycle, save, suite } from "benny";
 import { createRuntime, fromTorch, LSTM, supportsBuild, type Build, type RecurrentLayer, type Tensor } from "../src/index.js";
@@ -23,19 +24,6 @@ const FLOP_PER_SEQUENCE = 2 * 4 * H * (I + H) * B * T;
 const TOLERANCE = 1e-4;
 const SEED = 20240501;
 const RESULTS = fileURLToPath(new URL("./results/", import.meta.url));
-
-/** Deterministic input in [-1, 1): the same on every run and machine. */
-function seededInput(n: number, seed: number): Float32Array {
-  let a = seed >>> 0;
-  const out = new Float32Array(n);
-  for (let i = 0; i < n; i++) {
-    a = (a + 0x6d2b79f5) >>> 0; // mulberry32
-    let t = Math.imul(a ^ (a >>> 15), a | 1);
-    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
-    out[i] = (((t ^ (t >>> 14)) >>> 0) / 4294967296) * 2 - 1;
-  }
-  return out;
-}
 
 function maxAbsDiff(a: Float32Array, b: Float32Array): number {
   if (a.length !== b.length) return NaN;
@@ -57,7 +45,7 @@ async function main(): Promise<void> {
   const seeded = new LSTM({ inputSize: I, hiddenSize: H, seed: SEED, backend: "reference" });
   const weights = seeded.toTorch();
   seeded.dispose();
-  const input: Tensor = { shape: [T, B, I], data: seededInput(T * B * I, SEED + 1) };
+  const input: Tensor = { shape: [T, B, I], data: seededValues(T * B * I, SEED + 1) };
 
   const cases: Case[] = [];
   const relaxedLabel = NODE_MAJOR < 22 ? "wasm relaxed SIMD (Node 20 flag)" : "wasm relaxed SIMD";

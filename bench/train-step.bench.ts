@@ -17,6 +17,7 @@ v8.setFlagsFromString("--experimental-wasm-relaxed-simd");
 
 import { mkdirSync, writeFileSync } from "node:fs";
 import { machineInfo, loadNow, NODE_MAJOR } from "./machine.js";
+import { seededValues } from "./peers/workloads.js";
 import { fileURLToPath } from "node:url";
 import { add, complete, configure, cycle, save, suite } from "benny";
 import {
@@ -32,19 +33,6 @@ const FLOP_PER_STEP = 3 * FLOP_FORWARD; // forward + backward, backward counted 
 const TOLERANCE = 1e-4;
 const SEED = 20240502;
 const RESULTS = fileURLToPath(new URL("./results/", import.meta.url));
-
-/** Deterministic values in [-1, 1): the same on every run and machine (mulberry32). */
-function seeded(n: number, seed: number): Float32Array {
-  let a = seed >>> 0;
-  const out = new Float32Array(n);
-  for (let i = 0; i < n; i++) {
-    a = (a + 0x6d2b79f5) >>> 0;
-    let t = Math.imul(a ^ (a >>> 15), a | 1);
-    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
-    out[i] = (((t ^ (t >>> 14)) >>> 0) / 4294967296) * 2 - 1;
-  }
-  return out;
-}
 
 interface Case {
   name: string;
@@ -69,8 +57,8 @@ async function main(): Promise<void> {
   // One set of weights in PyTorch's layout, loaded into every backend the way a user would load a model.
   const lstmWeights = new LSTM({ inputSize: I, hiddenSize: H, seed: SEED, backend: "reference" }).toTorch();
   const headWeights = new Linear({ inFeatures: H, outFeatures: 1, seed: SEED + 1, backend: "reference" }).toTorch();
-  const input: Tensor = { shape: [T, B, I], data: seeded(T * B * I, SEED + 2) };
-  const target: Tensor = { shape: [B, 1], data: seeded(B, SEED + 3) };
+  const input: Tensor = { shape: [T, B, I], data: seededValues(T * B * I, SEED + 2) };
+  const target: Tensor = { shape: [B, 1], data: seededValues(B, SEED + 3) };
 
   const make = (name: string, build: Build | undefined, runtime: Runtime | undefined): Case => {
     const where = runtime ? { runtime } : { backend: "reference" as const };

@@ -12,6 +12,7 @@
 import { readFileSync } from "node:fs";
 import { fileURLToPath } from "node:url";
 import { loadSafetensors, type Tensor } from "../../src/index.js";
+import { fillUniform, mulberry32 } from "../../src/random.js";
 
 export const WORKLOAD_IDS = ["W-stream", "W-seq", "W-batch", "W-gru", "W-train"] as const;
 export type WorkloadId = (typeof WORKLOAD_IDS)[number];
@@ -73,17 +74,9 @@ export function installedVersion(pkg: string): string {
   }
 }
 
-/** Deterministic values in [-1, 1) (mulberry32): the same on every run and machine. */
+/** Deterministic values in [-1, 1): the same on every run and machine (src/random.ts's generator). */
 export function seededValues(n: number, seed: number): Float32Array {
-  let a = seed >>> 0;
-  const out = new Float32Array(n);
-  for (let i = 0; i < n; i++) {
-    a = (a + 0x6d2b79f5) >>> 0;
-    let t = Math.imul(a ^ (a >>> 15), a | 1);
-    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
-    out[i] = (((t ^ (t >>> 14)) >>> 0) / 4294967296) * 2 - 1;
-  }
-  return out;
+  return fillUniform(new Float32Array(n), 1, mulberry32(seed));
 }
 
 /** What every peer gets for one workload. */
