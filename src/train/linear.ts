@@ -3,7 +3,7 @@
 // gemmBackwardWeight / biasBackward (dW, db) and a gemm against a transposed copy of W (dx), over all rows.
 import { RnnError } from "../errors.js";
 import { getRuntime, type Runtime } from "../runtime.js";
-import { pack, packedSize, roundUp4, roundUp8, unpack } from "../layout.js";
+import { packedSize, roundUp4, roundUp8, unpack } from "../layout.js";
 import { fillUniform, mulberry32 } from "../random.js";
 import * as math from "../reference/math.js";
 import { checkTensor, checkTensorData, numel, type NanPolicy, type Tensor } from "../tensor.js";
@@ -62,8 +62,10 @@ export class Linear implements Trainable {
       const n = this.blockFloats();
       this.paramsPtr = this.rt.alloc(n * 4);
       this.gradsPtr = this.rt.alloc(n * 4);
+      // the weights go through the gradient block (not yet in use) and are packed by the kernel the layers use
+      this.rt.f32(this.gradsPtr, weight.length).set(weight);
+      this.rt.kernels.packWeights(this.paramsPtr, this.gradsPtr, 1, this.outFeatures, this.inFeatures);
       const block = this.rt.f32(this.paramsPtr, n);
-      pack(block, weight, 1, this.outFeatures, this.inFeatures);
       block.fill(0, this.biasOffset);
       if (bias) block.set(bias, this.biasOffset);
       this.rt.f32(this.gradsPtr, n).fill(0);
