@@ -5,7 +5,9 @@ import { readFileSync } from "node:fs";
 import { join } from "node:path";
 import { Command, CommanderError } from "commander";
 import { CliError, UsageError, packageRoot } from "./cli/common.js";
+import { registerBench } from "./cli/bench.js";
 import { registerDemo } from "./cli/demo.js";
+import { registerInspect } from "./cli/inspect.js";
 import { registerRun } from "./cli/run.js";
 
 const USAGE_HINT = "(see 'rnn-wasm --help', or 'rnn-wasm <command> --help')";
@@ -30,6 +32,8 @@ function program(): Command {
     // Throw instead of exiting, so main() picks the exit code; subcommands made with .command() inherit this.
     .exitOverride();
   registerRun(cli);
+  registerInspect(cli);
+  registerBench(cli);
   registerDemo(cli);
   return cli;
 }

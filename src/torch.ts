@@ -6,7 +6,7 @@ import { RnnError } from "./errors.js";
 import type { BackendOptions } from "./owner.js";
 import { cellFor, type RecurrentCell } from "./cells.js";
 import { layerFor, type RecurrentLayer } from "./layers.js";
-import { makeSpec, paramList, type Kind, type Nonlinearity } from "./spec.js";
+import { makeSpec, paramList, type ArchitectureOptions, type Kind, type Nonlinearity, type Spec } from "./spec.js";
 import { checkTensor, type Tensor } from "./tensor.js";
 
 export interface FromTorchOptions extends BackendOptions {
@@ -24,8 +24,13 @@ export interface FromTorchOptions extends BackendOptions {
 
 const PARAM_NAME = /^(weight_ih|weight_hh|bias_ih|bias_hh|weight_hr)(?:_l(\d+)(_reverse)?)?$/;
 
-/** The prefixes under which a recurrent module's weight_ih_l0 (or a cell's weight_ih) appears. */
-function findPrefixes(names: string[]): string[] {
+/** Whether `name`, without its module prefix, is a recurrent parameter's name: `weight_ih_l0`, `bias_hh_l1_reverse`, `weight_ih`, ... */
+export function isRecurrentParamName(name: string): boolean {
+  return PARAM_NAME.test(name);
+}
+
+/** The prefixes under which a recurrent module's weight_ih_l0 (or a cell's weight_ih) appears, in first-seen order. */
+export function recurrentPrefixes(names: string[]): string[] {
   const found = new Set<string>();
   for (const n of names) {
     const m = /^(.*?)weight_ih(_l0)?$/.exec(n);
@@ -34,17 +39,28 @@ function findPrefixes(names: string[]): string[] {
   return [...found];
 }
 
+/** What a PyTorch state_dict describes, read and checked as `fromTorch` reads it, before anything is built. */
+export interface TorchStateDict {
+  /** The architecture inferred from the names and shapes, every default filled in (`cell` for names without `_l{k}`). */
+  spec: Spec;
+  /** The recurrent module's key prefix, such as `'encoder.lstm.'`; `''` when the names are bare. */
+  prefix: string;
+  /** The module's parameters by name without the prefix, in PyTorch's state_dict order, shapes checked. */
+  params: Record<string, Float32Array>;
+}
+
 /**
- * Builds the LSTM, GRU or RNN layer (names with `_l{k}`), or LSTMCell, GRUCell or RNNCell (names without),
- * that a PyTorch state_dict describes. Tensors outside `prefix` are ignored; unknown tensors inside it,
- * missing ones and wrong shapes are errors that name the tensor and the expected shape.
+ * Reads the recurrent module of a PyTorch state_dict without building a layer (and so without allocating wasm
+ * memory): finds its prefix, infers the architecture, and checks every tensor's name and shape against it, as
+ * `fromTorch` does (this is the first half of `fromTorch`). The values are checked for NaN and Infinity only
+ * under `options.nanPolicy` 'error' (the default).
  */
-export function fromTorch(tensors: Record<string, Tensor>, options: FromTorchOptions = {}): RecurrentLayer | RecurrentCell {
+export function readTorchStateDict(tensors: Record<string, Tensor>, options: FromTorchOptions = {}): TorchStateDict {
   if (tensors === null || typeof tensors !== "object") throw new RnnError("missing", "fromTorch needs a record of tensors by state_dict name");
   const all = Object.keys(tensors);
   let prefix = options.prefix;
   if (prefix === undefined) {
-    const prefixes = findPrefixes(all);
+    const prefixes = recurrentPrefixes(all);
     if (prefixes.length === 0) throw new RnnError("missing", `no weight_ih_l0 (or weight_ih) tensor among: ${all.slice(0, 12).join(", ") || "(none)"}`);
     if (prefixes.length > 1) throw new RnnError("unexpected", `several recurrent modules in this state_dict (${prefixes.map((p) => `'${p}'`).join(", ")}); pass prefix to choose one`);
     prefix = prefixes[0];
@@ -54,7 +70,7 @@ export function fromTorch(tensors: Record<string, Tensor>, options: FromTorchOpt
   const names = Object.keys(own);
   const where = prefix ? ` (prefix '${prefix}')` : "";
   for (const n of names) {
-    if (!PARAM_NAME.test(n)) throw new RnnError("unexpected", `unexpected tensor '${prefix}${n}'${where}: not a recurrent layer parameter`);
+    if (!isRecurrentParamName(n)) throw new RnnError("unexpected", `unexpected tensor '${prefix}${n}'${where}: not a recurrent layer parameter`);
   }
   const wih = own["weight_ih_l0"] ?? own["weight_ih"];
   if (!wih) throw new RnnError("missing", `missing tensor '${prefix}weight_ih_l0'${where}`);
@@ -104,11 +120,35 @@ export function fromTorch(tensors: Record<string, Tensor>, options: FromTorchOpt
   for (const n of names) {
     if (!known.has(n)) throw new RnnError("unexpected", `unexpected tensor '${prefix}${n}' for a ${kind.toUpperCase()} with ${describe(spec)}`);
   }
-  const backend: BackendOptions = { backend: options.backend, runtime: options.runtime, seed: options.seed, nanPolicy: options.nanPolicy };
-  return cell ? cellFor(kind, { ...arch, ...backend }, params) : layerFor(kind, { ...arch, ...backend }, params);
+  return { spec, prefix, params };
 }
 
-function describe(s: ReturnType<typeof makeSpec>): string {
+/**
+ * Builds the LSTM, GRU or RNN layer (names with `_l{k}`), or LSTMCell, GRUCell or RNNCell (names without),
+ * that a PyTorch state_dict describes. Tensors outside `prefix` are ignored; unknown tensors inside it,
+ * missing ones and wrong shapes are errors that name the tensor and the expected shape.
+ */
+export function fromTorch(tensors: Record<string, Tensor>, options: FromTorchOptions = {}): RecurrentLayer | RecurrentCell {
+  const { spec, params } = readTorchStateDict(tensors, options);
+  const arch = architectureOf(spec);
+  const backend: BackendOptions = { backend: options.backend, runtime: options.runtime, seed: options.seed, nanPolicy: options.nanPolicy };
+  return spec.cell ? cellFor(spec.kind, { ...arch, ...backend }, params) : layerFor(spec.kind, { ...arch, ...backend }, params);
+}
+
+/** The constructor options that give `spec` back. */
+function architectureOf(spec: Spec): ArchitectureOptions {
+  return {
+    inputSize: spec.inputSize,
+    hiddenSize: spec.hiddenSize,
+    bias: spec.bias,
+    ...(spec.projSize ? { projSize: spec.projSize } : {}),
+    ...(spec.kind === "rnn" ? { nonlinearity: spec.nonlinearity } : {}),
+    ...(spec.kind === "gru" ? { resetAfter: spec.resetAfter } : {}),
+    ...(spec.cell ? {} : { numLayers: spec.numLayers, bidirectional: spec.bidirectional, batchFirst: spec.batchFirst }),
+  };
+}
+
+function describe(s: Spec): string {
   const parts = [`inputSize ${s.inputSize}`, `hiddenSize ${s.hiddenSize}`];
   if (!s.cell) parts.push(`numLayers ${s.numLayers}`, s.bidirectional ? "bidirectional" : "one direction");
   if (s.projSize) parts.push(`projSize ${s.projSize}`);

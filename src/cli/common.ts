@@ -21,15 +21,23 @@ export class UsageError extends Error {
 
 /** Reads a whole safetensors file; every failure names the file and what is wrong with it. */
 export function readSafetensorsFile(path: string, role: string): SafetensorsFile {
-  let bytes: Uint8Array;
+  return parseSafetensorsFile(readFileBytes(path, role), path, role);
+}
+
+/** Reads a whole file; a failure names the file, as `<role> file '<path>' ...`. */
+export function readFileBytes(path: string, role: string): Uint8Array {
   try {
-    bytes = readFileSync(path);
+    return readFileSync(path);
   } catch (e) {
     const err = e as NodeJS.ErrnoException;
     if (err.code === "ENOENT") throw new CliError(`${role} file '${path}' not found`);
     if (err.code === "EISDIR") throw new CliError(`${role} file '${path}' is a directory, not a safetensors file`);
     throw new CliError(`cannot read ${role} file '${path}': ${err.message}`);
   }
+}
+
+/** Parses the bytes of a safetensors file read from `path`; a failure names the file and what is wrong with it. */
+export function parseSafetensorsFile(bytes: Uint8Array, path: string, role: string): SafetensorsFile {
   try {
     return loadSafetensors(bytes);
   } catch (e) {
@@ -102,6 +110,11 @@ export function maxAbsDiff(a: Float32Array, b: Float32Array): number {
     if (d > max) max = d;
   }
   return max;
+}
+
+/** JSON for `--json` output: indented two spaces, with arrays of numbers (shapes) kept on one line. */
+export function jsonText(value: unknown): string {
+  return JSON.stringify(value, null, 2).replace(/\[\s+([-+\d.eE,\s]+?)\s+\]/g, (_, inner: string) => `[${inner.split(/,\s*/).join(", ")}]`);
 }
 
 /** Parses a positive integer option value (commander passes strings; its error becomes a usage error). */

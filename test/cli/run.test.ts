@@ -89,12 +89,57 @@ describe("run on the PyTorch fixtures", () => {
   });
 });
 
+describe("run --json", () => {
+  it("prints what was written: the file, each tensor's shape (as in the file), the model, the input, where it ran", () => {
+    const fx = prepare("lstm_proj_bidir_state.safetensors");
+    const out = join(dir, "json.out.safetensors");
+    const r = cli(["run", "--model", fx.model, "--input", fx.input, "--out", out, "--json"]);
+    expect(r.code, describeRun(r)).toBe(0);
+    const summary = JSON.parse(r.stdout);
+    const written = readTensors(out);
+    expect(summary).toMatchObject({
+      out,
+      bytes: readFileSync(out).byteLength,
+      model: { file: fx.model, description: "LSTM(inputSize 6, hiddenSize 9, 2 layers, bidirectional, projSize 5)", kind: "lstm", cell: false },
+      input: { file: fx.input, tensors: { input: [5, 2, 6], h0: [4, 2, 5], c0: [4, 2, 9] }, ignored: [] },
+      backend: "wasm",
+    });
+    expect(summary.tensors).toEqual(Object.fromEntries(Object.entries(written).map(([n, t]) => [n, t.shape])));
+    expect(Object.keys(summary.tensors).sort()).toEqual(["c_n", "h_n", "output"]);
+    expect(["relaxed", "simd", "scalar"]).toContain(summary.build);
+    expect(summary.ms).toBeGreaterThan(0);
+    expect(maxAbsDiff(written.output.data, fx.want.output.data)).toBeLessThanOrEqual(TOL); // --json changes the report, not the run
+  });
+
+  it("a cell on the reference backend: h and c, build null; ignored input tensors listed (the note stays on stderr)", () => {
+    const fx = prepare("lstm_cell_state.safetensors");
+    const input = writeTensors(join(dir, "cell-extra.safetensors"), { ...readTensors(fx.input), notes: { shape: [1], data: new Float32Array(1) } });
+    const out = join(dir, "cell-json.out.safetensors");
+    const r = cli(["run", "--model", fx.model, "--input", input, "--out", out, "--backend", "reference", "--json"]);
+    expect(r.code, describeRun(r)).toBe(0);
+    const summary = JSON.parse(r.stdout);
+    expect(summary).toMatchObject({ tensors: { h: [2, 11], c: [2, 11] }, backend: "reference", build: null, model: { kind: "lstm", cell: true } });
+    expect(summary.input.ignored).toEqual(["notes"]);
+    expect(r.stderr).toMatch(/note: ignoring 'notes'/);
+  });
+
+  it("errors stay on stderr with the same exit codes, and stdout stays empty", () => {
+    const fx = prepare("lstm_basic.safetensors");
+    const missing = cli(["run", "--model", join(dir, "nope.safetensors"), "--input", fx.input, "--out", join(dir, "x.safetensors"), "--json"]);
+    expectFailure(missing, 1, /model file '.*nope\.safetensors' not found/);
+    expect(missing.stdout).toBe("");
+    const usage = cli(["run", "--model", fx.model, "--input", fx.input, "--out", join(dir, "x.safetensors"), "--json", "--reset-before"]);
+    expectFailure(usage, 2, /--reset-before is a GRU option/);
+    expect(usage.stdout).toBe("");
+  });
+});
+
 describe("run --help", () => {
   it("lists every option and exits 0", () => {
     const r = cli(["run", "--help"]);
     expect(r.code, describeRun(r)).toBe(0);
     expect(r.stdout).toMatch(/^Usage: rnn-wasm run \[options\]/);
-    for (const flag of ["--model <file>", "--input <file>", "--out <file>", "--kind <kind>", "--nonlinearity <fn>", "--batch-first", "--reset-before", "--backend <name>", "--build <build>", "--nan-policy <policy>"]) {
+    for (const flag of ["--model <file>", "--input <file>", "--out <file>", "--kind <kind>", "--nonlinearity <fn>", "--batch-first", "--reset-before", "--backend <name>", "--build <build>", "--nan-policy <policy>", "--json"]) {
       expect(r.stdout).toContain(flag);
     }
   });

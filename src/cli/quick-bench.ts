@@ -1,0 +1,220 @@
+// src/cli/quick-bench.ts: `rnn-wasm bench --quick`: the five workloads of the benchmark suite
+// (bench/peers/workloads.ts), on rnn-wasm's wasm builds only, with a few samples each: a few seconds, no peers,
+// no files, so it runs from an installed package. The suite's sources are not shipped, so the workloads are
+// restated here; test/cli/bench.test.ts checks that they match bench/peers/workloads.ts.
+//   W-stream  LSTM I=64  H=256 B=1, one timestep per call, state carried     µs per step
+//   W-seq     LSTM I=64  H=256 B=1 T=128                                     ms per sequence
+//   W-batch   LSTM I=128 H=256 B=64 T=64                                     ms per call
+//   W-gru     GRU  I=64  H=256 B=1 T=128                                     ms per sequence
+//   W-train   LSTM I=32  H=128 B=32 T=32 + Linear(H, 1) on the last step, MSE, BPTT, one Adam step   ms per step
+// FLOP per step: LSTM 2·4H·(I+H)·B, GRU 2·3H·(I+H)·B (the two matrix products); a training step counts the
+// forward's three times. Weights are random from a seed (timing does not depend on their values). Before timing,
+// each workload's model is compared with the same model on the reference backend over its first CHECK_STEPS steps
+// (W-train: the predictions after one training step), since a fast wrong answer is not a result.
+import {
+  Adam, createRuntime, GRU, LastStep, Linear, LSTM, mseLoss, Sequential,
+  type Build, type RecurrentLayer, type Runtime, type Tensor,
+} from "../index.js";
+import { fillUniform, mulberry32 } from "../random.js";
+import { maxAbsDiff } from "./common.js";
+
+export const QUICK_WORKLOAD_IDS = ["W-stream", "W-seq", "W-batch", "W-gru", "W-train"] as const;
+export type QuickWorkloadId = (typeof QUICK_WORKLOAD_IDS)[number];
+
+export interface QuickWorkload {
+  id: QuickWorkloadId;
+  kind: "lstm" | "gru";
+  I: number;
+  H: number;
+  B: number;
+  /** Timesteps per call; W-stream feeds a T-step input one step per call, cycling. */
+  T: number;
+  /** FLOP of one timed call. */
+  flopPerCall: number;
+  /** How a call's time is stated. */
+  unit: "µs/step" | "ms/sequence" | "ms/call" | "ms/step";
+  description: string;
+}
+
+function workload(id: QuickWorkloadId, kind: "lstm" | "gru", I: number, H: number, B: number, T: number,
+  unit: QuickWorkload["unit"], description: string): QuickWorkload {
+  const stepFlop = 2 * (kind === "lstm" ? 4 : 3) * H * (I + H) * B;
+  const forward = stepFlop * (id === "W-stream" ? 1 : T);
+  return { id, kind, I, H, B, T, flopPerCall: id === "W-train" ? 3 * forward : forward, unit, description };
+}
+
+export const QUICK_WORKLOADS: readonly QuickWorkload[] = [
+  workload("W-stream", "lstm", 64, 256, 1, 128, "µs/step", "LSTM I=64 H=256 B=1, one step per call, state carried"),
+  workload("W-seq", "lstm", 64, 256, 1, 128, "ms/sequence", "LSTM I=64 H=256 B=1 T=128"),
+  workload("W-batch", "lstm", 128, 256, 64, 64, "ms/call", "LSTM I=128 H=256 B=64 T=64"),
+  workload("W-gru", "gru", 64, 256, 1, 128, "ms/sequence", "GRU I=64 H=256 B=1 T=128"),
+  workload("W-train", "lstm", 32, 128, 32, 32, "ms/step", "LSTM I=32 H=128 B=32 T=32 + Linear, MSE, BPTT, Adam step"),
+];
+
+/** Default samples per workload: enough for a stable median, few enough to finish in seconds. */
+export const DEFAULT_SAMPLES = 5;
+/** A sample repeats a fast call until it lasts about this long, so timer resolution does not dominate W-stream. */
+const SAMPLE_MS = 20;
+/** Steps each workload is checked over against the reference backend (cheap there, and enough to reach every kernel). */
+const CHECK_STEPS = 4;
+/** Largest |wasm - reference| accepted (as the benchmark suite's TOLERANCE). */
+export const CHECK_TOLERANCE = 1e-4;
+const TRAIN_LR = 1e-3;
+
+export interface QuickResult {
+  workload: QuickWorkloadId;
+  description: string;
+  build: Build;
+  unit: QuickWorkload["unit"];
+  /** Median time of one call, in `unit`. */
+  time: number;
+  /** The same, in milliseconds. */
+  medianMs: number;
+  gflops: number;
+  samples: number;
+  callsPerSample: number;
+  flopPerCall: number;
+  /** Largest |wasm - reference| of the check; it passes at most CHECK_TOLERANCE. */
+  maxAbsDiff: number;
+}
+
+/** Deterministic values in [-1, 1). */
+function seeded(n: number, seed: number): Float32Array {
+  return fillUniform(new Float32Array(n), 1, mulberry32(seed));
+}
+
+type Where = { runtime: Runtime } | { backend: "reference" };
+
+function layerOf(w: QuickWorkload, where: Where): RecurrentLayer {
+  const options = { inputSize: w.I, hiddenSize: w.H, seed: 1, ...where };
+  return w.kind === "lstm" ? new LSTM(options) : new GRU(options);
+}
+
+function trainModel(w: QuickWorkload, where: Where): { model: Sequential; optimizer: Adam } {
+  const model = new Sequential([layerOf(w, where), new LastStep(), new Linear({ inFeatures: w.H, outFeatures: 1, seed: 2, ...where })]);
+  return { model, optimizer: new Adam(model, { lr: TRAIN_LR }) };
+}
+
+/** zeroGrad, forward, MSE, backward through time, one Adam step. */
+function trainStep(m: { model: Sequential; optimizer: Adam }, input: Tensor, target: Tensor): number {
+  m.optimizer.zeroGrad();
+  const prediction = m.model.forward(input, { train: true });
+  const { loss, grad } = mseLoss(prediction, target);
+  m.model.backward(grad);
+  m.optimizer.step();
+  return loss;
+}
+
+/** A workload set up on one build: `call` is one timed call, `dispose` frees it. */
+interface Runner {
+  call(): void;
+  dispose(): void;
+}
+
+function setup(w: QuickWorkload, runtime: Runtime): Runner {
+  const input: Tensor = { shape: [w.T, w.B, w.I], data: seeded(w.T * w.B * w.I, 11) };
+  if (w.id === "W-train") {
+    const m = trainModel(w, { runtime });
+    const target: Tensor = { shape: [w.B, 1], data: seeded(w.B, 12) };
+    return { call: () => void trainStep(m, input, target), dispose: () => (m.optimizer.dispose(), m.model.dispose()) };
+  }
+  const layer = layerOf(w, { runtime });
+  if (w.id === "W-stream") {
+    const steps = Array.from({ length: w.T }, (_, t) => ({ shape: [1, w.B, w.I], data: input.data.slice(t * w.B * w.I, (t + 1) * w.B * w.I) }));
+    let t = 0;
+    return { call: () => void layer.stream(steps[t++ % w.T]), dispose: () => layer.dispose() };
+  }
+  return { call: () => void layer.forward(input), dispose: () => layer.dispose() };
+}
+
+/** Largest |wasm - reference| over the workload's first CHECK_STEPS steps (W-train: predictions after one step). */
+function check(w: QuickWorkload, runtime: Runtime): number {
+  const T = CHECK_STEPS;
+  const input: Tensor = { shape: [T, w.B, w.I], data: seeded(T * w.B * w.I, 11) };
+  if (w.id === "W-train") {
+    const target: Tensor = { shape: [w.B, 1], data: seeded(w.B, 12) };
+    const [wasm, reference] = [trainModel(w, { runtime }), trainModel(w, { backend: "reference" })];
+    try {
+      const after = [wasm, reference].map((m) => {
+        trainStep(m, input, target);
+        return m.model.forward(input).data;
+      });
+      return maxAbsDiff(after[0], after[1]);
+    } finally {
+      for (const m of [wasm, reference]) m.optimizer.dispose(), m.model.dispose();
+    }
+  }
+  const [wasm, reference] = [layerOf(w, { runtime }), layerOf(w, { backend: "reference" })];
+  try {
+    // W-stream is checked through stream(), one step per call, as it is timed.
+    const outputs = [wasm, reference].map((layer) => {
+      if (w.id !== "W-stream") return layer.forward(input).output.data;
+      let last: Float32Array = new Float32Array(0);
+      for (let t = 0; t < T; t++) last = layer.stream({ shape: [1, w.B, w.I], data: input.data.slice(t * w.B * w.I, (t + 1) * w.B * w.I) }).hN.data;
+      return last;
+    });
+    return maxAbsDiff(outputs[0], outputs[1]);
+  } finally {
+    wasm.dispose();
+    reference.dispose();
+  }
+}
+
+function median(sorted: number[]): number {
+  const mid = sorted.length >> 1;
+  return sorted.length % 2 ? sorted[mid] : (sorted[mid - 1] + sorted[mid]) / 2;
+}
+
+/** Warm-up: calls until this long has passed (at least WARMUP_CALLS), so V8 has optimised the call path. */
+const WARMUP_MS = 60;
+const WARMUP_CALLS = 2;
+
+/** Median ms per call over `samples` samples of `callsPerSample` calls each, sized from the warm-up's calls. */
+function time(run: Runner, samples: number): { medianMs: number; callsPerSample: number } {
+  const t0 = performance.now();
+  let warmCalls = 0;
+  while (warmCalls < WARMUP_CALLS || performance.now() - t0 < WARMUP_MS) {
+    run.call(); // also grows the workspace to its final size
+    warmCalls++;
+  }
+  const warmMs = (performance.now() - t0) / warmCalls;
+  const calls = Math.max(1, Math.ceil(SAMPLE_MS / Math.max(warmMs, 1e-3)));
+  const perCall: number[] = [];
+  for (let s = 0; s < samples; s++) {
+    const start = performance.now();
+    for (let i = 0; i < calls; i++) run.call();
+    perCall.push((performance.now() - start) / calls);
+  }
+  return { medianMs: median(perCall.sort((a, b) => a - b)), callsPerSample: calls };
+}
+
+/** Checks, then times every workload on `build`; `onResult` sees each row as it is measured. */
+export async function quickBench(build: Build, samples: number, onResult: (r: QuickResult) => void): Promise<QuickResult[]> {
+  const runtime = await createRuntime(undefined, { build });
+  const results: QuickResult[] = [];
+  for (const w of QUICK_WORKLOADS) {
+    const diff = check(w, runtime);
+    const run = setup(w, runtime);
+    try {
+      const { medianMs, callsPerSample } = time(run, samples);
+      const r: QuickResult = {
+        workload: w.id,
+        description: w.description,
+        build,
+        unit: w.unit,
+        time: w.unit === "µs/step" ? medianMs * 1000 : medianMs,
+        medianMs,
+        gflops: w.flopPerCall / (medianMs / 1000) / 1e9,
+        samples,
+        callsPerSample,
+        flopPerCall: w.flopPerCall,
+        maxAbsDiff: diff,
+      };
+      results.push(r);
+      onResult(r);
+    } finally {
+      run.dispose();
+    }
+  }
+  return results;
+}
