@@ -318,16 +318,25 @@ function outputsOf(hs: number, d: number, B: number, Pp: number): number {
  */
 function writeRows(heap: Float32Array, ptr: number, src: Float32Array | null, offset: number, B: number, n: number, np: number): void {
   const base = ptr >>> 2;
-  heap.fill(0, base, base + B * np);
-  if (!src) return;
-  for (let b = 0; b < B; b++) {
-    for (let j = 0; j < n; j++) heap[base + b * np + j] = src[offset + b * n + j];
+  if (!src) {
+    heap.fill(0, base, base + B * np);
+  } else if (n === np) { // unpadded rows are one block: a memcpy rather than an element loop (a streaming step's state)
+    heap.set(src.subarray(offset, offset + B * n), base);
+  } else {
+    heap.fill(0, base, base + B * np);
+    for (let b = 0; b < B; b++) {
+      for (let j = 0; j < n; j++) heap[base + b * np + j] = src[offset + b * n + j];
+    }
   }
 }
 
 /** Copies B rows of n values from wasm memory at byte address `ptr` (rows of stride np) into dst from `offset`. */
 function readRows(dst: Float32Array, offset: number, heap: Float32Array, ptr: number, B: number, n: number, np: number): void {
   const base = ptr >>> 2;
+  if (n === np) {
+    dst.set(heap.subarray(base, base + B * n), offset);
+    return;
+  }
   for (let b = 0; b < B; b++) {
     for (let j = 0; j < n; j++) dst[offset + b * n + j] = heap[base + b * np + j];
   }
