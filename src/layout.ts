@@ -137,15 +137,31 @@ export function gateWidth(spec: Spec): number {
 }
 
 /**
- * Scratch for one inference call of T steps and B rows, as float offsets into one workspace block:
- *   lengths (B)               i32 sequence lengths of a variable-length batch
- *   x      (T,B,I)            layer 0's input, time-major
- *   xz     (T,B,G*Hp)         the input projection of the layer and direction being run
- *   hs     2 x D x (T+1,B,Pp) per direction, ping-ponged between consecutive layers
- *   cs     (T+1,B,Hp)         LSTM cell states of the direction being run
+ * Rows of the input projection an inference call computes at a time. The recurrence needs xz one step at a time, so
+ * inference projects the input in chunks of whole timesteps (about this many rows each) rather than all T*B rows at
+ * once: the workspace then holds a chunk of x and xz, not the whole sequence's (for W-batch, LSTM I=128 H=256
+ * B=64 T=64, 16 MB of xz down to 1 MB), and 256 rows are still 64 of gemm's 4-row blocks per weight panel. At batch
+ * 1 a chunk is up to 256 steps: most sequences are one chunk, as before.
+ */
+export const INFERENCE_CHUNK_ROWS = 256;
+
+/** Timesteps per input-projection chunk of an inference call (at least 1, at most T). */
+export function chunkSteps(T: number, B: number): number {
+  return Math.max(1, Math.min(T, Math.ceil(INFERENCE_CHUNK_ROWS / B)));
+}
+
+/**
+ * Scratch for one inference call of T steps and B rows, as float offsets into one workspace block; C is
+ * chunkSteps(T, B), the steps whose input projection is computed at a time:
+ *   lengths (B)               i32 sequence lengths of a variable-length batch, shifted to the chunk's first step
+ *   x      (C,B,I)            a chunk of layer 0's input, time-major
+ *   xz     (C,B,G*Hp)         the chunk's input projection for the layer and direction being run
+ *   hs     2 x D x (T+1,B,Pp) per direction, ping-ponged between consecutive layers (the next layer's input)
+ *   cs     (C+1,B,Hp)         LSTM cell states of the chunk being run; its last state is carried to the next
  *   gates  (B,width)          one step's gates, reused every step
  */
 export interface Workspace {
+  chunk: number; // C, timesteps per chunk
   lengths: number; // (B) i32 sequence lengths
   x: number;
   xz: number;
@@ -160,20 +176,21 @@ export function workspaceLayout(spec: Spec, T: number, B: number): Workspace {
   const Hp = roundUp4(spec.hiddenSize);
   const Pp = roundUp4(outputSize(spec));
   const G = gateCount(spec.kind);
+  const C = chunkSteps(T, B);
   const block = new Bump();
   const take = (floats: number) => block.take(roundUp4(floats));
   const lengths = take(B);
-  const x = take(T * B * layerInputSize(spec, 0));
-  const xz = take(T * B * G * Hp);
+  const x = take(C * B * layerInputSize(spec, 0));
+  const xz = take(C * B * G * Hp);
   const parities = spec.numLayers > 1 ? 2 : 1;
   const hs: number[][] = [];
   for (let p = 0; p < parities; p++) {
     hs.push([]);
     for (let d = 0; d < D; d++) hs[p].push(take((T + 1) * B * Pp));
   }
-  const cs = spec.kind === "lstm" ? take((T + 1) * B * Hp) : 0;
+  const cs = spec.kind === "lstm" ? take((C + 1) * B * Hp) : 0;
   const gates = take(B * gateWidth(spec));
-  return { lengths, x, xz, hs, cs, gates, totalFloats: block.total };
+  return { chunk: C, lengths, x, xz, hs, cs, gates, totalFloats: block.total };
 }
 
 /**

@@ -1,9 +1,10 @@
 // src/wasm-engine.ts: runs a recurrent stack on the wasm kernels. Owns three kinds of wasm memory: the packed
 // parameters (layout.ts), their gradients in the same layout (allocated at the first training forward), and a
 // workspace that grows only when a call needs more than it has. Per layer and direction: one gemm for the
-// input projection of all timesteps, then one kernel call for the whole sequence. Layer k > 0 reads layer
-// k-1's hidden states in place (each direction's block is a (T,B,Pp) matrix), so nothing is copied between
-// layers. Backward mirrors it: one kernel call per layer and direction walks time in reverse, then the weight
+// input projection of a chunk of timesteps (about 256 rows of T*B; the whole sequence when training), then one
+// kernel call for the chunk's recurrence, so inference's workspace holds a chunk of x and xz, not all of it
+// (layout.ts chunkSteps). Layer k > 0 reads layer k-1's hidden states in place (each direction's block is a
+// (T,B,Pp) matrix), so nothing is copied between layers. Backward mirrors it: one kernel call per layer and direction walks time in reverse, then the weight
 // gradients of all timesteps are each one matrix-matrix product.
 import type { Engine, EngineGradients, EngineResult } from "./engine.js";
 import { noTape } from "./engine.js";
@@ -114,7 +115,8 @@ export class WasmEngine implements Engine {
     const { D, L, H, Hp, P, Pp, GHp, I } = dims(spec);
     this.tape = null;
     if (train) this.ensureGrads();
-    // Inference ping-pongs two sets of state buffers and reuses one step's gates; training keeps them all.
+    // Inference ping-pongs two sets of state buffers, reuses one step's gates and projects the input a chunk of
+    // timesteps at a time; training keeps everything for backward, so its one chunk is the whole sequence.
     const c = this.layoutCache;
     const ws = c && c.T === T && c.B === B && c.train === train
       ? c.ws
@@ -125,7 +127,7 @@ export class WasmEngine implements Engine {
     const at = (floatOffset: number) => base + floatOffset * 4;
     const xOff = (tws ?? iws)!.x, xzOff = (tws ?? iws)!.xz;
     const lens = lengths ? at((tws ?? iws)!.lengths) : 0;
-    if (lengths) new Int32Array(rt.kernels.memory.buffer, lens, B).set(lengths);
+    const chunk = iws ? iws.chunk : T;
     const run = (l: number, d: number) => tws
       ? tws.runs[l][d]
       : { hs: iws!.hs[l % iws!.hs.length][d], cs: iws!.cs, gates: iws!.gates };
@@ -134,36 +136,56 @@ export class WasmEngine implements Engine {
     const [output, hN, cAll] = carve([T * B * D * P, L * D * B * P, spec.kind === "lstm" ? L * D * B * H : 0]);
     const cN = spec.kind === "lstm" ? cAll : null;
 
-    rt.f32(at(xOff), T * B * I).set(x);
     for (let l = 0; l < L; l++) {
       for (let d = 0; d < D; d++) {
-        // xz = input · W_ihᵀ + b_ih for all T*B rows
         const wih = this.at(this.paramsPtr, "weight_ih", l, d), bih = this.at(this.paramsPtr, "bias_ih", l, d);
-        if (l === 0) {
-          k.gemm(at(xzOff), GHp, at(xOff), I, wih, I * 8, bih, T * B, I, GHp, 0);
-        } else {
-          // the input is the layer below's directions side by side: one product per direction's row block
-          for (let e = 0; e < D; e++) {
-            k.gemm(at(xzOff), GHp, outputsOf(at(run(l - 1, e).hs), e, B, Pp), Pp, wih + e * P * 32, D * P * 8, e === 0 ? bih : 0, T * B, P, GHp, e);
-          }
-        }
-        const first = d === 1 ? T : 0, last = d === 1 ? 0 : T;
+        const whh = this.at(this.paramsPtr, "weight_hh", l, d), bhh = this.at(this.paramsPtr, "bias_hh", l, d);
         const state = (l * D + d) * B;
         const r = run(l, d);
         const hs = at(r.hs), cs = at(r.cs), gates = at(r.gates);
-        writeRows(rt.heap(), hs + first * B * Pp * 4, h0, state * P, B, P, Pp);
-        const whh = this.at(this.paramsPtr, "weight_hh", l, d), bhh = this.at(this.paramsPtr, "bias_hh", l, d);
         const keep = train ? 1 : 0;
-        if (spec.kind === "lstm") {
-          writeRows(rt.heap(), cs + first * B * Hp * 4, c0, state * H, B, H, Hp);
-          k.lstmForward(hs, cs, gates, at(xzOff), whh, bhh, this.at(this.paramsPtr, "weight_hr", l, d), T, B, H, P, d, keep, lens);
-          readRows(cN!, state * H, rt.heap(), cs + last * B * Hp * 4, B, H, Hp);
-        } else if (spec.kind === "gru") {
-          k.gruForward(hs, gates, at(xzOff), whh, bhh, T, B, H, spec.resetAfter ? 1 : 0, d, keep, lens);
-        } else {
-          k.rnnForward(hs, at(xzOff), whh, bhh, T, B, H, spec.nonlinearity === "relu" ? 1 : 0, d, lens);
+        // chunks [t0, t0 + n) of the sequence, in the direction's order of time; the reverse direction starts with
+        // the last (possibly shorter) chunk. The hidden states go straight to their slots of hs (slot t0 holds the
+        // state the chunk starts from); the LSTM's cell states live in a (n+1)-slot block, carried between chunks.
+        const chunks = Math.ceil(T / chunk);
+        let cLast = 0; // byte address of the LSTM cell state the last chunk ended on
+        writeRows(rt.heap(), hs + (d === 1 ? T : 0) * B * Pp * 4, h0, state * P, B, P, Pp);
+        for (let i = 0; i < chunks; i++) {
+          const t0 = (d === 1 ? chunks - 1 - i : i) * chunk;
+          const n = Math.min(chunk, T - t0);
+          // the chunk's cell state slot to start from: slot 0 forward, slot n reverse
+          const cFirst = cs + (d === 1 ? n : 0) * B * Hp * 4;
+          if (spec.kind === "lstm") {
+            if (i === 0) writeRows(rt.heap(), cFirst, c0, state * H, B, H, Hp);
+            else rt.heap().copyWithin(cFirst >>> 2, cLast >>> 2, (cLast >>> 2) + B * Hp);
+          }
+          // xz = input · W_ihᵀ + b_ih for the chunk's n*B rows
+          if (l === 0) {
+            rt.f32(at(xOff), n * B * I).set(x.subarray(t0 * B * I, (t0 + n) * B * I));
+            k.gemm(at(xzOff), GHp, at(xOff), I, wih, I * 8, bih, n * B, I, GHp, 0);
+          } else {
+            // the input is the layer below's directions side by side: one product per direction's row block
+            for (let e = 0; e < D; e++) {
+              const below = outputsOf(at(run(l - 1, e).hs), e, B, Pp) + t0 * B * Pp * 4;
+              k.gemm(at(xzOff), GHp, below, Pp, wih + e * P * 32, D * P * 8, e === 0 ? bih : 0, n * B, P, GHp, e);
+            }
+          }
+          if (lengths) { // the kernels compare the chunk's own step numbers with the lengths
+            const shifted = new Int32Array(k.memory.buffer, lens, B);
+            for (let b = 0; b < B; b++) shifted[b] = lengths[b] - t0;
+          }
+          const hsChunk = hs + t0 * B * Pp * 4;
+          if (spec.kind === "lstm") {
+            k.lstmForward(hsChunk, cs, gates, at(xzOff), whh, bhh, this.at(this.paramsPtr, "weight_hr", l, d), n, B, H, P, d, keep, lens);
+            cLast = cs + (d === 1 ? 0 : n) * B * Hp * 4;
+          } else if (spec.kind === "gru") {
+            k.gruForward(hsChunk, gates, at(xzOff), whh, bhh, n, B, H, spec.resetAfter ? 1 : 0, d, keep, lens);
+          } else {
+            k.rnnForward(hsChunk, at(xzOff), whh, bhh, n, B, H, spec.nonlinearity === "relu" ? 1 : 0, d, lens);
+          }
         }
-        readRows(hN, state * P, rt.heap(), hs + last * B * Pp * 4, B, P, Pp);
+        if (cN) readRows(cN, state * H, rt.heap(), cLast, B, H, Hp);
+        readRows(hN, state * P, rt.heap(), hs + (d === 1 ? 0 : T) * B * Pp * 4, B, P, Pp);
       }
     }
     // the last layer's outputs, interleaved by direction: (T,B,D*P)
