@@ -7,8 +7,11 @@ import { Command, CommanderError } from "commander";
 import { CliError, UsageError, packageRoot } from "./cli/common.js";
 import { registerBench } from "./cli/bench.js";
 import { registerDemo } from "./cli/demo.js";
+import { registerForecastDemo } from "./cli/forecast-demo.js";
 import { registerInspect } from "./cli/inspect.js";
+import { registerPredict } from "./cli/predict.js";
 import { registerRun } from "./cli/run.js";
+import { registerTrain } from "./cli/train.js";
 
 const USAGE_HINT = "(see 'rnn-wasm --help', or 'rnn-wasm <command> --help')";
 
@@ -34,6 +37,9 @@ function program(): Command {
   registerRun(cli);
   registerInspect(cli);
   registerBench(cli);
+  registerTrain(cli);
+  registerPredict(cli);
+  registerForecastDemo(cli);
   registerDemo(cli);
   return cli;
 }
