@@ -1,0 +1,338 @@
+// Why gated cells exist, measured: a tanh RNN, a GRU and an LSTM (twice: as initialised by default, and with its
+// forget gate's bias raised by 1) learn to recall a symbol seen k steps earlier, for k from 5 to 100, with and
+// without gradient clipping. Writes into this folder (or --out DIR):
+//   results.json   every run: held-out accuracy, the gradient reaching step t-k (at initialisation and after
+//                  training), gradient norms during training, the learning curve
+//   accuracy.svg   held-out accuracy against k, per cell, without and with clipping
+//   gradient.svg   the gradient reaching step t-k against k, per cell: at initialisation, and after training
+//                  without and with clipping
+//
+//   node examples/vanishing-gradients/run.mjs           the experiment (about 6 minutes on 2 cores)
+//   node examples/vanishing-gradients/run.mjs --quick   a tiny configuration that runs in seconds, written to a
+//                                                       temporary folder unless --out is given
+//
+// The task. Each sequence has LEAD + 1 + k steps; every step holds a random symbol from an alphabet of S = 4,
+// one-hot, plus a marker bit. The marker is set at step LEAD only: that step's symbol is the key. After it come k
+// more random symbols (distractors, from the same alphabet). The target, read from the last hidden state h_t
+// through a Linear head, is the key, seen k steps before the last step t. Chance is 1/S = 25%.
+import { mkdirSync, mkdtempSync, writeFileSync } from "node:fs";
+import { tmpdir } from "node:os";
+import { join } from "node:path";
+import { fileURLToPath } from "node:url";
+import { parseArgs } from "node:util";
+import { init, Adam, clipGradNorm, crossEntropyLoss, gradNorm, GRU, Linear, LSTM, RNN, tensor } from "rnn-wasm";
+import * as vega from "vega";
+import * as vl from "vega-lite";
+
+const { values: cli } = parseArgs({
+  options: {
+    quick: { type: "boolean", default: false },
+    out: { type: "string" },
+    ks: { type: "string" }, // a subset, to explore: --ks 10,20
+    cells: { type: "string" }, // --cells rnn,gru,lstm,lstm+fb1
+    steps: { type: "string" },
+    lr: { type: "string" },
+    seeds: { type: "string" }, // --seeds 1,2,3: charts draw each seed's point and the mean
+    "no-shortcut": { type: "boolean", default: false }, // always run the unclipped twin (see trainPair)
+  },
+});
+
+const S = 4; // alphabet size: chance accuracy is 1/S
+const LEAD = 10; // random steps before the key
+const I = S + 1; // input features: the symbol, one-hot, then the marker bit
+
+// Same parameter count in the recurrent layer (about 4.9k), not the same hidden size: a gated cell has 3 (GRU) or
+// 4 (LSTM) weight blocks where the RNN has one, so at equal width it would also have 3-4x the parameters and the
+// arithmetic per step. At equal parameters the RNN gets the widest state (67 units against the LSTM's 32).
+const CELLS = [
+  { cell: "RNN", Layer: RNN, hiddenSize: 67 }, //  67 * (5 + 67 + 2)     = 4958 parameters
+  { cell: "GRU", Layer: GRU, hiddenSize: 37 }, //  3 * 37 * (5 + 37 + 2) = 4884
+  { cell: "LSTM", Layer: LSTM, hiddenSize: 32 }, // 4 * 32 * (5 + 32 + 2) = 4992
+  // The same LSTM (same seed, same weights) with 1 added to its forget gate's bias, the usual remedy (Gers et al.
+  // 2000; Jozefowicz et al. 2015; Keras' default). PyTorch's initialisation, which rnn-wasm follows, leaves the
+  // forget gates near sigmoid(0) = 0.5, so at first the cell state, and its gradient, halves at every step.
+  { cell: "LSTM+fb1", Layer: LSTM, hiddenSize: 32, forgetBias: 1 },
+];
+
+const FULL = { ks: [5, 10, 15, 20, 35, 50, 75, 100], steps: 2500, batch: 32, lr: 3e-3, maxNorm: 1, seeds: [1], evalSize: 1000, probeSize: 256, every: 250 };
+const QUICK = { ks: [2, 20], steps: 40, batch: 16, lr: 3e-3, maxNorm: 1, seeds: [1], evalSize: 200, probeSize: 32, every: 20 };
+const CONFIG = { ...(cli.quick ? QUICK : FULL) };
+if (cli.ks) CONFIG.ks = cli.ks.split(",").map(Number);
+if (cli.steps) CONFIG.steps = Number(cli.steps);
+if (cli.lr) CONFIG.lr = Number(cli.lr);
+if (cli.seeds) CONFIG.seeds = cli.seeds.split(",").map(Number);
+const cells = cli.cells ? CELLS.filter((c) => cli.cells.toLowerCase().split(",").includes(c.cell.toLowerCase())) : CELLS;
+const OUT = cli.out ?? (cli.quick ? mkdtempSync(join(tmpdir(), "vanishing-gradients-")) : fileURLToPath(new URL(".", import.meta.url)));
+
+/** mulberry32: a small seeded generator, so every run draws the same sequences and the same weights. */
+function generator(seed) {
+  let a = seed >>> 0;
+  return () => {
+    a = (a + 0x6d2b79f5) >>> 0;
+    let t = a;
+    t = Math.imul(t ^ (t >>> 15), t | 1);
+    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
+    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
+  };
+}
+
+/** B sequences, time-major x [LEAD + 1 + k, B, S + 1], and labels[b], row b's key: the symbol at step LEAD. */
+function makeBatch(k, B, random) {
+  const T = LEAD + 1 + k;
+  const x = tensor([T, B, I]);
+  const labels = new Array(B);
+  for (let t = 0; t < T; t++) {
+    for (let b = 0; b < B; b++) {
+      const symbol = Math.floor(random() * S);
+      x.data[(t * B + b) * I + symbol] = 1;
+      if (t === LEAD) {
+        x.data[(t * B + b) * I + S] = 1; // the marker
+        labels[b] = symbol;
+      }
+    }
+  }
+  return { x, labels };
+}
+
+/** The recurrent layer, then a Linear head on its last hidden state h_t (hN) giving S logits. */
+function makeModel({ Layer, hiddenSize, forgetBias }, seed) {
+  let layer = new Layer({ inputSize: I, hiddenSize, seed });
+  if (forgetBias) {
+    // PyTorch's LSTM gate order is i, f, g, o: the forget gate's bias is rows H..2H of bias_ih_l0
+    const params = Object.fromEntries(Object.entries(layer.toTorch()).map(([name, t]) => [name, t.data]));
+    for (let j = hiddenSize; j < 2 * hiddenSize; j++) params.bias_ih_l0[j] += forgetBias;
+    layer.dispose();
+    layer = new Layer({ inputSize: I, hiddenSize }, params);
+  }
+  const head = new Linear({ inFeatures: hiddenSize, outFeatures: S, seed: seed + 1000 });
+  const parameters = Object.values(layer.toTorch()).reduce((n, t) => n + t.data.length, 0);
+  return { layer, head, H: hiddenSize, parameters };
+}
+
+function logitsOf(model, x, train) {
+  const B = x.shape[1];
+  const { hN } = model.layer.forward(x, { train }); // hN [1, B, H]: h at the last step
+  return model.head.forward({ shape: [B, model.H], data: hN.data }, { train }); // [B, S]
+}
+
+function accuracy(model, { x, labels }) {
+  const logits = logitsOf(model, x, false);
+  let right = 0;
+  for (let b = 0; b < labels.length; b++) {
+    const row = logits.data.subarray(b * S, (b + 1) * S);
+    if (row.indexOf(Math.max(...row)) === labels[b]) right++;
+  }
+  return right / labels.length;
+}
+
+// The backward pass is linear in the gradient it is given: we give it 2^100 times the unit gradient and divide
+// afterwards, so gradients down to about 1e-75 stay above float32's underflow (1.4e-45) and can be measured.
+const SCALE = 2 ** 100;
+
+/**
+ * The gradient reaching the input at step t - k, per unit of gradient leaving the last hidden state h_t: for each
+ * sequence b, |dL_b/dx_{t-k}| / |dL_b/dh_t|, where L_b is its cross-entropy. Dividing by |dL_b/dh_t| takes out
+ * how wrong the model is (a model that has learned the task has a small loss and small gradients everywhere) and
+ * leaves what happens on the way back through k steps. Geometric means over the batch: the values span many
+ * orders of magnitude. Leaves the parameter gradients dirty: the optimizer's zeroGrad() clears them.
+ */
+function gradientReach(model, { x, labels }) {
+  const [T, B] = x.shape;
+  const logits = logitsOf(model, x, true);
+  const { grad } = crossEntropyLoss(logits, labels, "sum"); // "sum": row b's gradient is that of its own loss
+  const dh = model.head.backward(grad).data; // dL_b/dh_t [B, H]
+  const unit = new Float32Array(B * model.H);
+  const dhNorm = new Float64Array(B);
+  for (let b = 0; b < B; b++) {
+    const row = dh.subarray(b * model.H, (b + 1) * model.H);
+    dhNorm[b] = Math.hypot(...row);
+    for (let j = 0; j < model.H; j++) unit[b * model.H + j] = (row[j] / dhNorm[b]) * SCALE;
+  }
+  const { dInput } = model.layer.backward({ hN: { shape: [1, B, model.H], data: unit } }); // [T, B, I]
+  const norm = (t, b) => Math.hypot(...dInput.data.subarray((t * B + b) * I, (t * B + b + 1) * I)) / SCALE;
+  let logKey = 0, logLast = 0, logPlain = 0, zeros = 0;
+  for (let b = 0; b < B; b++) {
+    const key = norm(LEAD, b);
+    if (key === 0) zeros++;
+    logKey += Math.log10(key || Number.MIN_VALUE);
+    logLast += Math.log10(norm(T - 1, b));
+    logPlain += Math.log10(key * dhNorm[b] || Number.MIN_VALUE);
+  }
+  return {
+    perUnit: 10 ** (logKey / B), // |dL/dx_{t-k}| / |dL/dh_t|
+    lastStep: 10 ** (logLast / B), // the same at step t itself (distance 0), for scale
+    plain: 10 ** (logPlain / B), // |dL/dx_{t-k}|, not normalised
+    underflowed: zeros, // sequences whose gradient was 0 even after scaling (then counted as 5e-324)
+  };
+}
+
+function median(values) {
+  const v = [...values].sort((a, b) => a - b);
+  return v.length % 2 ? v[(v.length - 1) / 2] : (v[v.length / 2 - 1] + v[v.length / 2]) / 2;
+}
+
+/** Trains one model on one k, clipping the gradient norm to CONFIG.maxNorm or not, and measures it. */
+function trainOne(spec, k, clip, seed) {
+  const random = generator(seed * 7919 + k); // training batches: the same for every cell and clipping setting
+  const heldOut = makeBatch(k, CONFIG.evalSize, generator(1e6 + seed * 7919 + k));
+  const probe = makeBatch(k, CONFIG.probeSize, generator(2e6 + seed * 7919 + k));
+  const model = makeModel(spec, seed);
+  const optimizer = new Adam([model.layer, model.head], { lr: CONFIG.lr });
+  const started = performance.now();
+
+  const atInit = gradientReach(model, probe);
+  const curve = [{ step: 0, accuracy: accuracy(model, heldOut), loss: null }];
+  const norms = [];
+  let clipped = 0, lossSum = 0;
+  for (let step = 1; step <= CONFIG.steps; step++) {
+    const { x, labels } = makeBatch(k, CONFIG.batch, random);
+    optimizer.zeroGrad();
+    const logits = logitsOf(model, x, true);
+    const { loss, grad } = crossEntropyLoss(logits, labels);
+    const dh = model.head.backward(grad); // dL/dh_t [B, H]
+    model.layer.backward({ hN: { shape: [1, CONFIG.batch, model.H], data: dh.data } });
+    // clipGradNorm scales every gradient by maxNorm / (norm + 1e-6) when that is below 1, and returns the norm
+    const norm = clip ? clipGradNorm([model.layer, model.head], CONFIG.maxNorm) : gradNorm([model.layer, model.head]);
+    norms.push(norm);
+    if (CONFIG.maxNorm / (norm + 1e-6) < 1) clipped++; // clipped, or would have been
+    optimizer.step();
+    lossSum += loss;
+    if (step % CONFIG.every === 0) {
+      curve.push({ step, accuracy: accuracy(model, heldOut), loss: lossSum / CONFIG.every });
+      lossSum = 0;
+    }
+  }
+  const result = {
+    cell: spec.cell,
+    hiddenSize: spec.hiddenSize,
+    parameters: model.parameters,
+    k,
+    clip,
+    seed,
+    accuracy: accuracy(model, heldOut),
+    trainLoss: curve[curve.length - 1].loss,
+    gradientAtInit: atInit,
+    gradientTrained: gradientReach(model, probe),
+    gradNorm: { median: median(norms), max: Math.max(...norms), stepsAboveMaxNorm: clipped },
+    curve,
+    seconds: Number(((performance.now() - started) / 1000).toFixed(2)),
+  };
+  optimizer.dispose();
+  model.layer.dispose();
+  model.head.dispose();
+  return result;
+}
+
+/**
+ * The clipped run and its unclipped twin. Clipping changes nothing until the norm first exceeds maxNorm: before
+ * that the two runs are the same computation on the same data, bit for bit. So when the clipped run never clipped,
+ * the unclipped run would repeat it exactly, and its result is reused (marked `reused`). --no-shortcut runs it anyway
+ * (the test checks that the two agree).
+ */
+function trainPair(spec, k, seed) {
+  const clipped = trainOne(spec, k, true, seed);
+  const unclipped = clipped.gradNorm.stepsAboveMaxNorm === 0 && !cli["no-shortcut"] ? { ...clipped, clip: false, reused: true } : trainOne(spec, k, false, seed);
+  return [unclipped, clipped];
+}
+
+// ---- charts: vega-lite specs, rendered to SVG by vega without a browser ----
+
+const COLORS = { domain: CELLS.map((c) => c.cell), range: ["#d62728", "#2ca02c", "#1f77b4", "#9467bd"] };
+const kAxis = (ks) => ({ field: "k", type: "quantitative", scale: { domain: [0, Math.max(...ks)] }, axis: { values: ks, title: "k (steps from the key to the answer)" } });
+const color = { field: "cell", type: "nominal", scale: COLORS, title: "cell", sort: COLORS.domain };
+
+async function renderSvg(spec) {
+  const view = new vega.View(vega.parse(vl.compile(spec).spec), { renderer: "none" });
+  const svg = await view.toSVG();
+  view.finalize();
+  return svg;
+}
+
+function accuracyChart(runs) {
+  const values = runs.map((r) => ({ cell: r.cell, k: r.k, seed: r.seed, accuracy: r.accuracy, panel: r.clip ? `with clipping (max norm ${CONFIG.maxNorm})` : "without clipping" }));
+  return {
+    $schema: "https://vega.github.io/schema/vega-lite/v5.json",
+    title: { text: `Recall the symbol seen k steps back: held-out accuracy after ${CONFIG.steps} Adam steps`, subtitle: `${S} symbols (chance ${100 / S}%), about 4.9k recurrent parameters per cell, seed${CONFIG.seeds.length > 1 ? "s" : ""} ${CONFIG.seeds.join(", ")}` },
+    data: { values },
+    facet: { column: { field: "panel", type: "nominal", title: null, sort: ["without clipping"] } },
+    spec: {
+      width: 300,
+      height: 220,
+      layer: [
+        { mark: { type: "rule", strokeDash: [4, 4], color: "#888" }, encoding: { y: { datum: 1 / S } } },
+        { mark: { type: "line", point: false }, encoding: { x: kAxis(CONFIG.ks), y: { aggregate: "mean", field: "accuracy", type: "quantitative" }, color } },
+        {
+          mark: { type: "point", filled: true, size: 40 },
+          encoding: { x: kAxis(CONFIG.ks), y: { field: "accuracy", type: "quantitative", scale: { domain: [0, 1] }, axis: { format: "%", title: "held-out accuracy (dashed: chance)" } }, color },
+        },
+      ],
+    },
+  };
+}
+
+function gradientChart(runs) {
+  const values = [];
+  for (const r of runs) {
+    // at initialisation the clipped and unclipped runs have the same weights: draw it once
+    if (!r.clip) values.push({ cell: r.cell, k: r.k, seed: r.seed, gradient: r.gradientAtInit.perUnit, panel: "at initialisation" });
+    values.push({ cell: r.cell, k: r.k, seed: r.seed, gradient: r.gradientTrained.perUnit, panel: r.clip ? "after training, with clipping" : "after training, without clipping" });
+  }
+  // ticks at powers of ten, at most 8 of them
+  const logs = values.map((v) => Math.log10(v.gradient));
+  const [lo, hi] = [Math.floor(Math.min(...logs)), Math.ceil(Math.max(...logs))];
+  const every = Math.max(1, Math.ceil((hi - lo) / 7));
+  const ticks = Array.from({ length: Math.floor((hi - lo) / every) + 1 }, (_, i) => 10 ** (hi - i * every));
+  const y = { field: "gradient", type: "quantitative", scale: { type: "log", domain: [10 ** lo, 10 ** hi] }, axis: { values: ticks, format: ".0e", title: "|dL/dx(t-k)| / |dL/dh(t)|  (log scale)" } };
+  return {
+    $schema: "https://vega.github.io/schema/vega-lite/v5.json",
+    title: { text: "The gradient reaching step t-k, per unit of gradient at the last hidden state", subtitle: `geometric mean over ${CONFIG.probeSize} held-out sequences; at initialisation, and after ${CONFIG.steps} Adam steps. A straight line is an exponential decay.` },
+    data: { values },
+    facet: { column: { field: "panel", type: "nominal", title: null, sort: ["at initialisation", "after training, without clipping"] } },
+    spec: {
+      width: 240,
+      height: 260,
+      layer: [
+        { mark: "line", encoding: { x: kAxis(CONFIG.ks), y: { ...y, aggregate: "mean" }, color } },
+        { mark: { type: "point", filled: true, size: 40 }, encoding: { x: kAxis(CONFIG.ks), y, color } },
+      ],
+    },
+    resolve: { scale: { y: "shared" } },
+  };
+}
+
+// ---- the experiment ----
+
+await init(undefined, { build: "simd" }); // 'simd' computes the same bits on every engine: results reproduce exactly
+const started = performance.now();
+const runs = [];
+for (const seed of CONFIG.seeds) {
+  for (const spec of cells) {
+    for (const k of CONFIG.ks) {
+      for (const r of trainPair(spec, k, seed)) {
+        runs.push(r);
+        const g = (v) => v.toExponential(1).padStart(8);
+        console.log(
+          `${r.cell.padEnd(8)} k=${String(k).padStart(3)} ${r.clip ? "clip" : "    "} seed ${seed}: accuracy ${(r.accuracy * 100).toFixed(1).padStart(5)}%` +
+            `  gradient at t-k: init ${g(r.gradientAtInit.perUnit)}, trained ${g(r.gradientTrained.perUnit)}` +
+            `  norm max ${r.gradNorm.max.toFixed(2).padStart(6)} (${r.gradNorm.stepsAboveMaxNorm} steps > ${CONFIG.maxNorm})` +
+            (r.reused ? "  (same as the clipped run: it never clipped)" : `  ${r.seconds.toFixed(1)} s`),
+        );
+      }
+    }
+  }
+}
+const seconds = (performance.now() - started) / 1000;
+
+mkdirSync(OUT, { recursive: true });
+const results = {
+  task: `recall the marked symbol (one of ${S}, chance ${1 / S}) seen k steps before the last step; ${LEAD} random steps before it, k random distractors after`,
+  config: { ...CONFIG, S, LEAD, cells: cells.map(({ cell, hiddenSize, forgetBias }) => ({ cell, hiddenSize, forgetBias: forgetBias ?? 0 })), optimizer: "Adam", build: "simd" },
+  gradientMeasure: "|dL/dx_{t-k}| / |dL/dh_t| per held-out sequence (L its cross-entropy), geometric mean over the probe batch",
+  seconds: Number(seconds.toFixed(1)),
+  node: process.version,
+  runs,
+};
+writeFileSync(join(OUT, "results.json"), JSON.stringify(results, null, 1) + "\n");
+writeFileSync(join(OUT, "accuracy.svg"), await renderSvg(accuracyChart(runs)));
+writeFileSync(join(OUT, "gradient.svg"), await renderSvg(gradientChart(runs)));
+console.log(`${runs.length} runs (${runs.filter((r) => !r.reused).length} trained) in ${seconds.toFixed(0)} s; wrote results.json, accuracy.svg, gradient.svg to ${OUT}`);
