@@ -4,7 +4,7 @@
 import type { Command } from "commander";
 import { init } from "../index.js";
 import { writeLineChart } from "./charts.js";
-import { positiveInt } from "./common.js";
+import { jsonText, positiveInt } from "./common.js";
 import { numericColumn, readCsv } from "./csv.js";
 import { readForecasterFile, type LoadedForecaster } from "./forecast/model-file.js";
 import { errorLines, makeReport, reportChart, reportJson, reportTable, reportTerminalChart } from "./forecast/report.js";
@@ -72,7 +72,7 @@ export async function predictCommand(o: PredictFlags): Promise<string[]> {
     }
     if (o.json) {
       const json = { model: o.model, data: o.data, column, horizon: o.horizon, holdout: o.holdout, startsAfterRow: start, ...reportJson(report), ...(o.chart ? { chart: o.chart } : {}) };
-      return [JSON.stringify(json, null, 2)];
+      return [jsonText(json)];
     }
     const from = o.holdout ? `from row ${start} (holding out the last ${o.holdout})` : `from its end (row ${start})`;
     const lines = [

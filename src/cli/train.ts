@@ -9,7 +9,7 @@ import { basename, dirname } from "node:path";
 import { Option, type Command } from "commander";
 import { init } from "../index.js";
 import { writeLineChart, type LineChart } from "./charts.js";
-import { CliError, positiveInt } from "./common.js";
+import { CliError, jsonText, positiveInt } from "./common.js";
 import { numericColumn, readCsv } from "./csv.js";
 import { writeForecasterFile, type ForecasterInfo } from "./forecast/model-file.js";
 import { minimumRows } from "./forecast/series.js";
@@ -71,7 +71,7 @@ export function registerTrain(program: Command): void {
       const table = readCsv(flags.data);
       const values = numericColumn(table, flags.column);
       const outcome = await trainAndSave(values, flags, { column: flags.column, data: flags.data, out: flags.out, chart: flags.chart });
-      process.stdout.write((flags.json ? JSON.stringify(trainJson(outcome), null, 2) : trainSummary(outcome).join("\n")) + "\n");
+      process.stdout.write((flags.json ? jsonText(trainJson(outcome)) : trainSummary(outcome).join("\n")) + "\n");
     });
 }
 
