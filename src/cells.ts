@@ -7,25 +7,35 @@ import { EngineOwner, type BackendOptions } from "./owner.js";
 import { makeSpec, type Kind, type Nonlinearity } from "./spec.js";
 import { checkTensor, checkTensorData, type Tensor } from "./tensor.js";
 
+/** A cell's options (torch.nn.LSTMCell's arguments, in camelCase) and where it runs. */
 export interface CellOptions extends BackendOptions {
+  /** Features of the input. */
   inputSize: number;
+  /** Units of h (and of the LSTM cell state). */
   hiddenSize: number;
   /** Use b_ih and b_hh. Default true. */
   bias?: boolean;
 }
+/** Options of {@link RNNCell}. */
 export interface RNNCellOptions extends CellOptions {
+  /** 'tanh' (default) or 'relu'. */
   nonlinearity?: Nonlinearity;
 }
+/** Options of {@link GRUCell}. */
 export interface GRUCellOptions extends CellOptions {
+  /** Apply the reset gate after the recurrent matmul (PyTorch, default true) or before it (the original GRU). */
   resetAfter?: boolean;
 }
 
 /** A cell's state: h [B, H] and, for an LSTMCell, c [B, H]. Missing means zeros. */
 export interface CellState {
+  /** Hidden state, [B, H] ([H] unbatched). */
   h?: Tensor;
+  /** LSTMCell only: cell state, [B, H]. */
   c?: Tensor;
 }
 
+/** Options of a cell's `forward`: the state to start from, and whether to keep what `backward` needs. */
 export interface CellForwardOptions extends CellState {
   /** Keep what backward() needs. Default false. */
   train?: boolean;
@@ -33,21 +43,44 @@ export interface CellForwardOptions extends CellState {
 
 /** Gradients of the loss with respect to a cell's step: those of its input and of the state it started from. */
 export interface CellGradients {
+  /** dL/d`input`, shaped as the input. */
   dInput: Tensor;
+  /** dL/d of the `h` the step started from. */
   dh: Tensor;
   /** LSTMCell only. */
   dc?: Tensor;
 }
 
+/**
+ * What {@link LSTMCell}, {@link GRUCell} and {@link RNNCell} share: one step `forward`, its `backward`,
+ * `toTorch`, `grads`, `dispose`. `fromTorch` returns one for a state_dict whose names have no `_l0`.
+ */
 export class RecurrentCell extends EngineOwner {
   private trainShape: number[] | null = null; // h's shape in the last training forward
+  /**
+   * A cell of the given kind (the subclasses fix it).
+   *
+   * @param kind which recurrence to run
+   * @param options sizes, bias and backend; see {@link CellOptions}
+   * @param params weights by PyTorch name (`weight_ih`, `weight_hh`, `bias_ih`, `bias_hh`); default random from `options.seed`
+   */
   constructor(kind: Kind, options: CellOptions & { nonlinearity?: Nonlinearity; resetAfter?: boolean }, params?: Record<string, Float32Array>) {
     const { backend, runtime, seed, nanPolicy, ...arch } = options ?? ({} as CellOptions);
     super(makeSpec(kind, arch, true), { backend, runtime, seed, nanPolicy }, params);
   }
 
-  /** One step from `state` (zeros when omitted); returns the new h (and c for an LSTMCell). */
-  forward(input: Tensor, state: CellForwardOptions = {}): { h: Tensor; c?: Tensor } {
+  /**
+   * One step from `state` (zeros when omitted); returns the new h (and c for an LSTMCell).
+   *
+   * @param input [B, inputSize], or [inputSize] unbatched
+   * @param state `h`, `c` to start from, and `train` to keep what backward() needs
+   */
+  forward(input: Tensor, state: CellForwardOptions = {}): {
+    /** The new hidden state, [B, H]. */
+    h: Tensor;
+    /** LSTMCell only: the new cell state, [B, H]. */
+    c?: Tensor;
+  } {
     const engine = this.live();
     const s = this.spec;
     const H = s.hiddenSize;
@@ -80,7 +113,12 @@ export class RecurrentCell extends EngineOwner {
    * Backpropagates the last `forward(input, { train: true })`: takes dL/dh (and dL/dc) of the new state, omitted
    * ones being zero; returns dL/d input and dL/d of the old state; ADDS the parameter gradients into grads().
    */
-  backward(upstream: { h?: Tensor; c?: Tensor } = {}): CellGradients {
+  backward(upstream: {
+    /** dL/d of the new `h`, [B, H]. */
+    h?: Tensor;
+    /** LSTMCell only: dL/d of the new `c`, [B, H]. */
+    c?: Tensor;
+  } = {}): CellGradients {
     const engine = this.live();
     const shape = this.trainShape;
     if (!shape) throw new RnnError("state", "backward() needs a forward(input, { train: true }) first, and runs once per such forward");
@@ -101,8 +139,23 @@ export class RecurrentCell extends EngineOwner {
   }
 }
 
-/** One LSTM step, as torch.nn.LSTMCell. */
+/**
+ * One LSTM step, as torch.nn.LSTMCell.
+ *
+ * @example
+ * ```ts
+ * const cell = new LSTMCell({ inputSize: 3, hiddenSize: 5, backend: "reference", seed: 1 });
+ * let state = {}; // zeros
+ * for (const x of steps) state = cell.forward(x, state); // x [B, 3] -> { h: [B, 5], c: [B, 5] }
+ * ```
+ */
 export class LSTMCell extends RecurrentCell {
+  /**
+   * An LSTMCell: weights from `params`, or random (uniform in ±1/√hiddenSize).
+   *
+   * @param options sizes, bias and backend; see {@link CellOptions}
+   * @param params weights by PyTorch name; default random from `options.seed`
+   */
   constructor(options: CellOptions, params?: Record<string, Float32Array>) {
     super("lstm", options, params);
   }
@@ -110,6 +163,12 @@ export class LSTMCell extends RecurrentCell {
 
 /** One GRU step, as torch.nn.GRUCell (`resetAfter: false` for the original form). */
 export class GRUCell extends RecurrentCell {
+  /**
+   * A GRUCell: weights from `params`, or random (uniform in ±1/√hiddenSize).
+   *
+   * @param options sizes, bias, `resetAfter` and backend; see {@link GRUCellOptions}
+   * @param params weights by PyTorch name; default random from `options.seed`
+   */
   constructor(options: GRUCellOptions, params?: Record<string, Float32Array>) {
     super("gru", options, params);
   }
@@ -117,6 +176,12 @@ export class GRUCell extends RecurrentCell {
 
 /** One Elman RNN step with tanh or relu, as torch.nn.RNNCell. */
 export class RNNCell extends RecurrentCell {
+  /**
+   * An RNNCell: weights from `params`, or random (uniform in ±1/√hiddenSize).
+   *
+   * @param options sizes, bias, `nonlinearity` and backend; see {@link RNNCellOptions}
+   * @param params weights by PyTorch name; default random from `options.seed`
+   */
   constructor(options: RNNCellOptions, params?: Record<string, Float32Array>) {
     super("rnn", options, params);
   }

@@ -1,4 +1,24 @@
 // src/index.ts: the public API.
+
+/**
+ * LSTM, GRU and Elman RNN layers and cells with PyTorch's API, run by WebAssembly SIMD kernels (or by a
+ * plain-TypeScript reference), in Node, Cloudflare Workers and browsers; training with backpropagation through
+ * time, PyTorch's optimizers, losses and clipping; and PyTorch's weights in and out through safetensors.
+ *
+ * Start with {@link init}, then {@link LSTM} / {@link GRU} / {@link RNN} (or {@link fromTorch} for a model saved
+ * from PyTorch with {@link loadSafetensors}); the README's examples run each part.
+ *
+ * @example
+ * ```ts
+ * import { init, LSTM, tensor } from "rnn-wasm";
+ * await init();
+ * const lstm = new LSTM({ inputSize: 8, hiddenSize: 16, numLayers: 2, seed: 1 });
+ * const { output, hN, cN } = lstm.forward(tensor([5, 3, 8])); // [T, B, I] -> output [5, 3, 16]
+ * lstm.dispose();
+ * ```
+ *
+ * @packageDocumentation
+ */
 export { init, createRuntime, getRuntime, supportsBuild, Runtime, BUILDS } from "./runtime.js";
 export type { Build, WasmSource, RuntimeOptions, Kernels } from "./runtime.js";
 export { LSTM, GRU, RNN, RecurrentLayer } from "./layers.js";

@@ -8,17 +8,24 @@ import { EngineOwner, type BackendOptions } from "./owner.js";
 import { directions, makeSpec, outputSize, type ArchitectureOptions, type Kind, type Spec } from "./spec.js";
 import { checkTensor, checkTensorData, type Tensor } from "./tensor.js";
 
+/** A layer's options: its architecture (PyTorch's constructor arguments, in camelCase) and where it runs. */
 export interface LayerOptions extends ArchitectureOptions, BackendOptions {}
+/** Options of {@link LSTM}: every {@link LayerOptions} but the RNN's `nonlinearity` and the GRU's `resetAfter`. */
 export type LSTMOptions = Omit<LayerOptions, "nonlinearity" | "resetAfter">;
+/** Options of {@link GRU}: every {@link LayerOptions} but the RNN's `nonlinearity` and the LSTM's `projSize`. */
 export type GRUOptions = Omit<LayerOptions, "nonlinearity" | "projSize">;
+/** Options of {@link RNN}: every {@link LayerOptions} but the GRU's `resetAfter` and the LSTM's `projSize`. */
 export type RNNOptions = Omit<LayerOptions, "resetAfter" | "projSize">;
 
 /** Initial state: h0 [D*L, B, P] and, for an LSTM, c0 [D*L, B, H] (no B axis for unbatched input). Missing means zeros. */
 export interface LayerState {
+  /** Initial h of every layer and direction, [D*L, B, P] (layer-major, forward direction first, as PyTorch). */
   h0?: Tensor;
+  /** LSTM only: initial cell state, [D*L, B, H]. */
   c0?: Tensor;
 }
 
+/** Options of `forward`: the initial state, training, and per-row lengths. */
 export interface ForwardOptions extends LayerState {
   /** Keep what backward() needs (gate activations, states). Default false. */
   train?: boolean;
@@ -32,25 +39,31 @@ export interface ForwardOptions extends LayerState {
 
 /** Upstream gradients for backward(), shaped as forward's results; an omitted one counts as zero. */
 export interface LayerGradientsIn {
+  /** dL/d`output`, shaped as `output` (batch-first when the layer is). */
   output?: Tensor;
+  /** dL/d`hN`, [D*L, B, P]. */
   hN?: Tensor;
+  /** LSTM only: dL/d`cN`, [D*L, B, H]. */
   cN?: Tensor;
 }
 
 /** Gradients with respect to forward's inputs, shaped as they were. */
 export interface LayerGradients {
+  /** dL/d`input`, shaped as the input. */
   dInput: Tensor;
+  /** dL/d`h0`, [D*L, B, P] (also when the forward started from zeros). */
   dh0: Tensor;
   /** LSTM only. */
   dc0?: Tensor;
 }
 
+/** What `forward` and `stream` return: PyTorch's `output, h_n` (and `c_n`). */
 export interface LayerResult {
-  /** [T, B, D*P] (batch-first: [B, T, D*P]): the last layer's h at every step, both directions concatenated. */
+  /** `[T, B, D*P]` (batch-first: `[B, T, D*P]`): the last layer's h at every step, both directions concatenated. */
   output: Tensor;
-  /** [D*L, B, P]: the final h of every layer and direction (the reverse direction's final is at t = 0). */
+  /** `[D*L, B, P]`: the final h of every layer and direction (the reverse direction's final is at t = 0). */
   hN: Tensor;
-  /** LSTM only, [D*L, B, H]: the final cell state. */
+  /** LSTM only, `[D*L, B, H]`: the final cell state. */
   cN?: Tensor;
 }
 
@@ -96,10 +109,22 @@ function copyTensor(t: Tensor): Tensor {
   return t?.data instanceof Float32Array && Array.isArray(t.shape) ? { shape: [...t.shape], data: new Float32Array(t.data) } : t;
 }
 
+/**
+ * What {@link LSTM}, {@link GRU} and {@link RNN} share: `forward`, `backward`, `stream` and the state it keeps,
+ * `toTorch`, `grads`, `dispose`. `fromTorch` returns one; `spec.kind` says which.
+ */
 export class RecurrentLayer extends EngineOwner {
   private streamState: { h0: Tensor; c0?: Tensor } | null = null;
   private trainCall: TrainCall | null = null;
 
+  /**
+   * A layer of the given kind (the subclasses fix it).
+   *
+   * @param kind which recurrence to run
+   * @param options architecture and backend; see {@link LayerOptions}
+   * @param params weights by PyTorch state_dict name (`weight_ih_l0`, ...), flat in PyTorch's layout; default random
+   *   from `options.seed`
+   */
   constructor(kind: Kind, options: LayerOptions, params?: Record<string, Float32Array>) {
     const { backend, runtime, seed, nanPolicy, ...arch } = options ?? ({} as LayerOptions);
     super(makeSpec(kind, arch), { backend, runtime, seed, nanPolicy }, params);
@@ -215,22 +240,66 @@ export class RecurrentLayer extends EngineOwner {
   }
 }
 
-/** Long short-term memory layer, as torch.nn.LSTM (gate order i, f, g, o; optional projSize). */
+/**
+ * Long short-term memory layer, as torch.nn.LSTM (gate order i, f, g, o; optional projSize).
+ *
+ * @example
+ * ```ts
+ * await init();
+ * const lstm = new LSTM({ inputSize: 8, hiddenSize: 16, numLayers: 2, seed: 1 });
+ * const { output, hN, cN } = lstm.forward(tensor([5, 3, 8])); // [5, 3, 16], [2, 3, 16], [2, 3, 16]
+ * lstm.dispose();
+ * ```
+ */
 export class LSTM extends RecurrentLayer {
+  /**
+   * An LSTM with the given architecture: weights from `params`, or random (uniform in ±1/√hiddenSize, as PyTorch draws them).
+   *
+   * @param options as torch.nn.LSTM's arguments in camelCase, plus where it runs; see {@link LSTMOptions}
+   * @param params weights by PyTorch state_dict name; default random from `options.seed` (usually {@link fromTorch} builds the layer instead)
+   */
   constructor(options: LSTMOptions, params?: Record<string, Float32Array>) {
     super("lstm", options, params);
   }
 }
 
-/** Gated recurrent unit layer, as torch.nn.GRU (gate order r, z, n); `resetAfter: false` for the original form. */
+/**
+ * Gated recurrent unit layer, as torch.nn.GRU (gate order r, z, n); `resetAfter: false` for the original form.
+ *
+ * @example
+ * ```ts
+ * const gru = new GRU({ inputSize: 4, hiddenSize: 8, bidirectional: true, batchFirst: true, backend: "reference" });
+ * const { output, hN } = gru.forward(tensor([2, 10, 4])); // output [2, 10, 16], hN [2, 2, 8]
+ * ```
+ */
 export class GRU extends RecurrentLayer {
+  /**
+   * A GRU with the given architecture: weights from `params`, or random (uniform in ±1/√hiddenSize).
+   *
+   * @param options as torch.nn.GRU's arguments in camelCase, plus where it runs; see {@link GRUOptions}
+   * @param params weights by PyTorch state_dict name; default random from `options.seed`
+   */
   constructor(options: GRUOptions, params?: Record<string, Float32Array>) {
     super("gru", options, params);
   }
 }
 
-/** Elman RNN layer with tanh or relu, as torch.nn.RNN. */
+/**
+ * Elman RNN layer with tanh or relu, as torch.nn.RNN.
+ *
+ * @example
+ * ```ts
+ * const rnn = new RNN({ inputSize: 3, hiddenSize: 5, nonlinearity: "relu", backend: "reference" });
+ * const { output, hN } = rnn.forward(tensor([7, 3])); // unbatched: output [7, 5], hN [1, 5]
+ * ```
+ */
 export class RNN extends RecurrentLayer {
+  /**
+   * An Elman RNN with the given architecture: weights from `params`, or random (uniform in ±1/√hiddenSize).
+   *
+   * @param options as torch.nn.RNN's arguments in camelCase, plus where it runs; see {@link RNNOptions}
+   * @param params weights by PyTorch state_dict name; default random from `options.seed`
+   */
   constructor(options: RNNOptions, params?: Record<string, Float32Array>) {
     super("rnn", options, params);
   }

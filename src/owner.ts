@@ -98,6 +98,7 @@ export abstract class EngineOwner implements Trainable {
     leaks?.unregister(this);
   }
 
+  /** `dispose()`, for `using layer = new LSTM(...)`, which frees the layer when its block ends. */
   [Symbol.dispose](): void {
     this.dispose();
   }

@@ -14,39 +14,65 @@ export type { Build };
 /** Where the wasm comes from: a compiled module (Workers), its bytes, a fetch Response, or a URL / file path. */
 export type WasmSource = WebAssembly.Module | ArrayBuffer | ArrayBufferView | Response | URL | string;
 
-/** The kernels' exports (assembly/index.ts). Pointers are byte offsets; flags are 0/1. */
+/**
+ * The kernels' exports (assembly/index.ts), for the curious: layers, cells and optimizers call them. Pointers are
+ * byte offsets into `memory`; flags are 0/1; each kernel's header comment in assembly/ states its shapes and maths.
+ */
 export interface Kernels {
+  /** The module's linear memory; every pointer is a byte offset into it. */
   memory: WebAssembly.Memory;
+  /** A 16-byte aligned block of `bytes` bytes, contents undefined (use {@link Runtime.alloc}, which keeps count). */
   alloc(bytes: number): number;
+  /** Returns a block from `alloc` (use {@link Runtime.free}). */
   free(ptr: number): void;
+  /** `out (M, N) = a (M, K) · W + bias` (or `+=` with `accumulate`), W packed in panels (assembly/gemm.ts). */
   gemm(out: number, ldo: number, a: number, lda: number, w: number, wps: number, bias: number,
     M: number, K: number, N: number, accumulate: number): void;
+  /** `out[i] = sigmoid(x[i])` for n floats (out may equal x). */
   sigmoidForward(out: number, x: number, n: number): void;
+  /** `out[i] = tanh(x[i])` for n floats (out may equal x). */
   tanhForward(out: number, x: number, n: number): void;
+  /** One LSTM direction over T steps from the precomputed input projection (assembly/lstm.ts). */
   lstmForward(hs: number, cs: number, gates: number, xz: number, Wh: number, bh: number, Wr: number,
     T: number, B: number, H: number, P: number, reverse: number, keepGates: number, lengths: number): void;
+  /** One GRU direction over T steps (assembly/gru.ts). */
   gruForward(hs: number, gates: number, xz: number, Wh: number, bh: number,
     T: number, B: number, H: number, resetAfter: number, reverse: number, keepGates: number, lengths: number): void;
+  /** One Elman RNN direction over T steps (assembly/rnn.ts). */
   rnnForward(hs: number, xz: number, Wh: number, bh: number,
     T: number, B: number, H: number, relu: number, reverse: number, lengths: number): void;
+  /** `dW += aᵀ · dout`, into a packed weight gradient (assembly/gemm.ts). */
   gemmBackwardWeight(dw: number, wps: number, a: number, lda: number, dout: number, ldo: number,
     M: number, K: number, N: number): void;
+  /** A packed copy of Wᵀ from packed W, for the backward pass. */
   packTransposed(dst: number, src: number, sps: number, K: number, N: number): void;
+  /** Packs PyTorch's (G*R, C) weight matrix into the kernels' panel layout (src/layout.ts describes it). */
   packWeights(dst: number, src: number, G: number, R: number, C: number): void;
+  /** `db += Σ_rows dout` over M rows. */
   biasBackward(db: number, dout: number, ldo: number, M: number, N: number): void;
+  /** `dst[i] += src[i]` for n floats. */
   addInto(dst: number, src: number, n: number): void;
+  /** Backpropagation through time for one LSTM direction (assembly/lstm.ts). */
   lstmBackward(dxz: number, dhs: number, dh: number, dc: number, dr: number, hs: number, cs: number, gates: number,
     WhT: number, WrT: number, T: number, B: number, H: number, P: number, reverse: number, lengths: number): void;
+  /** Backpropagation through time for one GRU direction (assembly/gru.ts). */
   gruBackward(dxz: number, dzh: number, dhs: number, dh: number, drh: number, hs: number, gates: number,
     WhT: number, T: number, B: number, H: number, resetAfter: number, reverse: number, lengths: number): void;
+  /** Backpropagation through time for one Elman RNN direction (assembly/rnn.ts). */
   rnnBackward(dxz: number, dhs: number, dh: number, hs: number, WhT: number,
     T: number, B: number, H: number, relu: number, reverse: number, lengths: number): void;
+  /** `Σ x[i]²` over n floats, summed in float64 (for gradient norms). */
   sumSquares(x: number, n: number): number;
+  /** `max |x[i]|` over n floats (NaN if any is NaN). */
   maxAbs(x: number, n: number): number;
+  /** `x[i] *= s` for n floats. */
   scaleInPlace(x: number, n: number, s: number): void;
+  /** `x[i] = clamp(x[i], -c, c)` for n floats. */
   clampInPlace(x: number, n: number, c: number): void;
+  /** One torch.optim.SGD update of n parameters (assembly/optim.ts states the rule). */
   sgdStep(p: number, g: number, buf: number, n: number, lr: number, momentum: number, dampening: number,
     weightDecay: number, nesterov: number, first: number): void;
+  /** One torch.optim.Adam / AdamW update of n parameters (assembly/optim.ts states the rule). */
   adamStep(p: number, g: number, m: number, v: number, vmax: number, n: number, lr: number, beta1: number,
     beta2: number, eps: number, weightDecay: number, bc1: number, bc2: number, decoupled: number): void;
 }
@@ -54,13 +80,32 @@ export interface Kernels {
 /** AssemblyScript's TLSF allocator serves blocks smaller than 1 GiB. */
 const MAX_BLOCK_BYTES = 2 ** 30 - 64;
 
-/** One instance of the kernels with its own memory. Layers hold the runtime they were made on. */
+/**
+ * One instance of the kernels with its own memory. Layers hold the runtime they were made on. Made by
+ * {@link init} and {@link createRuntime}, not by `new`.
+ *
+ * @example
+ * ```ts
+ * const runtime = await createRuntime(undefined, { build: "scalar" });
+ * const lstm = new LSTM({ inputSize: 8, hiddenSize: 16, runtime });
+ * console.log(runtime.build, runtime.bytesInUse); // 'scalar', the bytes the layer's parameters hold
+ * lstm.dispose(); // runtime.bytesInUse is 0 again
+ * ```
+ */
 export class Runtime {
+  /** Which build of the kernels this instance runs. */
   readonly build: Build;
+  /** The module's exports, called directly. */
   readonly kernels: Kernels;
   private readonly live = new Map<number, number>();
   private inUse = 0;
 
+  /**
+   * Wraps an instantiated module; {@link init} and {@link createRuntime} call it.
+   *
+   * @param build which build `kernels` come from
+   * @param kernels the exports of an instantiated module
+   */
   constructor(build: Build, kernels: Kernels) {
     this.build = build;
     this.kernels = kernels;
@@ -83,6 +128,7 @@ export class Runtime {
     return ptr;
   }
 
+  /** Returns a block from {@link Runtime.alloc}; throws `code 'state'` for a block this runtime did not hand out. */
   free(ptr: number): void {
     const bytes = this.live.get(ptr);
     if (bytes === undefined) throw new RnnError("state", `free of a block this runtime does not own (${ptr})`);
@@ -139,7 +185,8 @@ async function sourceToModuleOrBytes(source: WasmSource | Uint8Array): Promise<W
 }
 
 /**
- * Whether this engine can run the given build: relaxed SIMD needs Node >= 22 (or Node 20 with
+ * Whether this engine can run the given build (asked with `WebAssembly.validate` on a tiny probe module, which
+ * compiles nothing): relaxed SIMD needs Node >= 22 (or Node 20 with
  * --experimental-wasm-relaxed-simd), Chrome >= 114 or workerd; plain SIMD every current engine.
  */
 export async function supportsBuild(build: Build): Promise<boolean> {
@@ -180,6 +227,16 @@ export interface RuntimeOptions {
  * `build` says which build it is (default 'simd'); without one, the package's own files are loaded (read, imported
  * or fetched, as the runtime's entry point says) and the fastest build this engine supports is chosen unless
  * `build` forces one.
+ *
+ * @param source the wasm: a compiled `WebAssembly.Module`, its bytes, a fetch `Response`, or a URL or path
+ * @param options `build` forces or names the build
+ * @returns a runtime with its own memory, for layers created with `{ runtime }`
+ * @throws RnnError `init` when the wasm cannot be found, fetched or compiled on this engine
+ * @example
+ * ```ts
+ * const scalar = await createRuntime(undefined, { build: "scalar" }); // the package's own scalar build
+ * const layer = new GRU({ inputSize: 4, hiddenSize: 8, runtime: scalar });
+ * ```
  */
 export async function createRuntime(source?: WasmSource, options: RuntimeOptions = {}): Promise<Runtime> {
   if (options.build !== undefined) checkBuild(options.build);
@@ -201,6 +258,15 @@ let pending: Promise<Runtime> | null = null;
 /**
  * Loads the wasm once, for every layer and cell created afterwards without an explicit runtime.
  * Calling it again returns the same runtime, unless a source or build is given, which loads a new default.
+ *
+ * @param source as for {@link createRuntime}; default: the package's own files
+ * @param options `build` forces or names the build; default: the fastest this engine runs (relaxed, simd, scalar)
+ * @returns the default runtime
+ * @example
+ * ```ts
+ * await init();
+ * const lstm = new LSTM({ inputSize: 8, hiddenSize: 16 }); // runs on the runtime init() loaded
+ * ```
  */
 export async function init(source?: WasmSource, options: RuntimeOptions = {}): Promise<Runtime> {
   if (source === undefined && options.build === undefined) {

@@ -2,7 +2,9 @@
 // PyTorch parameter names and shapes it implies. Everything else derives sizes from here or from layout.ts.
 import { RnnError } from "./errors.js";
 
+/** The three recurrent families: long short-term memory, gated recurrent unit, Elman RNN. */
 export type Kind = "lstm" | "gru" | "rnn";
+/** The activation of an Elman RNN (`RNN`, `RNNCell`), as PyTorch's `nonlinearity`. */
 export type Nonlinearity = "tanh" | "relu";
 
 /** Architecture options shared by `LSTM`, `GRU` and `RNN` (names and defaults as PyTorch's constructors). */
@@ -29,16 +31,27 @@ export interface ArchitectureOptions {
 
 /** ArchitectureOptions with every default filled in; `cell` marks a one-step cell (names without `_l0`). */
 export interface Spec {
+  /** LSTM, GRU or RNN. */
   kind: Kind;
+  /** True for a one-step cell (`LSTMCell`, ...), false for a sequence layer. */
   cell: boolean;
+  /** Features per timestep of the input. */
   inputSize: number;
+  /** Units of the cell state (and of h, unless `projSize` is set). */
   hiddenSize: number;
+  /** Stacked layers (1 for a cell). */
   numLayers: number;
+  /** Whether a second direction runs from the end of the sequence (false for a cell). */
   bidirectional: boolean;
+  /** Whether input and output are [B, T, F] (false for a cell). */
   batchFirst: boolean;
+  /** Whether the layer has `bias_ih` and `bias_hh`. */
   bias: boolean;
+  /** LSTM only: the size h is projected to; 0 for none. */
   projSize: number;
+  /** RNN only: the activation ('tanh' for the other kinds, where it is unused). */
   nonlinearity: Nonlinearity;
+  /** GRU only: whether the reset gate applies after the recurrent matmul (true for the other kinds, where it is unused). */
   resetAfter: boolean;
 }
 

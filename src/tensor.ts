@@ -3,7 +3,9 @@ import { RnnError } from "./errors.js";
 
 /** A dense row-major float32 tensor: `data.length` equals the product of `shape`. */
 export interface Tensor {
+  /** Sizes of the axes, outermost first (PyTorch's `tensor.shape`). */
   shape: number[];
+  /** The values, row-major (the last axis varies fastest). */
   data: Float32Array;
 }
 
@@ -16,6 +18,20 @@ export function numel(shape: readonly number[]): number {
   return n;
 }
 
+/**
+ * Makes a {@link Tensor}: zeros when `data` is omitted, otherwise `data` itself (not copied), after checking that
+ * its length is the product of `shape`.
+ *
+ * @param shape sizes of the axes, outermost first (copied)
+ * @param data row-major values; default zeros
+ * @returns `{ shape, data }`
+ * @throws RnnError `shape` when `data.length` does not match `shape`
+ * @example
+ * ```ts
+ * const x = tensor([2, 3], Float32Array.of(1, 2, 3, 4, 5, 6)); // x[1][0] is x.data[1 * 3 + 0] = 4
+ * const zeros = tensor([10, 1, 8]); // 80 zeros
+ * ```
+ */
 export function tensor(shape: number[], data?: Float32Array): Tensor {
   const n = numel(shape);
   if (data && data.length !== n) {

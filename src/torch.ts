@@ -127,6 +127,21 @@ export function readTorchStateDict(tensors: Record<string, Tensor>, options: Fro
  * Builds the LSTM, GRU or RNN layer (names with `_l{k}`), or LSTMCell, GRUCell or RNNCell (names without),
  * that a PyTorch state_dict describes. Tensors outside `prefix` are ignored; unknown tensors inside it,
  * missing ones and wrong shapes are errors that name the tensor and the expected shape.
+ *
+ * The kind follows from `weight_hh_l0`'s rows (4, 3 or 1 times hiddenSize), `numLayers` from the highest `_l{k}`,
+ * `bidirectional` from `_reverse` names, `bias` from the bias tensors, `projSize` from `weight_hr_l0`. What a
+ * state_dict does not record (`nonlinearity`, `resetAfter`, `batchFirst`) comes from `options`.
+ *
+ * @param tensors the state_dict: tensors by name, as `loadSafetensors(bytes).tensors` returns them
+ * @param options the prefix or kind when they cannot be inferred, what the state_dict does not record, and the backend
+ * @returns the layer or cell, holding copies of the weights (`spec` says which it is)
+ * @throws RnnError `missing`, `unexpected` or `shape` naming the tensor, `nonfinite` for NaN weights under nanPolicy 'error'
+ * @example
+ * ```ts
+ * const { tensors } = loadSafetensors(readFileSync("lstm.safetensors")); // save_file(model.state_dict(), ...)
+ * const lstm = fromTorch(tensors); // e.g. an LSTM with spec.inputSize 64, spec.hiddenSize 256
+ * const encoder = fromTorch(tensors, { prefix: "encoder.lstm." }); // one module of a larger state_dict
+ * ```
  */
 export function fromTorch(tensors: Record<string, Tensor>, options: FromTorchOptions = {}): RecurrentLayer | RecurrentCell {
   const { spec, params } = readTorchStateDict(tensors, options);

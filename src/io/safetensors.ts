@@ -11,7 +11,9 @@ import { numel, type Tensor } from "../tensor.js";
 
 /** What a safetensors file holds: float32 tensors by name, and the string metadata of `__metadata__`. */
 export interface SafetensorsFile {
+  /** Every tensor of the file by its name in the header, converted to float32. */
   tensors: Record<string, Tensor>;
+  /** The strings of the header's `__metadata__` (`{}` when the file has none). */
   metadata: Record<string, string>;
 }
 
@@ -54,6 +56,11 @@ const isCount = (v: unknown): v is number => Number.isSafeInteger(v) && (v as nu
  * @param bytes the whole file
  * @returns the tensors under their header names, and the `__metadata__` strings (`{}` when absent)
  * @throws RnnError "format" when the file is truncated or malformed, "dtype" for any other dtype (I64, U8, BOOL, ...)
+ * @example
+ * ```ts
+ * const { tensors, metadata } = loadSafetensors(readFileSync("model.safetensors"));
+ * const lstm = fromTorch(tensors); // a state_dict saved with safetensors.torch.save_file
+ * ```
  */
 export function loadSafetensors(bytes: Uint8Array | ArrayBuffer): SafetensorsFile {
   const file = bytes instanceof ArrayBuffer ? new Uint8Array(bytes) : bytes;
@@ -222,6 +229,10 @@ function f16ToF32Bits(h: number): number {
  * @returns the whole file
  * @throws RnnError "dtype" when a tensor's data is not a Float32Array, "shape" when its shape is invalid or does
  *   not match its data length, "format" for a bad name or a non-string metadata value
+ * @example
+ * ```ts
+ * writeFileSync("trained.safetensors", saveSafetensors(lstm.toTorch(), { epochs: "20" })); // load_file() reads it in Python
+ * ```
  */
 export function saveSafetensors(tensors: Record<string, Tensor>, metadata?: Record<string, string>): Uint8Array {
   if (!isPlainObject(tensors)) throw new RnnError("format", "saveSafetensors: tensors must be an object of tensors by name");

@@ -5,9 +5,21 @@ import { RnnError } from "../errors.js";
 import * as ref from "../reference/optim.js";
 import { buffersOf, type ParamBuffer, type Trainable } from "./params.js";
 
+/**
+ * What clipping acts on: a model (a layer, a cell, a `Linear`, an `Embedding`, a `Sequential`), an array of
+ * them, or their parameter buffers.
+ * @inline
+ */
 type Models = Trainable | Trainable[] | ParamBuffer[];
 
-/** ||gradients||_p over all buffers (p = Infinity for the largest magnitude). */
+/**
+ * The total p-norm of all gradients, ||gradients||_p over all buffers (p = Infinity for the largest magnitude),
+ * without changing them.
+ *
+ * @param models the models whose gradients to measure
+ * @param normType p: a positive number or Infinity; default 2
+ * @returns the norm (NaN when a gradient is NaN)
+ */
 export function gradNorm(models: Models, normType = 2): number {
   if (!(normType === Infinity || (Number.isFinite(normType) && normType > 0))) {
     throw new RnnError("unexpected", `normType must be a positive number or Infinity, got ${normType}`);
@@ -31,6 +43,18 @@ export function gradNorm(models: Models, normType = 2): number {
 /**
  * Scales all gradients so their total p-norm is at most `maxNorm` (torch.nn.utils.clip_grad_norm_) and
  * returns the norm before clipping. With `errorIfNonfinite`, a NaN or infinite norm throws instead.
+ *
+ * @param models the models whose gradients to clip, together
+ * @param maxNorm the largest total norm to leave
+ * @param normType p: a positive number or Infinity; default 2
+ * @param errorIfNonfinite throw `code 'nonfinite'` rather than scale by a NaN or infinite norm; default false
+ * @returns the total norm before clipping
+ * @example
+ * ```ts
+ * lstm.backward({ output: grad });
+ * const norm = clipGradNorm(lstm, 1.0); // between backward() and optimizer.step()
+ * optimizer.step();
+ * ```
  */
 export function clipGradNorm(models: Models, maxNorm: number, normType = 2, errorIfNonfinite = false): number {
   const total = gradNorm(models, normType);
@@ -48,7 +72,12 @@ export function clipGradNorm(models: Models, maxNorm: number, normType = 2, erro
   return total;
 }
 
-/** Clamps every gradient to [-clipValue, clipValue] (torch.nn.utils.clip_grad_value_). */
+/**
+ * Clamps every gradient to [-clipValue, clipValue] (torch.nn.utils.clip_grad_value_).
+ *
+ * @param models the models whose gradients to clamp
+ * @param clipValue the largest magnitude to leave (>= 0)
+ */
 export function clipGradValue(models: Models, clipValue: number): void {
   if (!(clipValue >= 0)) throw new RnnError("unexpected", `clipValue must be >= 0, got ${clipValue}`);
   for (const b of buffersOf(models)) {

@@ -9,21 +9,39 @@ import { arrayBuffer, wasmBuffer, type ParamBuffer, type Trainable } from "./par
 
 /** Integer indices with a shape: Int32Array, or float data holding whole numbers. */
 export interface IndexTensor {
+  /** Sizes of the axes, outermost first. */
   shape: number[];
+  /** The indices, row-major. */
   data: Int32Array | Float32Array | number[];
 }
 
+/** Options of {@link Embedding}: torch.nn.Embedding's arguments in camelCase, and where it runs. */
 export interface EmbeddingOptions {
+  /** Rows of the table: indices run from 0 to numEmbeddings - 1. */
   numEmbeddings: number;
+  /** Features of each row. */
   embeddingDim: number;
   /** Seed for the initial weights: standard normal, as PyTorch's default init. */
   seed?: number;
+  /** 'wasm' (default) keeps the table in wasm memory, next to the model the optimizers update; 'reference' in an array. */
   backend?: "wasm" | "reference";
+  /** The wasm runtime to use; default: the one `init()` loaded. */
   runtime?: Runtime;
 }
 
+/**
+ * A lookup table, as torch.nn.Embedding: integer indices `[...]` → rows of `weight`, `[..., embeddingDim]`.
+ *
+ * @example
+ * ```ts
+ * const embedding = new Embedding({ numEmbeddings: 5, embeddingDim: 8, seed: 1, backend: "reference" });
+ * const x = embedding.forward({ shape: [3, 2], data: Int32Array.of(0, 4, 1, 1, 2, 3) }); // [3, 2, 8]
+ * ```
+ */
 export class Embedding implements Trainable {
+  /** Rows of the table. */
   readonly numEmbeddings: number;
+  /** Features of each row. */
   readonly embeddingDim: number;
   private readonly rt: Runtime | null;
   private paramsPtr = 0;
@@ -33,6 +51,12 @@ export class Embedding implements Trainable {
   private saved: { idx: Int32Array; shape: number[] } | null = null;
   private disposed = false;
 
+  /**
+   * An embedding table: `weight`, or standard normal as PyTorch's default init.
+   *
+   * @param o sizes, seed and backend; see {@link EmbeddingOptions}
+   * @param weight the table [numEmbeddings, embeddingDim], row-major; default standard normal from `o.seed`
+   */
   constructor(o: EmbeddingOptions, weight?: Float32Array) {
     for (const k of ["numEmbeddings", "embeddingDim"] as const) {
       if (!Number.isInteger(o?.[k]) || o[k] < 1) throw new RnnError(o?.[k] === undefined ? "missing" : "shape", `Embedding option ${k} must be a positive integer, got ${o?.[k]}`);
@@ -107,21 +131,25 @@ export class Embedding implements Trainable {
     return null;
   }
 
+  /** `{ weight [numEmbeddings, embeddingDim] }`, as PyTorch names it (a copy). */
   toTorch(): Record<string, Tensor> {
     this.live();
     return { weight: { shape: [this.numEmbeddings, this.embeddingDim], data: this.weights().slice() } };
   }
 
+  /** The accumulated gradient under the same name (a copy). */
   grads(): Record<string, Tensor> {
     this.live();
     return { weight: { shape: [this.numEmbeddings, this.embeddingDim], data: this.gradients().slice() } };
   }
 
+  /** Sets the gradient to zero. */
   zeroGrad(): void {
     this.live();
     this.gradients().fill(0);
   }
 
+  /** The table and its gradient as a flat buffer, for optimizers and clipping. */
   parameterBuffers(): ParamBuffer[] {
     this.live();
     const alive = () => this.live();
@@ -129,6 +157,7 @@ export class Embedding implements Trainable {
     return this.rt ? [wasmBuffer(this.rt, this.paramsPtr, this.gradsPtr, n, alive)] : [arrayBuffer(this.W!, this.dW!, alive)];
   }
 
+  /** Frees the wasm memory. Safe to call twice; any later call throws `code 'disposed'`. */
   dispose(): void {
     if (this.disposed) return;
     this.disposed = true;
@@ -139,6 +168,7 @@ export class Embedding implements Trainable {
     this.saved = null;
   }
 
+  /** `dispose()`, for `using`. */
   [Symbol.dispose](): void {
     this.dispose();
   }

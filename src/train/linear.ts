@@ -9,22 +9,42 @@ import * as math from "../reference/math.js";
 import { checkTensor, checkTensorData, numel, type NanPolicy, type Tensor } from "../tensor.js";
 import { arrayBuffer, wasmBuffer, type ParamBuffer, type Trainable } from "./params.js";
 
+/** Options of {@link Linear}: torch.nn.Linear's arguments in camelCase, and where it runs. */
 export interface LinearOptions {
+  /** Features of the input (its last axis). */
   inFeatures: number;
+  /** Features of the output. */
   outFeatures: number;
   /** Default true. */
   bias?: boolean;
   /** Seed for the initial weights: uniform in ±1/sqrt(inFeatures), as PyTorch's default init. */
   seed?: number;
+  /** 'wasm' (default) runs the kernels; 'reference' runs plain TypeScript. */
   backend?: "wasm" | "reference";
+  /** The wasm runtime to use; default: the one `init()` loaded. */
   runtime?: Runtime;
+  /** NaN/Infinity in the input or the upstream gradient: 'error' (default) throws naming the tensor, 'propagate' computes on. */
   nanPolicy?: NanPolicy;
 }
 
+/**
+ * `y = x Wᵀ + b` over the last axis, as torch.nn.Linear: `[..., inFeatures] → [..., outFeatures]`, with its
+ * backward. Weights `weight [out, in]` and `bias [out]` under PyTorch's names.
+ *
+ * @example
+ * ```ts
+ * const head = new Linear({ inFeatures: 32, outFeatures: 1, seed: 2, backend: "reference" });
+ * const y = head.forward(tensor([4, 32])); // [4, 1]
+ * ```
+ */
 export class Linear implements Trainable {
+  /** Features of the input. */
   readonly inFeatures: number;
+  /** Features of the output. */
   readonly outFeatures: number;
+  /** Whether it adds a bias. */
   readonly bias: boolean;
+  /** 'wasm' or 'reference'. */
   readonly backend: "wasm" | "reference";
   private readonly nanPolicy: NanPolicy;
   private readonly rt: Runtime | null;
@@ -41,7 +61,18 @@ export class Linear implements Trainable {
   private saved: { x: Float32Array; M: number; shape: number[] } | null = null;
   private disposed = false;
 
-  constructor(o: LinearOptions, params?: { weight: Float32Array; bias?: Float32Array }) {
+  /**
+   * A Linear layer: weights from `params`, or random as PyTorch's default init.
+   *
+   * @param o sizes, bias, seed and backend; see {@link LinearOptions}
+   * @param params `weight` [out, in] and `bias` [out], flat in PyTorch's layout; default uniform in ±1/√inFeatures from `o.seed`
+   */
+  constructor(o: LinearOptions, params?: {
+    /** [outFeatures, inFeatures], row-major. */
+    weight: Float32Array;
+    /** [outFeatures]. */
+    bias?: Float32Array;
+  }) {
     for (const k of ["inFeatures", "outFeatures"] as const) {
       if (!Number.isInteger(o?.[k]) || o[k] < 1) throw new RnnError(o?.[k] === undefined ? "missing" : "shape", `Linear option ${k} must be a positive integer, got ${o?.[k]}`);
     }
@@ -201,6 +232,7 @@ export class Linear implements Trainable {
     return out;
   }
 
+  /** Sets the gradients to zero. */
   zeroGrad(): void {
     this.live();
     if (this.rt) this.rt.f32(this.gradsPtr, this.blockFloats()).fill(0);
@@ -210,6 +242,7 @@ export class Linear implements Trainable {
     }
   }
 
+  /** Parameters and gradients as flat buffers, for optimizers and clipping. */
   parameterBuffers(): ParamBuffer[] {
     this.live();
     const alive = () => this.live();
@@ -219,6 +252,7 @@ export class Linear implements Trainable {
     return list;
   }
 
+  /** Frees the wasm memory. Safe to call twice; any later call throws `code 'disposed'`. */
   dispose(): void {
     if (this.disposed) return;
     this.disposed = true;
@@ -227,6 +261,7 @@ export class Linear implements Trainable {
     this.saved = null;
   }
 
+  /** `dispose()`, for `using`. */
   [Symbol.dispose](): void {
     this.dispose();
   }

@@ -6,9 +6,12 @@ import { RnnError } from "../errors.js";
 import { checkTensor, numel, type Tensor } from "../tensor.js";
 import type { IndexTensor } from "./embedding.js";
 
+/** How a loss combines its terms, as PyTorch's `reduction`: their mean (default) or their sum. */
 export type Reduction = "mean" | "sum";
 
+/** A loss value and its gradient, ready for `backward()`. */
 export interface LossResult {
+  /** The loss. */
   loss: number;
   /** dL/d(prediction), shaped as the prediction. */
   grad: Tensor;
@@ -20,7 +23,19 @@ function reductionOf(r: unknown): Reduction {
   return r;
 }
 
-/** Mean squared error between `pred` and `target` of the same shape (torch.nn.functional.mse_loss). */
+/**
+ * Mean squared error between `pred` and `target` of the same shape (torch.nn.functional.mse_loss).
+ *
+ * @param pred the prediction
+ * @param target the values it should have, shaped as `pred`
+ * @param reduction 'mean' (default) or 'sum' over every element
+ * @returns the loss and dL/d`pred`
+ * @example
+ * ```ts
+ * const { loss, grad } = mseLoss(prediction, target);
+ * model.backward(grad);
+ * ```
+ */
 export function mseLoss(pred: Tensor, target: Tensor, reduction?: Reduction): LossResult {
   const red = reductionOf(reduction);
   const p = checkTensor("prediction", pred, (pred as Tensor)?.shape ?? [], "propagate");
@@ -40,6 +55,15 @@ export function mseLoss(pred: Tensor, target: Tensor, reduction?: Reduction): Lo
 /**
  * Cross-entropy of `logits` [N, C] (or [C]) against class indices `target` [N] (or a single index), computed
  * from log-softmax for stability (torch.nn.functional.cross_entropy with class-index targets).
+ *
+ * @param logits unnormalised scores, [N, C] or [C]
+ * @param target N class indices in [0, C): an array or an {@link IndexTensor}
+ * @param reduction 'mean' (default) or 'sum' over the rows
+ * @returns the loss and dL/d`logits`
+ * @example
+ * ```ts
+ * const { loss, grad } = crossEntropyLoss(tensor([2, 3], Float32Array.of(2, 0, 0, 0, 0, 2)), [0, 2]); // loss ≈ 0.240
+ * ```
  */
 export function crossEntropyLoss(logits: Tensor, target: IndexTensor | number[], reduction?: Reduction): LossResult {
   const red = reductionOf(reduction);

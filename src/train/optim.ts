@@ -6,6 +6,11 @@ import type { Runtime } from "../runtime.js";
 import * as ref from "../reference/optim.js";
 import { buffersOf, type ParamBuffer, type Trainable } from "./params.js";
 
+/**
+ * What an optimizer updates: a model (a layer, a cell, a `Linear`, an `Embedding`, a `Sequential`), an array of
+ * them, or their parameter buffers.
+ * @inline
+ */
 type Models = Trainable | Trainable[] | ParamBuffer[];
 
 /** A moment buffer: a zeroed wasm block next to a wasm parameter buffer, or an array. */
@@ -37,6 +42,10 @@ function check(name: string, v: number, ok: boolean): number {
   return v;
 }
 
+/**
+ * What {@link SGD}, {@link Adam} and {@link AdamW} share: `step()`, `zeroGrad()` and `dispose()`. Each keeps its
+ * state (momentum, moments) in buffers of the parameters' layout, in the model's wasm memory for a wasm model.
+ */
 export abstract class Optimizer {
   protected readonly buffers: ParamBuffer[];
   private readonly models: Models;
@@ -76,29 +85,57 @@ export abstract class Optimizer {
     for (const m of this.moments()) m.dispose();
   }
 
+  /** `dispose()`, for `using`. */
   [Symbol.dispose](): void {
     this.dispose();
   }
 }
 
+/** Options of {@link SGD}, as torch.optim.SGD's (in camelCase). */
 export interface SGDOptions {
   /** Learning rate. Default 1e-3 (PyTorch 2.x). */
   lr?: number;
+  /** Momentum factor. Default 0 (none). */
   momentum?: number;
+  /** Dampening for momentum. Default 0. */
   dampening?: number;
+  /** L2 penalty added to the gradient. Default 0. */
   weightDecay?: number;
+  /** Nesterov momentum (needs a momentum and zero dampening). Default false. */
   nesterov?: boolean;
 }
 
-/** Stochastic gradient descent with momentum, Nesterov momentum and L2 weight decay, as torch.optim.SGD. */
+/**
+ * Stochastic gradient descent with momentum, Nesterov momentum and L2 weight decay, as torch.optim.SGD.
+ *
+ * @example
+ * ```ts
+ * const optimizer = new SGD(lstm, { lr: 0.5, momentum: 0.9 });
+ * optimizer.zeroGrad();
+ * lstm.backward({ output: mseLoss(lstm.forward(x, { train: true }).output, target).grad });
+ * optimizer.step();
+ * ```
+ */
 export class SGD extends Optimizer {
+  /** Learning rate. */
   readonly lr: number;
+  /** Momentum factor (0: none). */
   readonly momentum: number;
+  /** Dampening for momentum. */
   readonly dampening: number;
+  /** L2 penalty added to the gradient. */
   readonly weightDecay: number;
+  /** Whether the momentum is Nesterov's. */
   readonly nesterov: boolean;
   private readonly bufs: Moment[];
 
+  /**
+   * An SGD optimizer over the parameters of `models`.
+   *
+   * @param models what to update: a model, an array of models, or their parameter buffers
+   * @param o learning rate, momentum, ...; see {@link SGDOptions}
+   * @throws RnnError `unexpected` for a negative rate, momentum or decay, or Nesterov without momentum
+   */
   constructor(models: Models, o: SGDOptions = {}) {
     super(models);
     this.lr = check("lr", o.lr ?? 1e-3, (o.lr ?? 1e-3) >= 0);
@@ -130,30 +167,55 @@ export class SGD extends Optimizer {
   }
 }
 
+/** Options of {@link Adam} and {@link AdamW}, as torch.optim.Adam's (in camelCase). */
 export interface AdamOptions {
   /** Learning rate. Default 1e-3. */
   lr?: number;
-  /** Default [0.9, 0.999]. */
+  /** Decay rates of the first and second moment estimates. Default [0.9, 0.999]. */
   betas?: [number, number];
-  /** Default 1e-8. */
+  /** Added to the denominator for stability. Default 1e-8. */
   eps?: number;
   /** Adam: L2 penalty added to the gradient (default 0). AdamW: decoupled decay (default 1e-2). */
   weightDecay?: number;
+  /** Use the running maximum of the second moment (AMSGrad). Default false. */
   amsgrad?: boolean;
 }
 
-/** Adam, as torch.optim.Adam (weight decay added to the gradient). */
+/**
+ * Adam, as torch.optim.Adam (weight decay added to the gradient).
+ *
+ * @example
+ * ```ts
+ * const optimizer = new Adam(model, { lr: 0.01 }); // model: a layer, a Sequential, or an array of modules
+ * optimizer.zeroGrad();
+ * model.backward(mseLoss(model.forward(x, { train: true }), y).grad);
+ * optimizer.step();
+ * ```
+ */
 export class Adam extends Optimizer {
+  /** Learning rate. */
   readonly lr: number;
+  /** Decay rates of the moment estimates. */
   readonly betas: [number, number];
+  /** Added to the denominator for stability. */
   readonly eps: number;
+  /** Weight decay (L2 for Adam, decoupled for AdamW). */
   readonly weightDecay: number;
+  /** Whether AMSGrad is on. */
   readonly amsgrad: boolean;
   protected readonly decoupled: boolean = false;
   private readonly m: Moment[];
   private readonly v: Moment[];
   private readonly vmax: Moment[];
 
+  /**
+   * An Adam optimizer over the parameters of `models` (its moments start at zero).
+   *
+   * @param models what to update: a model, an array of models, or their parameter buffers
+   * @param o learning rate, betas, ...; see {@link AdamOptions}
+   * @param defaultWeightDecay the weight decay when `o` gives none (AdamW passes 1e-2)
+   * @throws RnnError `unexpected` for a negative rate, eps or decay, or betas outside [0, 1)
+   */
   constructor(models: Models, o: AdamOptions = {}, defaultWeightDecay = 0) {
     super(models);
     this.lr = check("lr", o.lr ?? 1e-3, (o.lr ?? 1e-3) >= 0);
@@ -191,6 +253,12 @@ export class Adam extends Optimizer {
 export class AdamW extends Adam {
   protected readonly decoupled: boolean = true;
 
+  /**
+   * An AdamW optimizer over the parameters of `models`.
+   *
+   * @param models what to update: a model, an array of models, or their parameter buffers
+   * @param o learning rate, betas, ...; see {@link AdamOptions} (weightDecay defaults to 1e-2 here)
+   */
   constructor(models: Models, o: AdamOptions = {}) {
     super(models, o, 1e-2);
   }

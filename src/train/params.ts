@@ -4,6 +4,10 @@
 // kept past a model's dispose() throws instead of writing into freed memory.
 import type { Runtime } from "../runtime.js";
 
+/**
+ * A flat buffer of parameters with a gradient buffer of the same size and layout: how optimizers and clipping see
+ * a model. A wasm model is one buffer (its parameter block); a reference model is one buffer per tensor.
+ */
 export interface ParamBuffer {
   /** Floats in the buffer (padding included for wasm blocks; padding stays zero). */
   readonly size: number;
@@ -12,12 +16,21 @@ export interface ParamBuffer {
   /** The gradients, same layout. */
   grads(): Float32Array;
   /** For wasm buffers: the runtime and byte addresses, so whole-buffer kernels can run on them. */
-  wasm(): { runtime: Runtime; params: number; grads: number } | null;
+  wasm(): {
+    /** The runtime whose memory holds the buffers. */
+    runtime: Runtime;
+    /** Byte address of the parameters. */
+    params: number;
+    /** Byte address of the gradients. */
+    grads: number;
+  } | null;
 }
 
 /** Anything with parameters: layers, cells, Linear, Embedding, Sequential. */
 export interface Trainable {
+  /** Parameters and gradients as flat buffers. */
   parameterBuffers(): ParamBuffer[];
+  /** Sets every gradient to zero. */
   zeroGrad(): void;
 }
 

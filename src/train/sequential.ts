@@ -8,11 +8,18 @@ import type { ParamBuffer, Trainable } from "./params.js";
 
 /** What Sequential needs of a module. Linear, Embedding and LastStep are modules; recurrent layers are adapted. */
 export interface Module {
-  forward(x: Tensor, options?: { train?: boolean }): Tensor;
+  /** x → y; with `train`, keeps what backward() needs. */
+  forward(x: Tensor, options?: {
+    /** Keep what backward() needs. */
+    train?: boolean;
+  }): Tensor;
   /** dL/d(input), or null for a module whose input has no gradient (Embedding). */
   backward(dy: Tensor): Tensor | null;
+  /** Parameters and gradients as flat buffers (modules without parameters leave it out). */
   parameterBuffers?(): ParamBuffer[];
+  /** Sets the gradients to zero. */
   zeroGrad?(): void;
+  /** Frees what the module holds. */
   dispose?(): void;
 }
 
@@ -21,14 +28,27 @@ export interface Module {
  * sequence. Inside a Sequential, batchFirst follows the recurrent layer before it unless set here.
  */
 export class LastStep implements Module {
+  /** Whether its input is [B, T, F]; undefined until set here or by the Sequential it is in. */
   batchFirst: boolean | undefined;
   private saved: number[] | null = null;
 
-  constructor(options: { batchFirst?: boolean } = {}) {
+  /**
+   * A LastStep for time-major input, or batch-first with `batchFirst`.
+   *
+   * @param options `batchFirst`: the input is [B, T, F] (default: as the recurrent layer before it in a Sequential, else false)
+   */
+  constructor(options: {
+    /** The input is [B, T, F]. */
+    batchFirst?: boolean;
+  } = {}) {
     this.batchFirst = options.batchFirst;
   }
 
-  forward(x: Tensor, options: { train?: boolean } = {}): Tensor {
+  /** [T, B, F] → [B, F]: each sequence's last step (a copy). With `train`, keeps the shape for backward(). */
+  forward(x: Tensor, options: {
+    /** Keep what backward() needs. */
+    train?: boolean;
+  } = {}): Tensor {
     const t = checkTensor("input", x, (x as Tensor)?.shape?.length === 2 ? [null, null] : [null, null, null], "propagate");
     const bf = this.batchFirst ?? false;
     const [T, B, F] = t.shape.length === 2 ? [t.shape[0], 1, t.shape[1]] : bf ? [t.shape[1], t.shape[0], t.shape[2]] : t.shape;
@@ -58,12 +78,38 @@ export class LastStep implements Module {
   }
 }
 
+/**
+ * What a Sequential chains: a {@link Module} (`Linear`, `Embedding`, `LastStep`, or your own) or a recurrent layer.
+ * @inline
+ */
 type Part = Module | RecurrentLayer;
 
+/**
+ * Modules run in turn, as torch.nn.Sequential: a recurrent layer passes its `output` on, and `backward` runs them
+ * in reverse. `zeroGrad()`, `resetState()` and `dispose()` reach every module; optimizers take a Sequential whole.
+ *
+ * @example
+ * ```ts
+ * const model = new Sequential([
+ *   new LSTM({ inputSize: 1, hiddenSize: 32 }), // [T, B, 1] -> [T, B, 32]
+ *   new LastStep(), //                            -> [B, 32]
+ *   new Linear({ inFeatures: 32, outFeatures: 1 }), // -> [B, 1]
+ * ]);
+ * const prediction = model.forward(x, { train: true });
+ * model.backward(mseLoss(prediction, y).grad);
+ * ```
+ */
 export class Sequential implements Trainable {
+  /** The modules, in the order they run. */
   readonly modules: Part[];
   private disposed = false;
 
+  /**
+   * A model that runs `modules` in turn.
+   *
+   * @param modules the modules in the order they run (at least one); a `LastStep` after a recurrent layer takes
+   *   its `batchFirst`
+   */
   constructor(modules: Part[]) {
     if (!Array.isArray(modules) || modules.length === 0) throw new RnnError("missing", "Sequential needs a non-empty array of modules");
     this.modules = modules;
@@ -81,7 +127,12 @@ export class Sequential implements Trainable {
    * Runs every module in turn. `train` keeps what backward() needs; `stream` makes recurrent layers continue
    * from the state their previous call ended in (truncated BPTT: gradients stop at the chunk's start).
    */
-  forward(x: Tensor, options: { train?: boolean; stream?: boolean } = {}): Tensor {
+  forward(x: Tensor, options: {
+    /** Keep what backward() needs. */
+    train?: boolean;
+    /** Continue each recurrent layer from the state its previous call ended in. */
+    stream?: boolean;
+  } = {}): Tensor {
     this.live();
     let y = x;
     for (const m of this.modules) {
@@ -105,11 +156,13 @@ export class Sequential implements Trainable {
     return g;
   }
 
+  /** Every module's parameter buffers, for optimizers and clipping. */
   parameterBuffers(): ParamBuffer[] {
     this.live();
     return this.modules.flatMap((m) => m.parameterBuffers?.() ?? []);
   }
 
+  /** Sets every module's gradients to zero. */
   zeroGrad(): void {
     this.live();
     for (const m of this.modules) m.zeroGrad?.();
@@ -127,6 +180,7 @@ export class Sequential implements Trainable {
     for (const m of this.modules) m.dispose?.();
   }
 
+  /** `dispose()`, for `using`. */
   [Symbol.dispose](): void {
     this.dispose();
   }
