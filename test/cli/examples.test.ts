@@ -17,8 +17,8 @@ beforeAll(() => requireBuild());
 
 describe("examples", () => {
   it("has the examples the README promises", () => {
-    for (const f of ["quickstart.mjs", "pytorch-model.mjs", "streaming.mjs", "cells.mjs"]) expect(FILES).toContain(f);
-    for (const f of ["train-sine.mjs", "train-layer.mjs", "train-tbptt.mjs", "train-lengths.mjs", "train-finetune.mjs"]) expect(FILES).toContain(f);
+    for (const f of ["quickstart.mjs", "pytorch-model.mjs", "streaming.mjs", "cells.mjs", "layers.mjs", "cell-kinds.mjs"]) expect(FILES).toContain(f);
+    for (const f of ["train-sine.mjs", "train-layer.mjs", "train-tbptt.mjs", "train-lengths.mjs", "train-finetune.mjs", "optimizers.mjs"]) expect(FILES).toContain(f);
   });
 
   it.each(FILES)("%s runs and exits 0", (file) => {
