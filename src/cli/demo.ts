@@ -1,4 +1,4 @@
-// src/cli/demo.ts: `rnn-wasm demo` (what `npm start` runs): the bundled PyTorch nn.LSTM(64, 256) on its bundled
+// src/cli/demo.ts: `rnn-wasm demo`: the bundled PyTorch nn.LSTM(64, 256) on its bundled
 // 128-step input, on every wasm build this engine supports and on the reference backend. Prints how far each is
 // from PyTorch's stored output, then a throughput table. Exits 1 when any backend disagrees with PyTorch.
 //   FLOP per LSTM step: 2·4H·(I+H)·B (the input and recurrent matmuls; activations are not counted)
@@ -38,7 +38,7 @@ export function registerDemo(program: Command): void {
     .description(
       `Loads ${MODEL_FILE} (a PyTorch nn.LSTM(64, 256) state_dict) and ${INPUT_FILE} (input [128, 1, 64] and\n` +
       "PyTorch's output, h_n, c_n), runs it on each wasm build this engine supports and on the reference backend,\n" +
-      "prints the largest difference from PyTorch and the time per sequence. This is what `npm start` runs.",
+      "prints the largest difference from PyTorch and the time per sequence.",
     )
     .option("--runs <n>", `timed runs per backend (default: as many as fit in about ${BUDGET_MS / 1000} s, at least ${MIN_RUNS})`, positiveInt)
     .action(async (options: { runs?: number }) => {

@@ -48,8 +48,8 @@ export function registerForecastDemo(program: Command): void {
     .command("forecast-demo")
     .summary("train an LSTM on the Mauna Loa CO2 record, forecast its last 24 months, compare with seasonal naive")
     .description(
-      `Trains an LSTM on ${DATA_FILE} (monthly CO2 at Mauna Loa since 1958) without its last ${HOLDOUT} months, forecasts\n` +
-      `those months, and prints the error (RMSE, MAE) of the forecast and of the seasonal-naive baseline (each month's\n` +
+      `Trains an LSTM on ${DATA_FILE} (monthly CO2 at Mauna Loa since 1958) without its last ${HOLDOUT} months, forecasts ` +
+      `those months, and prints the error (RMSE, MAE) of the forecast and of the seasonal-naive baseline (each month's ` +
       `value ${SEASON} months earlier). Exits 1 if the LSTM does not beat the baseline. This is what \`npm start\` runs.`,
     )
     .option("--seed <n>", "seed of the initial weights and of the order of the windows", nonNegativeInt, DEMO_SETTINGS.seed)

@@ -1,4 +1,4 @@
-// test/cli/demo.test.ts: `rnn-wasm demo`, what `npm start` runs: it must finish quickly, say that every backend
+// test/cli/demo.test.ts: `rnn-wasm demo`, the PyTorch check: it must finish quickly, say that every backend
 // agrees with PyTorch, and print the throughput table, from the repository root and from any other directory.
 import { tmpdir } from "node:os";
 import { beforeAll, expect, it } from "vitest";
@@ -11,7 +11,7 @@ it("runs the bundled model on each supported build and the reference, agreeing w
   const r = cli(["demo"]);
   const seconds = (Date.now() - started) / 1000;
   expect(r.code, describeRun(r)).toBe(0);
-  expect(seconds, "npm start must finish well under 30 s").toBeLessThan(20);
+  expect(seconds, "the demo must finish well under 30 s").toBeLessThan(20);
   for (const backend of ["wasm simd", "wasm scalar", "reference"]) {
     expect(r.stdout, describeRun(r)).toMatch(new RegExp(`^  ${backend} +output +\\d\\.\\de-\\d+ +h_n +\\S+ +c_n +\\S+ +agrees$`, "m"));
   }

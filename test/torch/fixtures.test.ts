@@ -122,7 +122,7 @@ describe.each(FILES)("%s", (file) => {
   });
 });
 
-// The demo model for `npm start` (nn.LSTM(64, 256), T=128): its stored output is PyTorch's, so the demo's numbers
+// The model of `rnn-wasm demo` (nn.LSTM(64, 256), T=128): its stored output is PyTorch's, so the demo's numbers
 // are checked too. 128 steps with H=256 sums are longer than the fixtures', hence the looser 1e-4.
 describe("data/lstm-demo", () => {
   it.each(BACKENDS)("matches PyTorch (backend %s)", (backend) => {
