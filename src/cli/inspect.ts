@@ -202,8 +202,19 @@ export function formatReport(r: InspectReport): string {
   const meta = Object.entries(r.metadata);
   lines.push("", meta.length ? `metadata (${meta.length}):` : "metadata: none");
   const keyWidth = Math.max(0, ...meta.map(([k]) => k.length));
-  for (const [k, v] of meta) lines.push(`  ${k.padEnd(keyWidth)}  ${v === "" ? '""' : v.replace(/\n/g, "\n  " + " ".repeat(keyWidth + 2))}`);
+  for (const [k, v] of meta) lines.push(`  ${k.padEnd(keyWidth)}  ${metadataText(v)}`);
   return lines.join("\n");
+}
+
+/** Longest metadata value shown whole in text (a trained model's metadata holds a JSON history of every epoch), and how much of a longer one is shown. */
+const METADATA_TEXT_CHARS = 100;
+const METADATA_CUT_CHARS = 64;
+
+/** A metadata value on one line: `""` when empty, cut short when long (`--json` has it whole). */
+function metadataText(v: string): string {
+  if (v === "") return '""';
+  const line = v.replace(/\s*\n\s*/g, " ");
+  return line.length <= METADATA_TEXT_CHARS ? line : `${line.slice(0, METADATA_CUT_CHARS)}... (${v.length} characters; --json shows all)`;
 }
 
 function size(bytes: number): string {
