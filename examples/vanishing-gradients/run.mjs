@@ -15,7 +15,7 @@
 // one-hot, plus a marker bit. The marker is set at step LEAD only: that step's symbol is the key. After it come k
 // more random symbols (distractors, from the same alphabet). The target, read from the last hidden state h_t
 // through a Linear head, is the key, seen k steps before the last step t. Chance is 1/S = 25%.
-import { mkdirSync, mkdtempSync, writeFileSync } from "node:fs";
+import { mkdirSync, mkdtempSync, readFileSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { fileURLToPath } from "node:url";
@@ -34,6 +34,7 @@ const { values: cli } = parseArgs({
     lr: { type: "string" },
     seeds: { type: "string" }, // --seeds 1,2,3: charts draw each seed's point and the mean
     "no-shortcut": { type: "boolean", default: false }, // always run the unclipped twin (see trainPair)
+    replot: { type: "boolean", default: false }, // redraw the charts from OUT/results.json, without training
   },
 });
 
@@ -127,7 +128,9 @@ function accuracy(model, { x, labels }) {
 
 // The backward pass is linear in the gradient it is given: we give it 2^100 times the unit gradient and divide
 // afterwards, so gradients down to about 1e-75 stay above float32's underflow (1.4e-45) and can be measured.
+// A gradient that is 0 even so is counted as FLOOR, the smallest that could have been seen: an upper bound.
 const SCALE = 2 ** 100;
+const FLOOR = 2 ** -149 / SCALE; // about 1.1e-75
 
 /**
  * The gradient reaching the input at step t - k, per unit of gradient leaving the last hidden state h_t: for each
@@ -154,15 +157,15 @@ function gradientReach(model, { x, labels }) {
   for (let b = 0; b < B; b++) {
     const key = norm(LEAD, b);
     if (key === 0) zeros++;
-    logKey += Math.log10(key || Number.MIN_VALUE);
+    logKey += Math.log10(key || FLOOR);
     logLast += Math.log10(norm(T - 1, b));
-    logPlain += Math.log10(key * dhNorm[b] || Number.MIN_VALUE);
+    logPlain += Math.log10((key || FLOOR) * dhNorm[b]);
   }
   return {
     perUnit: 10 ** (logKey / B), // |dL/dx_{t-k}| / |dL/dh_t|
     lastStep: 10 ** (logLast / B), // the same at step t itself (distance 0), for scale
     plain: 10 ** (logPlain / B), // |dL/dx_{t-k}|, not normalised
-    underflowed: zeros, // sequences whose gradient was 0 even after scaling (then counted as 5e-324)
+    underflowed: zeros, // sequences whose gradient was 0 even after scaling, counted as FLOOR: perUnit is then an upper bound
   };
 }
 
@@ -238,7 +241,7 @@ function trainPair(spec, k, seed) {
 // ---- charts: vega-lite specs, rendered to SVG by vega without a browser ----
 
 const COLORS = { domain: CELLS.map((c) => c.cell), range: ["#d62728", "#2ca02c", "#1f77b4", "#9467bd"] };
-const kAxis = (ks) => ({ field: "k", type: "quantitative", scale: { domain: [0, Math.max(...ks)] }, axis: { values: ks, title: "k (steps from the key to the answer)" } });
+const kTitle = "k (steps from the key to the answer)";
 const color = { field: "cell", type: "nominal", scale: COLORS, title: "cell", sort: COLORS.domain };
 
 async function renderSvg(spec) {
@@ -248,91 +251,139 @@ async function renderSvg(spec) {
   return svg;
 }
 
-function accuracyChart(runs) {
-  const values = runs.map((r) => ({ cell: r.cell, k: r.k, seed: r.seed, accuracy: r.accuracy, panel: r.clip ? `with clipping (max norm ${CONFIG.maxNorm})` : "without clipping" }));
+/** One panel per cell: accuracy against k (log scale, which spreads the short lags), without and with clipping. */
+function accuracyChart(runs, config) {
+  const CLIP = `with clipping (max norm ${config.maxNorm})`;
+  const panel = (r) => `${r.cell} (${r.hiddenSize} units)`;
+  const values = runs.map((r) => ({ panel: panel(r), k: r.k, seed: r.seed, accuracy: r.accuracy, clipping: r.clip ? CLIP : "without clipping" }));
+  const x = { field: "k", type: "quantitative", scale: { type: "log", domain: [Math.min(...config.ks) / 1.15, Math.max(...config.ks) * 1.15] }, axis: { values: config.ks, labelOverlap: false, title: "k (log scale)" } };
+  const clipping = { field: "clipping", type: "nominal", title: null, sort: ["without clipping"] };
+  const clippingColor = { ...clipping, scale: { range: ["#333333", "#ff7f0e"] } };
   return {
     $schema: "https://vega.github.io/schema/vega-lite/v5.json",
-    title: { text: `Recall the symbol seen k steps back: held-out accuracy after ${CONFIG.steps} Adam steps`, subtitle: `${S} symbols (chance ${100 / S}%), about 4.9k recurrent parameters per cell, seed${CONFIG.seeds.length > 1 ? "s" : ""} ${CONFIG.seeds.join(", ")}` },
+    title: {
+      text: `Recall the symbol seen k steps back: held-out accuracy after ${config.steps} Adam steps`,
+      subtitle: `${S} symbols, chance ${100 / S}% (dashed); about 4.9k recurrent parameters per cell; seed${config.seeds.length > 1 ? "s" : ""} ${config.seeds.join(", ")}${config.seeds.length > 1 ? " (points), mean (line)" : ""}`,
+    },
     data: { values },
-    facet: { column: { field: "panel", type: "nominal", title: null, sort: ["without clipping"] } },
+    facet: { column: { field: "panel", type: "nominal", title: null, sort: [...new Set(runs.map(panel))] } },
     spec: {
-      width: 300,
-      height: 220,
+      width: 190,
+      height: 200,
       layer: [
-        { mark: { type: "rule", strokeDash: [4, 4], color: "#888" }, encoding: { y: { datum: 1 / S } } },
-        { mark: { type: "line", point: false }, encoding: { x: kAxis(CONFIG.ks), y: { aggregate: "mean", field: "accuracy", type: "quantitative" }, color } },
+        { mark: { type: "rule", strokeDash: [2, 3], color: "#888" }, encoding: { y: { datum: 1 / S } } },
         {
-          mark: { type: "point", filled: true, size: 40 },
-          encoding: { x: kAxis(CONFIG.ks), y: { field: "accuracy", type: "quantitative", scale: { domain: [0, 1] }, axis: { format: "%", title: "held-out accuracy (dashed: chance)" } }, color },
+          mark: { type: "line" },
+          encoding: {
+            x,
+            y: { aggregate: "mean", field: "accuracy", type: "quantitative" },
+            color: clippingColor,
+            strokeDash: { ...clipping, scale: { range: [[1, 0], [5, 3]] }, legend: null },
+          },
+        },
+        {
+          mark: { type: "point", size: 30, filled: true },
+          encoding: { x, y: { field: "accuracy", type: "quantitative", scale: { domain: [0, 1] }, axis: { format: "%", title: "held-out accuracy" } }, color: clippingColor },
         },
       ],
     },
+    config: { legend: { orient: "bottom", labelLimit: 400 } },
   };
 }
 
-function gradientChart(runs) {
+const UNDERFLOW = "below 1e-75 (float32 underflow): an upper bound";
+
+function gradientChart(runs, config) {
   const values = [];
   for (const r of runs) {
     // at initialisation the clipped and unclipped runs have the same weights: draw it once
-    if (!r.clip) values.push({ cell: r.cell, k: r.k, seed: r.seed, gradient: r.gradientAtInit.perUnit, panel: "at initialisation" });
-    values.push({ cell: r.cell, k: r.k, seed: r.seed, gradient: r.gradientTrained.perUnit, panel: r.clip ? "after training, with clipping" : "after training, without clipping" });
+    const point = (g, panel) => ({ cell: r.cell, k: r.k, seed: r.seed, gradient: g.perUnit, panel, measured: g.underflowed ? UNDERFLOW : "measured" });
+    if (!r.clip) values.push(point(r.gradientAtInit, "at initialisation"));
+    values.push(point(r.gradientTrained, r.clip ? "after training, with clipping" : "after training, without clipping"));
   }
-  // ticks at powers of ten, at most 8 of them
+  // ticks at powers of ten, every 1, 2, 5, 10, ... decades: at most 8 of them
   const logs = values.map((v) => Math.log10(v.gradient));
+  const every = [1, 2, 5, 10, 20, 50].find((e) => (Math.ceil(Math.max(...logs) / e) - Math.floor(Math.min(...logs) / e)) <= 7) ?? 100;
   const [lo, hi] = [Math.floor(Math.min(...logs)), Math.ceil(Math.max(...logs))];
-  const every = Math.max(1, Math.ceil((hi - lo) / 7));
-  const ticks = Array.from({ length: Math.floor((hi - lo) / every) + 1 }, (_, i) => 10 ** (hi - i * every));
+  const ticks = [];
+  for (let e = Math.floor(hi / every) * every; e >= lo; e -= every) ticks.push(10 ** e);
   const y = { field: "gradient", type: "quantitative", scale: { type: "log", domain: [10 ** lo, 10 ** hi] }, axis: { values: ticks, format: ".0e", title: "|dL/dx(t-k)| / |dL/dh(t)|  (log scale)" } };
   return {
     $schema: "https://vega.github.io/schema/vega-lite/v5.json",
-    title: { text: "The gradient reaching step t-k, per unit of gradient at the last hidden state", subtitle: `geometric mean over ${CONFIG.probeSize} held-out sequences; at initialisation, and after ${CONFIG.steps} Adam steps. A straight line is an exponential decay.` },
+    title: { text: "The gradient reaching step t-k, per unit of gradient at the last hidden state", subtitle: `geometric mean over ${config.probeSize} held-out sequences; at initialisation, and after ${config.steps} Adam steps. A straight line is an exponential decay.` },
     data: { values },
     facet: { column: { field: "panel", type: "nominal", title: null, sort: ["at initialisation", "after training, without clipping"] } },
     spec: {
       width: 240,
       height: 260,
       layer: [
-        { mark: "line", encoding: { x: kAxis(CONFIG.ks), y: { ...y, aggregate: "mean" }, color } },
-        { mark: { type: "point", filled: true, size: 40 }, encoding: { x: kAxis(CONFIG.ks), y, color } },
+        { mark: "line", encoding: { x: { field: "k", type: "quantitative", title: kTitle }, y: { ...y, aggregate: "mean" }, color } },
+        {
+          mark: { type: "point", filled: true, size: 40 },
+          encoding: { x: { field: "k", type: "quantitative", title: kTitle }, y, color, shape: { field: "measured", type: "nominal", title: null, scale: { domain: ["measured", UNDERFLOW], range: ["circle", "triangle-down"] } } },
+        },
       ],
     },
-    resolve: { scale: { y: "shared" } },
+    config: { legend: { labelLimit: 400 } },
   };
 }
 
 // ---- the experiment ----
 
-await init(undefined, { build: "simd" }); // 'simd' computes the same bits on every engine: results reproduce exactly
-const started = performance.now();
-const runs = [];
-for (const seed of CONFIG.seeds) {
-  for (const spec of cells) {
-    for (const k of CONFIG.ks) {
-      for (const r of trainPair(spec, k, seed)) {
-        runs.push(r);
-        const g = (v) => v.toExponential(1).padStart(8);
-        console.log(
-          `${r.cell.padEnd(8)} k=${String(k).padStart(3)} ${r.clip ? "clip" : "    "} seed ${seed}: accuracy ${(r.accuracy * 100).toFixed(1).padStart(5)}%` +
-            `  gradient at t-k: init ${g(r.gradientAtInit.perUnit)}, trained ${g(r.gradientTrained.perUnit)}` +
-            `  norm max ${r.gradNorm.max.toFixed(2).padStart(6)} (${r.gradNorm.stepsAboveMaxNorm} steps > ${CONFIG.maxNorm})` +
-            (r.reused ? "  (same as the clipped run: it never clipped)" : `  ${r.seconds.toFixed(1)} s`),
-        );
+/** Per cell: the decay per step of the gradient at initialisation (a least-squares fit of log10 against k), and the
+ * largest k learned (held-out accuracy of 90% or more) without and with clipping. */
+function summarise(runs) {
+  const out = {};
+  for (const cell of [...new Set(runs.map((r) => r.cell))]) {
+    const init = runs.filter((r) => r.cell === cell && !r.clip);
+    const mk = init.reduce((a, r) => a + r.k, 0) / init.length, my = init.reduce((a, r) => a + Math.log10(r.gradientAtInit.perUnit), 0) / init.length;
+    const slope = init.reduce((a, r) => a + (r.k - mk) * (Math.log10(r.gradientAtInit.perUnit) - my), 0) / init.reduce((a, r) => a + (r.k - mk) ** 2, 0);
+    const learned = (clip) => Math.max(0, ...runs.filter((r) => r.cell === cell && r.clip === clip && r.accuracy >= 0.9).map((r) => r.k));
+    out[cell] = { initDecayPerStep: Number((10 ** slope).toFixed(3)), largestKLearned: { withoutClipping: learned(false), withClipping: learned(true) } };
+  }
+  return out;
+}
+
+let results;
+if (cli.replot) {
+  // draw the charts again from the results already in OUT, without training
+  results = JSON.parse(readFileSync(join(OUT, "results.json"), "utf8"));
+  results.summary ??= summarise(results.runs);
+} else {
+  await init(undefined, { build: "simd" }); // 'simd' computes the same bits on every engine: results reproduce exactly
+  const started = performance.now();
+  const runs = [];
+  for (const seed of CONFIG.seeds) {
+    for (const spec of cells) {
+      for (const k of CONFIG.ks) {
+        for (const r of trainPair(spec, k, seed)) {
+          runs.push(r);
+          const g = (v) => v.toExponential(1).padStart(8);
+          console.log(
+            `${r.cell.padEnd(8)} k=${String(k).padStart(3)} ${r.clip ? "clip" : "    "} seed ${seed}: accuracy ${(r.accuracy * 100).toFixed(1).padStart(5)}%` +
+              `  gradient at t-k: init ${g(r.gradientAtInit.perUnit)}, trained ${g(r.gradientTrained.perUnit)}${r.gradientTrained.underflowed ? " (upper bound)" : ""}` +
+              `  norm max ${r.gradNorm.max.toFixed(2).padStart(6)} (${r.gradNorm.stepsAboveMaxNorm} steps > ${CONFIG.maxNorm})` +
+              (r.reused ? "  (same as the clipped run: it never clipped)" : `  ${r.seconds.toFixed(1)} s`),
+          );
+        }
       }
     }
   }
+  results = {
+    task: `recall the marked symbol (one of ${S}, chance ${1 / S}) seen k steps before the last step; ${LEAD} random steps before it, k random distractors after`,
+    config: { ...CONFIG, S, LEAD, cells: cells.map(({ cell, hiddenSize, forgetBias }) => ({ cell, hiddenSize, forgetBias: forgetBias ?? 0 })), optimizer: "Adam", build: "simd" },
+    gradientMeasure: "|dL/dx_{t-k}| / |dL/dh_t| per held-out sequence (L its cross-entropy), geometric mean over the probe batch",
+    seconds: Number(((performance.now() - started) / 1000).toFixed(1)),
+    node: process.version,
+    summary: summarise(runs),
+    runs,
+  };
+  mkdirSync(OUT, { recursive: true });
+  writeFileSync(join(OUT, "results.json"), JSON.stringify(results, null, 1) + "\n");
 }
-const seconds = (performance.now() - started) / 1000;
-
-mkdirSync(OUT, { recursive: true });
-const results = {
-  task: `recall the marked symbol (one of ${S}, chance ${1 / S}) seen k steps before the last step; ${LEAD} random steps before it, k random distractors after`,
-  config: { ...CONFIG, S, LEAD, cells: cells.map(({ cell, hiddenSize, forgetBias }) => ({ cell, hiddenSize, forgetBias: forgetBias ?? 0 })), optimizer: "Adam", build: "simd" },
-  gradientMeasure: "|dL/dx_{t-k}| / |dL/dh_t| per held-out sequence (L its cross-entropy), geometric mean over the probe batch",
-  seconds: Number(seconds.toFixed(1)),
-  node: process.version,
-  runs,
-};
-writeFileSync(join(OUT, "results.json"), JSON.stringify(results, null, 1) + "\n");
-writeFileSync(join(OUT, "accuracy.svg"), await renderSvg(accuracyChart(runs)));
-writeFileSync(join(OUT, "gradient.svg"), await renderSvg(gradientChart(runs)));
-console.log(`${runs.length} runs (${runs.filter((r) => !r.reused).length} trained) in ${seconds.toFixed(0)} s; wrote results.json, accuracy.svg, gradient.svg to ${OUT}`);
+for (const [cell, s] of Object.entries(results.summary)) {
+  console.log(`${cell.padEnd(8)} gradient at init shrinks x${s.initDecayPerStep} per step; largest k learned: ${s.largestKLearned.withoutClipping} without clipping, ${s.largestKLearned.withClipping} with`);
+}
+writeFileSync(join(OUT, "accuracy.svg"), await renderSvg(accuracyChart(results.runs, results.config)));
+writeFileSync(join(OUT, "gradient.svg"), await renderSvg(gradientChart(results.runs, results.config)));
+console.log(`${results.runs.length} runs (${results.runs.filter((r) => !r.reused).length} trained) in ${results.seconds.toFixed(0)} s; wrote results.json, accuracy.svg and gradient.svg to ${OUT}`);
