@@ -115,11 +115,15 @@ export async function trainAndSave(values: readonly number[], s: TrainSettings, 
   await init();
   const progress = new TrainingProgress(s.epochs);
   let last: EpochReport | undefined;
-  const result = trainForecaster(values, s, (r) => {
-    last = r;
-    progress.update(r);
-  });
-  progress.stop(last);
+  let result: TrainResult;
+  try {
+    result = trainForecaster(values, s, (r) => {
+      last = r;
+      progress.update(r);
+    });
+  } finally {
+    progress.stop(last); // also on failure: a terminal's bar ends, and its cursor comes back
+  }
   const settings: TrainSettings = {
     kind: s.kind, hidden: s.hidden, layers: s.layers, window: s.window, difference: s.difference, epochs: s.epochs, lr: s.lr,
     seed: s.seed, batch: s.batch, patience: s.patience, validation: s.validation, clip: s.clip,

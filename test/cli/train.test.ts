@@ -223,6 +223,11 @@ describe.concurrent("train errors", () => {
     expectFailure(r, 2, new RegExp(`option '${flag} <[a-z]+>' argument '${value.replace(".", "\\.")}' is invalid\\. ${why}`));
   });
 
+  it("training that diverges: says which options to lower (exit 1)", async () => {
+    expectFailure(await train(...small, "--lr", "1e30", "--clip", "1e30", "--out", out()), 1,
+      /training diverged in epoch 1 \(the loss or a gradient became NaN or Infinity\): lower --lr \(now 1e\+30\) or --clip \(now 1e\+30\)/);
+  });
+
   it("a required option missing (exit 2)", async () => {
     expectFailure(await cliAsync(["train", "--data", csv, "--column", "value"]), 2, /required option '--out <file>' not specified/);
   });

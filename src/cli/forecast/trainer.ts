@@ -6,8 +6,9 @@
 // Losses are MSE in normalised units (of the series, or of its differences). The same seed, data and engine give
 // the same weights bit for bit: the layer's weights come from `seed`, the head's from seed + 1, the order of the
 // windows from seed + 2, and nothing else is random.
-import { Adam, clipGradNorm, mseLoss, type Tensor } from "../../index.js";
+import { Adam, clipGradNorm, mseLoss, RnnError, type Tensor } from "../../index.js";
 import { mulberry32 } from "../../random.js";
+import { CliError } from "../common.js";
 import { ForecastNetwork, type Architecture } from "./network.js";
 import { modelSeries, normalisationOf, normalise, splitByTime, windowBatch, type Normalisation } from "./series.js";
 
@@ -60,6 +61,11 @@ function shuffle(items: number[], next: () => number): number[] {
   return items;
 }
 
+/** Training that overflowed: the weights or the loss left the finite numbers. */
+function diverged(epoch: number, s: TrainSettings): CliError {
+  return new CliError(`training diverged in epoch ${epoch} (the loss or a gradient became NaN or Infinity): lower --lr (now ${s.lr}) or --clip (now ${s.clip})`);
+}
+
 /**
  * Trains a forecaster on `values` (the whole column: the split happens here). The caller has checked there are
  * enough values (minimumRows) and has loaded the wasm (init()). `onEpoch` sees every epoch as it ends.
@@ -86,17 +92,26 @@ export function trainForecaster(values: readonly number[], s: TrainSettings, onE
       for (let from = 0; from < targets.length; from += s.batch) {
         const batch = targets.slice(from, from + s.batch);
         const { x, y } = windowBatch(z, batch, s.window);
-        optimizer.zeroGrad();
-        const prediction = network.model.forward(x, { train: true });
-        const { loss, grad } = mseLoss(prediction, y);
-        network.model.backward(grad);
-        clipGradNorm(network.model, s.clip);
-        optimizer.step();
+        let loss: number;
+        try {
+          optimizer.zeroGrad();
+          const prediction = network.model.forward(x, { train: true });
+          const result = mseLoss(prediction, y);
+          loss = result.loss;
+          network.model.backward(result.grad); // refuses a non-finite gradient (the library's default NaN policy)
+          clipGradNorm(network.model, s.clip);
+          optimizer.step();
+        } catch (e) {
+          if (e instanceof RnnError && e.code === "nonfinite") throw diverged(epoch, s);
+          throw e;
+        }
+        if (!Number.isFinite(loss)) throw diverged(epoch, s);
         sum += loss * batch.length; // so the epoch's loss is the mean over windows, whatever the last batch's size
       }
       const trainLoss = sum / targets.length;
       const windowsPerSecond = targets.length / ((performance.now() - epochStarted) / 1000);
       const validationLoss = validation ? mseLoss(network.model.forward(validation.x), validation.y).loss : NaN;
+      if (validation && !Number.isFinite(validationLoss)) throw diverged(epoch, s);
       const score = validation ? validationLoss : trainLoss;
       const improved = score < best.loss;
       if (improved || !validation) best = { loss: score, epoch, stateDict: network.stateDict() };
