@@ -1,8 +1,9 @@
 // test/cli/forecast-units.test.ts: the pieces of train/predict in-process, each against numbers worked out by hand:
 // differencing, the split by time and its minimum rows, the window layout, normalisation, the recursive forecast
 // (driven by an oracle that knows the series, so any slip in lags or indices shows), the seasonal-naive baseline,
-// the errors, the monthly calendar, the metadata round trip, the progress output, and the chart spec.
+// the errors, the monthly calendar, the metadata round trip, the progress output, the terminal chart, and the chart spec.
 import { PassThrough } from "node:stream";
+import asciichart from "asciichart";
 import { describe, expect, it } from "vitest";
 import { lineChartSpec, lineChartSvg } from "../../src/cli/charts.js";
 import { CliError } from "../../src/cli/common.js";
@@ -12,6 +13,7 @@ import { forecasterMetadata, parseForecasterMetadata, type ForecasterInfo } from
 import type { ForecastNetwork } from "../../src/cli/forecast/network.js";
 import { minimumRows, modelSeries, normalisationOf, normalise, splitByTime, windowBatch } from "../../src/cli/forecast/series.js";
 import { TrainingProgress } from "../../src/cli/progress.js";
+import { terminalChart } from "../../src/cli/terminal-chart.js";
 
 describe("series", () => {
   it("modelSeries: the values (lag 0) or their differences over the lag", () => {
@@ -171,6 +173,30 @@ describe("TrainingProgress", () => {
     for (let e = 1; e <= 3; e++) p.update(report(e, 3));
     p.stop(report(3, 3));
     expect(s.text()).toMatch(/epoch 3\/3 [█░]{24} train 0\.33333 {2}validation 0\.66667\* {2}12,346 windows\/s/); // the bar: 24 cells
+  });
+});
+
+describe("terminalChart", () => {
+  const series = [
+    { name: "known", values: [0, 1, 2, 3, 4, 5], color: "" },
+    { name: "guess", values: [0, 1, 2, 3, 4, 3, 2, 1], color: "", plain: "*", from: 4 },
+  ];
+
+  it("without colors: the `plain` series in its character, only from its own part on, over the others", () => {
+    const text = terminalChart(series, { color: false, height: 5 });
+    const rows = text.split("\n");
+    const plot = rows.slice(0, -1);
+    expect(rows[rows.length - 1]).toBe(`${" ".repeat(12)}── known   ** guess`);
+    const stars = plot.flatMap((l) => [...l].map((c, i) => (c === "*" ? i : -1)).filter((i) => i >= 0));
+    expect(Math.min(...stars)).toBe(12 + 3); // the segment from value 3 (the last known) to value 4 (the first guess)
+    expect(Math.max(...stars)).toBe(12 + 6); // the segment from value 6 to value 7
+    expect(plot.join("")).toMatch(/[╭╯─]/); // the known series keeps its box lines
+  });
+
+  it("with colors: one asciichart plot, the legend in the series' colors", () => {
+    const text = terminalChart([{ ...series[0], color: asciichart.blue }, { ...series[1], color: asciichart.red }], { color: true, height: 5 });
+    expect(text).toContain(asciichart.colored("── guess", asciichart.red));
+    expect(text).not.toContain("*");
   });
 });
 

@@ -60,7 +60,10 @@ describe("predict", () => {
     expect(rows.map((m) => Number(m[1]))).toEqual([201, 202, 203, 204, 205, 206]);
     expect(Math.abs(Number(rows[0][2]) - firstStep(N))).toBeLessThan(0.006); // printed to 2 decimals
     expect(r.stdout).toMatch(/┤/); // asciichart's axis
-    expect(r.stdout).toMatch(/forecast +history$/m); // its legend
+    expect(r.stdout).toMatch(/^ +•• forecast {3}── history$/m); // its legend: without colors the forecast is drawn in dots
+    const plot = r.stdout.split("\n").filter((l) => l.includes("┤") || l.includes("┼"));
+    const firstDot = Math.min(...plot.map((l) => l.indexOf("•")).filter((i) => i >= 0));
+    expect(firstDot).toBe(12 + 47); // the 48 values of history fill columns 12..58; the forecast leaves the last one
     expect(r.stdout).not.toMatch(/\x1b\[/); // no colors into a pipe
   });
 

@@ -90,7 +90,7 @@ export function errorLines(r: ForecastReport): string[] {
 export function reportTerminalChart(r: ForecastReport, color: boolean, tail: number): string {
   const past = r.history.slice(-tail);
   return terminalChart([
-    { name: "forecast", values: [...past, ...r.forecast], color: asciichart.red },
+    { name: "forecast", values: [...past, ...r.forecast], color: asciichart.red, plain: "•", from: past.length },
     { name: r.truth.length ? "history and truth" : "history", values: [...past, ...r.truth], color: asciichart.blue },
   ], { color, height: 14 });
 }
