@@ -4,7 +4,7 @@
 import type { Command } from "commander";
 import { init } from "../index.js";
 import { writeLineChart } from "./charts.js";
-import { jsonText, positiveInt } from "./common.js";
+import { CliError, jsonText, positiveInt } from "./common.js";
 import { numericColumn, readCsv } from "./csv.js";
 import { readForecasterFile, type LoadedForecaster } from "./forecast/model-file.js";
 import { errorLines, makeReport, reportChart, reportJson, reportTable, reportTerminalChart } from "./forecast/report.js";
@@ -61,7 +61,12 @@ export async function predictCommand(o: PredictFlags): Promise<string[]> {
   const model: LoadedForecaster = readForecasterFile(o.model);
   try {
     const column = o.column ?? model.info.column;
-    const values = numericColumn(readCsv(o.data), column);
+    const table = readCsv(o.data);
+    if (!o.column && !table.columns.includes(column)) {
+      const have = table.columns.map((c) => `'${c}'`).join(", ");
+      throw new CliError(`data file '${o.data}' has no column '${column}', the one the model was trained on; its columns are ${have}: name one with --column`);
+    }
+    const values = numericColumn(table, column);
     const what = `column '${column}' of '${o.data}'`;
     const report = makeReport(model, values, { horizon: o.horizon, holdout: o.holdout, season: o.season }, what);
     const start = report.history.length; // rows are numbered from 1, so the first forecast is row start + 1

@@ -202,6 +202,10 @@ describe.concurrent("predict errors", () => {
   it("data errors: missing file, bad column, non-numeric values, too few rows (exit 1)", async () => {
     expectFailure(await cliAsync(["predict", "--model", model, "--data", join(dir, "nope.csv"), "--horizon", "3"]), 1, /data file '.*nope\.csv' not found/);
     expectFailure(await withModel(model, "--column", "nope"), 1, /has no column 'nope'; its columns are 'step', 'value', 'label'/);
+    const renamed = join(dir, "no-value-column.csv");
+    writeFileSync(renamed, readFileSync(csv, "utf8").replace("step,value,label", "step,y,label"));
+    expectFailure(await cliAsync(["predict", "--model", model, "--data", renamed, "--horizon", "3"]), 1,
+      /data file '.*no-value-column\.csv' has no column 'value', the one the model was trained on; its columns are 'step', 'y', 'label': name one with --column/);
     expectFailure(await withModel(model, "--column", "label"), 1, /line 2: column 'label' is 'm0', not a number/);
     const short = writeSeriesCsv(dir, "short.csv", seasonalSeries(20));
     expectFailure(await cliAsync(["predict", "--model", model, "--data", short, "--horizon", "3"]), 1,

@@ -71,16 +71,18 @@ export function reportTable(r: ForecastReport, label: (step: number) => string):
   return [line(columns), ...rows.map(line)];
 }
 
-/** "RMSE 0.771, MAE 0.689 over 24 steps", with the baseline's when there is one. */
+/** "RMSE 0.774, MAE 0.689 over the 24 held-out steps", with the baseline's under it when there is one. */
 export function errorLines(r: ForecastReport): string[] {
   if (!r.errors) return [];
   const f = (e: Errors) => `RMSE ${e.rmse.toFixed(3)}, MAE ${e.mae.toFixed(3)}`;
-  const out = [`forecast error:        ${f(r.errors)} over the ${r.errors.steps} held-out steps`];
+  const rows: [string, string][] = [["forecast error:", `${f(r.errors)} over the ${r.errors.steps} held-out steps`]];
   if (r.baseline?.errors) {
     const ratio = r.baseline.errors.rmse / r.errors.rmse;
-    out.push(`seasonal naive (${r.baseline.season}):   ${f(r.baseline.errors)}  (the model's RMSE is ${ratio >= 1 ? `${ratio.toFixed(1)}x lower` : `${(1 / ratio).toFixed(1)}x higher`})`);
+    const compared = ratio >= 1 ? `${ratio.toFixed(1)}x lower` : `${(1 / ratio).toFixed(1)}x higher`;
+    rows.push([`seasonal naive (${r.baseline.season}):`, `${f(r.baseline.errors)}  (the model's RMSE is ${compared})`]);
   }
-  return out;
+  const width = Math.max(...rows.map(([label]) => label.length)) + 3;
+  return rows.map(([label, text]) => label.padEnd(width) + text);
 }
 
 /**
