@@ -25,7 +25,7 @@ interface TrainFlags extends TrainSettings {
   json?: boolean;
 }
 
-/** The defaults, in one place for --help and the README. */
+/** The options' defaults (--help prints them; the README's table for train restates them). */
 export const TRAIN_DEFAULTS = {
   kind: "lstm", hidden: 32, layers: 1, window: 24, difference: 0, epochs: 100, lr: 0.003, seed: 1, batch: 32, patience: 20, validation: 0.1, clip: 1,
 } as const;
@@ -163,11 +163,12 @@ export function trainSummary(o: TrainOutcome): string[] {
     : `ran all ${r.history.length} epochs`;
   const lines = [
     `trained ${s.kind.toUpperCase()}(hidden ${s.hidden}, ${layers}) on column '${o.targets.column}' of '${o.targets.data}' to predict ${target} from ${s.window} past values`,
-    `  ${int(o.values)} values: ${int(r.trainWindows)} training windows, ${int(r.validationWindows)} validation windows (the last ${Math.round(s.validation * 100)}%)`,
-    `  ${how} in ${r.seconds.toFixed(1)} s; best epoch ${r.bestEpoch}: training MSE ${best.train.toFixed(5)}` +
+    `  ${int(o.values)} values: ${int(r.trainWindows)} training windows, ` +
+      (r.validationWindows ? `${int(r.validationWindows)} validation windows (the last ${Math.round(s.validation * 100)}%)` : "no validation (--validation 0)"),
+    `  ${how} in ${r.seconds.toFixed(1)} s; ${r.validationWindows ? `best epoch ${r.bestEpoch}` : "the last epoch"}: training MSE ${best.train.toFixed(5)}` +
       (r.validationWindows ? `, validation MSE ${best.validation.toFixed(5)}` : "") + " (normalised)",
   ];
-  if (o.targets.out) lines.push(`wrote model '${o.targets.out}' (${int(o.bytes)} bytes; the best epoch's weights)`);
+  if (o.targets.out) lines.push(`wrote model '${o.targets.out}' (${int(o.bytes)} bytes; the ${r.validationWindows ? "best" : "last"} epoch's weights)`);
   if (o.targets.chart) lines.push(`wrote loss chart '${o.targets.chart}'`);
   return lines;
 }
