@@ -1,7 +1,7 @@
 # A cross-check in PyTorch of the result that surprised us in run.mjs: on the same task, at the same sizes, with
 # the same optimizer, PyTorch's own nn.LSTM (its own initialisation and random numbers) also stays at chance at
 # k = 20, where nn.GRU learns. So the LSTM's weakness here comes from the task and the initialisation, not from
-# rnn-wasm. Prints held-out accuracy every 250 steps; about two minutes on one core.
+# rnn-wasm. Prints held-out accuracy every 250 steps; under a minute here (Debian's torch 1.13).
 #
 #   /usr/bin/python3 examples/vanishing-gradients/pytorch_check.py
 import torch
