@@ -77,16 +77,24 @@ export function checkTensorData(name: string, t: unknown, want: string | readonl
 
 /**
  * Refuses NaN and ±Infinity under the 'error' policy, naming the tensor and the first bad flat index.
- * The scan is three TypedArray builtins (`includes` finds NaN, as it compares with SameValueZero), not a JavaScript
- * loop: a model's first load runs this over every weight while the engine's code is still cold, where a loop costs
- * about 30 ns a value (10 ms for the 330k weights of an LSTM(64, 256)) and the builtins about 1 ns.
+ * Large arrays are scanned by three TypedArray builtins (`includes` finds NaN, as it compares with SameValueZero)
+ * rather than a JavaScript loop: a model's first load checks every weight while this code is still cold, where a
+ * loop costs about 30 ns a value (10 ms for the 330k weights of an LSTM(64, 256)) and the builtins about 1 ns.
+ * Small arrays (a streaming step's input and state) take the loop, which is faster than three calls once hot.
  */
 export function checkFinite(name: string, data: Float32Array, nan: NanPolicy): void {
   if (nan !== "error") return;
-  if (!data.includes(NaN) && !data.includes(Infinity) && !data.includes(-Infinity)) return;
-  const i = data.findIndex((v) => !Number.isFinite(v));
-  throw new RnnError("nonfinite", `${name} holds ${data[i]} at flat index ${i}; pass nanPolicy: 'propagate' to allow NaN/Infinity`);
+  let bad = -1;
+  if (data.length > SCAN_WITH_BUILTINS) {
+    if (data.includes(NaN) || data.includes(Infinity) || data.includes(-Infinity)) bad = data.findIndex((v) => !Number.isFinite(v));
+  } else {
+    for (let i = 0; i < data.length && bad < 0; i++) if (!Number.isFinite(data[i])) bad = i;
+  }
+  if (bad >= 0) {
+    throw new RnnError("nonfinite", `${name} holds ${data[bad]} at flat index ${bad}; pass nanPolicy: 'propagate' to allow NaN/Infinity`);
+  }
 }
+const SCAN_WITH_BUILTINS = 4096;
 
 /** Checks that `t` is a Tensor of float32 data whose shape is `expected` (null entries match any size). */
 export function checkTensor(name: string, t: unknown, expected: readonly (number | null)[], nan: NanPolicy = "error"): Tensor {

@@ -210,6 +210,21 @@ describe("NaN policy", () => {
     layer.dispose();
   });
 
+  it("long inputs (scanned by TypedArray builtins, not a loop) report the first bad value and its index too", () => {
+    const layer = new LSTM({ inputSize: 50, hiddenSize: 4, seed: 3, runtime: rt });
+    const T = 120; // 6000 values: above tensor.ts's 4096-value threshold for the builtin scan
+    const input = (marks: [number, number][]): Tensor => {
+      const d = new Float32Array(T * 50).fill(0.5);
+      for (const [i, v] of marks) d[i] = v;
+      return { shape: [T, 1, 50], data: d };
+    };
+    expectRnnError(() => layer.forward(input([[5999, NaN]])), "nonfinite", "input", "NaN", "index 5999");
+    expectRnnError(() => layer.forward(input([[4321, -Infinity], [5000, NaN]])), "nonfinite", "-Infinity", "index 4321");
+    expectRnnError(() => layer.forward(input([[4097, Infinity]])), "nonfinite", "Infinity", "index 4097");
+    expect(layer.forward(input([[17, 3e38]])).output.data.every(Number.isFinite)).toBe(true); // large is not infinite
+    layer.dispose();
+  });
+
   it("with nanPolicy 'propagate' NaN flows through (only into the batch row it was in), on every build and the reference", () => {
     const backends = [...otherRuntimes.map((runtime) => ({ backend: "wasm" as const, runtime })), { backend: "reference" as const }];
     for (const kind of ["lstm", "gru", "rnn"] as const) {
