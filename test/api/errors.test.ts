@@ -221,6 +221,7 @@ describe("NaN policy", () => {
     expectRnnError(() => layer.forward(input([[5999, NaN]])), "nonfinite", "input", "NaN", "index 5999");
     expectRnnError(() => layer.forward(input([[4321, -Infinity], [5000, NaN]])), "nonfinite", "-Infinity", "index 4321");
     expectRnnError(() => layer.forward(input([[4097, Infinity]])), "nonfinite", "Infinity", "index 4097");
+    expectRnnError(() => layer.forward(input([[4500, -Infinity]])), "nonfinite", "-Infinity", "index 4500");
     expect(layer.forward(input([[17, 3e38]])).output.data.every(Number.isFinite)).toBe(true); // large is not infinite
     layer.dispose();
   });
