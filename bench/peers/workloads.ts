@@ -13,47 +13,27 @@ import { readFileSync } from "node:fs";
 import { fileURLToPath } from "node:url";
 import { loadSafetensors, type Tensor } from "../../src/index.js";
 import { fillUniform, mulberry32 } from "../../src/random.js";
+import { WORKLOAD_IDS, WORKLOAD_SHAPES, type WorkloadId, type WorkloadShape } from "../../src/cli/workloads.js";
 
-export const WORKLOAD_IDS = ["W-stream", "W-seq", "W-batch", "W-gru", "W-train"] as const;
-export type WorkloadId = (typeof WORKLOAD_IDS)[number];
+export { WORKLOAD_IDS, type WorkloadId } from "../../src/cli/workloads.js";
 
-export interface Workload {
-  id: WorkloadId;
-  kind: "lstm" | "gru";
-  I: number;
-  H: number;
-  B: number;
-  /** Timesteps per call; W-stream feeds a T-step input one step per call, cycling. */
-  T: number;
+/** A workload as the suite runs it: its shape (src/cli/workloads.ts) and the model file every peer loads. */
+export interface Workload extends WorkloadShape {
   /** bench/models/<model>.safetensors (and .onnx when ONNX Runtime can run it). */
   model: string;
-  /** Steps one timed call computes (1 for W-stream). */
-  stepsPerCall: number;
-  /** FLOP of one timed call. */
-  flopPerCall: number;
-  /** How the README states a call's time. */
-  unit: "µs/step" | "ms/sequence" | "ms/call" | "ms/step";
-  description: string;
 }
 
-const stepFlop = (kind: "lstm" | "gru", I: number, H: number, B: number) => 2 * (kind === "lstm" ? 4 : 3) * H * (I + H) * B;
-
-function workload(id: WorkloadId, kind: "lstm" | "gru", I: number, H: number, B: number, T: number, model: string,
-  unit: Workload["unit"], description: string): Workload {
-  const stepsPerCall = id === "W-stream" ? 1 : T;
-  const forward = stepFlop(kind, I, H, B) * stepsPerCall;
-  return { id, kind, I, H, B, T, model, stepsPerCall, flopPerCall: id === "W-train" ? 3 * forward : forward, unit, description };
-}
-
-export const WORKLOADS: Record<WorkloadId, Workload> = {
-  "W-stream": workload("W-stream", "lstm", 64, 256, 1, 128, "lstm_i64_h256", "µs/step",
-    "LSTM I=64 H=256 B=1, one timestep per call, state carried from call to call"),
-  "W-seq": workload("W-seq", "lstm", 64, 256, 1, 128, "lstm_i64_h256", "ms/sequence", "LSTM I=64 H=256 B=1 T=128"),
-  "W-batch": workload("W-batch", "lstm", 128, 256, 64, 64, "lstm_i128_h256", "ms/call", "LSTM I=128 H=256 B=64 T=64"),
-  "W-gru": workload("W-gru", "gru", 64, 256, 1, 128, "gru_i64_h256", "ms/sequence", "GRU I=64 H=256 B=1 T=128"),
-  "W-train": workload("W-train", "lstm", 32, 128, 32, 32, "train_i32_h128", "ms/step",
-    "LSTM I=32 H=128 B=32 T=32 + Linear(128, 1) on the last step, MSE loss, BPTT, one Adam step (lr 1e-3)"),
+const MODEL_FILES: Record<WorkloadId, string> = {
+  "W-stream": "lstm_i64_h256",
+  "W-seq": "lstm_i64_h256",
+  "W-batch": "lstm_i128_h256",
+  "W-gru": "gru_i64_h256",
+  "W-train": "train_i32_h128",
 };
+
+export const WORKLOADS = Object.fromEntries(
+  WORKLOAD_IDS.map((id) => [id, { ...WORKLOAD_SHAPES[id], model: MODEL_FILES[id] }]),
+) as Record<WorkloadId, Workload>;
 
 /** Adam's learning rate in W-train (betas 0.9, 0.999 and eps 1e-8 as PyTorch's defaults, for every peer). */
 export const TRAIN_LR = 1e-3;

@@ -1,55 +1,22 @@
 // src/cli/quick-bench.ts: `rnn-wasm bench --quick`: the five workloads of the benchmark suite
-// (bench/peers/workloads.ts), on rnn-wasm's wasm builds only, with a few samples each: a few seconds, no peers,
-// no files, so it runs from an installed package. The suite's sources are not shipped, so the workloads are
-// restated here; test/cli/bench.test.ts checks that they match bench/peers/workloads.ts.
-//   W-stream  LSTM I=64  H=256 B=1, one timestep per call, state carried     µs per step
-//   W-seq     LSTM I=64  H=256 B=1 T=128                                     ms per sequence
-//   W-batch   LSTM I=128 H=256 B=64 T=64                                     ms per call
-//   W-gru     GRU  I=64  H=256 B=1 T=128                                     ms per sequence
-//   W-train   LSTM I=32  H=128 B=32 T=32 + Linear(H, 1) on the last step, MSE, BPTT, one Adam step   ms per step
-// FLOP per step: LSTM 2·4H·(I+H)·B, GRU 2·3H·(I+H)·B (the two matrix products); a training step counts the
-// forward's three times. Weights are random from a seed (timing does not depend on their values). Before timing,
-// each workload's model is compared with the same model on the reference backend over its first CHECK_STEPS steps
-// (W-train: the predictions after one training step), since a fast wrong answer is not a result.
+// (src/cli/workloads.ts, which bench/peers/workloads.ts also uses), on rnn-wasm's wasm builds only, with a few
+// samples each: a few seconds, no peers, no files, so it runs from an installed package. Weights are random from a
+// seed (timing does not depend on their values). Before timing, each workload's model is compared with the same
+// model on the reference backend over its first CHECK_STEPS steps (W-train: the predictions after one training
+// step), since a fast wrong answer is not a result.
 import {
   Adam, createRuntime, GRU, LastStep, Linear, LSTM, mseLoss, Sequential,
   type Build, type RecurrentLayer, type Runtime, type Tensor,
 } from "../index.js";
 import { fillUniform, mulberry32 } from "../random.js";
 import { maxAbsDiff } from "./common.js";
+import { WORKLOAD_IDS, WORKLOAD_SHAPES, type WorkloadId, type WorkloadShape } from "./workloads.js";
 
-export const QUICK_WORKLOAD_IDS = ["W-stream", "W-seq", "W-batch", "W-gru", "W-train"] as const;
-export type QuickWorkloadId = (typeof QUICK_WORKLOAD_IDS)[number];
+export type QuickWorkloadId = WorkloadId;
+export type QuickWorkload = WorkloadShape;
 
-export interface QuickWorkload {
-  id: QuickWorkloadId;
-  kind: "lstm" | "gru";
-  I: number;
-  H: number;
-  B: number;
-  /** Timesteps per call; W-stream feeds a T-step input one step per call, cycling. */
-  T: number;
-  /** FLOP of one timed call. */
-  flopPerCall: number;
-  /** How a call's time is stated. */
-  unit: "µs/step" | "ms/sequence" | "ms/call" | "ms/step";
-  description: string;
-}
-
-function workload(id: QuickWorkloadId, kind: "lstm" | "gru", I: number, H: number, B: number, T: number,
-  unit: QuickWorkload["unit"], description: string): QuickWorkload {
-  const stepFlop = 2 * (kind === "lstm" ? 4 : 3) * H * (I + H) * B;
-  const forward = stepFlop * (id === "W-stream" ? 1 : T);
-  return { id, kind, I, H, B, T, flopPerCall: id === "W-train" ? 3 * forward : forward, unit, description };
-}
-
-export const QUICK_WORKLOADS: readonly QuickWorkload[] = [
-  workload("W-stream", "lstm", 64, 256, 1, 128, "µs/step", "LSTM I=64 H=256 B=1, one step per call, state carried"),
-  workload("W-seq", "lstm", 64, 256, 1, 128, "ms/sequence", "LSTM I=64 H=256 B=1 T=128"),
-  workload("W-batch", "lstm", 128, 256, 64, 64, "ms/call", "LSTM I=128 H=256 B=64 T=64"),
-  workload("W-gru", "gru", 64, 256, 1, 128, "ms/sequence", "GRU I=64 H=256 B=1 T=128"),
-  workload("W-train", "lstm", 32, 128, 32, 32, "ms/step", "LSTM I=32 H=128 B=32 T=32 + Linear, MSE, BPTT, Adam step"),
-];
+/** The suite's five workloads (src/cli/workloads.ts), in its order. */
+export const QUICK_WORKLOADS: readonly QuickWorkload[] = WORKLOAD_IDS.map((id) => WORKLOAD_SHAPES[id]);
 
 /** Default samples per workload: enough for a stable median, few enough to finish in seconds. */
 export const DEFAULT_SAMPLES = 5;
@@ -166,18 +133,35 @@ function median(sorted: number[]): number {
 }
 
 /** Warm-up: calls until this long has passed (at least WARMUP_CALLS), so V8 has optimised the call path. */
-const WARMUP_MS = 60;
-const WARMUP_CALLS = 2;
+/**
+ * Warm-up: V8 runs new wasm code in its baseline compiler (Liftoff, 2-3x slower here) and swaps in optimised code
+ * only after it has run for a while: 40 to over 200 ms of W-stream calls on this machine, depending on its load.
+ * So warm up in blocks of about WARMUP_BLOCK_MS until three blocks in a row are no faster than the best block
+ * before them (by 5%), for at least WARMUP_MIN_MS and at most WARMUP_MAX_MS.
+ */
+const WARMUP_BLOCK_MS = 20;
+const WARMUP_MIN_MS = 300;
+const WARMUP_MAX_MS = 2000;
 
 /** Median ms per call over `samples` samples of `callsPerSample` calls each, sized from the warm-up's calls. */
 function time(run: Runner, samples: number): { medianMs: number; callsPerSample: number } {
   const t0 = performance.now();
-  let warmCalls = 0;
-  while (warmCalls < WARMUP_CALLS || performance.now() - t0 < WARMUP_MS) {
-    run.call(); // also grows the workspace to its final size
-    warmCalls++;
+  let best = Infinity;
+  let flat = 0; // blocks in a row no faster than the best before them
+  let warmMs = Infinity;
+  for (;;) {
+    const start = performance.now();
+    let n = 0;
+    do {
+      run.call(); // the first call also grows the workspace to its final size
+      n++;
+    } while (performance.now() - start < WARMUP_BLOCK_MS);
+    warmMs = (performance.now() - start) / n;
+    flat = warmMs > 0.95 * best ? flat + 1 : 0;
+    best = Math.min(best, warmMs);
+    const elapsed = performance.now() - t0;
+    if (elapsed >= WARMUP_MAX_MS || (elapsed >= WARMUP_MIN_MS && flat >= 3)) break;
   }
-  const warmMs = (performance.now() - t0) / warmCalls;
   const calls = Math.max(1, Math.ceil(SAMPLE_MS / Math.max(warmMs, 1e-3)));
   const perCall: number[] = [];
   for (let s = 0; s < samples; s++) {

@@ -50,13 +50,16 @@ describe("bench --quick", () => {
     expect(r.stdout).toMatch(/npm run bench/);
   });
 
-  it("restates the benchmark suite's workloads exactly", () => {
+  it("runs the benchmark suite's workloads, in its order, with the issue's shapes and FLOP counts", () => {
     expect(QUICK_WORKLOADS.map((w) => w.id)).toEqual([...WORKLOAD_IDS]);
-    for (const w of QUICK_WORKLOADS) {
-      const suite = WORKLOADS[w.id];
-      const pick = (x: typeof w | typeof suite) => ({ kind: x.kind, I: x.I, H: x.H, B: x.B, T: x.T, flopPerCall: x.flopPerCall, unit: x.unit });
-      expect(pick(w), w.id).toEqual(pick(suite));
-    }
+    const shape = (id: string) => { const w = WORKLOADS[id as keyof typeof WORKLOADS]; return [w.kind, w.I, w.H, w.B, w.T, w.flopPerCall]; };
+    for (const w of QUICK_WORKLOADS) expect([w.kind, w.I, w.H, w.B, w.T, w.flopPerCall], w.id).toEqual(shape(w.id));
+    // issue 4's definitions: LSTM step 2·4H·(I+H)·B, GRU 2·3H·(I+H)·B; W-stream one step per call; W-train 3 forwards
+    expect(shape("W-stream")).toEqual(["lstm", 64, 256, 1, 128, 2 * 4 * 256 * 320]);
+    expect(shape("W-seq")).toEqual(["lstm", 64, 256, 1, 128, 2 * 4 * 256 * 320 * 128]);
+    expect(shape("W-batch")).toEqual(["lstm", 128, 256, 64, 64, 2 * 4 * 256 * 384 * 64 * 64]);
+    expect(shape("W-gru")).toEqual(["gru", 64, 256, 1, 128, 2 * 3 * 256 * 320 * 128]);
+    expect(shape("W-train")).toEqual(["lstm", 32, 128, 32, 32, 3 * 2 * 4 * 128 * 160 * 32 * 32]);
   });
 
   it.skipIf(relaxedRuns)("--build relaxed where the engine cannot run it says how to (exit 1)", () => {
