@@ -3,7 +3,7 @@
 # (64 units), the same optimizer (Adam, lr 3e-3, batches of 32, up to 1500 steps), but PyTorch's own nn.LSTM /
 # nn.GRU / nn.RNN, with its own initialisation and random numbers. If PyTorch's cells land where rnn-wasm's do, the
 # thresholds in the charts come from the task and the initialisation, not from rnn-wasm. Prints held-out accuracy
-# every 250 steps; about 4 minutes here (Debian's torch 1.13, 2 cores).
+# every 250 steps; about 2 minutes here (Debian's torch 1.13, 2 cores).
 #
 #   /usr/bin/python3 examples/vanishing-gradients/pytorch_check.py            the runs listed at the bottom
 #   /usr/bin/python3 examples/vanishing-gradients/pytorch_check.py lstm,1,50  cell, forget bias, k
