@@ -12,6 +12,7 @@ import v8 from "node:v8";
 v8.setFlagsFromString("--experimental-wasm-relaxed-simd");
 
 import { mkdirSync, writeFileSync } from "node:fs";
+import { maxAbsDiff } from "../src/compare.js";
 import { machineInfo, loadNow, NODE_MAJOR } from "./machine.js";
 import { seededValues } from "./peers/workloads.js";
 import { fileURLToPath } from "node:url";
@@ -25,12 +26,6 @@ const TOLERANCE = 1e-4;
 const SEED = 20240501;
 const RESULTS = fileURLToPath(new URL("./results/", import.meta.url));
 
-function maxAbsDiff(a: Float32Array, b: Float32Array): number {
-  if (a.length !== b.length) return NaN;
-  let max = 0;
-  for (let i = 0; i < a.length; i++) max = Math.max(max, Math.abs(a[i] - b[i]));
-  return max;
-}
 
 interface Case {
   name: string;

@@ -7,6 +7,7 @@
 // bench/render-readme.ts`) to re-render every saved summary without measuring again.
 import { existsSync, readFileSync, writeFileSync } from "node:fs";
 import { fileURLToPath, pathToFileURL } from "node:url";
+import type { MachineInfo } from "./machine.js";
 
 export interface CaseSummary {
   name: string;
@@ -34,17 +35,8 @@ export interface BenchSummary {
   shape: { I: number; H: number; B: number; T: number };
   flopPerSequence: number;
   date: string;
-  machine: {
-    node: string;
-    v8: string;
-    cpu: string;
-    logicalCpus: number;
-    platform: string;
-    arch: string;
-    /** os.loadavg()[0] before and after the run: other work on the machine slows every case. */
-    loadAverage1m?: [number, number];
-    flags: string[];
-  };
+  /** The machine (machine.ts); runs saved before the load average was recorded have none. */
+  machine: Omit<MachineInfo, "loadAverage1m"> & { loadAverage1m?: [number, number] };
   command: string;
   results: CaseSummary[];
 }

@@ -32,6 +32,7 @@ import { join } from "node:path";
 import { fileURLToPath } from "node:url";
 import { Command, InvalidArgumentError } from "commander";
 import { add, complete, configure, cycle, save, suite } from "benny";
+import { maxAbsDiff } from "../src/compare.js";
 import { loadNow, machineInfo } from "./machine.js";
 import { writeChart } from "./chart.js";
 import { updateReadme, type WorkloadResult, type WorkloadRow, type WorkloadsSummary } from "./render-readme.js";
@@ -95,22 +96,20 @@ async function allPeers(): Promise<Peer[]> {
   return peers;
 }
 
-function maxAbsDiff(a: Float32Array | undefined, b: Float32Array | undefined): number {
-  if (!a || !b || a.length !== b.length) return NaN;
-  let max = 0;
-  for (let i = 0; i < a.length; i++) max = Math.max(max, Math.abs(a[i] - b[i]));
-  return max;
+/** maxAbsDiff, with a missing side counted as a mismatch. */
+function diffOf(a: Float32Array | undefined, b: Float32Array | undefined): number {
+  return a && b ? maxAbsDiff(a, b) : NaN;
 }
 
 /** Largest difference between what a peer gave and the reference, over what both give (NaN when nothing matches). */
 function compare(got: CheckValues, want: CheckValues): number {
   const diffs: number[] = [];
-  if (got.output) diffs.push(maxAbsDiff(got.output, want.output));
-  if (got.h) diffs.push(maxAbsDiff(got.h, want.h));
-  if (got.c) diffs.push(maxAbsDiff(got.c, want.c));
+  if (got.output) diffs.push(diffOf(got.output, want.output));
+  if (got.h) diffs.push(diffOf(got.h, want.h));
+  if (got.c) diffs.push(diffOf(got.c, want.c));
   if (got.losses) diffs.push(...got.losses.map((l, k) => Math.abs(l - want.losses![k])));
-  if (got.headWeight) diffs.push(maxAbsDiff(got.headWeight, want.headWeight));
-  if (got.lstmWeights) diffs.push(maxAbsDiff(got.lstmWeights, want.lstmWeights));
+  if (got.headWeight) diffs.push(diffOf(got.headWeight, want.headWeight));
+  if (got.lstmWeights) diffs.push(diffOf(got.lstmWeights, want.lstmWeights));
   return diffs.length ? Math.max(...diffs.map((d) => (Number.isNaN(d) ? Infinity : d))) : NaN;
 }
 

@@ -6,7 +6,8 @@ import { cpus } from "node:os";
 import { isAbsolute, join, relative } from "node:path";
 import type { Command } from "commander";
 import { BUILDS, createRuntime, fromTorch, supportsBuild, type RecurrentLayer, type Runtime, type Tensor } from "../index.js";
-import { CliError, maxAbsDiff, packageRoot, positiveInt, readSafetensorsFile, shapeText } from "./common.js";
+import { maxAbsDiff } from "../compare.js";
+import { CliError, packageRoot, positiveInt, readSafetensorsFile, shapeText } from "./common.js";
 
 /** Agreement with PyTorch we call a pass; T = 128 steps of float32 sums of 320 terms land near 1e-6. */
 const TOLERANCE = 1e-4;

@@ -9,7 +9,7 @@ import {
   type Build, type RecurrentLayer, type Runtime, type Tensor,
 } from "../index.js";
 import { fillUniform, mulberry32 } from "../random.js";
-import { maxAbsDiff } from "./common.js";
+import { maxAbsDiff } from "../compare.js";
 import { WORKLOAD_IDS, WORKLOAD_SHAPES, type WorkloadId, type WorkloadShape } from "./workloads.js";
 
 export type QuickWorkloadId = WorkloadId;

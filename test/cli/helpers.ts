@@ -73,10 +73,4 @@ export function writeTensors(path: string, tensors: Record<string, Tensor>): str
   return path;
 }
 
-/** Largest |a[i] - b[i]|; NaN when the lengths differ or any difference is NaN. */
-export function maxAbsDiff(a: Float32Array, b: Float32Array): number {
-  if (a.length !== b.length) return NaN;
-  let max = 0;
-  for (let i = 0; i < a.length; i++) max = Math.max(max, Math.abs(a[i] - b[i]));
-  return max;
-}
+export { maxAbsDiff } from "../../src/compare.js";

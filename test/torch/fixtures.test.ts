@@ -9,6 +9,7 @@ import { fileURLToPath } from "node:url";
 import { describe, it, expect, beforeAll } from "vitest";
 import { init, fromTorch, loadSafetensors } from "../../src/index.js";
 import type { ArchitectureOptions } from "../../src/spec.js";
+import { maxAbsDiff } from "../../src/compare.js";
 
 type Tensor = { shape: number[]; data: Float32Array };
 type Backend = "wasm" | "reference";
@@ -33,18 +34,6 @@ const DATA = fileURLToPath(new URL("../../data/", import.meta.url));
 const FILES = readdirSync(FIXTURES).filter((f) => f.endsWith(".safetensors")).sort();
 /** Tensors in a fixture that are not weights: inputs, initial states, PyTorch's results. */
 const NOT_WEIGHTS = new Set(["input", "h0", "c0", "output", "h_n", "c_n", "h", "c"]);
-
-/** Largest |a[i] - b[i]|; NaN anywhere, or different lengths, gives NaN so the comparison fails. */
-function maxAbsDiff(a: Float32Array, b: Float32Array): number {
-  if (a.length !== b.length) return NaN;
-  let max = 0;
-  for (let i = 0; i < a.length; i++) {
-    const d = Math.abs(a[i] - b[i]);
-    if (Number.isNaN(d)) return NaN;
-    if (d > max) max = d;
-  }
-  return max;
-}
 
 /** Checks one result tensor against PyTorch's: same shape, max abs difference <= tol. */
 function expectClose(what: string, got: Tensor | undefined, want: Tensor, tol = TOL): void {

@@ -3,7 +3,7 @@
 // (Kept apart from test/api/helpers.ts so these tests do not move when the API tests change.)
 import v8 from "node:v8";
 import { expect } from "vitest";
-import { createRuntime, RnnError, type Build, type ParamBuffer, type RnnErrorCode, type Runtime, type Tensor } from "../../src/index.js";
+import { createRuntime, type Build, type ParamBuffer, type Runtime, type Tensor } from "../../src/index.js";
 import { mulberry32 } from "../../src/random.js";
 
 /** The three wasm builds every numeric property runs on. */
@@ -79,23 +79,8 @@ export function expectWithin(what: string, got: ArrayLike<number>, want: ArrayLi
   }
 }
 
-/** Runs `call`, which must throw an RnnError with `code` whose message contains every one of `parts`. */
-export function expectRnnError(call: () => unknown, code: RnnErrorCode, ...parts: (string | RegExp)[]): RnnError {
-  let caught: unknown;
-  try {
-    call();
-  } catch (e) {
-    caught = e;
-  }
-  expect(caught, `expected an RnnError '${code}', but the call returned`).toBeInstanceOf(RnnError);
-  const err = caught as RnnError;
-  expect(err.code, `code of: ${err.message}`).toBe(code);
-  for (const p of parts) {
-    if (typeof p === "string") expect(err.message).toContain(p);
-    else expect(err.message).toMatch(p);
-  }
-  return err;
-}
+/** The API tests' check that a call throws an RnnError with a code and message parts. */
+export { expectRnnError } from "../api/helpers.js";
 
 /** Flattens a record of tensors (toTorch() or grads()) in key order. */
 export function flatValues(r: Record<string, Tensor>): number[] {
