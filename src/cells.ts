@@ -3,9 +3,11 @@
 // Parameter names have no layer suffix: weight_ih, weight_hh, bias_ih, bias_hh. A cell runs the same kernels as
 // a one-layer, one-step layer, forward and backward.
 import { RnnError } from "./errors.js";
-import { EngineOwner, type BackendOptions } from "./owner.js";
-import { makeSpec, type Kind, type Nonlinearity } from "./spec.js";
+import { BACKEND_KEYS, EngineOwner, type BackendOptions } from "./owner.js";
+import { flag, knownKeys, optionsObject } from "./options.js";
+import { CELL_KEYS, makeSpec, type Kind, type Nonlinearity } from "./spec.js";
 import { checkTensor, checkTensorData, type Tensor } from "./tensor.js";
+import type { WeightValue } from "./weights.js";
 
 /** A cell's options (torch.nn.LSTMCell's arguments, in camelCase) and where it runs. */
 export interface CellOptions extends BackendOptions {
@@ -64,8 +66,11 @@ export class RecurrentCell extends EngineOwner {
    * @param options sizes, bias and backend; see {@link CellOptions}
    * @param params weights by PyTorch name (`weight_ih`, `weight_hh`, `bias_ih`, `bias_hh`); default random from `options.seed`
    */
-  constructor(kind: Kind, options: CellOptions & { nonlinearity?: Nonlinearity; resetAfter?: boolean }, params?: Record<string, Float32Array>) {
-    const { backend, runtime, seed, nanPolicy, ...arch } = options ?? ({} as CellOptions);
+  constructor(kind: Kind, options: CellOptions & { nonlinearity?: Nonlinearity; resetAfter?: boolean }, params?: Record<string, WeightValue>) {
+    const what = `${kind.toUpperCase()}Cell options`;
+    const o = optionsObject(what, options);
+    knownKeys(what, o, [...CELL_KEYS, ...BACKEND_KEYS]);
+    const { backend, runtime, seed, nanPolicy, ...arch } = o as CellOptions;
     super(makeSpec(kind, arch, true), { backend, runtime, seed, nanPolicy }, params);
   }
 
@@ -75,13 +80,16 @@ export class RecurrentCell extends EngineOwner {
    * @param input [B, inputSize], or [inputSize] unbatched
    * @param state `h`, `c` to start from, and `train` to keep what backward() needs
    */
-  forward(input: Tensor, state: CellForwardOptions = {}): {
+  forward(input: Tensor, options: CellForwardOptions = {}): {
     /** The new hidden state, [B, H]. */
     h: Tensor;
     /** LSTMCell only: the new cell state, [B, H]. */
     c?: Tensor;
   } {
     const engine = this.live();
+    const state = optionsObject("forward options", options);
+    knownKeys("forward", state, ["h", "c", "train"]);
+    const train = flag("train", state.train, false);
     const s = this.spec;
     const H = s.hiddenSize;
     const rank = (input as Tensor)?.shape?.length;
@@ -102,8 +110,8 @@ export class RecurrentCell extends EngineOwner {
       c = checkTensor("c", state.c, shape, this.nanPolicy).data;
     }
     this.trainShape = null;
-    const r = engine.forward(x.data, 1, B, h, c, state.train === true, null);
-    if (state.train) this.trainShape = shape;
+    const r = engine.forward(x.data, 1, B, h, c, train, null);
+    if (train) this.trainShape = shape;
     const out: { h: Tensor; c?: Tensor } = { h: { shape, data: r.hN } };
     if (r.cN) out.c = { shape: [...shape], data: r.cN };
     return out;
@@ -113,13 +121,15 @@ export class RecurrentCell extends EngineOwner {
    * Backpropagates the last `forward(input, { train: true })`: takes dL/dh (and dL/dc) of the new state, omitted
    * ones being zero; returns dL/d input and dL/d of the old state; ADDS the parameter gradients into grads().
    */
-  backward(upstream: {
+  backward(gradients: {
     /** dL/d of the new `h`, [B, H]. */
     h?: Tensor;
     /** LSTMCell only: dL/d of the new `c`, [B, H]. */
     c?: Tensor;
   } = {}): CellGradients {
     const engine = this.live();
+    const upstream = optionsObject("backward's gradients", gradients);
+    knownKeys("backward", upstream, ["h", "c"]);
     const shape = this.trainShape;
     if (!shape) throw new RnnError("state", "backward() needs a forward(input, { train: true }) first, and runs once per such forward");
     const s = this.spec;
@@ -156,7 +166,7 @@ export class LSTMCell extends RecurrentCell {
    * @param options sizes, bias and backend; see {@link CellOptions}
    * @param params weights by PyTorch name; default random from `options.seed`
    */
-  constructor(options: CellOptions, params?: Record<string, Float32Array>) {
+  constructor(options: CellOptions, params?: Record<string, WeightValue>) {
     super("lstm", options, params);
   }
 }
@@ -169,7 +179,7 @@ export class GRUCell extends RecurrentCell {
    * @param options sizes, bias, `resetAfter` and backend; see {@link GRUCellOptions}
    * @param params weights by PyTorch name; default random from `options.seed`
    */
-  constructor(options: GRUCellOptions, params?: Record<string, Float32Array>) {
+  constructor(options: GRUCellOptions, params?: Record<string, WeightValue>) {
     super("gru", options, params);
   }
 }
@@ -182,11 +192,11 @@ export class RNNCell extends RecurrentCell {
    * @param options sizes, bias, `nonlinearity` and backend; see {@link RNNCellOptions}
    * @param params weights by PyTorch name; default random from `options.seed`
    */
-  constructor(options: RNNCellOptions, params?: Record<string, Float32Array>) {
+  constructor(options: RNNCellOptions, params?: Record<string, WeightValue>) {
     super("rnn", options, params);
   }
 }
 
-export function cellFor(kind: Kind, options: CellOptions & { nonlinearity?: Nonlinearity; resetAfter?: boolean }, params?: Record<string, Float32Array>): RecurrentCell {
+export function cellFor(kind: Kind, options: CellOptions & { nonlinearity?: Nonlinearity; resetAfter?: boolean }, params?: Record<string, WeightValue>): RecurrentCell {
   return kind === "lstm" ? new LSTMCell(options, params) : kind === "gru" ? new GRUCell(options, params) : new RNNCell(options, params);
 }

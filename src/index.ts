@@ -28,6 +28,7 @@ export type { CellOptions, GRUCellOptions, RNNCellOptions, CellState, CellForwar
 export { fromTorch } from "./torch.js";
 export type { FromTorchOptions } from "./torch.js";
 export type { BackendOptions } from "./owner.js";
+export type { WeightValue } from "./weights.js";
 export type { ArchitectureOptions, Kind, Nonlinearity, Spec } from "./spec.js";
 export { loadSafetensors, saveSafetensors } from "./io/safetensors.js";
 export type { SafetensorsFile } from "./io/safetensors.js";

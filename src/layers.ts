@@ -4,9 +4,11 @@
 // and a streaming mode that keeps the final state between calls, so feeding a sequence in chunks gives
 // bitwise what one call over the whole sequence gives.
 import { RnnError } from "./errors.js";
-import { EngineOwner, type BackendOptions } from "./owner.js";
-import { directions, makeSpec, outputSize, type ArchitectureOptions, type Kind, type Spec } from "./spec.js";
+import { BACKEND_KEYS, EngineOwner, type BackendOptions } from "./owner.js";
+import { flag, knownKeys, optionsObject } from "./options.js";
+import { ARCHITECTURE_KEYS, directions, makeSpec, outputSize, type ArchitectureOptions, type Kind, type Spec } from "./spec.js";
 import { checkTensor, checkTensorData, type Tensor } from "./tensor.js";
+import type { WeightValue } from "./weights.js";
 
 /** A layer's options: its architecture (PyTorch's constructor arguments, in camelCase) and where it runs. */
 export interface LayerOptions extends ArchitectureOptions, BackendOptions {}
@@ -122,11 +124,14 @@ export class RecurrentLayer extends EngineOwner {
    *
    * @param kind which recurrence to run
    * @param options architecture and backend; see {@link LayerOptions}
-   * @param params weights by PyTorch state_dict name (`weight_ih_l0`, ...), flat in PyTorch's layout; default random
+   * @param params weights by PyTorch state_dict name (`weight_ih_l0`, ...), flat Float32Arrays in PyTorch's layout or tensors as `toTorch()` returns them, checked as {@link fromTorch} checks them; default random
    *   from `options.seed`
    */
-  constructor(kind: Kind, options: LayerOptions, params?: Record<string, Float32Array>) {
-    const { backend, runtime, seed, nanPolicy, ...arch } = options ?? ({} as LayerOptions);
+  constructor(kind: Kind, options: LayerOptions, params?: Record<string, WeightValue>) {
+    const what = `${kind.toUpperCase()} options`;
+    const o = optionsObject(what, options);
+    knownKeys(what, o, [...ARCHITECTURE_KEYS, ...BACKEND_KEYS]);
+    const { backend, runtime, seed, nanPolicy, ...arch } = o as LayerOptions;
     super(makeSpec(kind, arch), { backend, runtime, seed, nanPolicy }, params);
   }
 
@@ -134,8 +139,10 @@ export class RecurrentLayer extends EngineOwner {
    * Runs the layer over a whole sequence from `state` (zeros when omitted) and returns every step's output
    * and the final state. Shapes as PyTorch's nn.LSTM / nn.GRU / nn.RNN.
    */
-  forward(input: Tensor, state: ForwardOptions = {}): LayerResult {
+  forward(input: Tensor, options: ForwardOptions = {}): LayerResult {
     const engine = this.live();
+    const state = optionsObject("forward options", options);
+    knownKeys("forward", state, ["h0", "c0", "train", "lengths"]);
     const s = this.spec;
     const D = directions(s), P = outputSize(s), H = s.hiddenSize, LD = s.numLayers * D;
     const rank = (input as Tensor)?.shape?.length;
@@ -157,7 +164,7 @@ export class RecurrentLayer extends EngineOwner {
       c0 = checkTensor("c0", state.c0, stateShape(H), this.nanPolicy).data;
     }
     const timeMajor = batched && s.batchFirst ? swapLeadingAxes(x.data, B, T, s.inputSize) : x.data;
-    const train = state.train === true;
+    const train = flag("train", state.train, false);
     const lengths = state.lengths === undefined ? null : checkLengths(state.lengths, T, B, batched);
     this.trainCall = null;
     const r = engine.forward(timeMajor, T, B, h0, c0, train, lengths);
@@ -176,8 +183,10 @@ export class RecurrentLayer extends EngineOwner {
    * loss with respect to its results (omitted ones are zero), returns those with respect to its inputs, and
    * ADDS the parameter gradients into grads() (zeroGrad() clears them). Runs once per training forward.
    */
-  backward(upstream: LayerGradientsIn = {}): LayerGradients {
+  backward(gradients: LayerGradientsIn = {}): LayerGradients {
     const engine = this.live();
+    const upstream = optionsObject("backward's gradients", gradients);
+    knownKeys("backward", upstream, ["output", "hN", "cN"]);
     const call = this.trainCall;
     if (!call) throw new RnnError("state", "backward() needs a forward(input, { train: true }) first, and runs once per such forward");
     const s = this.spec;
@@ -209,8 +218,10 @@ export class RecurrentLayer extends EngineOwner {
    * ended in, and keeps the new final state. The first call, and the first after resetState(), starts
    * from zeros or from the state given to resetState().
    */
-  stream(input: Tensor, options: { train?: boolean } = {}): LayerResult {
+  stream(input: Tensor, streamOptions: { train?: boolean } = {}): LayerResult {
     this.live();
+    const options = optionsObject("stream options", streamOptions);
+    knownKeys("stream", options, ["train"]);
     if (this.spec.bidirectional) {
       throw new RnnError("state", "stream() needs a unidirectional layer: the reverse direction of a bidirectional one starts from the end of the whole sequence");
     }
@@ -227,14 +238,17 @@ export class RecurrentLayer extends EngineOwner {
   }
 
   /** Forgets the streaming state, or sets it to `state` (checked on the next stream() call). */
-  resetState(state?: LayerState): void {
+  resetState(initial?: LayerState): void {
     this.live();
+    const state = initial === undefined ? undefined : optionsObject("resetState's state", initial);
+    if (state) knownKeys("resetState", state, ["h0", "c0"]);
     if (state?.c0 && !state.h0) throw new RnnError("missing", "resetState needs h0 whenever c0 is given");
     this.streamState = state?.h0 ? { h0: copyTensor(state.h0), c0: state.c0 && copyTensor(state.c0) } : null;
   }
 
   /** The state stream() will continue from, or null at the start. */
   get state(): LayerState | null {
+    this.live();
     const s = this.streamState;
     return s ? { h0: copyTensor(s.h0), ...(s.c0 ? { c0: copyTensor(s.c0) } : {}) } : null;
   }
@@ -258,7 +272,7 @@ export class LSTM extends RecurrentLayer {
    * @param options as torch.nn.LSTM's arguments in camelCase, plus where it runs; see {@link LSTMOptions}
    * @param params weights by PyTorch state_dict name; default random from `options.seed` (usually {@link fromTorch} builds the layer instead)
    */
-  constructor(options: LSTMOptions, params?: Record<string, Float32Array>) {
+  constructor(options: LSTMOptions, params?: Record<string, WeightValue>) {
     super("lstm", options, params);
   }
 }
@@ -279,7 +293,7 @@ export class GRU extends RecurrentLayer {
    * @param options as torch.nn.GRU's arguments in camelCase, plus where it runs; see {@link GRUOptions}
    * @param params weights by PyTorch state_dict name; default random from `options.seed`
    */
-  constructor(options: GRUOptions, params?: Record<string, Float32Array>) {
+  constructor(options: GRUOptions, params?: Record<string, WeightValue>) {
     super("gru", options, params);
   }
 }
@@ -300,12 +314,12 @@ export class RNN extends RecurrentLayer {
    * @param options as torch.nn.RNN's arguments in camelCase, plus where it runs; see {@link RNNOptions}
    * @param params weights by PyTorch state_dict name; default random from `options.seed`
    */
-  constructor(options: RNNOptions, params?: Record<string, Float32Array>) {
+  constructor(options: RNNOptions, params?: Record<string, WeightValue>) {
     super("rnn", options, params);
   }
 }
 
-export function layerFor(kind: Kind, options: LayerOptions, params?: Record<string, Float32Array>): RecurrentLayer {
+export function layerFor(kind: Kind, options: LayerOptions, params?: Record<string, WeightValue>): RecurrentLayer {
   return kind === "lstm" ? new LSTM(options, params) : kind === "gru" ? new GRU(options, params) : new RNN(options, params);
 }
 

@@ -11,12 +11,18 @@
 import type { ParamInfo, Spec } from "./spec.js";
 import { directions, gateCount, layerInputSize, outputSize, paramList } from "./spec.js";
 
+// Sizes here are computed in exact double arithmetic, never with 32-bit operations (`(n + 3) & ~3` wraps at 2^31
+// and would let a huge workspace look small). A size beyond 2^53 is no longer exact, but it is then far beyond any
+// block wasm memory can hold, which is all the checks need to know (runtime.ts checkBlockSize).
+
+/** n rounded up to a multiple of 4, exactly for every n up to 2^53. */
 export function roundUp4(n: number): number {
-  return (n + 3) & ~3;
+  return Math.ceil(n / 4) * 4;
 }
 
+/** n rounded up to a multiple of 8, exactly for every n up to 2^53. */
 export function roundUp8(n: number): number {
-  return (n + 7) & ~7;
+  return Math.ceil(n / 8) * 8;
 }
 
 /** Hands out consecutive float offsets in one block: the layouts below are lists of take() calls. */
@@ -64,6 +70,19 @@ export function paramLayout(spec: Spec): ParamLayout {
     offset += size;
   }
   return { params, byName: new Map(params.map((p) => [p.name, p])), totalFloats: offset };
+}
+
+/**
+ * Floats of the packed parameter block of `spec` (paramLayout(spec).totalFloats), in closed form: the size of a
+ * model with a million layers or hidden units is known before a single parameter is listed or drawn.
+ */
+export function paramBlockFloats(spec: Spec): number {
+  const GHp = gateCount(spec.kind) * roundUp4(spec.hiddenSize);
+  const P = outputSize(spec);
+  const perDirection = (inputs: number) => packedSize(inputs, GHp) + packedSize(P, GHp) +
+    (spec.bias ? 2 * packedSize(1, GHp) : 0) + (spec.projSize > 0 ? packedSize(spec.hiddenSize, roundUp4(P)) : 0);
+  const D = directions(spec);
+  return D * (perDirection(layerInputSize(spec, 0)) + (spec.numLayers - 1) * perDirection(layerInputSize(spec, 1)));
 }
 
 /** Where element (c, n) of a packed matrix with C rows sits. */

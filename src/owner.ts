@@ -4,10 +4,13 @@ import { RnnError } from "./errors.js";
 import type { Engine } from "./engine.js";
 import { ReferenceEngine } from "./engine.js";
 import { WasmEngine } from "./wasm-engine.js";
-import { getRuntime, type Runtime } from "./runtime.js";
+import { checkBlockSize, getRuntime, Runtime } from "./runtime.js";
 import { fillUniform, mulberry32 } from "./random.js";
+import { paramBlockFloats } from "./layout.js";
+import { describeValue, nanPolicyOption, oneOf, seedOption } from "./options.js";
 import { initBound, paramList, type Spec } from "./spec.js";
 import { numel, type NanPolicy, type Tensor } from "./tensor.js";
+import { checkWeights, describeSpec, modelName, type WeightValue } from "./weights.js";
 import type { ParamBuffer, Trainable } from "./train/params.js";
 
 /** Options about where and how a layer or cell runs (not its architecture). */
@@ -18,16 +21,29 @@ export interface BackendOptions {
   runtime?: Runtime;
   /** Seed for the random initial weights (uniform in ±1/sqrt(hiddenSize), as PyTorch). Default: random. */
   seed?: number;
-  /** NaN/Infinity in inputs and states: 'error' (default) throws naming the tensor, 'propagate' computes on. */
+  /** NaN/Infinity in weights, inputs and states: 'error' (default) throws naming the tensor, 'propagate' computes on. */
   nanPolicy?: NanPolicy;
 }
 
-// Leak detector only: memory is freed by dispose(); this reports owners that were dropped without it.
-const leaks = typeof FinalizationRegistry !== "undefined"
-  ? new FinalizationRegistry<string>((what) => {
-    if (typeof process !== "undefined" && process.env?.RNN_WASM_DEBUG_LEAKS) console.warn(`rnn-wasm: ${what} was garbage-collected without dispose(); its wasm memory leaked`);
-  })
-  : null;
+/** The keys of BackendOptions, for refusing unknown options. */
+export const BACKEND_KEYS = ["backend", "runtime", "seed", "nanPolicy"] as const;
+
+/** The backend options, checked: every value one the library knows, the runtime a real one. */
+export function checkBackendOptions(o: BackendOptions): Required<Pick<BackendOptions, "backend" | "nanPolicy">> & BackendOptions {
+  const backend = oneOf("backend", o.backend, ["wasm", "reference"] as const, "wasm");
+  if (o.runtime !== undefined && !(o.runtime instanceof Runtime)) {
+    throw new RnnError("unexpected", `runtime must be a Runtime from init() or createRuntime(), got ${describeValue(o.runtime)}`);
+  }
+  return { backend, runtime: o.runtime, seed: seedOption(o.seed), nanPolicy: nanPolicyOption(o.nanPolicy) };
+}
+
+/**
+ * Refuses a model whose parameters one wasm block cannot hold, from its sizes alone (before any weight is drawn or
+ * copied): the same bound for both backends, so a model built on one runs on the other.
+ */
+export function checkModelSize(spec: Spec): void {
+  checkBlockSize(paramBlockFloats(spec) * 4, `the parameters of ${modelName(spec)} with ${describeSpec(spec)}`, "use a smaller model");
+}
 
 export function randomParams(spec: Spec, seed: number | undefined): Record<string, Float32Array> {
   const next = mulberry32(seed ?? Math.floor(Math.random() * 2 ** 32));
@@ -45,18 +61,17 @@ export abstract class EngineOwner implements Trainable {
   protected readonly nanPolicy: NanPolicy;
   private engine: Engine | null;
 
-  protected constructor(spec: Spec, options: BackendOptions, params?: Record<string, Float32Array>) {
+  protected constructor(spec: Spec, options: BackendOptions, params?: Record<string, WeightValue>) {
+    const o = checkBackendOptions(options);
     this.spec = spec;
-    this.backend = options.backend ?? "wasm";
-    if (this.backend !== "wasm" && this.backend !== "reference") {
-      throw new RnnError("unexpected", `backend must be 'wasm' or 'reference', got '${String(this.backend)}'`);
-    }
-    this.nanPolicy = options.nanPolicy ?? "error";
-    const weights = params ?? randomParams(spec, options.seed);
-    this.engine = this.backend === "wasm"
-      ? new WasmEngine(options.runtime ?? getRuntime(), spec, weights)
+    this.backend = o.backend;
+    this.nanPolicy = o.nanPolicy;
+    checkModelSize(spec);
+    const runtime = o.backend === "wasm" ? o.runtime ?? getRuntime() : null;
+    const weights = params === undefined ? randomParams(spec, o.seed) : checkWeights(spec, params, o.nanPolicy);
+    this.engine = runtime
+      ? new WasmEngine(runtime, spec, weights, modelName(spec))
       : new ReferenceEngine(spec, weights);
-    leaks?.register(this, `a ${spec.kind} ${spec.cell ? "cell" : "layer"}`, this);
   }
 
   protected live(): Engine {
@@ -95,7 +110,6 @@ export abstract class EngineOwner implements Trainable {
     if (!this.engine) return;
     this.engine.dispose();
     this.engine = null;
-    leaks?.unregister(this);
   }
 
   /** `dispose()`, for `using layer = new LSTM(...)`, which frees the layer when its block ends. */

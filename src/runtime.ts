@@ -77,8 +77,28 @@ export interface Kernels {
     beta2: number, eps: number, weightDecay: number, bc1: number, bc2: number, decoupled: number): void;
 }
 
-/** AssemblyScript's TLSF allocator serves blocks smaller than 1 GiB. */
-const MAX_BLOCK_BYTES = 2 ** 30 - 64;
+/** AssemblyScript's TLSF allocator serves blocks smaller than 1 GiB; wasm32 memory ends at 4 GiB. */
+export const MAX_BLOCK_BYTES = 2 ** 30 - 64;
+
+/** Bytes in words, for messages: `1.5 GiB`, `12 MiB`, `640 bytes`. */
+export function formatBytes(bytes: number): string {
+  if (!Number.isFinite(bytes)) return String(bytes);
+  const units = ["bytes", "KiB", "MiB", "GiB", "TiB", "PiB", "EiB"];
+  let v = bytes, u = 0;
+  while (v >= 1024 && u < units.length - 1) { v /= 1024; u++; }
+  return u === 0 ? `${v} bytes` : `${v < 10 ? v.toFixed(1) : Math.round(v)} ${units[u]}`;
+}
+
+/**
+ * Refuses a block that wasm memory cannot hold in one piece, before anything is allocated: `RnnError('memory')`
+ * naming what it was for and its size. `bytes` must come from exact arithmetic (doubles, no 32-bit operations).
+ */
+export function checkBlockSize(bytes: number, purpose: string, advice = "use shorter sequences or smaller batches"): void {
+  if (!(bytes >= 0) || !Number.isSafeInteger(bytes) || bytes >= MAX_BLOCK_BYTES) {
+    throw new RnnError("memory", `${purpose} needs ${bytes >= 0 ? `${formatBytes(bytes)} (${bytes} bytes)` : `${bytes} bytes`} of wasm memory, ` +
+      `more than one block can hold (just under 1 GiB); ${advice}`);
+  }
+}
 
 /**
  * One instance of the kernels with its own memory. Layers hold the runtime they were made on. Made by
@@ -111,21 +131,30 @@ export class Runtime {
     this.kernels = kernels;
   }
 
-  /** A 16-byte aligned block of at least `bytes` bytes (contents undefined). */
-  alloc(bytes: number): number {
-    // The allocator (TLSF) serves blocks below 1 GiB, and wasm32 memory ends at 4 GiB: refuse before calling it.
-    if (!Number.isSafeInteger(bytes) || bytes < 0 || bytes >= MAX_BLOCK_BYTES) {
-      throw new RnnError("memory", `a block of ${bytes} bytes is more than wasm memory can hold in one piece (< ${MAX_BLOCK_BYTES}); use shorter sequences or smaller batches`);
-    }
+  /**
+   * A 16-byte aligned block of at least `bytes` bytes (contents undefined).
+   *
+   * @param bytes the size
+   * @param purpose what the block is for, named in the error when it cannot be had
+   * @throws RnnError `memory` when the block is larger than one block can be, or memory cannot grow to hold it
+   */
+  alloc(bytes: number, purpose = "a block"): number {
+    checkBlockSize(bytes, purpose);
     let ptr: number;
     try {
       ptr = this.kernels.alloc(Math.max(bytes, 16)) >>> 0;
     } catch (e) {
-      throw new RnnError("memory", `wasm memory could not grow to hold ${bytes} more bytes (${(e as Error).message})`);
+      throw new RnnError("memory", `${purpose} needs ${formatBytes(bytes)} more, and wasm memory could not grow to hold it ` +
+        `(${formatBytes(this.memoryBytes)} now, 4 GiB at most; ${(e as Error).message})`);
     }
     this.live.set(ptr, bytes);
     this.inUse += bytes;
     return ptr;
+  }
+
+  /** The size of a block this runtime handed out (0 for one it does not own). */
+  blockBytes(ptr: number): number {
+    return this.live.get(ptr) ?? 0;
   }
 
   /** Returns a block from {@link Runtime.alloc}; throws `code 'state'` for a block this runtime did not hand out. */

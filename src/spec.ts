@@ -1,6 +1,7 @@
 // src/spec.ts: a recurrent layer's architecture (the options a user passes, with defaults filled in) and the
 // PyTorch parameter names and shapes it implies. Everything else derives sizes from here or from layout.ts.
 import { RnnError } from "./errors.js";
+import { describeValue, flag, oneOf, optionsObject } from "./options.js";
 
 /** The three recurrent families: long short-term memory, gated recurrent unit, Elman RNN. */
 export type Kind = "lstm" | "gru" | "rnn";
@@ -74,38 +75,50 @@ export function layerInputSize(spec: Spec, layer: number): number {
   return layer === 0 ? spec.inputSize : directions(spec) * outputSize(spec);
 }
 
+/**
+ * Most stacked layers a model may have. PyTorch sets no bound; stacks deeper than a few dozen layers do not train,
+ * and without one a 272-byte file naming `weight_ih_l99999999999` would have us list 10^11 layers.
+ */
+export const MAX_LAYERS = 4096;
+
 function positiveInt(name: string, v: unknown): number {
   if (v === undefined) throw new RnnError("missing", `option ${name} is required (a positive integer)`);
-  if (typeof v !== "number" || !Number.isInteger(v) || v < 1) {
-    throw new RnnError("shape", `option ${name} must be a positive integer, got ${String(v)}`);
+  if (typeof v !== "number" || !Number.isSafeInteger(v) || v < 1) {
+    throw new RnnError("shape", `option ${name} must be a positive integer, got ${describeValue(v)}`);
   }
   return v;
 }
 
-export function makeSpec(kind: Kind, o: ArchitectureOptions, cell = false): Spec {
-  const absent = (["inputSize", "hiddenSize"] as const).filter((k) => o?.[k] === undefined);
+/** The options of ArchitectureOptions, for refusing unknown ones; a cell takes CELL_KEYS of them. */
+export const ARCHITECTURE_KEYS = ["inputSize", "hiddenSize", "numLayers", "bidirectional", "batchFirst", "bias", "projSize", "nonlinearity", "resetAfter"] as const;
+export const CELL_KEYS = ["inputSize", "hiddenSize", "bias", "nonlinearity", "resetAfter"] as const;
+
+/** The three kinds, for checking a `kind` option. */
+export const KINDS: readonly Kind[] = ["lstm", "gru", "rnn"];
+
+export function makeSpec(kind: Kind, options: ArchitectureOptions, cell = false): Spec {
+  const o = optionsObject(`${kind.toUpperCase()}${cell ? "Cell" : ""} options`, options) as ArchitectureOptions;
+  const absent = (["inputSize", "hiddenSize"] as const).filter((k) => o[k] === undefined);
   if (absent.length > 0) throw new RnnError("missing", `${kind.toUpperCase()} needs option${absent.length > 1 ? "s" : ""} ${absent.join(" and ")} (positive integers)`);
   const projSize = o.projSize ?? 0;
   if (projSize !== 0 && kind !== "lstm") throw new RnnError("unexpected", `projSize is an LSTM option, not a ${kind} one`);
   if (projSize !== 0) positiveInt("projSize", projSize);
   if (o.nonlinearity !== undefined && kind !== "rnn") throw new RnnError("unexpected", `nonlinearity is an RNN option, not a ${kind} one`);
   if (o.resetAfter !== undefined && kind !== "gru") throw new RnnError("unexpected", `resetAfter is a GRU option, not a ${kind} one`);
-  const nonlinearity = o.nonlinearity ?? "tanh";
-  if (nonlinearity !== "tanh" && nonlinearity !== "relu") {
-    throw new RnnError("unexpected", `nonlinearity must be 'tanh' or 'relu', got '${String(nonlinearity)}'`);
-  }
+  const numLayers = o.numLayers === undefined ? 1 : positiveInt("numLayers", o.numLayers);
+  if (numLayers > MAX_LAYERS) throw new RnnError("shape", `option numLayers is ${numLayers}; at most ${MAX_LAYERS} layers are supported`);
   const spec: Spec = {
     kind,
     cell,
     inputSize: positiveInt("inputSize", o.inputSize),
     hiddenSize: positiveInt("hiddenSize", o.hiddenSize),
-    numLayers: o.numLayers === undefined ? 1 : positiveInt("numLayers", o.numLayers),
-    bidirectional: o.bidirectional ?? false,
-    batchFirst: o.batchFirst ?? false,
-    bias: o.bias ?? true,
+    numLayers,
+    bidirectional: flag("bidirectional", o.bidirectional, false),
+    batchFirst: flag("batchFirst", o.batchFirst, false),
+    bias: flag("bias", o.bias, true),
     projSize,
-    nonlinearity,
-    resetAfter: o.resetAfter ?? true,
+    nonlinearity: oneOf("nonlinearity", o.nonlinearity, ["tanh", "relu"] as const, "tanh"),
+    resetAfter: flag("resetAfter", o.resetAfter, true),
   };
   if (projSize >= spec.hiddenSize) {
     throw new RnnError("shape", `projSize (${projSize}) must be smaller than hiddenSize (${spec.hiddenSize}), as in PyTorch`);

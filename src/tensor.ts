@@ -33,11 +33,31 @@ export function numel(shape: readonly number[]): number {
  * ```
  */
 export function tensor(shape: number[], data?: Float32Array): Tensor {
-  const n = numel(shape);
-  if (data && data.length !== n) {
-    throw new RnnError("shape", `tensor data has ${data.length} values but shape [${shape}] needs ${n}`);
+  if (!Array.isArray(shape) || !shape.every((d) => Number.isSafeInteger(d) && d >= 0)) {
+    throw new RnnError("shape", `tensor shape must be an array of non-negative integers, got ${Array.isArray(shape) ? `[${shape.map(String).join(", ")}]` : String(shape)}`);
   }
-  return { shape: [...shape], data: data ?? new Float32Array(n) };
+  const n = numel(shape);
+  if (data !== undefined) {
+    if (!(data instanceof Float32Array)) throw new RnnError("dtype", `tensor data must be a Float32Array, got ${(data as object)?.constructor?.name ?? String(data)}`);
+    if (data.length !== n) throw new RnnError("shape", `tensor data has ${data.length} values but shape [${shape}] needs ${n}`);
+    return { shape: [...shape], data };
+  }
+  return { shape: [...shape], data: zeros(n, `a tensor of shape [${shape}]`) };
+}
+
+/** Most floats we put in one Float32Array: within every engine's typed-array limit (2^31 - 1 elements or more). */
+const MAX_ARRAY_FLOATS = 2 ** 31 - 1;
+
+/** `new Float32Array(n)`, or RnnError('memory') naming `what` when n is beyond what one array (or the host) holds. */
+export function zeros(n: number, what: string): Float32Array {
+  if (!(n <= MAX_ARRAY_FLOATS)) {
+    throw new RnnError("memory", `${what} would hold ${n} floats, more than one Float32Array may (${MAX_ARRAY_FLOATS})`);
+  }
+  try {
+    return new Float32Array(n);
+  } catch (e) {
+    throw new RnnError("memory", `${what} (${n} floats) could not be allocated: ${(e as Error).message}`);
+  }
 }
 
 /** Checks that `t` is a well-formed Tensor: float32 data whose length matches its shape (any rank). */

@@ -6,8 +6,11 @@ import { RnnError } from "./errors.js";
 import type { BackendOptions } from "./owner.js";
 import { cellFor, type RecurrentCell } from "./cells.js";
 import { layerFor, type RecurrentLayer } from "./layers.js";
-import { makeSpec, paramList, type ArchitectureOptions, type Kind, type Nonlinearity, type Spec } from "./spec.js";
+import { describeValue, knownKeys, nanPolicyOption, oneOf, optionsObject } from "./options.js";
+import { BACKEND_KEYS } from "./owner.js";
+import { KINDS, makeSpec, type ArchitectureOptions, type Kind, type Nonlinearity, type Spec } from "./spec.js";
 import { checkTensor, type Tensor } from "./tensor.js";
+import { checkWeights } from "./weights.js";
 
 export interface FromTorchOptions extends BackendOptions {
   /** Force the kind; by default it follows from weight_hh's rows per hidden unit (4 LSTM, 3 GRU, 1 RNN). */
@@ -21,6 +24,8 @@ export interface FromTorchOptions extends BackendOptions {
   /** Layers only: input and output as [B, T, F]. */
   batchFirst?: boolean;
 }
+
+const FROM_TORCH_KEYS = ["kind", "prefix", "nonlinearity", "resetAfter", "batchFirst", ...BACKEND_KEYS];
 
 const PARAM_NAME = /^(weight_ih|weight_hh|bias_ih|bias_hh|weight_hr)(?:_l(\d+)(_reverse)?)?$/;
 
@@ -56,9 +61,14 @@ export interface TorchStateDict {
  * under `options.nanPolicy` 'error' (the default).
  */
 export function readTorchStateDict(tensors: Record<string, Tensor>, options: FromTorchOptions = {}): TorchStateDict {
+  const o = optionsObject("fromTorch options", options) as FromTorchOptions;
+  knownKeys("fromTorch", o, FROM_TORCH_KEYS);
+  const nanPolicy = nanPolicyOption(o.nanPolicy);
+  const forcedKind = o.kind === undefined ? undefined : oneOf("kind", o.kind, KINDS, "lstm");
   if (tensors === null || typeof tensors !== "object") throw new RnnError("missing", "fromTorch needs a record of tensors by state_dict name");
   const all = Object.keys(tensors);
-  let prefix = options.prefix;
+  let prefix = o.prefix;
+  if (prefix !== undefined && typeof prefix !== "string") throw new RnnError("unexpected", `prefix must be a string, got ${describeValue(prefix)}`);
   if (prefix === undefined) {
     const prefixes = recurrentPrefixes(all);
     if (prefixes.length === 0) throw new RnnError("missing", `no weight_ih_l0 (or weight_ih) tensor among: ${all.slice(0, 12).join(", ") || "(none)"}`);
@@ -78,49 +88,60 @@ export function readTorchStateDict(tensors: Record<string, Tensor>, options: Fro
   const sfx = cell ? "" : "_l0";
   const whh = own["weight_hh" + sfx];
   if (!whh) throw new RnnError("missing", `missing tensor '${prefix}weight_hh${sfx}'${where}`);
-  checkTensor(`${prefix}weight_ih${sfx}`, wih, [null, null]);
-  checkTensor(`${prefix}weight_hh${sfx}`, whh, [null, null]);
+  // shapes only here: the values are checked once, under the caller's nanPolicy, with every other tensor below
+  const matrix = (name: string, t: Tensor) => checkTensor(`${prefix}${name}`, t, [null, null], "propagate");
+  matrix(`weight_ih${sfx}`, wih);
+  matrix(`weight_hh${sfx}`, whh);
   const whr = own["weight_hr_l0"];
-  if (whr) checkTensor(`${prefix}weight_hr_l0`, whr, [null, null]);
+  if (whr) matrix("weight_hr_l0", whr);
   // weight_hh is (G*H, P): P = H without projection, weight_hr (P, H) gives H with one.
   const hiddenSize = whr ? whr.shape[1] : whh.shape[1];
   const rows = whh.shape[0];
-  let kind = options.kind;
+  let kind = forcedKind;
   if (!kind) {
     const G = hiddenSize > 0 ? rows / hiddenSize : 0;
     kind = G === 4 ? "lstm" : G === 3 ? "gru" : G === 1 ? "rnn" : undefined;
     if (!kind) throw new RnnError("shape", `${prefix}weight_hh${sfx} has shape [${whh.shape}]: its rows are not 4, 3 or 1 times the hidden size ${hiddenSize}`);
   }
-  let numLayers = 0;
-  let bidirectional = false;
-  for (const n of names) {
-    const m = PARAM_NAME.exec(n)!;
-    if (m[2] !== undefined) numLayers = Math.max(numLayers, Number(m[2]) + 1);
-    if (m[3]) bidirectional = true;
-    if (cell && m[2] !== undefined) throw new RnnError("unexpected", `'${prefix}${n}' mixes layer names with cell names (weight_ih)`);
-  }
+  const { numLayers, bidirectional } = cell ? { numLayers: 1, bidirectional: false } : stackOf(names, prefix);
   const arch = {
     inputSize: wih.shape[1],
     hiddenSize,
     bias: own["bias_ih" + sfx] !== undefined || own["bias_hh" + sfx] !== undefined,
     ...(kind === "lstm" && whr ? { projSize: whr.shape[0] } : {}),
-    ...(kind === "rnn" && options.nonlinearity ? { nonlinearity: options.nonlinearity } : {}),
-    ...(kind === "gru" && options.resetAfter !== undefined ? { resetAfter: options.resetAfter } : {}),
-    ...(cell ? {} : { numLayers, bidirectional, batchFirst: options.batchFirst ?? false }),
+    ...(kind === "rnn" && o.nonlinearity !== undefined ? { nonlinearity: o.nonlinearity } : {}),
+    ...(kind === "gru" && o.resetAfter !== undefined ? { resetAfter: o.resetAfter } : {}),
+    ...(cell ? {} : { numLayers, bidirectional, batchFirst: o.batchFirst ?? false }),
   };
   const spec = makeSpec(kind, arch, cell);
-  const params: Record<string, Float32Array> = {};
-  const expected = paramList(spec);
-  for (const p of expected) {
-    const t = own[p.name];
-    if (!t) throw new RnnError("missing", `missing tensor '${prefix}${p.name}' of shape [${p.shape.join(", ")}] for a ${kind.toUpperCase()} with ${describe(spec)}`);
-    params[p.name] = checkTensor(`${prefix}${p.name}`, t, p.shape, options.nanPolicy ?? "error").data;
-  }
-  const known = new Set(expected.map((p) => p.name));
+  return { spec, prefix, params: checkWeights(spec, own, nanPolicy, prefix) };
+}
+
+/**
+ * The layers and directions that a layer's parameter names describe, in time linear in the names: the highest
+ * `_l{k}` gives the layer count only if every layer below it is there, so a file naming `weight_ih_l99999999999`
+ * beside a few tensors is refused by its first missing layer, not by building 10^11 of them.
+ */
+function stackOf(names: string[], prefix: string): { numLayers: number; bidirectional: boolean } {
+  let numLayers = 0;
+  let bidirectional = false;
+  const present = new Set<number>();
   for (const n of names) {
-    if (!known.has(n)) throw new RnnError("unexpected", `unexpected tensor '${prefix}${n}' for a ${kind.toUpperCase()} with ${describe(spec)}`);
+    const m = PARAM_NAME.exec(n)!;
+    if (m[2] === undefined) throw new RnnError("unexpected", `'${prefix}${n}' mixes cell names (no _l{k}) with layer names (weight_ih_l0)`);
+    const layer = Number(m[2]);
+    present.add(layer);
+    numLayers = Math.max(numLayers, layer + 1);
+    if (m[3]) bidirectional = true;
   }
-  return { spec, prefix, params };
+  // Fewer layers than names: checkWeights then names the first missing tensor with its shape. More cannot all be
+  // there, so the first layer without any tensor is named here, found in at most names.length steps.
+  if (numLayers > names.length) {
+    let missing = 0;
+    while (present.has(missing)) missing++;
+    throw new RnnError("missing", `missing tensor '${prefix}weight_ih_l${missing}': the state_dict names layer ${numLayers - 1}, so layers 0 to ${numLayers - 1} must all be present`);
+  }
+  return { numLayers, bidirectional };
 }
 
 /**
@@ -146,7 +167,8 @@ export function readTorchStateDict(tensors: Record<string, Tensor>, options: Fro
 export function fromTorch(tensors: Record<string, Tensor>, options: FromTorchOptions = {}): RecurrentLayer | RecurrentCell {
   const { spec, params } = readTorchStateDict(tensors, options);
   const arch = architectureOf(spec);
-  const backend: BackendOptions = { backend: options.backend, runtime: options.runtime, seed: options.seed, nanPolicy: options.nanPolicy };
+  const o = options ?? {};
+  const backend: BackendOptions = { backend: o.backend, runtime: o.runtime, seed: o.seed, nanPolicy: o.nanPolicy };
   return spec.cell ? cellFor(spec.kind, { ...arch, ...backend }, params) : layerFor(spec.kind, { ...arch, ...backend }, params);
 }
 
@@ -161,12 +183,4 @@ function architectureOf(spec: Spec): ArchitectureOptions {
     ...(spec.kind === "gru" ? { resetAfter: spec.resetAfter } : {}),
     ...(spec.cell ? {} : { numLayers: spec.numLayers, bidirectional: spec.bidirectional, batchFirst: spec.batchFirst }),
   };
-}
-
-function describe(s: Spec): string {
-  const parts = [`inputSize ${s.inputSize}`, `hiddenSize ${s.hiddenSize}`];
-  if (!s.cell) parts.push(`numLayers ${s.numLayers}`, s.bidirectional ? "bidirectional" : "one direction");
-  if (s.projSize) parts.push(`projSize ${s.projSize}`);
-  parts.push(s.bias ? "bias" : "no bias");
-  return parts.join(", ");
 }

@@ -10,27 +10,31 @@ import type { Engine, EngineGradients, EngineResult } from "./engine.js";
 import { noTape } from "./engine.js";
 import { wasmBuffer, type ParamBuffer } from "./train/params.js";
 import type { Runtime } from "./runtime.js";
+import { Blocks, Workspace as Scratch } from "./blocks.js";
+import { zeros } from "./tensor.js";
 import type { ParamRole, Spec } from "./spec.js";
 import { directions, gateCount, layerInputSize, outputSize, paramSuffix } from "./spec.js";
 import { gateWidth, paramLayout, roundUp4, trainWorkspaceLayout, transposedLayout, unpack, workspaceLayout, type ParamLayout, type TrainWorkspace, type Workspace } from "./layout.js";
 
 export class WasmEngine implements Engine {
   private readonly rt: Runtime;
+  private readonly blocks: Blocks;
+  private readonly scratch: Scratch;
   private readonly spec: Spec;
   private readonly layout: ParamLayout;
   private readonly offsets: Record<ParamRole, number>[][];
   private layoutCache: { T: number; B: number; train: boolean; ws: Workspace | TrainWorkspace } | null = null;
-  private paramsPtr: number;
+  private paramsPtr = 0;
   private gradsPtr = 0;
   private transPtr = 0; // transposed weight copies for backward (layout.ts transposedLayout)
-  private workPtr = 0;
-  private workFloats = 0;
   private tape: { T: number; B: number; ws: TrainWorkspace; lengths: Int32Array | null } | null = null;
 
-  constructor(rt: Runtime, spec: Spec, params: Record<string, Float32Array>) {
+  constructor(rt: Runtime, spec: Spec, params: Record<string, Float32Array>, what: string) {
     this.rt = rt;
     this.spec = spec;
     this.layout = paramLayout(spec);
+    this.blocks = new Blocks(rt, this, what);
+    this.scratch = new Scratch(this.blocks, "the workspace");
     // byte-free float offsets of every parameter by layer, direction and role (-1 when the model has none)
     this.offsets = Array.from({ length: spec.numLayers }, (_, l) => Array.from({ length: directions(spec) }, (_, d) => {
       const o = {} as Record<ParamRole, number>;
@@ -39,21 +43,20 @@ export class WasmEngine implements Engine {
       }
       return o;
     }));
-    this.paramsPtr = rt.alloc(this.layout.totalFloats * 4);
     // PyTorch's tensors go through one scratch block and are packed by the kernel (layout.ts's pack, in wasm)
-    const largest = Math.max(...this.layout.params.map((p) => p.G * p.R * p.C));
-    let scratch = 0;
+    let largest = 0;
+    for (const p of this.layout.params) largest = Math.max(largest, p.G * p.R * p.C);
     try {
-      scratch = rt.alloc(largest * 4);
+      this.paramsPtr = this.blocks.alloc(this.layout.totalFloats * 4, "the parameters");
+      const scratch = this.blocks.alloc(largest * 4, "the packing scratch");
       for (const p of this.layout.params) {
         rt.f32(scratch, p.G * p.R * p.C).set(params[p.name]);
         rt.kernels.packWeights(this.paramsPtr + p.offset * 4, scratch, p.G, p.R, p.C);
       }
+      this.blocks.free(scratch);
     } catch (e) {
-      rt.free(this.paramsPtr);
+      this.blocks.freeAll();
       throw e;
-    } finally {
-      if (scratch) rt.free(scratch);
     }
   }
 
@@ -82,7 +85,7 @@ export class WasmEngine implements Engine {
 
   private ensureGrads(): void {
     if (this.gradsPtr) return;
-    this.gradsPtr = this.rt.alloc(this.layout.totalFloats * 4);
+    this.gradsPtr = this.blocks.alloc(this.layout.totalFloats * 4, "the parameter gradients");
     this.rt.f32(this.gradsPtr, this.layout.totalFloats).fill(0);
   }
 
@@ -95,17 +98,6 @@ export class WasmEngine implements Engine {
   private at(block: number, role: ParamRole, l: number, d: number): number {
     const off = this.offsets[l][d][role];
     return off < 0 ? 0 : block + off * 4;
-  }
-
-  private workspace(floats: number): number {
-    if (floats > this.workFloats) {
-      if (this.workPtr) this.rt.free(this.workPtr);
-      this.workPtr = 0;
-      this.workFloats = 0;
-      this.workPtr = this.rt.alloc(floats * 4);
-      this.workFloats = floats;
-    }
-    return this.workPtr;
   }
 
   forward(x: Float32Array, T: number, B: number, h0: Float32Array | null, c0: Float32Array | null, train: boolean,
@@ -123,7 +115,7 @@ export class WasmEngine implements Engine {
       : (this.layoutCache = { T, B, train, ws: train ? trainWorkspaceLayout(spec, T, B) : workspaceLayout(spec, T, B) }).ws;
     const tws = train ? (ws as TrainWorkspace) : null;
     const iws = train ? null : (ws as Workspace);
-    const base = this.workspace((tws ?? iws)!.totalFloats);
+    const base = this.scratch.get((tws ?? iws)!.totalFloats, () => `the ${train ? "training" : "inference"} workspace for T = ${T}, B = ${B}`);
     const at = (floatOffset: number) => base + floatOffset * 4;
     const xOff = (tws ?? iws)!.x, xzOff = (tws ?? iws)!.xz;
     const lens = lengths ? at((tws ?? iws)!.lengths) : 0;
@@ -203,13 +195,13 @@ export class WasmEngine implements Engine {
   backward(dOutput: Float32Array | null, dhN: Float32Array | null, dcN: Float32Array | null): EngineGradients {
     if (!this.tape) throw noTape();
     const { T, B, ws, lengths } = this.tape;
-    const lens = lengths ? this.workPtr + ws.lengths * 4 : 0;
+    const lens = lengths ? this.scratch.address + ws.lengths * 4 : 0;
     this.tape = null;
     const { rt, spec } = this;
     const k = rt.kernels;
     const { D, L, H, Hp, P, Pp, GHp, I } = dims(spec);
     const width = gateWidth(spec);
-    const at = (floatOffset: number) => this.workPtr + floatOffset * 4;
+    const at = (floatOffset: number) => this.scratch.address + floatOffset * 4;
     const w = (role: ParamRole, l: number, d: number) => this.at(this.paramsPtr, role, l, d);
     const g = (role: ParamRole, l: number, d: number) => this.at(this.gradsPtr, role, l, d);
     const [dx, dh0, dcAll] = carve([T * B * I, L * D * B * P, spec.kind === "lstm" ? L * D * B * H : 0]);
@@ -286,7 +278,7 @@ export class WasmEngine implements Engine {
     const { rt, spec } = this;
     const k = rt.kernels;
     const tl = transposedLayout(spec);
-    if (!this.transPtr) this.transPtr = rt.alloc(tl.totalFloats * 4);
+    if (!this.transPtr) this.transPtr = this.blocks.alloc(tl.totalFloats * 4, "the transposed weights for backward");
     const { D, P, H, GHp, Pp, I } = dims(spec);
     const at = (floatOffset: number) => this.transPtr + floatOffset * 4;
     const addrs = tl.runs.map((runs, l) => runs.map((r, d) => {
@@ -301,20 +293,15 @@ export class WasmEngine implements Engine {
   }
 
   dispose(): void {
-    if (this.transPtr) this.rt.free(this.transPtr);
-    this.transPtr = 0;
-    if (this.workPtr) this.rt.free(this.workPtr);
-    if (this.paramsPtr) this.rt.free(this.paramsPtr);
-    if (this.gradsPtr) this.rt.free(this.gradsPtr);
-    this.workPtr = this.paramsPtr = this.gradsPtr = 0;
-    this.workFloats = 0;
+    this.blocks.freeAll();
+    this.paramsPtr = this.gradsPtr = this.transPtr = 0;
     this.tape = null;
   }
 }
 
 /** Zeroed arrays of the given lengths, all views of one allocation. */
 function carve(lengths: number[]): Float32Array[] {
-  const all = new Float32Array(lengths.reduce((s, n) => s + n, 0));
+  const all = zeros(lengths.reduce((s, n) => s + n, 0), "the results");
   let at = 0;
   return lengths.map((n) => all.subarray(at, (at += n)));
 }

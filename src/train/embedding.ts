@@ -5,6 +5,11 @@ import { RnnError } from "../errors.js";
 import { getRuntime, type Runtime } from "../runtime.js";
 import { mulberry32 } from "../random.js";
 import { checkTensor, numel, type Tensor } from "../tensor.js";
+import { Blocks } from "../blocks.js";
+import { checkBlockSize } from "../runtime.js";
+import { trainOption, describeValue, knownKeys, optionsObject } from "../options.js";
+import { checkBackendOptions } from "../owner.js";
+import type { WeightValue } from "../weights.js";
 import { arrayBuffer, wasmBuffer, type ParamBuffer, type Trainable } from "./params.js";
 
 /** Integer indices with a shape: Int32Array, or float data holding whole numbers. */
@@ -44,6 +49,7 @@ export class Embedding implements Trainable {
   /** Features of each row. */
   readonly embeddingDim: number;
   private readonly rt: Runtime | null;
+  private readonly blocks: Blocks | null = null;
   private paramsPtr = 0;
   private gradsPtr = 0;
   private W: Float32Array | null = null;
@@ -57,19 +63,33 @@ export class Embedding implements Trainable {
    * @param o sizes, seed and backend; see {@link EmbeddingOptions}
    * @param weight the table [numEmbeddings, embeddingDim], row-major; default standard normal from `o.seed`
    */
-  constructor(o: EmbeddingOptions, weight?: Float32Array) {
+  constructor(options: EmbeddingOptions, weight?: WeightValue) {
+    const o = optionsObject("Embedding options", options) as EmbeddingOptions;
+    knownKeys("Embedding options", o, ["numEmbeddings", "embeddingDim", "seed", "backend", "runtime"]);
     for (const k of ["numEmbeddings", "embeddingDim"] as const) {
-      if (!Number.isInteger(o?.[k]) || o[k] < 1) throw new RnnError(o?.[k] === undefined ? "missing" : "shape", `Embedding option ${k} must be a positive integer, got ${o?.[k]}`);
+      if (!Number.isSafeInteger(o[k]) || o[k] < 1) throw new RnnError(o[k] === undefined ? "missing" : "shape", `Embedding option ${k} must be a positive integer, got ${describeValue(o[k])}`);
     }
+    const b = checkBackendOptions(o);
     this.numEmbeddings = o.numEmbeddings;
     this.embeddingDim = o.embeddingDim;
     const n = this.numEmbeddings * this.embeddingDim;
-    if (weight && weight.length !== n) throw new RnnError("shape", `Embedding weight has ${weight.length} values, expected [${this.numEmbeddings}, ${this.embeddingDim}]`);
-    const w = weight ?? normal(n, mulberry32(o.seed ?? Math.floor(Math.random() * 2 ** 32)));
-    if ((o.backend ?? "wasm") === "wasm") {
-      this.rt = o.runtime ?? getRuntime();
-      this.paramsPtr = this.rt.alloc(n * 4);
-      this.gradsPtr = this.rt.alloc(n * 4);
+    const what = `an Embedding(${this.numEmbeddings}, ${this.embeddingDim})`;
+    checkBlockSize(n * 4, `the table of ${what}`, "use a smaller table");
+    let w: Float32Array;
+    if (weight === undefined) w = normal(n, mulberry32(b.seed ?? Math.floor(Math.random() * 2 ** 32)));
+    else if (weight instanceof Float32Array) {
+      if (weight.length !== n) throw new RnnError("shape", `Embedding weight has ${weight.length} values, expected [${this.numEmbeddings}, ${this.embeddingDim}]`);
+      w = weight;
+    } else if (weight !== null && typeof weight === "object" && "data" in weight && "shape" in weight) {
+      w = checkTensor("Embedding weight", weight, [this.numEmbeddings, this.embeddingDim], "propagate").data;
+    } else {
+      throw new RnnError("dtype", `Embedding weight must be a Float32Array or a tensor { shape, data: Float32Array }, got ${describeValue(weight)}`);
+    }
+    if (b.backend === "wasm") {
+      this.rt = b.runtime ?? getRuntime();
+      this.blocks = new Blocks(this.rt, this, what);
+      this.paramsPtr = this.blocks.alloc(n * 4, "the table");
+      this.gradsPtr = this.blocks.alloc(n * 4, "the gradients");
       this.rt.f32(this.paramsPtr, n).set(w);
       this.rt.f32(this.gradsPtr, n).fill(0);
     } else {
@@ -111,7 +131,7 @@ export class Embedding implements Trainable {
     const W = this.weights();
     const out = new Float32Array(n * D);
     for (let i = 0; i < n; i++) out.set(W.subarray(idx[i] * D, (idx[i] + 1) * D), i * D);
-    this.saved = options.train ? { idx, shape: [...indices.shape] } : null;
+    this.saved = trainOption("Embedding.forward", options) ? { idx, shape: [...indices.shape] } : null;
     return { shape: [...indices.shape, D], data: out };
   }
 
@@ -161,10 +181,7 @@ export class Embedding implements Trainable {
   dispose(): void {
     if (this.disposed) return;
     this.disposed = true;
-    if (this.rt) {
-      this.rt.free(this.paramsPtr);
-      this.rt.free(this.gradsPtr);
-    }
+    this.blocks?.freeAll();
     this.saved = null;
   }
 

@@ -6,7 +6,12 @@ import { getRuntime, type Runtime } from "../runtime.js";
 import { packedSize, roundUp4, roundUp8, unpack } from "../layout.js";
 import { fillUniform, mulberry32 } from "../random.js";
 import * as math from "../reference/math.js";
-import { checkTensor, checkTensorData, numel, type NanPolicy, type Tensor } from "../tensor.js";
+import { checkFinite, checkTensor, checkTensorData, numel, type NanPolicy, type Tensor } from "../tensor.js";
+import { Blocks, Workspace } from "../blocks.js";
+import { checkBlockSize } from "../runtime.js";
+import { trainOption, describeValue, flag, knownKeys, nanPolicyOption, optionsObject } from "../options.js";
+import { BACKEND_KEYS, checkBackendOptions } from "../owner.js";
+import type { WeightValue } from "../weights.js";
 import { arrayBuffer, wasmBuffer, type ParamBuffer, type Trainable } from "./params.js";
 
 /** Options of {@link Linear}: torch.nn.Linear's arguments in camelCase, and where it runs. */
@@ -49,10 +54,10 @@ export class Linear implements Trainable {
   private readonly nanPolicy: NanPolicy;
   private readonly rt: Runtime | null;
   // wasm: one block [W (in, Np) | b (Np)], its gradients, and a workspace
+  private readonly blocks: Blocks | null = null;
+  private readonly scratch: Workspace | null = null;
   private paramsPtr = 0;
   private gradsPtr = 0;
-  private workPtr = 0;
-  private workFloats = 0;
   // reference: PyTorch layout
   private W: Float32Array | null = null;
   private b: Float32Array | null = null;
@@ -67,32 +72,40 @@ export class Linear implements Trainable {
    * @param o sizes, bias, seed and backend; see {@link LinearOptions}
    * @param params `weight` [out, in] and `bias` [out], flat in PyTorch's layout; default uniform in ±1/√inFeatures from `o.seed`
    */
-  constructor(o: LinearOptions, params?: {
-    /** [outFeatures, inFeatures], row-major. */
-    weight: Float32Array;
-    /** [outFeatures]. */
-    bias?: Float32Array;
+  constructor(options: LinearOptions, params?: {
+    /** [outFeatures, inFeatures], row-major (or a tensor of that shape). */
+    weight: WeightValue;
+    /** [outFeatures] (or a tensor of that shape); present exactly when `bias` is true. */
+    bias?: WeightValue;
   }) {
+    const o = optionsObject("Linear options", options) as LinearOptions;
+    knownKeys("Linear options", o, ["inFeatures", "outFeatures", "bias", ...BACKEND_KEYS]);
     for (const k of ["inFeatures", "outFeatures"] as const) {
-      if (!Number.isInteger(o?.[k]) || o[k] < 1) throw new RnnError(o?.[k] === undefined ? "missing" : "shape", `Linear option ${k} must be a positive integer, got ${o?.[k]}`);
+      if (!Number.isSafeInteger(o[k]) || o[k] < 1) throw new RnnError(o[k] === undefined ? "missing" : "shape", `Linear option ${k} must be a positive integer, got ${describeValue(o[k])}`);
     }
+    const b = checkBackendOptions(o);
     this.inFeatures = o.inFeatures;
     this.outFeatures = o.outFeatures;
-    this.bias = o.bias ?? true;
-    this.backend = o.backend ?? "wasm";
-    this.nanPolicy = o.nanPolicy ?? "error";
-    let weight = params?.weight, bias = params?.bias;
-    if (!weight) {
-      const next = mulberry32(o.seed ?? Math.floor(Math.random() * 2 ** 32));
+    this.bias = flag("bias", o.bias, true);
+    this.backend = b.backend;
+    this.nanPolicy = b.nanPolicy;
+    const n = this.blockFloats();
+    checkBlockSize(n * 4, `the parameters of a Linear(${this.inFeatures}, ${this.outFeatures})`, "use a smaller model");
+    let weight: Float32Array, bias: Float32Array | undefined;
+    if (params === undefined) {
+      const next = mulberry32(b.seed ?? Math.floor(Math.random() * 2 ** 32));
       const bound = 1 / Math.sqrt(this.inFeatures);
       weight = fillUniform(new Float32Array(this.outFeatures * this.inFeatures), bound, next);
       bias = this.bias ? fillUniform(new Float32Array(this.outFeatures), bound, next) : undefined;
+    } else {
+      ({ weight, bias } = this.checkParams(params));
     }
     if (this.backend === "wasm") {
-      this.rt = o.runtime ?? getRuntime();
-      const n = this.blockFloats();
-      this.paramsPtr = this.rt.alloc(n * 4);
-      this.gradsPtr = this.rt.alloc(n * 4);
+      this.rt = b.runtime ?? getRuntime();
+      this.blocks = new Blocks(this.rt, this, `a Linear(${this.inFeatures}, ${this.outFeatures})`);
+      this.scratch = new Workspace(this.blocks, "the workspace");
+      this.paramsPtr = this.blocks.alloc(n * 4, "the parameters");
+      this.gradsPtr = this.blocks.alloc(n * 4, "the gradients");
       // the weights go through the gradient block (not yet in use) and are packed by the kernel the layers use
       this.rt.f32(this.gradsPtr, weight.length).set(weight);
       this.rt.kernels.packWeights(this.paramsPtr, this.gradsPtr, 1, this.outFeatures, this.inFeatures);
@@ -109,16 +122,46 @@ export class Linear implements Trainable {
     }
   }
 
+  /** The constructor's weights, checked against the sizes, bias option and NaN policy. */
+  private checkParams(params: unknown): { weight: Float32Array; bias?: Float32Array } {
+    if (params === null || typeof params !== "object" || Array.isArray(params) || ArrayBuffer.isView(params)) {
+      throw new RnnError("dtype", `Linear weights must be { weight, bias? }, got ${describeValue(params)}`);
+    }
+    const { weight, bias, ...rest } = params as { weight?: unknown; bias?: unknown };
+    const other = Object.keys(rest)[0];
+    if (other !== undefined) throw new RnnError("unexpected", `unexpected tensor '${other}' for a Linear: it has weight and bias`);
+    const one = (name: string, v: unknown, shape: number[]): Float32Array => {
+      if (v === undefined) throw new RnnError("missing", `missing tensor '${name}' of shape [${shape.join(", ")}] for a Linear(${this.inFeatures}, ${this.outFeatures})`);
+      if (v instanceof Float32Array) {
+        if (v.length !== numel(shape)) throw new RnnError("shape", `'${name}' has ${v.length} values; shape [${shape.join(", ")}] needs ${numel(shape)}`);
+        checkFinite(name, v, this.nanPolicy);
+        return v;
+      }
+      if (v !== null && typeof v === "object" && "data" in v && "shape" in v) return checkTensor(name, v, shape, this.nanPolicy).data;
+      throw new RnnError("dtype", `'${name}' must be a Float32Array or a tensor { shape, data: Float32Array }, got ${describeValue(v)}`);
+    };
+    const w = one("weight", weight, [this.outFeatures, this.inFeatures]);
+    if (!this.bias) {
+      if (bias !== undefined) throw new RnnError("unexpected", "a bias tensor was given to a Linear with bias: false");
+      return { weight: w };
+    }
+    return { weight: w, bias: one("bias", bias, [this.outFeatures]) };
+  }
+
   /** Builds a Linear from PyTorch tensors `weight` [out, in] and optional `bias` [out] (after `prefix`). */
   static fromTorch(tensors: Record<string, Tensor>, options: { prefix?: string } & Omit<LinearOptions, "inFeatures" | "outFeatures" | "bias"> = {}): Linear {
-    const p = options.prefix ?? "";
-    const w = tensors[p + "weight"];
+    const { prefix, ...backend } = optionsObject("Linear.fromTorch options", options);
+    if (prefix !== undefined && typeof prefix !== "string") throw new RnnError("unexpected", `prefix must be a string, got ${describeValue(prefix)}`);
+    if (tensors === null || typeof tensors !== "object") throw new RnnError("missing", "Linear.fromTorch needs a record of tensors by state_dict name");
+    const p = prefix ?? "";
+    const nanPolicy = nanPolicyOption(backend.nanPolicy);
+    const w = Object.hasOwn(tensors, p + "weight") ? tensors[p + "weight"] : undefined;
     if (!w) throw new RnnError("missing", `missing tensor '${p}weight' [outFeatures, inFeatures]`);
-    checkTensor(`${p}weight`, w, [null, null], options.nanPolicy ?? "error");
+    checkTensor(`${p}weight`, w, [null, null], nanPolicy);
     const [out, inF] = w.shape;
-    const b = tensors[p + "bias"];
-    if (b) checkTensor(`${p}bias`, b, [out], options.nanPolicy ?? "error");
-    return new Linear({ ...options, inFeatures: inF, outFeatures: out, bias: !!b }, { weight: w.data, bias: b?.data });
+    const b = Object.hasOwn(tensors, p + "bias") ? tensors[p + "bias"] : undefined;
+    if (b) checkTensor(`${p}bias`, b, [out], nanPolicy);
+    return new Linear({ ...backend, inFeatures: inF, outFeatures: out, bias: !!b }, { weight: w.data, bias: b?.data });
   }
 
   private get Np(): number {
@@ -138,15 +181,8 @@ export class Linear implements Trainable {
     if (this.disposed) throw new RnnError("disposed", "this Linear was disposed; create a new one");
   }
 
-  private workspace(floats: number): number {
-    if (floats > this.workFloats) {
-      if (this.workPtr) this.rt!.free(this.workPtr);
-      this.workPtr = 0;
-      this.workFloats = 0;
-      this.workPtr = this.rt!.alloc(floats * 4);
-      this.workFloats = floats;
-    }
-    return this.workPtr;
+  private workspace(floats: number, rows: number): number {
+    return this.scratch!.get(floats, () => `the workspace for ${rows} rows`);
   }
 
   /** x [..., inFeatures] -> [..., outFeatures]. With `train`, keeps x for backward(). */
@@ -160,10 +196,10 @@ export class Linear implements Trainable {
     const M = numel(t.shape) / this.inFeatures;
     const I = this.inFeatures, N = this.outFeatures, Np = this.Np;
     const shape = [...t.shape.slice(0, -1), N];
-    this.saved = options.train ? { x: new Float32Array(t.data), M, shape: [...t.shape] } : null;
+    this.saved = trainOption("Linear.forward", options) ? { x: new Float32Array(t.data), M, shape: [...t.shape] } : null;
     const y = new Float32Array(M * N);
     if (this.rt) {
-      const base = this.workspace(M * (I + N));
+      const base = this.workspace(M * (I + N), M);
       const xPtr = base, yPtr = base + M * I * 4;
       this.rt.f32(xPtr, M * I).set(t.data);
       this.rt.kernels.gemm(yPtr, N, xPtr, I, this.paramsPtr, I * 8, this.bias ? this.paramsPtr + this.biasOffset * 4 : 0, M, I, N, 0);
@@ -187,7 +223,7 @@ export class Linear implements Trainable {
     if (this.rt) {
       const k = this.rt.kernels;
       const wt = packedSize(Np, I); // Wᵀ, packed (Np, I)
-      const base = this.workspace(M * (2 * I + Np) + wt);
+      const base = this.workspace(M * (2 * I + Np) + wt, M);
       const xPtr = base, dyPtr = base + M * I * 4, dxPtr = dyPtr + M * Np * 4, wtPtr = dxPtr + M * I * 4;
       this.rt.f32(xPtr, M * I).set(x);
       const d = this.rt.f32(dyPtr, M * Np);
@@ -256,8 +292,8 @@ export class Linear implements Trainable {
   dispose(): void {
     if (this.disposed) return;
     this.disposed = true;
-    if (this.rt) for (const p of [this.paramsPtr, this.gradsPtr, this.workPtr]) if (p) this.rt.free(p);
-    this.paramsPtr = this.gradsPtr = this.workPtr = 0;
+    this.blocks?.freeAll();
+    this.paramsPtr = this.gradsPtr = 0;
     this.saved = null;
   }
 

@@ -4,6 +4,8 @@
 import { RnnError } from "../errors.js";
 import type { Runtime } from "../runtime.js";
 import * as ref from "../reference/optim.js";
+import { Blocks } from "../blocks.js";
+import { describeValue, flag, knownKeys, optionsObject } from "../options.js";
 import { buffersOf, type ParamBuffer, type Trainable } from "./params.js";
 
 /**
@@ -13,17 +15,15 @@ import { buffersOf, type ParamBuffer, type Trainable } from "./params.js";
  */
 type Models = Trainable | Trainable[] | ParamBuffer[];
 
-/** A moment buffer: a zeroed wasm block next to a wasm parameter buffer, or an array. */
+/** A moment buffer: a zeroed wasm block next to a wasm parameter buffer (owned by `blocks`), or an array. */
 class Moment {
-  private readonly runtime: Runtime | null;
   readonly ptr: number;
   readonly array: Float32Array | null;
 
-  constructor(b: ParamBuffer) {
+  constructor(b: ParamBuffer, blocks: (rt: Runtime) => Blocks) {
     const w = b.wasm();
-    this.runtime = w ? w.runtime : null;
     if (w) {
-      this.ptr = w.runtime.alloc(b.size * 4);
+      this.ptr = blocks(w.runtime).alloc(b.size * 4, "a moment buffer");
       w.runtime.f32(this.ptr, b.size).fill(0);
       this.array = null;
     } else {
@@ -31,15 +31,15 @@ class Moment {
       this.array = new Float32Array(b.size);
     }
   }
-
-  dispose(): void {
-    if (this.runtime && this.ptr) this.runtime.free(this.ptr);
-  }
 }
 
-function check(name: string, v: number, ok: boolean): number {
-  if (!ok) throw new RnnError("unexpected", `invalid ${name}: ${v}`);
-  return v;
+/** A hyperparameter: a finite number (undefined gives `fallback`) for which `ok` holds; `rule` says what ok means. */
+function hyper(name: string, v: unknown, fallback: number, ok: (v: number) => boolean, rule: string): number {
+  const value = v === undefined ? fallback : v;
+  if (typeof value !== "number" || !Number.isFinite(value) || !ok(value)) {
+    throw new RnnError("unexpected", `invalid ${name}: ${describeValue(value)} (${rule})`);
+  }
+  return value;
 }
 
 /**
@@ -49,6 +49,7 @@ function check(name: string, v: number, ok: boolean): number {
 export abstract class Optimizer {
   protected readonly buffers: ParamBuffer[];
   private readonly models: Models;
+  private readonly blocks = new Map<Runtime, Blocks>();
   private disposed = false;
   /** Steps taken. */
   stepCount = 0;
@@ -56,6 +57,18 @@ export abstract class Optimizer {
   protected constructor(models: Models) {
     this.models = models;
     this.buffers = buffersOf(models);
+  }
+
+  /** The moments' blocks in `rt`, owned by this optimizer (freed by dispose, or when it is collected). */
+  protected blocksIn = (rt: Runtime): Blocks => {
+    let b = this.blocks.get(rt);
+    if (!b) this.blocks.set(rt, (b = new Blocks(rt, this, `an ${this.constructor.name} optimizer`)));
+    return b;
+  };
+
+  /** Zeroed moment buffers, one per parameter buffer. */
+  protected newMoments(): Moment[] {
+    return this.buffers.map((b) => new Moment(b, this.blocksIn));
   }
 
   /** Applies one update from the current gradients. */
@@ -76,13 +89,13 @@ export abstract class Optimizer {
   }
 
   protected abstract update(b: ParamBuffer, i: number): void;
-  protected abstract moments(): Moment[];
 
   /** Frees the moment buffers (wasm memory). Safe to call twice. */
   dispose(): void {
     if (this.disposed) return;
     this.disposed = true;
-    for (const m of this.moments()) m.dispose();
+    for (const b of this.blocks.values()) b.freeAll();
+    this.blocks.clear();
   }
 
   /** `dispose()`, for `using`. */
@@ -136,21 +149,20 @@ export class SGD extends Optimizer {
    * @param o learning rate, momentum, ...; see {@link SGDOptions}
    * @throws RnnError `unexpected` for a negative rate, momentum or decay, or Nesterov without momentum
    */
-  constructor(models: Models, o: SGDOptions = {}) {
+  constructor(models: Models, options: SGDOptions = {}) {
     super(models);
-    this.lr = check("lr", o.lr ?? 1e-3, (o.lr ?? 1e-3) >= 0);
-    this.momentum = check("momentum", o.momentum ?? 0, (o.momentum ?? 0) >= 0);
-    this.dampening = o.dampening ?? 0;
-    this.weightDecay = check("weightDecay", o.weightDecay ?? 0, (o.weightDecay ?? 0) >= 0);
-    this.nesterov = o.nesterov ?? false;
+    const o = optionsObject("SGD options", options);
+    knownKeys("SGD options", o, ["lr", "momentum", "dampening", "weightDecay", "nesterov"]);
+    const nonNegative = (v: number) => v >= 0;
+    this.lr = hyper("lr", o.lr, 1e-3, nonNegative, "a number >= 0");
+    this.momentum = hyper("momentum", o.momentum, 0, nonNegative, "a number >= 0");
+    this.dampening = hyper("dampening", o.dampening, 0, () => true, "a number");
+    this.weightDecay = hyper("weightDecay", o.weightDecay, 0, nonNegative, "a number >= 0");
+    this.nesterov = flag("nesterov", o.nesterov, false);
     if (this.nesterov && (this.momentum <= 0 || this.dampening !== 0)) {
       throw new RnnError("unexpected", "Nesterov momentum requires a momentum and zero dampening");
     }
-    this.bufs = this.momentum !== 0 ? this.buffers.map((b) => new Moment(b)) : [];
-  }
-
-  protected moments(): Moment[] {
-    return this.bufs;
+    this.bufs = this.momentum !== 0 ? this.newMoments() : [];
   }
 
   protected update(b: ParamBuffer, i: number): void {
@@ -216,22 +228,24 @@ export class Adam extends Optimizer {
    * @param defaultWeightDecay the weight decay when `o` gives none (AdamW passes 1e-2)
    * @throws RnnError `unexpected` for a negative rate, eps or decay, or betas outside [0, 1)
    */
-  constructor(models: Models, o: AdamOptions = {}, defaultWeightDecay = 0) {
+  constructor(models: Models, options: AdamOptions = {}, defaultWeightDecay = 0) {
     super(models);
-    this.lr = check("lr", o.lr ?? 1e-3, (o.lr ?? 1e-3) >= 0);
-    this.betas = o.betas ?? [0.9, 0.999];
-    check("betas[0]", this.betas[0], this.betas[0] >= 0 && this.betas[0] < 1);
-    check("betas[1]", this.betas[1], this.betas[1] >= 0 && this.betas[1] < 1);
-    this.eps = check("eps", o.eps ?? 1e-8, (o.eps ?? 1e-8) >= 0);
-    this.weightDecay = check("weightDecay", o.weightDecay ?? defaultWeightDecay, (o.weightDecay ?? defaultWeightDecay) >= 0);
-    this.amsgrad = o.amsgrad ?? false;
-    this.m = this.buffers.map((b) => new Moment(b));
-    this.v = this.buffers.map((b) => new Moment(b));
-    this.vmax = this.amsgrad ? this.buffers.map((b) => new Moment(b)) : [];
-  }
-
-  protected moments(): Moment[] {
-    return [...this.m, ...this.v, ...this.vmax];
+    const what = `${this.constructor.name} options`;
+    const o = optionsObject(what, options);
+    knownKeys(what, o, ["lr", "betas", "eps", "weightDecay", "amsgrad"]);
+    const nonNegative = (v: number) => v >= 0;
+    this.lr = hyper("lr", o.lr, 1e-3, nonNegative, "a number >= 0");
+    if (o.betas !== undefined && (!Array.isArray(o.betas) || o.betas.length !== 2)) {
+      throw new RnnError("unexpected", `invalid betas: ${describeValue(o.betas)} (two numbers in [0, 1))`);
+    }
+    const beta = (v: number) => v >= 0 && v < 1;
+    this.betas = [hyper("betas[0]", o.betas?.[0], 0.9, beta, "in [0, 1)"), hyper("betas[1]", o.betas?.[1], 0.999, beta, "in [0, 1)")];
+    this.eps = hyper("eps", o.eps, 1e-8, nonNegative, "a number >= 0");
+    this.weightDecay = hyper("weightDecay", o.weightDecay, defaultWeightDecay, nonNegative, "a number >= 0");
+    this.amsgrad = flag("amsgrad", o.amsgrad, false);
+    this.m = this.newMoments();
+    this.v = this.newMoments();
+    this.vmax = this.amsgrad ? this.newMoments() : [];
   }
 
   protected update(b: ParamBuffer, i: number): void {

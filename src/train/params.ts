@@ -2,6 +2,7 @@
 // gradient buffer of the same size and layout. A wasm model is one buffer (its parameter block); a reference
 // model is one buffer per tensor. Buffers check that their owner is alive on every access, so an optimizer
 // kept past a model's dispose() throws instead of writing into freed memory.
+import { RnnError } from "../errors.js";
 import type { Runtime } from "../runtime.js";
 
 /**
@@ -35,8 +36,16 @@ export interface Trainable {
 }
 
 export function buffersOf(models: Trainable | Trainable[] | ParamBuffer[]): ParamBuffer[] {
-  const list = Array.isArray(models) ? models : [models];
-  return list.flatMap((m) => ("parameterBuffers" in m ? m.parameterBuffers() : [m as ParamBuffer]));
+  const list: unknown[] = Array.isArray(models) ? models : [models];
+  return list.flatMap((m, i) => {
+    const where = Array.isArray(models) ? `models[${i}]` : "the model";
+    if (m !== null && typeof m === "object") {
+      if (typeof (m as Trainable).parameterBuffers === "function") return (m as Trainable).parameterBuffers();
+      const b = m as ParamBuffer;
+      if (typeof b.size === "number" && typeof b.params === "function" && typeof b.grads === "function" && typeof b.wasm === "function") return [b];
+    }
+    throw new RnnError("unexpected", `${where} is not a model (a layer, cell, Linear, Embedding or Sequential) nor a parameter buffer`);
+  });
 }
 
 /** A buffer over a wasm block pair, valid while `alive()` holds. */

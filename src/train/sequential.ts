@@ -3,6 +3,7 @@
 // `output` sequence on; LastStep picks each sequence's last step for sequence-to-one models.
 import { RnnError } from "../errors.js";
 import { RecurrentLayer } from "../layers.js";
+import { flag, knownKeys, optionsObject, trainOption } from "../options.js";
 import { checkTensor, type Tensor } from "../tensor.js";
 import type { ParamBuffer, Trainable } from "./params.js";
 
@@ -41,7 +42,9 @@ export class LastStep implements Module {
     /** The input is [B, T, F]. */
     batchFirst?: boolean;
   } = {}) {
-    this.batchFirst = options.batchFirst;
+    const o = optionsObject("LastStep options", options);
+    knownKeys("LastStep options", o, ["batchFirst"]);
+    this.batchFirst = o.batchFirst === undefined ? undefined : flag("batchFirst", o.batchFirst, false);
   }
 
   /** [T, B, F] → [B, F]: each sequence's last step (a copy). With `train`, keeps the shape for backward(). */
@@ -58,7 +61,7 @@ export class LastStep implements Module {
       const src = bf ? (b * T + T - 1) * F : ((T - 1) * B + b) * F;
       out.set(t.data.subarray(src, src + F), b * F);
     }
-    this.saved = options.train ? [...t.shape] : null;
+    this.saved = trainOption("LastStep.forward", options) ? [...t.shape] : null;
     return { shape: t.shape.length === 2 ? [F] : [B, F], data: out };
   }
 
@@ -134,12 +137,15 @@ export class Sequential implements Trainable {
     stream?: boolean;
   } = {}): Tensor {
     this.live();
+    const o = optionsObject("Sequential.forward options", options);
+    knownKeys("Sequential.forward", o, ["train", "stream"]);
+    const train = flag("train", o.train, false), stream = flag("stream", o.stream, false);
     let y = x;
     for (const m of this.modules) {
       if (m instanceof RecurrentLayer) {
-        y = (options.stream ? m.stream(y, { train: options.train }) : m.forward(y, { train: options.train })).output;
+        y = (stream ? m.stream(y, { train }) : m.forward(y, { train })).output;
       } else {
-        y = m.forward(y, { train: options.train });
+        y = m.forward(y, { train });
       }
     }
     return y;

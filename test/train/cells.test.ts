@@ -24,10 +24,10 @@ function close(what: string, got: Float32Array, want: Float32Array): void {
   expect(worst, `${what}: max error ${worst}`).toBeLessThanOrEqual(2e-5 * m);
 }
 
-const makeCell = (kind: string, o: { inputSize: number; hiddenSize: number; seed: number; backend?: "wasm" | "reference"; variant: boolean }): RecurrentCell =>
+const makeCell = (kind: string, { variant, ...o }: { inputSize: number; hiddenSize: number; seed: number; backend?: "wasm" | "reference"; variant: boolean }): RecurrentCell =>
   kind === "lstm" ? new LSTMCell(o)
-    : kind === "gru" ? new GRUCell({ ...o, resetAfter: o.variant })
-    : new RNNCell({ ...o, nonlinearity: o.variant ? "relu" : "tanh" });
+    : kind === "gru" ? new GRUCell({ ...o, resetAfter: variant })
+    : new RNNCell({ ...o, nonlinearity: variant ? "relu" : "tanh" });
 
 describe("cell backward", () => {
   it("equals a one-step layer's backward bitwise, and the reference cell's within 2e-5", () => {

@@ -1,0 +1,107 @@
+// src/blocks.ts: the wasm blocks one object owns (a layer's parameters, gradients and workspace; a Linear's; an
+// Embedding's table; an optimizer's moments), and what frees them. dispose() frees them at once; an owner that is
+// garbage-collected without dispose() has them freed by a FinalizationRegistry, so a program that forgets to
+// dispose its layers does not grow its wasm memory without end. The registry's held value is the Blocks object,
+// which never refers back to its owner (that would keep the owner reachable and the callback would never run).
+import { RnnError } from "./errors.js";
+import type { Runtime } from "./runtime.js";
+
+/** Blocks freed by the registry since the process started: a count for tests and for RNN_WASM_DEBUG_LEAKS. */
+let collected = 0;
+
+const registry = typeof FinalizationRegistry !== "undefined"
+  ? new FinalizationRegistry<Blocks>((blocks) => {
+    collected++;
+    if (typeof process !== "undefined" && process.env?.RNN_WASM_DEBUG_LEAKS) {
+      console.warn(`rnn-wasm: ${blocks.what} was garbage-collected without dispose(); its ${blocks.bytes} bytes of wasm memory were freed then`);
+    }
+    blocks.freeAll();
+  })
+  : null;
+
+/** Owners whose blocks the FinalizationRegistry has freed (they were dropped without dispose()). */
+export function collectedOwners(): number {
+  return collected;
+}
+
+/**
+ * The blocks of one owner in one runtime. Every block goes through alloc()/free() here, so freeAll() (dispose,
+ * or the registry after a collection) returns all of them.
+ */
+export class Blocks {
+  /** The runtime whose memory holds the blocks. */
+  readonly rt: Runtime;
+  /** What owns them, for messages: 'an LSTM layer', 'a Linear', ... */
+  readonly what: string;
+  private readonly live = new Set<number>();
+
+  /**
+   * @param rt the runtime to allocate in
+   * @param owner the object whose collection frees the blocks; never referenced from here
+   * @param what the owner in words, for messages
+   */
+  constructor(rt: Runtime, owner: object, what: string) {
+    this.rt = rt;
+    this.what = what;
+    registry?.register(owner, this, this);
+  }
+
+  /** A 16-byte aligned block of `bytes` bytes; `purpose` names it in the error when it cannot be had. */
+  alloc(bytes: number, purpose: string): number {
+    const ptr = this.rt.alloc(bytes, `${purpose} of ${this.what}`);
+    this.live.add(ptr);
+    return ptr;
+  }
+
+  /** Frees one block of this owner (0 is ignored). */
+  free(ptr: number): void {
+    if (ptr === 0) return;
+    if (!this.live.delete(ptr)) throw new RnnError("state", `free of a block ${this.what} does not own (${ptr})`);
+    this.rt.free(ptr);
+  }
+
+  /** Bytes held now. */
+  get bytes(): number {
+    let n = 0;
+    for (const p of this.live) n += this.rt.blockBytes(p);
+    return n;
+  }
+
+  /** Frees every block; the owner is then disposed, and the registry no longer watches it. */
+  freeAll(): void {
+    for (const p of this.live) this.rt.free(p);
+    this.live.clear();
+    registry?.unregister(this);
+  }
+}
+
+/**
+ * A scratch block that grows when a call needs more than it has and is reused otherwise, so steady-state calls
+ * allocate nothing.
+ */
+export class Workspace {
+  private ptr = 0;
+  private floats = 0;
+
+  constructor(private readonly blocks: Blocks, private readonly purpose: string) {}
+
+  /**
+   * Byte address of at least `floats` floats (contents undefined); the old block is freed before a larger is
+   * taken. `purpose` says what the call needs it for, in the error when it cannot be had.
+   */
+  get(floats: number, purpose?: () => string): number {
+    if (floats > this.floats) {
+      this.blocks.free(this.ptr);
+      this.ptr = 0;
+      this.floats = 0;
+      this.ptr = this.blocks.alloc(floats * 4, purpose ? purpose() : this.purpose);
+      this.floats = floats;
+    }
+    return this.ptr;
+  }
+
+  /** Byte address of the current block (0 before the first get). */
+  get address(): number {
+    return this.ptr;
+  }
+}

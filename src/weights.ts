@@ -1,0 +1,62 @@
+// src/weights.ts: weights given by PyTorch name, checked against an architecture before anything is allocated:
+// every expected name present, no other, each a Float32Array of the right length (or a tensor { shape, data } of
+// the right shape, as toTorch() returns them), finite under nanPolicy 'error'. Constructors and fromTorch share it,
+// so `new LSTM(options, params)` refuses what fromTorch refuses.
+import { RnnError } from "./errors.js";
+import { describeValue } from "./options.js";
+import { paramList, type Spec } from "./spec.js";
+import { checkFinite, checkTensor, numel, type NanPolicy, type Tensor } from "./tensor.js";
+
+/** A weight as a constructor takes it: PyTorch's flat row-major data, or a tensor with its shape. */
+export type WeightValue = Float32Array | Tensor;
+
+/** The model in words with its article: `an LSTM`, `a GRUCell`, `an RNN`. */
+export function modelName(s: Spec): string {
+  const name = `${s.kind.toUpperCase()}${s.cell ? "Cell" : ""}`;
+  return `${s.kind === "gru" ? "a" : "an"} ${name}`;
+}
+
+/** The architecture in words, for messages: `inputSize 3, hiddenSize 4, numLayers 1, one direction, bias`. */
+export function describeSpec(s: Spec): string {
+  const parts = [`inputSize ${s.inputSize}`, `hiddenSize ${s.hiddenSize}`];
+  if (!s.cell) parts.push(`numLayers ${s.numLayers}`, s.bidirectional ? "bidirectional" : "one direction");
+  if (s.projSize) parts.push(`projSize ${s.projSize}`);
+  parts.push(s.bias ? "bias" : "no bias");
+  return parts.join(", ");
+}
+
+/**
+ * The weights of `spec` from `params` (by name without prefix), checked; `prefix` is put before names in messages
+ * (a state_dict's module prefix). Returns the flat data, not copied.
+ */
+export function checkWeights(spec: Spec, params: unknown, nanPolicy: NanPolicy, prefix = ""): Record<string, Float32Array> {
+  const model = `${modelName(spec)} with ${describeSpec(spec)}`;
+  if (params === null || typeof params !== "object" || Array.isArray(params) || ArrayBuffer.isView(params)) {
+    throw new RnnError("dtype", `weights must be an object of Float32Arrays (or tensors) by PyTorch name, got ${describeValue(params)}`);
+  }
+  const given = params as Record<string, unknown>;
+  const out: Record<string, Float32Array> = {};
+  const expected = paramList(spec);
+  for (const p of expected) {
+    const name = `${prefix}${p.name}`;
+    const v = Object.hasOwn(given, p.name) ? given[p.name] : undefined;
+    if (v === undefined) throw new RnnError("missing", `missing tensor '${name}' of shape [${p.shape.join(", ")}] for ${model}`);
+    if (v instanceof Float32Array) {
+      const n = numel(p.shape);
+      if (v.length !== n) {
+        throw new RnnError("shape", `'${name}' has ${v.length} values; shape [${p.shape.join(", ")}] of ${model} needs ${n}`);
+      }
+      checkFinite(name, v, nanPolicy);
+      out[p.name] = v;
+    } else if (v !== null && typeof v === "object" && "data" in v && "shape" in v) {
+      out[p.name] = checkTensor(name, v, p.shape, nanPolicy).data;
+    } else {
+      throw new RnnError("dtype", `'${name}' must be a Float32Array or a tensor { shape, data: Float32Array }, got ${describeValue(v)}`);
+    }
+  }
+  const known = new Set(expected.map((p) => p.name));
+  for (const n of Object.keys(given)) {
+    if (!known.has(n)) throw new RnnError("unexpected", `unexpected tensor '${prefix}${n}' for ${model}`);
+  }
+  return out;
+}
