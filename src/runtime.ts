@@ -6,6 +6,7 @@
 // with managed objects, which these pointer-based kernels never pass.
 // Where the package's own files come from on each runtime (Node, workerd, browsers) is src/platform.ts's business.
 import { RnnError } from "./errors.js";
+import { describeValue, knownKeys, optionsObject } from "./options.js";
 import { BUILDS, canReadFiles, getPlatform, isFileLike, probeBuild, type Build } from "./platform.js";
 
 export { BUILDS };
@@ -207,7 +208,10 @@ async function sourceToModuleOrBytes(source: WasmSource | Uint8Array): Promise<W
     if (!source.ok) throw new RnnError("init", `fetching the wasm failed: HTTP ${source.status} ${source.statusText}`);
     return new Uint8Array(await source.arrayBuffer());
   }
-  const text = source instanceof URL ? source.href : String(source);
+  if (!(source instanceof URL) && typeof source !== "string") {
+    throw new RnnError("init", `the wasm source must be a WebAssembly.Module, bytes, a Response, a URL or a path, got ${describeValue(source)}`);
+  }
+  const text = source instanceof URL ? source.href : source;
   const platform = getPlatform();
   if (isFileLike(text) && canReadFiles() && platform.readFile) return sourceToModuleOrBytes(await platform.readFile(text));
   return sourceToModuleOrBytes(await fetch(text));
@@ -267,7 +271,9 @@ export interface RuntimeOptions {
  * const layer = new GRU({ inputSize: 4, hiddenSize: 8, runtime: scalar });
  * ```
  */
-export async function createRuntime(source?: WasmSource, options: RuntimeOptions = {}): Promise<Runtime> {
+export async function createRuntime(source?: WasmSource, runtimeOptions: RuntimeOptions = {}): Promise<Runtime> {
+  const options = optionsObject("runtime options", runtimeOptions);
+  knownKeys("runtime options", options, ["build"]);
   if (options.build !== undefined) checkBuild(options.build);
   if (source !== undefined) return instantiate(options.build ?? "simd", await sourceToModuleOrBytes(source));
   const order = options.build ? [options.build] : BUILDS;
@@ -298,7 +304,7 @@ let pending: Promise<Runtime> | null = null;
  * ```
  */
 export async function init(source?: WasmSource, options: RuntimeOptions = {}): Promise<Runtime> {
-  if (source === undefined && options.build === undefined) {
+  if (source === undefined && options?.build === undefined) {
     if (defaultRuntime) return defaultRuntime;
     if (pending) return pending;
   }

@@ -106,7 +106,6 @@ export class WasmEngine implements Engine {
     const k = rt.kernels;
     const { D, L, H, Hp, P, Pp, GHp, I } = dims(spec);
     this.tape = null;
-    if (train) this.ensureGrads();
     // Inference ping-pongs two sets of state buffers, reuses one step's gates and projects the input a chunk of
     // timesteps at a time; training keeps everything for backward, so its one chunk is the whole sequence.
     const c = this.layoutCache;
@@ -116,6 +115,7 @@ export class WasmEngine implements Engine {
     const tws = train ? (ws as TrainWorkspace) : null;
     const iws = train ? null : (ws as Workspace);
     const base = this.scratch.get((tws ?? iws)!.totalFloats, () => `the ${train ? "training" : "inference"} workspace for T = ${T}, B = ${B}`);
+    if (train) this.ensureGrads(); // after the workspace, so a call refused for its size allocates nothing
     const at = (floatOffset: number) => base + floatOffset * 4;
     const xOff = (tws ?? iws)!.x, xzOff = (tws ?? iws)!.xz;
     const lens = lengths ? at((tws ?? iws)!.lengths) : 0;

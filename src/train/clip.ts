@@ -2,6 +2,7 @@
 //   clipGradNorm: total = ||all gradients||_p; every gradient *= min(1, maxNorm / (total + 1e-6)); returns total
 //   clipGradValue: every gradient clamped to [-clip, clip]
 import { RnnError } from "../errors.js";
+import { describeValue, flag } from "../options.js";
 import * as ref from "../reference/optim.js";
 import { buffersOf, type ParamBuffer, type Trainable } from "./params.js";
 
@@ -22,7 +23,7 @@ type Models = Trainable | Trainable[] | ParamBuffer[];
  */
 export function gradNorm(models: Models, normType = 2): number {
   if (!(normType === Infinity || (Number.isFinite(normType) && normType > 0))) {
-    throw new RnnError("unexpected", `normType must be a positive number or Infinity, got ${normType}`);
+    throw new RnnError("unexpected", `normType must be a positive number or Infinity, got ${describeValue(normType)}`);
   }
   let acc = 0;
   for (const b of buffersOf(models)) {
@@ -57,6 +58,8 @@ export function gradNorm(models: Models, normType = 2): number {
  * ```
  */
 export function clipGradNorm(models: Models, maxNorm: number, normType = 2, errorIfNonfinite = false): number {
+  if (typeof maxNorm !== "number" || !(maxNorm >= 0)) throw new RnnError("unexpected", `maxNorm must be a number >= 0, got ${describeValue(maxNorm)}`);
+  flag("errorIfNonfinite", errorIfNonfinite, false);
   const total = gradNorm(models, normType);
   if (errorIfNonfinite && !Number.isFinite(total)) {
     throw new RnnError("nonfinite", `the total ${normType}-norm of the gradients is ${total}; clipping would fill them with NaN`);
@@ -79,7 +82,7 @@ export function clipGradNorm(models: Models, maxNorm: number, normType = 2, erro
  * @param clipValue the largest magnitude to leave (>= 0)
  */
 export function clipGradValue(models: Models, clipValue: number): void {
-  if (!(clipValue >= 0)) throw new RnnError("unexpected", `clipValue must be >= 0, got ${clipValue}`);
+  if (typeof clipValue !== "number" || !(clipValue >= 0)) throw new RnnError("unexpected", `clipValue must be a number >= 0, got ${describeValue(clipValue)}`);
   for (const b of buffersOf(models)) {
     const w = b.wasm();
     if (w) w.runtime.kernels.clampInPlace(w.grads, b.size, clipValue);
