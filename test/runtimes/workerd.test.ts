@@ -5,9 +5,11 @@
 //   2. A parity Worker loaded from the repository unbundled: init() picks relaxed SIMD, compiling from bytes is
 //      refused (why the workerd entry imports Modules), and every build's outputs match Node's within 1e-6.
 import { readdirSync, readFileSync, rmSync } from "node:fs";
+import { request as httpRequest } from "node:http";
 import { join } from "node:path";
 import { Miniflare } from "miniflare";
-import { afterAll, beforeAll, describe, expect, it } from "vitest";
+import { afterAll, beforeAll, describe, expect, it, vi } from "vitest";
+import { libraryError, readCapped, requireFinite } from "../../examples/cloudflare-worker/src/http.js";
 import { loadSafetensors, type Tensor } from "../../src/index.js";
 import type { ParityResult } from "./parity-case.js";
 import {
@@ -63,7 +65,7 @@ describe("the example Worker, bundled by wrangler, in workerd", () => {
   it("GET / describes the model and the build workerd runs (relaxed SIMD)", async () => {
     const res = await fetch(new URL("/", base));
     expect(res.status).toBe(200);
-    expect(await res.json()).toEqual({ model: "lstm", inputSize: I, hiddenSize: H, numLayers: 1, build: "relaxed", maxSteps: 1024 });
+    expect(await res.json()).toEqual({ model: "lstm", inputSize: I, hiddenSize: H, numLayers: 1, build: "relaxed", maxSteps: 1024, maxBodyBytes: 2_114_560 });
   });
 
   it("POST /predict answers what PyTorch computed for the sample, within 1e-5", async () => {
@@ -104,6 +106,181 @@ describe("the example Worker, bundled by wrangler, in workerd", () => {
     expect(r.json.error).toMatch(message);
   });
 
+  // Hostile requests (issue 10). The body limit is derived in the Worker (src/http.js): 32 bytes per number a request may
+  // carry (1024 timesteps of 64, and 2 x 256 of state) plus 1 KiB.
+  const LIMIT = 32 * (1024 * I + 2 * H) + 1024;
+  const row = () => new Array(I).fill(0);
+  const raw = (body: BodyInit | null, init: { method?: string; type?: string | null; path?: string } = {}) => {
+    const headers: Record<string, string> = {};
+    if (init.type !== null) headers["content-type"] = init.type ?? "application/json";
+    return fetch(new URL(init.path ?? "/predict", base), { method: init.method ?? "POST", headers, body, duplex: "half" } as RequestInit);
+  };
+  const answer = async (res: Response) => ({ status: res.status, type: res.headers.get("content-type"), json: await res.json() });
+  /** POST /predict announcing `contentLength` bytes and sending only 1 KiB of them; the answer, or an error after 5 s. */
+  const announce = (contentLength: number) => new Promise<{ status: number; type: string | undefined; json: { error: string } }>((resolve, reject) => {
+    const req = httpRequest(new URL("/predict", base), {
+      method: "POST",
+      headers: { "content-type": "application/json", "content-length": String(contentLength) },
+    }, (res) => {
+      let text = "";
+      res.setEncoding("utf8").on("data", (d) => (text += d)).on("end", () => {
+        req.destroy();
+        resolve({ status: res.statusCode ?? 0, type: res.headers["content-type"], json: JSON.parse(text) });
+      });
+    });
+    req.on("error", reject);
+    req.setTimeout(5_000, () => reject(new Error("no answer within 5 s: the Worker waited for the announced body")));
+    req.write('{"input": [' + "0,".repeat(512));
+  });
+  /** A body sent as a stream (chunked: no Content-Length) in 64 KiB chunks. */
+  const chunked = (text: string) => {
+    const bytes = new TextEncoder().encode(text);
+    let at = 0;
+    return new ReadableStream<Uint8Array>({
+      pull(controller) {
+        if (at >= bytes.length) return controller.close();
+        controller.enqueue(bytes.subarray(at, (at += 64 * 1024)));
+      },
+    });
+  };
+  /** The sample's first step still gives PyTorch's output: the isolate survived what came before. */
+  const stillServes = async () => {
+    const r = await post({ input: steps(sample.input, 0, 1) });
+    expect(r.status).toBe(200);
+    expect(maxDiff(r.json.output[0], sample.output.data.subarray(0, H))).toBeLessThan(1e-5);
+  };
+
+  it("GET / states the body limit", async () => {
+    expect((await (await fetch(new URL("/", base))).json()).maxBodyBytes).toBe(LIMIT);
+  });
+
+  it("refuses a Content-Length over the limit with 413 at once, without waiting for the body", async () => {
+    // 50 MB announced, 1 KiB sent: a Worker that reads before checking waits for the rest and never answers
+    const r = await announce(50_000_000);
+    expect(r.status).toBe(413);
+    expect(r.type).toMatch(/application\/json/);
+    expect(r.json.error).toBe(`the body is 50000000 bytes; at most ${LIMIT} bytes per request`);
+    expect((await announce(LIMIT + 1)).status).toBe(413);
+    await stillServes();
+  });
+
+  it("abandons a chunked body (no Content-Length) as soon as it passes the limit: 413, the rest never pulled", async () => {
+    // workerd closes the connection when a Worker answers before the body ended, so a client still sending can see
+    // the reset before the answer (about 1 in 40 here): up to 3 tries to see the 413, and no try may read it all
+    const chunk = new TextEncoder().encode(" ".repeat(64 * 1024)), total = 800; // 50 MiB of whitespace
+    let answered: Awaited<ReturnType<typeof answer>> | undefined;
+    for (let attempt = 0; attempt < 3 && answered === undefined; attempt++) {
+      let pulled = 0;
+      const stream = new ReadableStream<Uint8Array>({
+        pull(controller) {
+          if (pulled === 0) controller.enqueue(new TextEncoder().encode('{"input": '));
+          if (++pulled > total) controller.close();
+          else controller.enqueue(chunk);
+        },
+      }, { highWaterMark: 0 });
+      answered = await raw(stream).then(answer, (e) => {
+        if (e?.cause?.code !== "ECONNRESET") throw e;
+        return undefined;
+      });
+      // the limit is 33 chunks; socket buffers let the client run ahead of what the Worker read (about 90 chunks here)
+      expect(pulled).toBeLessThan(total / 4);
+    }
+    expect(answered?.status).toBe(413);
+    expect(answered?.json.error).toBe(`the body is more than ${LIMIT} bytes; at most ${LIMIT} bytes per request`);
+    await stillServes();
+  });
+
+  it("parses a body of exactly the limit, with Content-Length or chunked, and refuses one byte more", async () => {
+    const small = JSON.stringify({ input: [row()] });
+    const exact = small + " ".repeat(LIMIT - small.length);
+    expect((await raw(exact)).status).toBe(200);
+    expect((await raw(chunked(exact))).status).toBe(200);
+    const over = await answer(await raw(chunked(exact + " ")));
+    expect(over.status).toBe(413);
+    expect(over.json.error).toBe(`the body is more than ${LIMIT} bytes; at most ${LIMIT} bytes per request`);
+  });
+
+  it("the largest request a client may send fits the limit: 1024 timesteps of float32's longest literals, pretty-printed", async () => {
+    const longest = -1.1754943508222875e-38; // -FLT_MIN: 23 characters, as long as a float32 gets in JSON.stringify
+    const body = JSON.stringify({ input: new Array(1024).fill(new Array(I).fill(longest)), state: { h: new Array(H).fill(longest), c: new Array(H).fill(longest) } }, null, 2);
+    expect(body.length).toBeLessThanOrEqual(LIMIT);
+    const r = await answer(await raw(body));
+    expect(r.status).toBe(200);
+    expect(r.json.output).toHaveLength(1024);
+  });
+
+  it.each([
+    ["none", null],
+    ["text/plain", "text/plain"],
+    ["a form", "application/x-www-form-urlencoded"],
+    ["JSON in another charset", "application/json; charset=utf-16"],
+  ])("refuses a content-type of %s with 415, before reading the body", async (_what, type) => {
+    const r = await answer(await raw(JSON.stringify({ input: [row()] }), { type }));
+    expect(r.status).toBe(415);
+    expect(r.json.error).toMatch(/content-type must be application\/json/);
+  });
+
+  it("accepts application/json with charset=utf-8, in any case", async () => {
+    expect((await raw(JSON.stringify({ input: [row()] }), { type: "Application/JSON; charset=UTF-8" })).status).toBe(200);
+  });
+
+  it.each([
+    ["1e39 in the input (Infinity in float32)", `{"input": [[0, 0, 0, 0, 0, 1e39${", 0".repeat(I - 6)}]]}`, /^input\[0\]\[5\] is 1e\+39, outside float32's range/],
+    ["1e999 in the input (Infinity in JSON.parse)", `{"input": [[1e999${", 0".repeat(I - 1)}]]}`, /^input\[0\]\[0\] is Infinity, outside float32's range/],
+    ["-1e39 in the cell state", JSON.stringify({ input: [row()], state: { h: new Array(H).fill(0), c: [...new Array(7).fill(0), -1e39, ...new Array(H - 8).fill(0)] } }), /^state\.c\[7\] is -1e\+39, outside float32's range/],
+  ])("refuses %s naming the field, with no advice meant for library callers", async (_what, body, message) => {
+    const r = await answer(await raw(body));
+    expect(r.status).toBe(400);
+    expect(r.json.error).toMatch(message);
+    expect(JSON.stringify(r.json)).not.toMatch(/nanPolicy|propagate|flat index|h0|c0/);
+  });
+
+  it("accepts float32's largest value", async () => {
+    const r = await post({ input: [[3.4028234663852886e38, ...new Array(I - 1).fill(-3.4028234663852886e38)]] });
+    expect(r.status).toBe(200);
+    expect(r.json.output[0].every(Number.isFinite)).toBe(true);
+  });
+
+  const deep = (n: number) => "[".repeat(n) + "]".repeat(n);
+  it.each([
+    ["a deeply nested array for a number", `{"input": [[${"0, ".repeat(I - 1)}${deep(100_000)}]]}`, 400, /^input\[0\]\[63\] is an array, not a finite number$/],
+    ["a deeply nested body", deep(500_000), 400, /must be a JSON object|not valid JSON/],
+    ["a long string for a number", `{"input": [["${"x".repeat(100_000)}"]]}`, 400, /^input\[0\] has 1 numbers/],
+    ["a long string in a full row", `{"input": [[${"0, ".repeat(I - 1)}"${"x".repeat(100_000)}"]]}`, 400, /^input\[0\]\[63\] is "xxxxxxxxxxxxxxxx\.\.\.", not a finite number$/],
+    ["a row that is a number", { input: [row(), 5] }, 400, /^input\[1\] must be an array of 64 numbers$/],
+    ["a row that is an object", { input: [{ length: I }] }, 400, /^input\[0\] must be an array of 64 numbers$/],
+    ["200,000 empty rows", `{"input": [${"[],".repeat(199_999)}[]]}`, 413, /"input" has 200000 timesteps; at most 1024/],
+    ["a state with an extra field", { input: [row()], state: { h: new Array(H).fill(0), c: new Array(H).fill(0), n: 1 } }, 400, /unknown field "state.n"/],
+    ["a state that is an array", { input: [row()], state: [] }, 400, /"state" must be \{"h": \[\.\.\.\], "c": \[\.\.\.\]\}/],
+    ["a __proto__ field", '{"input": [[0]], "__proto__": {"x": 1}}', 400, /unknown field "__proto__"/],
+    ["an empty body", "", 400, /not valid JSON/],
+    ["bytes that are not UTF-8", new Uint8Array([0x7b, 0xff, 0xfe, 0x7d]), 400, /not valid JSON \(not UTF-8\)/],
+  ])("refuses %s with a short JSON error naming the problem", async (_what, body, status, message) => {
+    const r = await answer(await raw(typeof body === "string" || body instanceof Uint8Array ? body : JSON.stringify(body)));
+    expect(r.status).toBe(status);
+    expect(r.type).toMatch(/application\/json/);
+    expect(r.json.error).toMatch(message);
+    expect(r.json.error.length).toBeLessThan(300);
+  });
+
+  it.each(["PUT", "DELETE", "PATCH", "OPTIONS"])("answers 405 to %s /predict", async (method) => {
+    const r = await answer(await raw(JSON.stringify({ input: [row()] }), { method }));
+    expect(r.status).toBe(405);
+    expect(r.json.error).toBe(`${method} /predict: use POST with a JSON body`);
+  });
+
+  it("answers 405 to POST / and a short 404 to a long path", async () => {
+    const res = await raw("{}", { path: "/" });
+    expect(res.status).toBe(405);
+    expect(res.headers.get("allow")).toBe("GET, HEAD");
+    expect((await res.json()).error).toMatch(/POST \/: use GET/);
+    const long = await answer(await raw("{}", { path: "/" + "a".repeat(10_000) }));
+    expect(long.status).toBe(404);
+    expect(long.json.error.length).toBeLessThan(300);
+  });
+
+  it("keeps serving after every hostile request above", stillServes);
+
   it("answers 405 to GET /predict and 404 to another path, in JSON", async () => {
     const get = await fetch(new URL("/predict", base));
     expect(get.status).toBe(405);
@@ -112,6 +289,68 @@ describe("the example Worker, bundled by wrangler, in workerd", () => {
     const missing = await post({}, "/nope");
     expect(missing.status).toBe(404);
     expect(missing.json.error).toMatch(/no route \/nope/);
+  });
+});
+
+describe("the example Worker's body read and error mapping (examples/cloudflare-worker/src/http.js), in Node", () => {
+  const LIMIT = 1000;
+  /** A POST whose body is a stream of `n` chunks of `size` bytes, counting the chunks pulled and seeing the cancel. */
+  const streamed = (n: number, size: number, headers: Record<string, string> = {}) => {
+    const seen = { pulled: 0, cancelled: false };
+    const body = new ReadableStream<Uint8Array>({
+      pull(controller) {
+        if (seen.pulled === n) return controller.close();
+        seen.pulled++;
+        controller.enqueue(new Uint8Array(size).fill(0x20));
+      },
+      cancel() {
+        seen.cancelled = true;
+      },
+    }, { highWaterMark: 0 });
+    const request = new Request("http://worker/predict", { method: "POST", body, headers, duplex: "half" } as RequestInit);
+    return { request, seen };
+  };
+
+  it("reads a chunked body up to the limit and stops at the chunk that passes it, cancelling the stream", async () => {
+    const ok = streamed(10, 100);
+    expect((await readCapped(ok.request, LIMIT)).length).toBe(1000);
+    const over = streamed(10_000, 100); // 1 MB offered
+    await expect(readCapped(over.request, LIMIT)).rejects.toMatchObject({ status: 413, message: "the body is more than 1000 bytes; at most 1000 bytes per request" });
+    expect(over.seen.pulled).toBe(11);
+    expect(over.seen.cancelled).toBe(true);
+  });
+
+  it("refuses a Content-Length over the limit without pulling a chunk", async () => {
+    const { request, seen } = streamed(10_000, 100, { "content-length": "1000000" });
+    await expect(readCapped(request, LIMIT)).rejects.toMatchObject({ status: 413, message: "the body is 1000000 bytes; at most 1000 bytes per request" });
+    expect(seen.pulled).toBe(0);
+  });
+
+  it("tells an HTTP client which field of its request is not finite, without the library's advice", () => {
+    const library = { code: "nonfinite", message: "input holds Infinity at flat index 70; pass nanPolicy: 'propagate' to allow NaN/Infinity" };
+    const x = new Float32Array(128);
+    x[70] = Infinity;
+    const quiet = vi.spyOn(console, "error").mockImplementation(() => {});
+    try {
+      const e = libraryError(library, [["input", x, 64], ["state.h", undefined, 0]]);
+      expect(e).toMatchObject({ status: 400, message: "input[1][6] is Infinity, not a finite float32" });
+      expect(libraryError(library, [["state.h", new Float32Array(4), 0]])).toMatchObject({ status: 500 });
+      for (const code of ["shape", "memory", "dtype", "disposed", "init"]) {
+        const mapped = libraryError({ code, message: "h0 has shape [2, 256], expected [1, 256]; pass nanPolicy" }, []);
+        expect(mapped.status).toBeGreaterThanOrEqual(400);
+        expect(mapped.message).not.toMatch(/h0|nanPolicy|shape \[/);
+      }
+      expect(quiet).toHaveBeenCalled(); // the library's own message goes to the log
+    } finally {
+      quiet.mockRestore();
+    }
+  });
+
+  it("refuses (422) a result that overflowed float32, which JSON would send as null", () => {
+    const out = new Float32Array(512);
+    out[300] = -Infinity;
+    expect(() => requireFinite([["output", out, 256]])).toThrow("the model's result overflows float32 for this request: output[1][44] is -Infinity");
+    expect(() => requireFinite([["output", new Float32Array(512), 256]])).not.toThrow();
   });
 });
 
