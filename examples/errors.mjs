@@ -31,7 +31,7 @@ assert.equal(attempt("NaN in the input", () => lstm.forward(x)), "nonfinite"); /
 // 'propagate' skips the check (saving its one pass over the data) and lets IEEE arithmetic carry the NaN on:
 const loose = new LSTM({ inputSize: 3, hiddenSize: 4, nanPolicy: "propagate" });
 console.log("with nanPolicy 'propagate', output.data[4] =", loose.forward(x).output.data[4]); // NaN
-// Weights are checked once, when fromTorch loads them (with the policy given to fromTorch).
+// Weights are checked once, when fromTorch loads them or a constructor takes them (with the policy given there).
 loose.dispose();
 // #endregion
 
