@@ -3,7 +3,7 @@
 // `output` sequence on; LastStep picks each sequence's last step for sequence-to-one models.
 import { RnnError } from "../errors.js";
 import { RecurrentLayer } from "../layers.js";
-import { flag, knownKeys, optionsObject, trainOption } from "../options.js";
+import { describeValue, flag, knownKeys, optionsObject, trainOption } from "../options.js";
 import { checkTensor, type Tensor } from "../tensor.js";
 import type { ParamBuffer, Trainable } from "./params.js";
 
@@ -115,7 +115,11 @@ export class Sequential implements Trainable {
    */
   constructor(modules: Part[]) {
     if (!Array.isArray(modules) || modules.length === 0) throw new RnnError("missing", "Sequential needs a non-empty array of modules");
-    this.modules = modules;
+    modules.forEach((m, i) => {
+      const ok = m instanceof RecurrentLayer || (m !== null && typeof m === "object" && typeof m.forward === "function" && typeof m.backward === "function");
+      if (!ok) throw new RnnError("unexpected", `modules[${i}] is not a module (a recurrent layer, Linear, Embedding, LastStep, or an object with forward and backward): ${describeValue(m)}`);
+    });
+    this.modules = [...modules];
     modules.forEach((m, i) => {
       const prev = modules[i - 1];
       if (m instanceof LastStep && m.batchFirst === undefined && prev instanceof RecurrentLayer) m.batchFirst = prev.spec.batchFirst;

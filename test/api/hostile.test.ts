@@ -233,6 +233,8 @@ describe("8. every entry point validates its arguments", () => {
     refused(() => clipGradNorm(lin, "1" as never), "unexpected", "maxNorm");
     refused(() => clipGradValue(lin, NaN), "unexpected", "clipValue");
     refused(() => new Sequential([lin, new LastStep({ batchFirst: 1 as never })]), "unexpected", "batchFirst");
+    refused(() => new Sequential([lin, 5 as never]), "unexpected", "modules[1]");
+    refused(() => new Sequential([lin]).forward(tensor([1, 2]), { stream: "yes" } as never), "unexpected", "stream");
     lin.dispose();
   });
 });
