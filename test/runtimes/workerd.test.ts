@@ -226,8 +226,8 @@ describe("the example Worker, bundled by wrangler, in workerd", () => {
     expect(r.json.error).toMatch(/content-type must be application\/json/);
   });
 
-  it("accepts application/json with charset=utf-8, in any case", async () => {
-    expect((await raw(JSON.stringify({ input: [row()] }), { type: "Application/JSON; charset=UTF-8" })).status).toBe(200);
+  it.each(["Application/JSON; charset=UTF-8", 'application/json;charset="utf8"'])("accepts %s", async (type) => {
+    expect((await raw(JSON.stringify({ input: [row()] }), { type })).status).toBe(200);
   });
 
   it.each([
@@ -250,7 +250,7 @@ describe("the example Worker, bundled by wrangler, in workerd", () => {
   const deep = (n: number) => "[".repeat(n) + "]".repeat(n);
   it.each([
     ["a deeply nested array for a number", `{"input": [[${"0, ".repeat(I - 1)}${deep(100_000)}]]}`, 400, /^input\[0\]\[63\] is an array, not a finite number$/],
-    ["a deeply nested body", deep(500_000), 400, /must be a JSON object|not valid JSON/],
+    ["a deeply nested body", deep(200_000), 400, /must be a JSON object|not valid JSON/],
     ["a long string for a number", `{"input": [["${"x".repeat(100_000)}"]]}`, 400, /^input\[0\] has 1 numbers/],
     ["a long string in a full row", `{"input": [[${"0, ".repeat(I - 1)}"${"x".repeat(100_000)}"]]}`, 400, /^input\[0\]\[63\] is "xxxxxxxxxxxxxxxx\.\.\.", not a finite number$/],
     ["a row that is a number", { input: [row(), 5] }, 400, /^input\[1\] must be an array of 64 numbers$/],

@@ -34,7 +34,7 @@ export function requireJson(request) {
   const type = request.headers.get("content-type") ?? "";
   const [media, ...params] = type.toLowerCase().split(";").map((s) => s.trim());
   const charset = params.find((p) => p.startsWith("charset="))?.slice(8).replace(/"/g, "");
-  if (media !== "application/json" || (charset !== undefined && charset !== "utf-8")) {
+  if (media !== "application/json" || (charset !== undefined && charset !== "utf-8" && charset !== "utf8")) {
     throw new HttpError(415, `content-type must be application/json (UTF-8), not ${type === "" ? "absent" : JSON.stringify(clip(type))}`);
   }
 }
