@@ -26,6 +26,22 @@ export function describeSpec(s: Spec): string {
 }
 
 /**
+ * One weight of shape `shape`: a Float32Array of that many values, or a tensor of that shape; finite under
+ * nanPolicy 'error'. `owner` names the model in messages (`a Linear(3, 2)`). Returns the flat data, not copied.
+ */
+export function checkWeight(name: string, v: unknown, shape: readonly number[], nanPolicy: NanPolicy, owner: string): Float32Array {
+  if (v === undefined) throw new RnnError("missing", `missing tensor '${name}' of shape [${shape.join(", ")}] for ${owner}`);
+  if (v instanceof Float32Array) {
+    const n = numel(shape);
+    if (v.length !== n) throw new RnnError("shape", `'${name}' has ${v.length} values; shape [${shape.join(", ")}] of ${owner} needs ${n}`);
+    checkFinite(name, v, nanPolicy);
+    return v;
+  }
+  if (v !== null && typeof v === "object" && "data" in v && "shape" in v) return checkTensor(name, v, shape, nanPolicy).data;
+  throw new RnnError("dtype", `'${name}' must be a Float32Array or a tensor { shape, data: Float32Array }, got ${describeValue(v)}`);
+}
+
+/**
  * The weights of `spec` from `params` (by name without prefix), checked; `prefix` is put before names in messages
  * (a state_dict's module prefix). Returns the flat data, not copied.
  */
@@ -38,21 +54,8 @@ export function checkWeights(spec: Spec, params: unknown, nanPolicy: NanPolicy, 
   const out: Record<string, Float32Array> = {};
   const expected = paramList(spec);
   for (const p of expected) {
-    const name = `${prefix}${p.name}`;
     const v = Object.hasOwn(given, p.name) ? given[p.name] : undefined;
-    if (v === undefined) throw new RnnError("missing", `missing tensor '${name}' of shape [${p.shape.join(", ")}] for ${model}`);
-    if (v instanceof Float32Array) {
-      const n = numel(p.shape);
-      if (v.length !== n) {
-        throw new RnnError("shape", `'${name}' has ${v.length} values; shape [${p.shape.join(", ")}] of ${model} needs ${n}`);
-      }
-      checkFinite(name, v, nanPolicy);
-      out[p.name] = v;
-    } else if (v !== null && typeof v === "object" && "data" in v && "shape" in v) {
-      out[p.name] = checkTensor(name, v, p.shape, nanPolicy).data;
-    } else {
-      throw new RnnError("dtype", `'${name}' must be a Float32Array or a tensor { shape, data: Float32Array }, got ${describeValue(v)}`);
-    }
+    out[p.name] = checkWeight(`${prefix}${p.name}`, v, p.shape, nanPolicy, model);
   }
   const known = new Set(expected.map((p) => p.name));
   for (const n of Object.keys(given)) {

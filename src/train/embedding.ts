@@ -9,7 +9,7 @@ import { Blocks } from "../blocks.js";
 import { checkBlockSize } from "../runtime.js";
 import { trainOption, describeValue, knownKeys, optionsObject } from "../options.js";
 import { checkBackendOptions } from "../owner.js";
-import type { WeightValue } from "../weights.js";
+import { checkWeight, type WeightValue } from "../weights.js";
 import { arrayBuffer, wasmBuffer, type ParamBuffer, type Trainable } from "./params.js";
 
 /** Integer indices with a shape: Int32Array, or float data holding whole numbers. */
@@ -75,16 +75,9 @@ export class Embedding implements Trainable {
     const n = this.numEmbeddings * this.embeddingDim;
     const what = `an Embedding(${this.numEmbeddings}, ${this.embeddingDim})`;
     checkBlockSize(n * 4, `the table of ${what}`, "use a smaller table");
-    let w: Float32Array;
-    if (weight === undefined) w = normal(n, mulberry32(b.seed ?? Math.floor(Math.random() * 2 ** 32)));
-    else if (weight instanceof Float32Array) {
-      if (weight.length !== n) throw new RnnError("shape", `Embedding weight has ${weight.length} values, expected [${this.numEmbeddings}, ${this.embeddingDim}]`);
-      w = weight;
-    } else if (weight !== null && typeof weight === "object" && "data" in weight && "shape" in weight) {
-      w = checkTensor("Embedding weight", weight, [this.numEmbeddings, this.embeddingDim], "propagate").data;
-    } else {
-      throw new RnnError("dtype", `Embedding weight must be a Float32Array or a tensor { shape, data: Float32Array }, got ${describeValue(weight)}`);
-    }
+    const w = weight === undefined
+      ? normal(n, mulberry32(b.seed ?? Math.floor(Math.random() * 2 ** 32)))
+      : checkWeight("weight", weight, [this.numEmbeddings, this.embeddingDim], "propagate", what);
     if (b.backend === "wasm") {
       this.rt = b.runtime ?? getRuntime();
       this.blocks = new Blocks(this.rt, this, what);

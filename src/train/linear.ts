@@ -11,7 +11,7 @@ import { Blocks, Workspace } from "../blocks.js";
 import { checkBlockSize } from "../runtime.js";
 import { trainOption, describeValue, flag, knownKeys, nanPolicyOption, optionsObject } from "../options.js";
 import { BACKEND_KEYS, checkBackendOptions } from "../owner.js";
-import type { WeightValue } from "../weights.js";
+import { checkWeight, type WeightValue } from "../weights.js";
 import { arrayBuffer, wasmBuffer, type ParamBuffer, type Trainable } from "./params.js";
 
 /** Options of {@link Linear}: torch.nn.Linear's arguments in camelCase, and where it runs. */
@@ -130,16 +130,8 @@ export class Linear implements Trainable {
     const { weight, bias, ...rest } = params as { weight?: unknown; bias?: unknown };
     const other = Object.keys(rest)[0];
     if (other !== undefined) throw new RnnError("unexpected", `unexpected tensor '${other}' for a Linear: it has weight and bias`);
-    const one = (name: string, v: unknown, shape: number[]): Float32Array => {
-      if (v === undefined) throw new RnnError("missing", `missing tensor '${name}' of shape [${shape.join(", ")}] for a Linear(${this.inFeatures}, ${this.outFeatures})`);
-      if (v instanceof Float32Array) {
-        if (v.length !== numel(shape)) throw new RnnError("shape", `'${name}' has ${v.length} values; shape [${shape.join(", ")}] needs ${numel(shape)}`);
-        checkFinite(name, v, this.nanPolicy);
-        return v;
-      }
-      if (v !== null && typeof v === "object" && "data" in v && "shape" in v) return checkTensor(name, v, shape, this.nanPolicy).data;
-      throw new RnnError("dtype", `'${name}' must be a Float32Array or a tensor { shape, data: Float32Array }, got ${describeValue(v)}`);
-    };
+    const owner = `a Linear(${this.inFeatures}, ${this.outFeatures})`;
+    const one = (name: string, v: unknown, shape: number[]) => checkWeight(name, v, shape, this.nanPolicy, owner);
     const w = one("weight", weight, [this.outFeatures, this.inFeatures]);
     if (!this.bias) {
       if (bias !== undefined) throw new RnnError("unexpected", "a bias tensor was given to a Linear with bias: false");

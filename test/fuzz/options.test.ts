@@ -129,20 +129,24 @@ describe("hostile calls on live models", () => {
     const details = fc.check(fc.property(fc.nat(subjects.length - 1), calls, fc.boolean(), tensorArb, callOptionsArb, (which, call, fits, hostileInput, options) => {
       const s = subjects[which];
       // half the inputs fit the model (T and B vary), so the options and states are what is on trial
-      const input = fits ? randomTensor([1 + (which % 3), ...s.probe.shape.slice(1)], rng(which)) : hostileInput;
-      const m = s.model as RecurrentLayer & RecurrentCell;
+      const input = (fits ? randomTensor([1 + (which % 3), ...s.probe.shape.slice(1)], rng(which)) : hostileInput) as never;
+      // the calls as a careless caller makes them: any input, any options, on whichever model this is
+      const m = s.model as unknown as {
+        forward(x: never, o?: never): unknown; backward(o?: never): unknown; stream?(x: never, o?: never): unknown;
+        resetState?(o?: never): void; state?: unknown;
+      };
       const result = survives(() => {
         switch (call) {
           case "forward": return m.forward(input, options as never);
-          case "stream": return "stream" in m ? m.stream(input, options as never) : m.forward(input, options as never);
-          case "resetState": return "resetState" in m ? (m.resetState(options as never), true) : true;
-          case "state": return "stream" in m ? m.state ?? true : true;
+          case "stream": return m.stream ? m.stream(input, options as never) : m.forward(input, options as never);
+          case "resetState": return m.resetState ? (m.resetState(options as never), true) : true;
+          case "state": return m.stream ? m.state ?? true : true;
           case "backward": return m.backward(options as never);
           case "trainThenBackward": m.forward(input, { train: true } as never); return m.backward(options as never);
         }
       });
       tally.record(result);
-      if ("resetState" in m) m.resetState();
+      m.resetState?.();
       if (result === null) probeUnchanged(s);
     }), budget(3000, 8));
     report("calls on live models", tally, details);
