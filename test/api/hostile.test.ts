@@ -145,8 +145,8 @@ describe("3. weights passed to constructors are checked as fromTorch checks them
     const lin = new Linear({ inFeatures: 3, outFeatures: 2, runtime: rt }, { weight: tensor([2, 3], Float32Array.of(1, 2, 3, 4, 5, 6)), bias: tensor([2]) });
     expect(Array.from(lin.forward(tensor([1, 3], Float32Array.of(1, 0, 0))).data)).toEqual([1, 4]);
     lin.dispose();
-    refused(() => new Embedding({ numEmbeddings: 4, embeddingDim: 2, runtime: rt }, new Float32Array(7)), "shape", "Embedding weight");
-    refused(() => new Embedding({ numEmbeddings: 4, embeddingDim: 2, runtime: rt }, [1, 2] as never), "dtype", "Embedding weight");
+    refused(() => new Embedding({ numEmbeddings: 4, embeddingDim: 2, runtime: rt }, new Float32Array(7)), "shape", "'weight' has 7 values", "Embedding(4, 2)");
+    refused(() => new Embedding({ numEmbeddings: 4, embeddingDim: 2, runtime: rt }, [1, 2] as never), "dtype", "'weight'", "Array");
   });
 });
 

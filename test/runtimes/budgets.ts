@@ -88,6 +88,7 @@ function bundleWorker(name: string, source: string): { script: string; log: stri
 
 const predictOne = () => new Request("http://worker/predict", {
   method: "POST",
+  headers: { "content-type": "application/json" },
   body: JSON.stringify({ input: [Array.from({ length: 64 }, (_, i) => Math.sin(i))] }),
 });
 

@@ -16,6 +16,7 @@ export default {
     const call = async (state) => {
       const res = await worker.fetch(new Request("http://worker/predict", {
         method: "POST",
+        headers: { "content-type": "application/json" },
         body: JSON.stringify(state ? { input: [step], state } : { input: [step] }),
       }));
       if (res.status !== 200) throw new Error(await res.text());
