@@ -1,4 +1,7 @@
 // src/index.ts: the public API.
+// Layers, optimizers and models have [Symbol.dispose] (for `using`); the reference below gives a consumer project
+// the type of Symbol.dispose even where its own lib setting predates it (TypeScript >= 5.2 knows the lib).
+/// <reference lib="esnext.disposable" preserve="true" />
 
 /**
  * LSTM, GRU and Elman RNN layers and cells with PyTorch's API, run by WebAssembly SIMD kernels (or by a

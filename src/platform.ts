@@ -8,6 +8,7 @@
 // the files through `process.getBuiltinModule` where the runtime has it (Node >= 20.16, Deno, Bun), else fetches
 // them by URL. Feature detection validates two tiny probe modules, which never compiles anything.
 import { RnnError } from "./errors.js";
+import type { FetchResponse, WasmModule } from "./host-types.js";
 
 /** Which compiled kernels to use: relaxed SIMD (fused multiply-add), plain 128-bit SIMD, or scalar. */
 export type Build = "relaxed" | "simd" | "scalar";
@@ -20,7 +21,7 @@ export interface Platform {
   /** 'node', 'workerd', 'browser', or 'default' for the fallback. */
   readonly name: string;
   /** The package's own wasm for `build`: a compiled module (workerd), the bytes (Node), or a fetch Response. */
-  packagedWasm(build: Build): Promise<WebAssembly.Module | Uint8Array | Response>;
+  packagedWasm(build: Build): Promise<WasmModule | Uint8Array | FetchResponse>;
   /** Reads a path or file: URL given as a source; absent where there is no file system (such sources are fetched). */
   readFile?(pathOrUrl: string): Promise<Uint8Array>;
   /** Whether the engine runs `build`; absent: `WebAssembly.validate` on a probe module using the build's instructions. */
@@ -84,7 +85,10 @@ export async function readFirstFile(fs: FsPromises, url: NodeUrl, urls: URL[], n
       // try the next place
     }
   }
-  throw new RnnError("init", `cannot find ${name} next to the package (looked in ${urls.map((u) => url.fileURLToPath(u)).join(", ")}); run 'npm run build:wasm'`);
+  throw new RnnError("init", `cannot find ${name} (looked in ${urls.map((u) => url.fileURLToPath(u)).join(", ")}). ` +
+    `If rnn-wasm is bundled into your program, copy node_modules/rnn-wasm/build/*.wasm into a build/ folder beside ` +
+    `the bundle, or read the file yourself and pass its bytes: init(readFileSync(".../rnn-simd.wasm")). ` +
+    `In a clone of the repository, 'npm run build:wasm' makes the files.`);
 }
 
 /** Reads a path or file: URL with a node:fs-like module, naming the file when it cannot. */
@@ -108,8 +112,13 @@ async function fetchFirst(urls: URL[], name: string): Promise<Response> {
       last = (e as Error).message;
     }
   }
-  throw new RnnError("init", `cannot fetch ${name} (tried ${urls.map((u) => u.href).join(", ")}: ${last}); pass the wasm to init(source)`);
+  throw new RnnError("init", `cannot fetch ${name} (tried ${urls.map((u) => u.href).join(", ")}: ${last}); ${SERVE_WASM_ADVICE}`);
 }
+
+/** What to do when the browser cannot fetch the package's wasm: it did not reach the server. */
+export const SERVE_WASM_ADVICE = "the .wasm files must be served beside your bundle: let your bundler emit them as assets " +
+  "(Vite and webpack do for new URL('...', import.meta.url); esbuild needs --loader:.wasm=file and the files copied), " +
+  "or pass the wasm yourself: init(fetch('/path/rnn-simd.wasm'))";
 
 /** Used when no entry point registered a platform (src/index.ts imported directly). */
 const fallback: Platform = {

@@ -7,13 +7,14 @@
 // Where the package's own files come from on each runtime (Node, workerd, browsers) is src/platform.ts's business.
 import { RnnError } from "./errors.js";
 import { describeValue, knownKeys, optionsObject } from "./options.js";
-import { BUILDS, canReadFiles, getPlatform, isFileLike, probeBuild, type Build } from "./platform.js";
+import type { FetchResponse, WasmMemory, WasmModule } from "./host-types.js";
+import { BUILDS, SERVE_WASM_ADVICE, canReadFiles, getPlatform, isFileLike, probeBuild, type Build } from "./platform.js";
 
 export { BUILDS };
 export type { Build };
 
 /** Where the wasm comes from: a compiled module (Workers), its bytes, a fetch Response, or a URL / file path. */
-export type WasmSource = WebAssembly.Module | ArrayBuffer | ArrayBufferView | Response | URL | string;
+export type WasmSource = WasmModule | ArrayBuffer | ArrayBufferView | FetchResponse | URL | string;
 
 /**
  * The kernels' exports (assembly/index.ts), for the curious: layers, cells and optimizers call them. Pointers are
@@ -21,7 +22,7 @@ export type WasmSource = WebAssembly.Module | ArrayBuffer | ArrayBufferView | Re
  */
 export interface Kernels {
   /** The module's linear memory; every pointer is a byte offset into it. */
-  memory: WebAssembly.Memory;
+  memory: WasmMemory;
   /** A 16-byte aligned block of `bytes` bytes, contents undefined (use {@link Runtime.alloc}, which keeps count). */
   alloc(bytes: number): number;
   /** Returns a block from `alloc` (use {@link Runtime.free}). */
@@ -205,7 +206,9 @@ async function sourceToModuleOrBytes(source: WasmSource | Uint8Array): Promise<W
   if (source instanceof ArrayBuffer) return new Uint8Array(source);
   if (ArrayBuffer.isView(source)) return new Uint8Array(source.buffer, source.byteOffset, source.byteLength).slice();
   if (typeof Response !== "undefined" && source instanceof Response) {
-    if (!source.ok) throw new RnnError("init", `fetching the wasm failed: HTTP ${source.status} ${source.statusText}`);
+    if (!source.ok) {
+      throw new RnnError("init", `fetching the wasm${source.url ? ` from ${source.url}` : ""} failed: HTTP ${source.status} ${source.statusText}; ${SERVE_WASM_ADVICE}`);
+    }
     return new Uint8Array(await source.arrayBuffer());
   }
   if (!(source instanceof URL) && typeof source !== "string") {
