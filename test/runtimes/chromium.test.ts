@@ -1,13 +1,13 @@
-// test/runtimes/chromium.test.ts: the package in a browser. Debian's headless Chromium (driven by playwright-core;
-// `.ci/run` installs it with apt-get when it is missing) opens test/runtimes/browser/index.html from a static server
-// on 127.0.0.1. The page imports the package's browser entry, which fetches the wasm by URL, and runs the parity case;
+// test/runtimes/chromium.test.ts: the package in a browser. Headless Chromium (the system's, or the one the
+// @sparticuz/chromium package ships: test/runtimes/browser.ts) opens test/runtimes/browser/index.html from a static
+// server on 127.0.0.1. The page imports the package's browser entry, which fetches the wasm by URL, and runs the parity case;
 // its outputs must match Node's within 1e-6 for each build.
-import { existsSync } from "node:fs";
 import type { Server } from "node:http";
-import { chromium, type Browser } from "playwright-core";
+import type { Browser } from "playwright-core";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import type { ParityResult } from "./parity-case.js";
-import { CHROMIUM, CHROMIUM_ARGS, layerDiffs, nodeParity, staticServer } from "./helpers.js";
+import { launchChromium } from "./browser.js";
+import { layerDiffs, nodeParity, staticServer } from "./helpers.js";
 
 describe("in headless Chromium", () => {
   let browser: Browser;
@@ -17,11 +17,10 @@ describe("in headless Chromium", () => {
   let version: string;
 
   beforeAll(async () => {
-    if (!existsSync(CHROMIUM)) throw new Error(`${CHROMIUM} is missing: install Debian's chromium (apt-get install chromium; .ci/run does)`);
     const s = await staticServer();
     server = s.server;
     requests = s.requests;
-    browser = await chromium.launch({ executablePath: CHROMIUM, args: CHROMIUM_ARGS });
+    ({ browser } = await launchChromium());
     version = browser.version();
     const page = await browser.newPage();
     const errors: string[] = [];
@@ -35,7 +34,7 @@ describe("in headless Chromium", () => {
 
   afterAll(async () => {
     await browser?.close();
-    await new Promise((resolve) => server?.close(resolve));
+    if (server) await new Promise((resolve) => server.close(resolve));
   });
 
   it("the page imported the browser entry, which fetched the wasm from build/ by URL", () => {

