@@ -2,9 +2,7 @@
 // titles, numbers or dates on x, a linear or log y scale. A vega-lite 5 spec is compiled to vega and rendered
 // headless (`renderer: "none"`: no canvas, no browser, no network), so it runs in plain Node offline.
 // vega and vega-lite take about half a second to import, so they load on the first chart, not with the CLI.
-import { writeFileSync } from "node:fs";
-import { CliError } from "./common.js";
-
+// Charts are rendered to a string; the commands write them with writeOutputFiles (common.ts), with their other files.
 export interface ChartSeries {
   name: string;
   /** x is a number, or an ISO date ("2018-03-01") when the chart's xType is "temporal". */
@@ -81,17 +79,5 @@ export async function lineChartSvg(c: LineChart): Promise<string> {
     return await view.toSVG();
   } finally {
     view.finalize();
-  }
-}
-
-/** Renders a chart and writes it to `path`; `role` names the file in errors ("loss chart"). */
-export async function writeLineChart(path: string, c: LineChart, role = "chart"): Promise<void> {
-  const svg = await lineChartSvg(c);
-  try {
-    writeFileSync(path, svg);
-  } catch (e) {
-    const err = e as NodeJS.ErrnoException;
-    if (err.code === "ENOENT") throw new CliError(`cannot write ${role} '${path}': its directory does not exist`);
-    throw new CliError(`cannot write ${role} '${path}': ${err.message}`);
   }
 }

@@ -10,16 +10,16 @@
 // Exits 1 if the LSTM does not beat the baseline: the demo's claim is checked every time it runs.
 import { join } from "node:path";
 import type { Command } from "commander";
-import { writeLineChart } from "./charts.js";
-import { CliError, packageRoot, positiveInt } from "./common.js";
+import { lineChartSvg } from "./charts.js";
+import { CliError, packageRoot, positiveInt, writeOutputFiles } from "./common.js";
 import { numericColumn, readCsv, textColumn } from "./csv.js";
 import { monthlyCalendar } from "./forecast/calendar.js";
 import { ForecastNetwork } from "./forecast/network.js";
 import { errorLines, makeReport, reportChart, reportTable, reportTerminalChart } from "./forecast/report.js";
 import type { TrainSettings } from "./forecast/trainer.js";
-import { nonNegativeInt } from "./option-values.js";
+import { seedValue } from "./option-values.js";
 import { useColor } from "./terminal-chart.js";
-import { checkOutputDirectory, trainAndSave, trainSummary } from "./train.js";
+import { checkTrainOutputs, trainAndRender, trainSummary, wroteLines, type TrainTargets } from "./train.js";
 
 const DATA_FILE = "data/co2-concentration.csv";
 const DATE_COLUMN = "Date";
@@ -52,7 +52,7 @@ export function registerForecastDemo(program: Command): void {
       `those months, and prints the error (RMSE, MAE) of the forecast and of the seasonal-naive baseline (each month's ` +
       `value ${SEASON} months earlier). Exits 1 if the LSTM does not beat the baseline. This is what \`npm start\` runs.`,
     )
-    .option("--seed <n>", "seed of the initial weights and of the order of the windows", nonNegativeInt, DEMO_SETTINGS.seed)
+    .option("--seed <n>", "seed of the initial weights and of the order of the windows (0 to 4294967295)", seedValue, DEMO_SETTINGS.seed)
     .option("--epochs <n>", "most epochs (training stops early when the validation loss stops improving)", positiveInt, DEMO_SETTINGS.epochs)
     .option("--out <file>", "also save the model (then try `rnn-wasm predict --model <file> ...`)")
     .option("--chart <file.svg>", "draw history, truth, forecast and baseline to an SVG file")
@@ -63,10 +63,15 @@ export function registerForecastDemo(program: Command): void {
     });
 }
 
+/**
+ * Runs the demo, printing through `print`. Its files (--out, --loss-chart, --chart) are checked before training
+ * and written together at the end, so a failure leaves none of them half done.
+ */
 export async function forecastDemo(o: DemoFlags, print: (line: string) => void): Promise<void> {
   const started = performance.now();
-  if (o.chart) checkOutputDirectory(o.chart, "chart");
   const path = join(packageRoot(), DATA_FILE);
+  const targets: TrainTargets = { column: VALUE_COLUMN, data: DATA_FILE, dataPath: path, out: o.out, chart: o.lossChart };
+  checkTrainOutputs(targets, o.chart !== undefined ? [{ path: o.chart, role: "chart", option: "--chart" }] : []);
   const table = readCsv(path);
   const monthly = monthlyCalendar(textColumn(table, DATE_COLUMN), numericColumn(table, VALUE_COLUMN), `data file '${path}'`);
   const { months, values } = monthly;
@@ -78,7 +83,7 @@ export async function forecastDemo(o: DemoFlags, print: (line: string) => void):
   print("");
 
   const settings = { ...DEMO_SETTINGS, seed: o.seed, epochs: o.epochs };
-  const outcome = await trainAndSave(trainValues, settings, { column: VALUE_COLUMN, data: DATA_FILE, out: o.out, chart: o.lossChart });
+  const outcome = await trainAndRender(trainValues, settings, targets);
   for (const line of trainSummary(outcome)) print(line);
   print("");
 
@@ -94,14 +99,18 @@ export async function forecastDemo(o: DemoFlags, print: (line: string) => void):
     print("");
     for (const line of errorLines(report)) print(line);
 
-    if (o.chart) {
+    const files = [...outcome.files];
+    if (o.chart !== undefined) {
       const chart = reportChart(report, {
         title: `Mauna Loa CO2: LSTM forecast of the last ${HOLDOUT} months`, xTitle: "month", yTitle: "CO2 (ppm)",
         tail: CHART_YEARS * 12, x: (i) => months[i], temporal: true,
       });
-      await writeLineChart(o.chart, chart);
-      print(`wrote chart '${o.chart}'`);
+      files.push({ path: o.chart, role: "chart", data: await lineChartSvg(chart) });
     }
+    writeOutputFiles(files);
+    if (files.length) print("");
+    for (const line of wroteLines(outcome)) print(line);
+    if (o.chart !== undefined) print(`wrote chart '${o.chart}'`);
     print(`done in ${((performance.now() - started) / 1000).toFixed(1)} s`);
 
     const lstm = report.errors!, baseline = report.baseline!.errors!;

@@ -3,14 +3,13 @@
 // as a table and a terminal chart, drawn to SVG, or printed as JSON.
 import type { Command } from "commander";
 import { init } from "../index.js";
-import { writeLineChart } from "./charts.js";
-import { CliError, jsonText, positiveInt } from "./common.js";
+import { lineChartSvg } from "./charts.js";
+import { CliError, checkOutputs, jsonText, positiveInt, writeOutputFiles } from "./common.js";
 import { numericColumn, readCsv } from "./csv.js";
 import { readForecasterFile, type LoadedForecaster } from "./forecast/model-file.js";
 import { errorLines, makeReport, reportChart, reportJson, reportTable, reportTerminalChart } from "./forecast/report.js";
-import { nonNegativeInt } from "./option-values.js";
+import { nonNegativeInt, positiveIntUpTo } from "./option-values.js";
 import { useColor } from "./terminal-chart.js";
-import { checkOutputDirectory } from "./train.js";
 
 interface PredictFlags {
   model: string;
@@ -22,6 +21,13 @@ interface PredictFlags {
   chart?: string;
   json?: boolean;
 }
+
+/**
+ * Most steps one forecast takes. Each step runs the network over a whole window, and the table prints a row per
+ * step: 100,000 steps of the default model take seconds and print a table no one reads whole; beyond that a run is
+ * a mistake (--horizon 1e9 would run for hours without a word).
+ */
+export const MAX_HORIZON = 100_000;
 
 /** History shown before the forecast: this many horizons' worth, at least TAIL_MIN values. */
 const TAIL_HORIZONS = 3;
@@ -43,7 +49,7 @@ export function registerPredict(program: Command): void {
     .requiredOption("--model <file>", "the model, made by 'rnn-wasm train'")
     .requiredOption("--data <file>", "CSV file with a header row")
     .option("--column <name>", "the column to forecast (default: the one the model was trained on)")
-    .requiredOption("--horizon <n>", "steps to forecast", positiveInt)
+    .requiredOption("--horizon <n>", `steps to forecast (at most ${MAX_HORIZON.toLocaleString("en-US")})`, positiveIntUpTo(MAX_HORIZON))
     .option("--holdout <n>", "forecast from before the last N values and compare with them", nonNegativeInt, 0)
     .option("--season <n>", "also forecast with the seasonal-naive baseline of this season length", positiveInt)
     .option("--chart <file.svg>", "draw history, forecast and truth to an SVG file")
@@ -56,7 +62,7 @@ export function registerPredict(program: Command): void {
 
 /** Runs the command and returns the lines to print. */
 export async function predictCommand(o: PredictFlags): Promise<string[]> {
-  if (o.chart) checkOutputDirectory(o.chart, "chart");
+  if (o.chart !== undefined) checkOutputs([{ path: o.chart, role: "chart", option: "--chart" }], [{ path: o.model, option: "--model" }, { path: o.data, option: "--data" }]);
   await init();
   const model: LoadedForecaster = readForecasterFile(o.model);
   try {
@@ -70,13 +76,14 @@ export async function predictCommand(o: PredictFlags): Promise<string[]> {
     const what = `column '${column}' of '${o.data}'`;
     const report = makeReport(model, values, { horizon: o.horizon, holdout: o.holdout, season: o.season }, what);
     const start = report.history.length; // rows are numbered from 1, so the first forecast is row start + 1
-    if (o.chart) {
+    if (o.chart !== undefined) {
       const title = `${model.info.kind.toUpperCase()} forecast of '${column}'${o.holdout ? ` (last ${o.holdout} held out)` : ""}`;
       const tail = Math.max(TAIL_MIN, TAIL_HORIZONS * o.horizon);
-      await writeLineChart(o.chart, reportChart(report, { title, xTitle: "row", yTitle: column, tail, x: (i) => i + 1 }));
+      const svg = await lineChartSvg(reportChart(report, { title, xTitle: "row", yTitle: column, tail, x: (i) => i + 1 }));
+      writeOutputFiles([{ path: o.chart, role: "chart", data: svg }]);
     }
     if (o.json) {
-      const json = { model: o.model, data: o.data, column, horizon: o.horizon, holdout: o.holdout, startsAfterRow: start, ...reportJson(report), ...(o.chart ? { chart: o.chart } : {}) };
+      const json = { model: o.model, data: o.data, column, horizon: o.horizon, holdout: o.holdout, startsAfterRow: start, ...reportJson(report), ...(o.chart !== undefined ? { chart: o.chart } : {}) };
       return [jsonText(json)];
     }
     const from = o.holdout ? `from row ${start} (holding out the last ${o.holdout})` : `from its end (row ${start})`;
@@ -89,7 +96,7 @@ export async function predictCommand(o: PredictFlags): Promise<string[]> {
       ...(report.errors ? [""] : []),
       reportTerminalChart(report, useColor(process.stdout), Math.max(TAIL_MIN, TAIL_HORIZONS * o.horizon)),
     ];
-    if (o.chart) lines.push("", `wrote chart '${o.chart}'`);
+    if (o.chart !== undefined) lines.push("", `wrote chart '${o.chart}'`);
     return lines;
   } finally {
     model.network.dispose();

@@ -5,10 +5,10 @@
 //   cells  (names weight_ih, ...):     input [B, I] ([I] unbatched), h0 [B, H], c0 [B, H] -> h [B, H], c [B, H]
 import { Option, type Command } from "commander";
 import {
-  BUILDS, createRuntime, fromTorch, RnnError,
+  BUILDS, createRuntime, fromTorch, RnnError, saveSafetensors,
   type Build, type FromTorchOptions, type NanPolicy, type Kind, type Nonlinearity, type RecurrentCell, type RecurrentLayer, type Runtime, type Tensor,
 } from "../index.js";
-import { CliError, UsageError, describeSpec, jsonText, readSafetensorsFile, shapeText, writeSafetensorsFile } from "./common.js";
+import { CliError, UsageError, checkOutputs, describeSpec, jsonText, readSafetensorsFile, shapeText, writeOutputFiles } from "./common.js";
 
 export interface RunOptions {
   model: string;
@@ -102,6 +102,7 @@ export function summaryLine(s: RunSummary): string {
 /** Runs the command and returns what it wrote; throws CliError / UsageError naming the problem. */
 export async function runCommand(o: RunOptions): Promise<RunSummary> {
   checkFlags(o);
+  checkOutputs([{ path: o.out, role: "output file", option: "--out" }], [{ path: o.model, option: "--model" }, { path: o.input, option: "--input" }]);
   const weights = readSafetensorsFile(o.model, "model").tensors;
   const inputs = readSafetensorsFile(o.input, "input").tensors;
   const input = inputs.input;
@@ -135,7 +136,9 @@ export async function runCommand(o: RunOptions): Promise<RunSummary> {
     const started = performance.now();
     const results = forward(model, inputs, o);
     const ms = performance.now() - started;
-    const bytes = writeSafetensorsFile(o.out, results, { producer: "rnn-wasm run", model: describeSpec(model.spec) });
+    const file = saveSafetensors(results, { producer: "rnn-wasm run", model: describeSpec(model.spec) });
+    writeOutputFiles([{ path: o.out, role: "output file", data: file }]);
+    const bytes = file.byteLength;
     const shapes = (tensors: Record<string, Tensor>, names: string[]) => Object.fromEntries(names.map((n) => [n, [...tensors[n].shape]]));
     return {
       out: o.out,

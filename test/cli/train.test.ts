@@ -217,7 +217,7 @@ describe.concurrent("train errors", () => {
     ["--clip", "-1", "expected a number above 0"],
     ["--validation", "0.6", "expected a fraction from 0 to 0.5"],
     ["--difference", "-1", "expected a whole number, 0 or more"],
-    ["--seed", "1.5", "expected a whole number, 0 or more"],
+    ["--seed", "1.5", "expected a whole number from 0 to 4294967295"],
   ])("bad value %s %s (exit 2)", async (flag, value, why) => {
     const r = await train(flag, value, "--out", out());
     expectFailure(r, 2, new RegExp(`option '${flag} <[a-z]+>' argument '${value.replace(".", "\\.")}' is invalid\\. ${why}`));

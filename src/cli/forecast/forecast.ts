@@ -5,9 +5,12 @@
 //                       plus the prediction
 //   seasonal naive:     the value one season earlier, repeating the last observed season for steps beyond it:
 //                       ŷ[n-1+h] = y[n-1+h - m·(k+1)], k = floor((h-1)/m), for history y[0..n), season m, h = 1..
-//   errors:             RMSE = sqrt(mean (ŷ - y)²), MAE = mean |ŷ - y|, over the steps whose truth is known
+//   errors:             RMSE = sqrt(mean (ŷ - y)²), MAE = mean |ŷ - y|, over the steps whose truth is known, computed
+//                       on the errors divided by a power of two above the largest, so a series near 1e300 does not
+//                       square to Infinity
+import { CliError } from "../common.js";
 import type { ForecastNetwork } from "./network.js";
-import { denormalise, modelSeries, normalise, type Normalisation } from "./series.js";
+import { checkModelSeries, denormalise, modelSeries, normalise, powerOfTwoAbove, type Normalisation } from "./series.js";
 
 export interface ForecastModel {
   network: ForecastNetwork;
@@ -22,19 +25,31 @@ export function historyNeeded(m: Pick<ForecastModel, "window" | "difference">): 
   return m.window + m.difference;
 }
 
-/** `horizon` values after the end of `history`, each predicted from the previous predictions. */
-export function recursiveForecast(m: ForecastModel, history: readonly number[], horizon: number): number[] {
-  const z = normalise(modelSeries(history, m.difference), m.normalisation);
-  const window = z.slice(z.length - m.window);
-  const values = [...history]; // grows with each forecast, which later steps difference against
+/**
+ * `horizon` values after the end of `history` (at least historyNeeded(m) values), each predicted from the previous
+ * predictions. The window the network first reads is checked as training checks its data (checkModelSeries), and a
+ * forecast that overflows a double is refused; `what` names the data in those messages.
+ */
+export function recursiveForecast(m: ForecastModel, history: readonly number[], horizon: number, what = "the history"): number[] {
+  const first = history.length - historyNeeded(m);
+  const tail = history.slice(first); // the window's values and the lag before them: all the network reads
+  const series = modelSeries(tail, m.difference);
+  checkModelSeries(tail, series, m.difference, m.normalisation, what, first);
+  const window = normalise(series, m.normalisation);
+  const values = [...tail]; // grows with each forecast, which later steps difference against
   for (let h = 0; h < horizon; h++) {
     const next = m.network.next(window);
     window.shift();
     window.push(next);
     const change = denormalise(next, m.normalisation);
-    values.push(m.difference ? values[values.length - m.difference] + change : change);
+    const value = m.difference ? values[values.length - m.difference] + change : change;
+    if (!Number.isFinite(value)) {
+      throw new CliError(`${what}: step ${h + 1} of the forecast is ${value} (the network's output ${next} times the model's standard deviation ` +
+        `${m.normalisation.std}, plus ${m.difference ? "the value it changes from" : `its mean ${m.normalisation.mean}`}): the forecast leaves a double's range`);
+    }
+    values.push(value);
   }
-  return values.slice(history.length);
+  return values.slice(tail.length);
 }
 
 /** The seasonal-naive forecast of `horizon` steps after `history` (which must hold at least one season). */
@@ -55,11 +70,13 @@ export interface Errors {
 
 export function forecastErrors(forecast: readonly number[], truth: readonly number[]): Errors {
   const steps = Math.min(forecast.length, truth.length);
+  const errors = Array.from({ length: steps }, (_, i) => forecast[i] - truth[i]);
+  const scale = powerOfTwoAbove(errors) || 1;
   let sq = 0, abs = 0;
-  for (let i = 0; i < steps; i++) {
-    const e = forecast[i] - truth[i];
+  for (const error of errors) {
+    const e = error / scale;
     sq += e * e;
     abs += Math.abs(e);
   }
-  return { rmse: Math.sqrt(sq / steps), mae: abs / steps, steps };
+  return { rmse: Math.sqrt(sq / steps) * scale, mae: (abs / steps) * scale, steps };
 }

@@ -10,8 +10,8 @@
 //   train_options     JSON of the settings it was trained with (hidden, layers, epochs, lr, seed, ...)
 //   training          JSON of how training went (best_epoch, epochs_run, losses, rows, windows)
 //   producer          "rnn-wasm train <version>"
-import { RnnError, type Kind, type Tensor } from "../../index.js";
-import { CliError, readSafetensorsFile, writeSafetensorsFile } from "../common.js";
+import { RnnError, saveSafetensors, type Kind, type Tensor } from "../../index.js";
+import { CliError, readSafetensorsFile } from "../common.js";
 import { ForecastNetwork } from "./network.js";
 import type { ForecastModel } from "./forecast.js";
 import type { Normalisation } from "./series.js";
@@ -91,8 +91,9 @@ export function parseForecasterMetadata(meta: Record<string, string>, where: str
   };
 }
 
-export function writeForecasterFile(path: string, stateDict: Record<string, Tensor>, info: ForecasterInfo): number {
-  return writeSafetensorsFile(path, stateDict, forecasterMetadata(info));
+/** The bytes of a forecaster file (written with writeOutputFiles, which writes them atomically). */
+export function forecasterFileBytes(stateDict: Record<string, Tensor>, info: ForecasterInfo): Uint8Array {
+  return saveSafetensors(stateDict, forecasterMetadata(info));
 }
 
 /** A loaded forecaster: its metadata and its network (the caller disposes it). Needs the wasm loaded (init()). */

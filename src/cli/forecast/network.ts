@@ -15,6 +15,19 @@ export interface Architecture {
   layers: number;
 }
 
+/** Gates stacked in each weight's rows (PyTorch's order: LSTM i, f, g, o; GRU r, z, n). */
+export const GATES: Record<Kind, number> = { lstm: 4, gru: 3, rnn: 1 };
+
+/**
+ * Values in the network's weights, head included: per layer G·H·(in + H) weights and 2·G·H biases (in = 1 for the
+ * first layer, H after), then the head's H + 1. Exact in doubles for any sizes the options allow.
+ */
+export function parameterCount(a: Architecture): number {
+  const G = GATES[a.kind], H = a.hidden;
+  const layer = (inputs: number) => G * H * (inputs + H) + 2 * G * H;
+  return layer(1) + (a.layers - 1) * layer(H) + H + 1;
+}
+
 /** A recurrent layer with a linear head on its last step, trained and run as one Sequential. */
 export class ForecastNetwork {
   readonly layer: RecurrentLayer;
@@ -36,7 +49,7 @@ export class ForecastNetwork {
 
   /**
    * From a state_dict as stateDict() writes it; checks that it is an `a.kind` layer over one input feature with
-   * a head [1, hidden]. Throws RnnError naming the tensor that does not fit.
+   * a head of weight [1, hidden] and bias [1]. Throws RnnError naming the tensor that does not fit.
    */
   static load(tensors: Record<string, Tensor>, kind: Kind): ForecastNetwork {
     const layer = fromTorch(tensors, { prefix: RNN_PREFIX, kind }) as RecurrentLayer;
@@ -45,12 +58,11 @@ export class ForecastNetwork {
       if (s.cell) throw new RnnError("unexpected", `'${RNN_PREFIX}weight_ih' is a cell's weight; a forecaster holds a layer ('${RNN_PREFIX}weight_ih_l0')`);
       if (s.inputSize !== 1) throw new RnnError("shape", `'${RNN_PREFIX}weight_ih_l0' has ${s.inputSize} input features; a forecaster reads one value per step`);
       if (s.bidirectional || s.projSize) throw new RnnError("unexpected", "a forecaster's layer is one-directional without projection");
-      const head = Linear.fromTorch(tensors, { prefix: HEAD_PREFIX });
-      if (head.inFeatures !== s.hiddenSize || head.outFeatures !== 1) {
-        head.dispose();
-        throw new RnnError("shape", `'${HEAD_PREFIX}weight' has shape [${head.outFeatures}, ${head.inFeatures}], expected [1, ${s.hiddenSize}]`);
-      }
-      return new ForecastNetwork(layer, head);
+      // Checked here, not left to Linear.fromTorch: it takes the head's size from the weight, so a weight of the
+      // wrong shape would be reported as a bias that does not fit it.
+      checkHeadTensor(tensors, "weight", [1, s.hiddenSize]);
+      checkHeadTensor(tensors, "bias", [1]);
+      return new ForecastNetwork(layer, Linear.fromTorch(tensors, { prefix: HEAD_PREFIX }));
     } catch (e) {
       layer.dispose();
       throw e;
@@ -77,5 +89,17 @@ export class ForecastNetwork {
 
   dispose(): void {
     this.model.dispose();
+  }
+}
+
+/** The head's tensor `name` is there with shape `want`; an RnnError names it otherwise. */
+function checkHeadTensor(tensors: Record<string, Tensor>, name: string, want: number[]): void {
+  const key = HEAD_PREFIX + name;
+  const t = tensors[key];
+  const wanted = `[${want.join(", ")}]`;
+  if (!t) throw new RnnError("missing", `missing tensor '${key}' ${wanted}`);
+  const shape = Array.isArray(t.shape) ? t.shape : [];
+  if (shape.length !== want.length || shape.some((d, k) => d !== want[k])) {
+    throw new RnnError("shape", `'${key}' has shape [${shape.join(", ")}], expected ${wanted}`);
   }
 }

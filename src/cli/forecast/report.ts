@@ -34,12 +34,14 @@ export function makeReport(model: ForecastModel, values: readonly number[], r: F
     const lag = model.difference ? ` plus ${model.difference} for its differences` : "";
     throw new CliError(`${what} has ${history.length} values${r.holdout ? ` before the ${r.holdout} held out` : ""}; the model needs at least ${need} (its window of ${model.window}${lag})`);
   }
+  if (r.season !== undefined && history.length < r.season) {
+    throw new CliError(`the seasonal-naive baseline needs a whole season of history (${r.season} values); ${what} has ${history.length}`);
+  }
   const truth = values.slice(history.length, history.length + r.horizon);
-  const forecast = recursiveForecast(model, history, r.horizon);
+  const forecast = recursiveForecast(model, history, r.horizon, what);
   const report: ForecastReport = { history, forecast, truth };
   if (truth.length) report.errors = forecastErrors(forecast, truth);
   if (r.season !== undefined) {
-    if (history.length < r.season) throw new CliError(`the seasonal-naive baseline needs a whole season of history (${r.season} values); ${what} has ${history.length}`);
     const b = seasonalNaive(history, r.season, r.horizon);
     report.baseline = { season: r.season, forecast: b, ...(truth.length ? { errors: forecastErrors(b, truth) } : {}) };
   }
@@ -48,7 +50,8 @@ export function makeReport(model: ForecastModel, values: readonly number[], r: F
 
 /** Numbers as the table prints them: enough digits for the data's scale. */
 export function formatter(values: readonly number[]): (v: number) => string {
-  const scale = Math.max(...values.map(Math.abs).filter(Number.isFinite), 1e-9);
+  // a loop, not Math.max(...values): a long forecast would pass more arguments than a call takes
+  const scale = values.reduce((m, v) => (Number.isFinite(v) ? Math.max(m, Math.abs(v)) : m), 1e-9);
   const digits = scale >= 1000 ? 1 : scale >= 10 ? 2 : scale >= 1 ? 3 : 4;
   return (v) => v.toFixed(digits);
 }

@@ -1,7 +1,8 @@
 // src/cli/forecast/trainer.ts: the training loop of a forecaster, for `rnn-wasm train` and `forecast-demo`.
 // Per epoch: the training windows in a seeded random order, in batches of `batch`; each batch is
 // forward (train) -> mseLoss -> backward -> clipGradNorm(clip) -> Adam step. Then the validation loss over all
-// validation windows in one forward. Early stopping: after `patience` epochs without a better validation loss the
+// validation windows, in forwards of at most VALIDATION_CHUNK windows (so a long column's validation part does not
+// become one enormous batch). Early stopping: after `patience` epochs without a better validation loss the
 // loop ends, and the result holds the weights of the best epoch (of the last one without validation).
 // Losses are MSE in normalised units (of the series, or of its differences). The same seed, data and engine give
 // the same weights bit for bit: the layer's weights come from `seed`, the head's from seed + 1, the order of the
@@ -10,7 +11,10 @@ import { Adam, clipGradNorm, mseLoss, RnnError, type Tensor } from "../../index.
 import { mulberry32 } from "../../random.js";
 import { CliError } from "../common.js";
 import { ForecastNetwork, type Architecture } from "./network.js";
-import { modelSeries, normalisationOf, normalise, splitByTime, windowBatch, type Normalisation } from "./series.js";
+import { checkModelSeries, modelSeries, normalisationOf, normalise, splitByTime, windowBatch, type Normalisation } from "./series.js";
+
+/** Most validation windows in one forward. Above the validation part of any column of a few thousand rows, so those run in one forward. */
+export const VALIDATION_CHUNK = 1024;
 
 export interface TrainSettings extends Architecture {
   window: number;
@@ -66,16 +70,32 @@ function diverged(epoch: number, s: TrainSettings): CliError {
   return new CliError(`training diverged in epoch ${epoch} (the loss or a gradient became NaN or Infinity): lower --lr (now ${s.lr}) or --clip (now ${s.clip})`);
 }
 
+/** MSE over `targets`' windows, in forwards of at most VALIDATION_CHUNK windows (one forward, one loss, for fewer). */
+function validationLoss(network: ForecastNetwork, z: readonly number[], targets: readonly number[], window: number): number {
+  let sum = 0;
+  for (let from = 0; from < targets.length; from += VALIDATION_CHUNK) {
+    const chunk = targets.slice(from, from + VALIDATION_CHUNK);
+    const { x, y } = windowBatch(z, chunk, window);
+    const loss = mseLoss(network.model.forward(x), y).loss;
+    if (chunk.length === targets.length) return loss;
+    sum += loss * chunk.length;
+  }
+  return sum / targets.length;
+}
+
 /**
  * Trains a forecaster on `values` (the whole column: the split happens here). The caller has checked there are
- * enough values (minimumRows) and has loaded the wasm (init()). `onEpoch` sees every epoch as it ends.
+ * enough values (minimumRows) and has loaded the wasm (init()). `onEpoch` sees every epoch as it ends. Values the
+ * float32 network cannot take (checkModelSeries) are refused before the network is built; `what` names the column
+ * in that message.
  */
-export function trainForecaster(values: readonly number[], s: TrainSettings, onEpoch: (r: EpochReport) => void = () => {}): TrainResult {
+export function trainForecaster(values: readonly number[], s: TrainSettings, onEpoch: (r: EpochReport) => void = () => {}, what = "the series"): TrainResult {
   const series = modelSeries(values, s.difference);
   const split = splitByTime(series.length, s.window, s.validation);
   const normalisation = normalisationOf(series, split.trainEnd);
+  checkModelSeries(values, series, s.difference, normalisation, what);
   const z = normalise(series, normalisation);
-  const validation = split.validationTargets.length ? windowBatch(z, split.validationTargets, s.window) : null;
+  const hasValidation = split.validationTargets.length > 0;
 
   const network = ForecastNetwork.create(s, s.seed);
   const optimizer = new Adam(network.model, { lr: s.lr });
@@ -110,14 +130,14 @@ export function trainForecaster(values: readonly number[], s: TrainSettings, onE
       }
       const trainLoss = sum / targets.length;
       const windowsPerSecond = targets.length / ((performance.now() - epochStarted) / 1000);
-      const validationLoss = validation ? mseLoss(network.model.forward(validation.x), validation.y).loss : NaN;
-      if (validation && !Number.isFinite(validationLoss)) throw diverged(epoch, s);
-      const score = validation ? validationLoss : trainLoss;
+      const validation = hasValidation ? validationLoss(network, z, split.validationTargets, s.window) : NaN;
+      if (hasValidation && !Number.isFinite(validation)) throw diverged(epoch, s);
+      const score = hasValidation ? validation : trainLoss;
       const improved = score < best.loss;
-      if (improved || !validation) best = { loss: score, epoch, stateDict: network.stateDict() };
-      history.push({ epoch, train: trainLoss, validation: validationLoss });
-      onEpoch({ epoch, epochs: s.epochs, trainLoss, validationLoss, windowsPerSecond, best: improved });
-      if (validation && epoch - best.epoch >= s.patience && epoch < s.epochs) {
+      if (improved || !hasValidation) best = { loss: score, epoch, stateDict: network.stateDict() };
+      history.push({ epoch, train: trainLoss, validation });
+      onEpoch({ epoch, epochs: s.epochs, trainLoss, validationLoss: validation, windowsPerSecond, best: improved });
+      if (hasValidation && epoch - best.epoch >= s.patience && epoch < s.epochs) {
         stoppedEarly = true;
         break;
       }
