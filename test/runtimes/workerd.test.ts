@@ -3,8 +3,11 @@
 //   1. The example (examples/cloudflare-worker) as `wrangler deploy --dry-run --outdir` bundles it: its endpoints,
 //      its answers against PyTorch's, chunked streams against one request, its 4xx errors, and hostile requests
 //      (bodies over its limit refused before they are read, values beyond float32, nesting, methods, paths) after
-//      which it still serves. Its capped body read and error mapping are also run in Node, where the test owns the
-//      stream and can count what was pulled.
+//      which it still serves. The same bundle, in the same workerd, serves other models in place of its own
+//      (test/fixtures/worker: a two-layer bidirectional LSTM, a GRU under a prefix, a relu RNN with a Linear head, a
+//      projected bidirectional LSTM with a head, a GRUCell): PyTorch's outputs within 1e-5, the state it returns
+//      accepted back, errors in the model's sizes, and model files it refuses to serve. Its capped body read and
+//      error mapping are also run in Node, where the test owns the stream and can count what was pulled.
 //   2. A parity Worker loaded from the repository unbundled: init() picks relaxed SIMD, compiling from bytes is
 //      refused (why the workerd entry imports Modules), and every build's outputs match Node's within 1e-6.
 import { readdirSync, readFileSync, rmSync } from "node:fs";
@@ -13,11 +16,75 @@ import { join } from "node:path";
 import { Miniflare } from "miniflare";
 import { afterAll, beforeAll, describe, expect, it, vi } from "vitest";
 import { libraryError, readCapped, requireFinite } from "../../examples/cloudflare-worker/src/http.js";
-import { loadSafetensors, type Tensor } from "../../src/index.js";
+import { loadSafetensors, saveSafetensors, type Tensor } from "../../src/index.js";
 import type { ParityResult } from "./parity-case.js";
 import {
   bundleExample, COMPATIBILITY_DATE, describeProc, EXAMPLE, layerDiffs, maxDiff, MODULE_RULES, nodeParity, ROOT,
 } from "./helpers.js";
+import { bundleWithModel, loadFixture, rowsOf, type WorkerFetcher, type WorkerFixture } from "./workerd/models.js";
+
+/** The fixtures' models (scripts/make_worker_fixtures.py) and what GET / must say of each. */
+const ARCHS: Array<{ fixture: WorkerFixture; description: Record<string, unknown> }> = [
+  {
+    fixture: loadFixture("lstm_2layer_bidir"),
+    description: { model: "lstm", cell: false, prefix: "", inputSize: 5, hiddenSize: 12, projSize: 0, numLayers: 2, bidirectional: true, head: null, output: ["T", 24], state: { h: [4, 12], c: [4, 12] } },
+  },
+  {
+    fixture: loadFixture("gru_2layer"),
+    description: { model: "gru", cell: false, prefix: "encoder.gru.", inputSize: 4, hiddenSize: 10, numLayers: 2, bidirectional: false, resetAfter: true, head: null, output: ["T", 10], state: { h: [2, 10] } },
+  },
+  {
+    fixture: loadFixture("rnn_relu_head"),
+    description: { model: "rnn", cell: false, prefix: "rnn.", inputSize: 3, hiddenSize: 8, numLayers: 1, bidirectional: false, nonlinearity: "relu", head: { prefix: "head.", inFeatures: 8, outFeatures: 2, bias: true }, output: ["T", 2], state: { h: [1, 8] } },
+  },
+  {
+    fixture: loadFixture("lstm_proj_bidir_head"),
+    description: { model: "lstm", cell: false, prefix: "lstm.", inputSize: 6, hiddenSize: 16, projSize: 8, numLayers: 2, bidirectional: true, head: { prefix: "out.", inFeatures: 16, outFeatures: 3, bias: true }, output: ["T", 3], state: { h: [4, 8], c: [4, 16] } },
+  },
+  {
+    fixture: loadFixture("gru_cell"),
+    description: { model: "gru", cell: true, prefix: "cell.", inputSize: 4, hiddenSize: 6, numLayers: 1, bidirectional: false, head: null, output: ["T", 6], state: { h: [1, 6] } },
+  },
+];
+
+/** Model files (and settings) the Worker must refuse to serve, with the reason it must give. */
+interface Broken {
+  name: string;
+  model: Uint8Array;
+  vars: Record<string, string>;
+  error: string;
+}
+const BROKEN = ((): Broken[] => {
+  const bidir = loadSafetensors(ARCHS[0].fixture.model).tensors as Record<string, Tensor>;
+  const gru = loadSafetensors(ARCHS[1].fixture.model).tensors as Record<string, Tensor>;
+  const rnn = loadSafetensors(ARCHS[2].fixture.model).tensors as Record<string, Tensor>;
+  return [
+    {
+      name: "a head as wide as one direction of a bidirectional LSTM",
+      model: saveSafetensors({ ...bidir, "head.weight": { shape: [3, 12], data: new Float32Array(36) } }),
+      vars: {},
+      error: "head.weight has shape [3, 12]; a head over this LSTM's output takes [outFeatures, 24] (2 directions × 12 per step)",
+    },
+    {
+      name: "a head under a prefix HEAD_PREFIX does not name",
+      model: ARCHS[3].fixture.model,
+      vars: {},
+      error: "the model file holds 'out.bias', which is neither the recurrent module's (prefix 'lstm.') nor the head's ('head.weight', 'head.bias'): the Worker would ignore it. Save only the recurrent module and its Linear head, or set HEAD_PREFIX (or MODEL_PREFIX) to where they are",
+    },
+    {
+      name: "two recurrent modules",
+      model: saveSafetensors({ ...gru, ...rnn }),
+      vars: {},
+      error: "the model file holds several recurrent modules ('encoder.gru.', 'rnn.'); set MODEL_PREFIX to the one to serve",
+    },
+    {
+      name: "an RNN_NONLINEARITY PyTorch does not have",
+      model: ARCHS[2].fixture.model,
+      vars: { RNN_NONLINEARITY: "sigmoid" },
+      error: 'RNN_NONLINEARITY is "sigmoid"; expected "tanh" or "relu"',
+    },
+  ];
+})();
 
 describe("the example Worker, bundled by wrangler, in workerd", () => {
   let mf: Miniflare;
@@ -44,11 +111,19 @@ describe("the example Worker, bundled by wrangler, in workerd", () => {
     expect(bundle.log.code, describeProc(bundle.log)).toBe(0);
     files = readdirSync(outdir);
     mf = new Miniflare({
-      modules: true,
-      scriptPath: join(outdir, "index.js"),
-      modulesRoot: outdir, // module names are paths relative to this; workerd refuses ".."
-      modulesRules: MODULE_RULES,
-      compatibilityDate: COMPATIBILITY_DATE,
+      workers: [
+        {
+          name: "example", // the first Worker: the one Miniflare serves on `base`
+          modules: true,
+          scriptPath: join(outdir, "index.js"),
+          modulesRoot: outdir, // module names are paths relative to this; workerd refuses ".."
+          modulesRules: MODULE_RULES,
+          compatibilityDate: COMPATIBILITY_DATE,
+        },
+        // the same bundle with another model file, reached through mf.getWorker(name)
+        ...ARCHS.map(({ fixture }) => bundleWithModel(outdir, fixture.name, fixture.model, fixture.vars)),
+        ...BROKEN.map((b, k) => bundleWithModel(outdir, `broken-${k}`, b.model, b.vars)),
+      ],
     });
     base = await mf.ready;
     expect(base.hostname).toMatch(/^(127\.0\.0\.1|localhost)$/);
@@ -68,7 +143,11 @@ describe("the example Worker, bundled by wrangler, in workerd", () => {
   it("GET / describes the model and the build workerd runs (relaxed SIMD)", async () => {
     const res = await fetch(new URL("/", base));
     expect(res.status).toBe(200);
-    expect(await res.json()).toEqual({ model: "lstm", inputSize: I, hiddenSize: H, numLayers: 1, build: "relaxed", maxSteps: 1024, maxBodyBytes: 2_114_560 });
+    expect(await res.json()).toEqual({
+      model: "lstm", cell: false, prefix: "", inputSize: I, hiddenSize: H, projSize: 0, numLayers: 1, bidirectional: false, bias: true,
+      head: null, input: ["T", I], output: ["T", H], state: { h: [1, H], c: [1, H] },
+      streaming: "yes: send each response's state with the next chunk", maxSteps: 1024, maxBodyBytes: 2_114_560, build: "relaxed",
+    });
   });
 
   it("POST /predict answers what PyTorch computed for the sample, within 1e-5", async () => {
@@ -78,8 +157,9 @@ describe("the example Worker, bundled by wrangler, in workerd", () => {
     expect(r.json.build).toBe("relaxed");
     expect(r.json.output).toHaveLength(6);
     expect(maxDiff(r.json.output.flat(), sample.output.data)).toBeLessThan(1e-5);
-    expect(maxDiff(r.json.state.h, sample.h_n.data)).toBeLessThan(1e-5);
-    expect(maxDiff(r.json.state.c, sample.c_n.data)).toBeLessThan(1e-5);
+    expect(r.json.state.h).toHaveLength(1); // PyTorch's h_n [D*L, H] for one layer, one direction
+    expect(maxDiff(r.json.state.h.flat(), sample.h_n.data)).toBeLessThan(1e-5);
+    expect(maxDiff(r.json.state.c.flat(), sample.c_n.data)).toBeLessThan(1e-5);
   });
 
   it("a stream sent in chunks, each with the state the previous response returned, equals one request", async () => {
@@ -99,8 +179,9 @@ describe("the example Worker, bundled by wrangler, in workerd", () => {
     ["an unknown field", { input: [new Array(I).fill(0)], steps: 3 }, 400, /unknown field "steps"/],
     ["a short timestep", { input: [new Array(I).fill(0), new Array(I - 1).fill(0)] }, 400, /input\[1\] has 63 numbers; the model takes 64/],
     ["a string in a timestep", { input: [[...new Array(I - 1).fill(0), "x"]] }, 400, /input\[0\]\[63\] is "x", not a finite number/],
-    ["a state of the wrong size", { input: [new Array(I).fill(0)], state: { h: [1, 2], c: [] } }, 400, /state.h has 2 numbers; the model takes 256/],
-    ["a missing cell state", { input: [new Array(I).fill(0)], state: { h: new Array(H).fill(0) } }, 400, /state.c must be an array of 256 numbers/],
+    ["a state of the wrong size", { input: [new Array(I).fill(0)], state: { h: [[1, 2]], c: [] } }, 400, /^state.h\[0\] has 2 numbers; the model takes 256$/],
+    ["a flat state (one row without its brackets)", { input: [new Array(I).fill(0)], state: { h: new Array(H).fill(0), c: [new Array(H).fill(0)] } }, 400, /^state.h has 256 rows; the model takes an array of 1 row \(one per layer and direction\), each of 256 numbers$/],
+    ["a missing cell state", { input: [new Array(I).fill(0)], state: { h: [new Array(H).fill(0)] } }, 400, /^state.c must be an array of 1 row \(one per layer and direction\), each of 256 numbers$/],
     ["too many timesteps", { input: new Array(1025).fill(new Array(I).fill(0)) }, 413, /1025 timesteps; at most 1024/],
   ])("rejects %s with a JSON error naming the problem", async (_what, body, status, message) => {
     const r = await post(body);
@@ -208,7 +289,7 @@ describe("the example Worker, bundled by wrangler, in workerd", () => {
 
   it("the largest request a client may send fits the limit: 1024 timesteps of float32's longest literals, pretty-printed", async () => {
     const longest = -1.1754943508222875e-38; // -FLT_MIN: 23 characters, as long as a float32 gets in JSON.stringify
-    const body = JSON.stringify({ input: new Array(1024).fill(new Array(I).fill(longest)), state: { h: new Array(H).fill(longest), c: new Array(H).fill(longest) } }, null, 2);
+    const body = JSON.stringify({ input: new Array(1024).fill(new Array(I).fill(longest)), state: { h: [new Array(H).fill(longest)], c: [new Array(H).fill(longest)] } }, null, 2);
     expect(body.length).toBeLessThanOrEqual(LIMIT);
     const r = await answer(await raw(body));
     expect(r.status).toBe(200);
@@ -233,7 +314,7 @@ describe("the example Worker, bundled by wrangler, in workerd", () => {
   it.each([
     ["1e39 in the input (Infinity in float32)", `{"input": [[0, 0, 0, 0, 0, 1e39${", 0".repeat(I - 6)}]]}`, /^input\[0\]\[5\] is 1e\+39, outside float32's range/],
     ["1e999 in the input (Infinity in JSON.parse)", `{"input": [[1e999${", 0".repeat(I - 1)}]]}`, /^input\[0\]\[0\] is Infinity, outside float32's range/],
-    ["-1e39 in the cell state", JSON.stringify({ input: [row()], state: { h: new Array(H).fill(0), c: [...new Array(7).fill(0), -1e39, ...new Array(H - 8).fill(0)] } }), /^state\.c\[7\] is -1e\+39, outside float32's range/],
+    ["-1e39 in the cell state", JSON.stringify({ input: [row()], state: { h: [new Array(H).fill(0)], c: [[...new Array(7).fill(0), -1e39, ...new Array(H - 8).fill(0)]] } }), /^state\.c\[0\]\[7\] is -1e\+39, outside float32's range/],
   ])("refuses %s naming the field, with no advice meant for library callers", async (_what, body, message) => {
     const r = await answer(await raw(body));
     expect(r.status).toBe(400);
@@ -257,7 +338,7 @@ describe("the example Worker, bundled by wrangler, in workerd", () => {
     ["a row that is an object", { input: [{ length: I }] }, 400, /^input\[0\] must be an array of 64 numbers$/],
     ["200,000 empty rows", `{"input": [${"[],".repeat(199_999)}[]]}`, 413, /"input" has 200000 timesteps; at most 1024/],
     ["a state with an extra field", { input: [row()], state: { h: new Array(H).fill(0), c: new Array(H).fill(0), n: 1 } }, 400, /unknown field "state.n"/],
-    ["a state that is an array", { input: [row()], state: [] }, 400, /"state" must be \{"h": \[\.\.\.\], "c": \[\.\.\.\]\}/],
+    ["a state that is an array", { input: [row()], state: [] }, 400, /^"state" must be \{"h": \[\[\.\.\.\], \.\.\.\], "c": \[\[\.\.\.\], \.\.\.\]\} from a previous response$/],
     ["a __proto__ field", '{"input": [[0]], "__proto__": {"x": 1}}', 400, /unknown field "__proto__"/],
     ["an empty body", "", 400, /not valid JSON/],
     ["bytes that are not UTF-8", new Uint8Array([0x7b, 0xff, 0xfe, 0x7d]), 400, /not valid JSON \(not UTF-8\)/],
@@ -296,6 +377,121 @@ describe("the example Worker, bundled by wrangler, in workerd", () => {
     const missing = await post({}, "/nope");
     expect(missing.status).toBe(404);
     expect(missing.json.error).toMatch(/no route \/nope/);
+  });
+
+  describe("with another model in place of model.safetensors (test/fixtures/worker)", () => {
+    type Answer = { status: number; json: any };
+    /** GET / or POST /predict to the Worker serving fixture `name`. */
+    const call = async (name: string, body?: unknown): Promise<Answer> => {
+      const worker = (await mf.getWorker(name)) as unknown as WorkerFetcher;
+      const res = body === undefined
+        ? await worker.fetch("http://worker/")
+        : await worker.fetch("http://worker/predict", { method: "POST", headers: { "content-type": "application/json" }, body: JSON.stringify(body) });
+      return { status: res.status, json: await res.json() };
+    };
+    const rows = (t: Tensor | undefined) => (t ? rowsOf(t) : undefined);
+    /** `state` (a response's) against PyTorch's h_n and c_n: the same shape, rows of P and H, within 1e-5. */
+    const expectState = (state: { h: number[][]; c?: number[][] }, h: Tensor, c: Tensor | undefined) => {
+      expect([state.h.length, state.h[0].length]).toEqual(h.shape);
+      expect(maxDiff(state.h.flat(), h.data)).toBeLessThan(1e-5);
+      if (c === undefined) return expect(state.c).toBeUndefined();
+      expect([state.c!.length, state.c![0].length]).toEqual(c.shape);
+      expect(maxDiff(state.c!.flat(), c.data)).toBeLessThan(1e-5);
+    };
+    const named = ARCHS.map((a) => ({ ...a, name: a.fixture.name }));
+    const unidirectional = named.filter((a) => a.fixture.split !== undefined);
+    const bidirectional = named.filter((a) => a.fixture.split === undefined);
+
+    it("the fixtures cover a two-layer bidirectional model, a GRU and a model with a head", () => {
+      expect(named.some((a) => a.description.bidirectional && a.description.numLayers === 2)).toBe(true);
+      expect(named.some((a) => a.description.model === "gru" && !a.description.cell)).toBe(true);
+      expect(named.some((a) => a.description.head !== null)).toBe(true);
+    });
+
+    it.each(named)("$name: GET / describes the model", async ({ name, description }) => {
+      const r = await call(name);
+      expect(r.status).toBe(200);
+      expect(r.json).toMatchObject({ ...description, input: ["T", description.inputSize], maxSteps: 1024, build: "relaxed" });
+      expect(r.json.streaming).toMatch(description.bidirectional ? /^no: .*send each sequence in one request/ : /^yes/);
+    });
+
+    it.each(named)("$name: PyTorch's outputs and final state within 1e-5, from a zero and from a given initial state", async ({ name, fixture: { cases } }) => {
+      const x = rowsOf(cases.x);
+      const zero = await call(name, { input: x });
+      expect(zero.status, JSON.stringify(zero.json)).toBe(200);
+      expect([zero.json.output.length, zero.json.output[0].length]).toEqual(cases.y.shape);
+      expect(maxDiff(zero.json.output.flat(), cases.y.data)).toBeLessThan(1e-5);
+      expectState(zero.json.state, cases.h_n, cases.c_n);
+      const given = await call(name, { input: x, state: { h: rows(cases.h0), ...(cases.c0 ? { c: rows(cases.c0) } : {}) } });
+      expect(given.status, JSON.stringify(given.json)).toBe(200);
+      expect(maxDiff(given.json.output.flat(), cases.y_from_h0.data)).toBeLessThan(1e-5);
+      expectState(given.json.state, cases.h_n_from_h0, cases.c_n_from_h0);
+    });
+
+    it.each(unidirectional)("$name: the state a chunk's response returns, sent with the next chunk, gives PyTorch's next chunk", async ({ name, fixture: { cases, split } }) => {
+      const first = await call(name, { input: rowsOf(cases.x, 0, split) });
+      expect(maxDiff(first.json.output.flat(), cases.y_first.data)).toBeLessThan(1e-5);
+      expectState(first.json.state, cases.h_mid, cases.c_mid);
+      const second = await call(name, { input: rowsOf(cases.x, split), state: first.json.state });
+      expect(second.status, JSON.stringify(second.json)).toBe(200);
+      expect(maxDiff(second.json.output.flat(), cases.y_second.data)).toBeLessThan(1e-5);
+      expectState(second.json.state, cases.h_n_second, cases.c_n_second);
+      // and the chunks equal one request with the whole sequence, bit for bit
+      const whole = await call(name, { input: rowsOf(cases.x) });
+      expect([...first.json.output, ...second.json.output]).toEqual(whole.json.output);
+      expect(second.json.state).toEqual(whole.json.state);
+    });
+
+    it.each(bidirectional)("$name: accepts the state it returned, as PyTorch's h0 (a whole sequence per request)", async ({ name, fixture: { cases } }) => {
+      const x = rowsOf(cases.x);
+      const first = await call(name, { input: x });
+      const again = await call(name, { input: x, state: first.json.state });
+      expect(again.status, JSON.stringify(again.json)).toBe(200);
+      expect(again.json.output).toHaveLength(x.length);
+      expect(again.json.state.h).toHaveLength(first.json.state.h.length);
+    });
+
+    it.each(named)("$name: errors give the model's sizes", async ({ name, description }) => {
+      const I = description.inputSize as number;
+      const [R, P] = (description.state as { h: number[] }).h;
+      const C = (description.state as { c?: number[] }).c?.[1];
+      const input = [new Array(I).fill(0), new Array(I - 1).fill(0)];
+      const zeros = (n: number, w: number) => Array.from({ length: n }, () => new Array(w).fill(0));
+      const state = (h: number[][]) => ({ h, ...(C ? { c: zeros(R, C) } : {}) });
+      const form = (w: number) => `an array of ${R} ${R === 1 ? "row" : "rows"} (one per layer and direction), each of ${w} numbers`;
+      const errors: Array<[unknown, string]> = [
+        [{ input }, `input[1] has ${I - 1} numbers; the model takes ${I}`],
+        [{ input: [input[0]], state: state(zeros(R + 1, P)) }, `state.h has ${R + 1} rows; the model takes ${form(P)}`],
+        [{ input: [input[0]], state: state([...zeros(R - 1, P), new Array(P + 1).fill(0)]) }, `state.h[${R - 1}] has ${P + 1} numbers; the model takes ${P}`],
+        C
+          ? [{ input: [input[0]], state: { h: zeros(R, P) } }, `state.c must be ${form(C)}`]
+          : [{ input: [input[0]], state: { h: zeros(R, P), c: zeros(R, P) } }, `unknown field "state.c": expected "h" (${description.model === "gru" ? "a GRU" : "an RNN"} has no cell state)`],
+      ];
+      for (const [body, error] of errors) expect(await call(name, body)).toEqual({ status: 400, json: { error } });
+    });
+
+    it("a relu RNN whose output overflows float32 gets 422 naming the layer's output, not a 200 with nulls", async () => {
+      // a state of ±3e38 with the signs of the weight_hh row whose |weights| sum most: that unit's sum passes float32's range
+      const whh = loadSafetensors(ARCHS[2].fixture.model).tensors["rnn.weight_hh_l0"];
+      const [H, P] = whh.shape;
+      const sums = Array.from({ length: H }, (_, j) => whh.data.subarray(j * P, (j + 1) * P).reduce((a, w) => a + Math.abs(w), 0));
+      const j = sums.indexOf(Math.max(...sums));
+      expect(sums[j] * 3e38).toBeGreaterThan(3.5e38);
+      const h = Array.from(whh.data.subarray(j * P, (j + 1) * P), (w) => Math.sign(w) * 3e38);
+      const r = await call("rnn_relu_head", { input: [[0, 0, 0]], state: { h: [h] } });
+      expect(r).toEqual({ status: 422, json: { error: `the model's result overflows float32 for this request: the recurrent layer's output[0][${j}] is Infinity` } });
+    });
+
+    it.each(BROKEN.map((b, k) => ({ ...b, worker: `broken-${k}` })))("refuses to serve $name: 500 with the reason, on every request", async ({ worker, error }) => {
+      const message = `the Worker's model cannot be served: ${error}`;
+      const quiet = vi.spyOn(console, "error").mockImplementation(() => {});
+      try {
+        expect(await call(worker)).toEqual({ status: 500, json: { error: message } });
+        expect(await call(worker, { input: [[0]] })).toEqual({ status: 500, json: { error: message } });
+      } finally {
+        quiet.mockRestore();
+      }
+    });
   });
 });
 

@@ -1,56 +1,80 @@
-// A Cloudflare Worker that serves a PyTorch LSTM (nn.LSTM(64, 256), saved with safetensors' save_file) with rnn-wasm.
+// A Cloudflare Worker that serves a PyTorch recurrent model with rnn-wasm: any nn.LSTM, nn.GRU or nn.RNN (layers,
+// directions, projection), optionally with an nn.Linear head on every step, from one state_dict saved as
+// safetensors (model.js says what the file may hold, and the wrangler.toml vars that say what it does not).
+// Sizes below: I inputSize, P projSize or hiddenSize, H hiddenSize, L numLayers, D directions, O the numbers per
+// step (the head's outFeatures, or D*P without a head).
 //
-//   GET  /          the model: kind, sizes, and the wasm build this isolate runs
-//   POST /predict   {"input": [[64 numbers], ...], "state"?: {"h": [256 numbers], "c": [256 numbers]}}
-//                   -> {"output": [[256 numbers], ...], "state": {"h": [...], "c": [...]}, "build": "relaxed"}
+//   GET  /          the model: kind, sizes, layers, directions, head, state shapes, limits, and the wasm build
+//   POST /predict   {"input": [[I numbers] x T], "state"?: {"h": [[P numbers] x D*L], "c": [[H numbers] x D*L]}}
+//                   -> {"output": [[O numbers] x T], "state": {"h": ..., "c": ...}, "build": "relaxed"}
+//                   ("c" for an LSTM only; the state is PyTorch's h_n and c_n, in their layout)
 //
 // A stream is fed in chunks: each response carries the state after its last step, and the next request sends it
-// back, so the Worker keeps nothing between requests and any isolate can serve the next chunk. The chunks give
-// the same output as one request with the whole sequence. Bad requests get a 4xx with {"error": "..."} naming
-// the problem: a body over the limit (request.js: maxBodyBytes) gets 413 before it is read, a content-type other
-// than application/json 415, and errors from the library are told in the request's terms (http.js: libraryError).
+// back, so the Worker keeps nothing between requests and any isolate can serve the next chunk. The chunks give the
+// same output as one request with the whole sequence. A bidirectional model cannot be streamed (its reverse
+// direction starts at the end of the whole sequence): send each sequence whole; a state sent to it is the initial
+// state, as PyTorch's h0.
+// Bad requests get a 4xx with {"error": "..."} naming the problem with the model's sizes: a body over the limit
+// (request.js: limits) gets 413 before it is read, a content-type other than application/json 415, and errors from
+// the library are told in the request's terms (http.js: libraryError). A model file the Worker cannot serve gets
+// 500 with the reason on every request (and in the log).
 //
 // "rnn-wasm" resolves to the package's workerd entry (export condition "workerd"), which imports the wasm as
 // WebAssembly.Module objects: Workers refuse to compile wasm from bytes.
-import { init, fromTorch, loadSafetensors, RnnError } from "rnn-wasm";
+import { init, RnnError } from "rnn-wasm";
 import modelFile from "../model.safetensors"; // an ArrayBuffer: wrangler.toml's Data rule
 import { clip, errorResponse, HttpError, json, libraryError, readJson, requireFinite } from "./http.js";
-import { MAX_STEPS, maxBodyBytes, parseRequest } from "./request.js";
+import { describe, loadModel, ModelError } from "./model.js";
+import { parseRequest } from "./request.js";
 
 let loading = null; // the model, loaded once per isolate on the first request
-function getModel() {
+function getModel(env) {
   loading ??= (async () => {
     const runtime = await init(); // the fastest build this engine runs: relaxed SIMD on workerd
-    const lstm = fromTorch(loadSafetensors(new Uint8Array(modelFile)).tensors);
-    return { lstm, build: runtime.build, maxBodyBytes: maxBodyBytes(lstm.spec) };
+    return { ...loadModel(new Uint8Array(modelFile), env), build: runtime.build };
   })();
   return loading;
 }
 
-async function predict(request) {
-  const { lstm, build, maxBodyBytes } = await getModel();
-  const body = await readJson(request, maxBodyBytes); // 415, 413 or 400 before anything is parsed
-  const { input, h0, c0 } = parseRequest(body, lstm.spec);
-  const I = lstm.spec.inputSize, H = lstm.spec.hiddenSize;
-  let result;
-  try {
-    result = lstm.forward(input, { h0, c0 }); // unbatched: output [T, H], hN and cN [1, H]
-  } catch (e) {
-    if (e instanceof RnnError) throw libraryError(e, [["input", input.data, I], ["state.h", h0?.data, 0], ["state.c", c0?.data, 0]]);
-    throw e;
-  }
-  const { output, hN, cN } = result;
-  requireFinite([["output", output.data, H], ["state.h", hN.data, 0], ["state.c", cN.data, 0]]);
-  const rows = [];
-  for (let t = 0; t < input.shape[0]; t++) rows.push(Array.from(output.data.subarray(t * H, (t + 1) * H)));
-  return json({ output: rows, state: { h: Array.from(hN.data), c: Array.from(cN.data) }, build });
+/** [[width numbers] x rows] from a flat [rows, width] array, as a response carries it. */
+function rows(data, width) {
+  const out = [];
+  for (let k = 0; k < data.length; k += width) out.push(Array.from(data.subarray(k, k + width)));
+  return out;
 }
 
-/** GET /: the model's sizes, the build this isolate runs, and what one request may carry. */
-async function describeModel() {
-  const { lstm, build, maxBodyBytes } = await getModel();
-  const { kind, inputSize, hiddenSize, numLayers } = lstm.spec;
-  return json({ model: kind, inputSize, hiddenSize, numLayers, build, maxSteps: MAX_STEPS, maxBodyBytes });
+async function predict(request, env) {
+  const model = await getModel(env);
+  const { layer, head, sizes, build } = model;
+  const body = await readJson(request, model.maxBodyBytes); // 415, 413 or 400 before anything is parsed
+  const { input, h0, c0 } = parseRequest(body, sizes, model.maxSteps);
+  const fields = [["input", input.data, sizes.inputSize], ["state.h", h0?.data, sizes.hWidth], ["state.c", c0?.data, sizes.cWidth]];
+  const run = (f) => {
+    try {
+      return f();
+    } catch (e) {
+      throw e instanceof RnnError ? libraryError(e, fields) : e;
+    }
+  };
+  // unbatched: output [T, D*P], hN [D*L, P], cN [D*L, H]
+  let { output, hN, cN } = run(() => layer.forward(input, { h0, c0 }));
+  requireFinite([
+    [head ? "the recurrent layer's output" : "output", output.data, output.shape[1]],
+    ["state.h", hN.data, sizes.hWidth],
+    ["state.c", cN?.data, sizes.cWidth],
+  ]);
+  if (head) {
+    output = run(() => head.forward(output)); // [T, D*P] -> [T, O]
+    requireFinite([["output", output.data, sizes.outputSize]]);
+  }
+  const state = { h: rows(hN.data, sizes.hWidth), ...(cN ? { c: rows(cN.data, sizes.cWidth) } : {}) };
+  return json({ output: rows(output.data, sizes.outputSize), state, build });
+}
+
+/** GET /: the model's sizes and state shapes, what one request may carry, and the build this isolate runs. */
+async function describeModel(_request, env) {
+  const model = await getModel(env);
+  return json(describe(model, model.build));
 }
 
 /** Each path with the methods it takes (others get 405 with Allow), what to tell a client, and its handler. */
@@ -60,7 +84,7 @@ const ROUTES = {
 };
 
 export default {
-  async fetch(request) {
+  async fetch(request, env) {
     const { pathname } = new URL(request.url);
     try {
       const route = Object.hasOwn(ROUTES, pathname) ? ROUTES[pathname] : undefined;
@@ -68,9 +92,13 @@ export default {
       if (!route.methods.includes(request.method)) {
         throw new HttpError(405, `${clip(request.method)} ${pathname}: ${route.use}`, { allow: route.methods.join(", ") });
       }
-      return await route.handle(request);
+      return await route.handle(request, env);
     } catch (e) {
       if (e instanceof HttpError) return errorResponse(e);
+      if (e instanceof ModelError) {
+        console.error(`the model cannot be served: ${e.message}`);
+        return json({ error: `the Worker's model cannot be served: ${e.message}` }, 500);
+      }
       console.error(e);
       return json({ error: "internal error" }, 500);
     }

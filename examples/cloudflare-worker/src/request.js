@@ -1,53 +1,94 @@
-// The /predict request: what it may carry and how big its body may be, and its checks against the model's sizes.
-// Every check names the field as the client wrote it (input[t][i], state.h[i]) and echoes at most a short piece of
+// The /predict request: what it may carry and how big its body may be (both follow the model's sizes), and its
+// checks against the model's sizes.
+// Every check names the field as the client wrote it (input[t][i], state.h[k][i]) and echoes at most a short piece of
 // what was sent.
 import { clip, HttpError } from "./http.js";
 
-/** Timesteps one request may carry (a bound on the CPU one request can take). */
+/** Most timesteps one request may carry, whatever the model (a small model's bound is its JSON, not its maths). */
 export const MAX_STEPS = 1024;
+
+/**
+ * Multiply-adds one request may cost: 1024 steps of the 64 -> 256 LSTM this example ships (4 gates x 256 units x
+ * (64 + 256) inputs per step), about 0.34 G. A larger model gets fewer steps per request, so that no request costs
+ * more CPU than the largest one the default model takes.
+ */
+export const MAX_MULTIPLY_ADDS = 1024 * 4 * 256 * (64 + 256);
 
 /** Largest float32; larger numbers become Infinity when stored in a Float32Array. */
 const FLOAT32_MAX = 3.4028234663852886e38;
 
 /**
- * Bytes of JSON text a request may take (the body limit): 32 bytes for each number it may carry (MAX_STEPS timesteps
- * of inputSize numbers, and the state: h and c of hiddenSize), plus 1 KiB for the braces and keys.
- * 32 bytes is the longest number JSON.stringify writes for a double (24 characters, "-2.2250738585072014e-308") with
- * its comma, or a float32's longest (23) pretty-printed one to a line with 2-space indents (6 spaces, comma and
- * newline): the largest request any client writes fits, with room for spaces. For nn.LSTM(64, 256) that is
- * 2,114,560 bytes (2 MiB); such a request and its 1024-step answer take workerd's JS heap to about 26 MiB, well
- * inside an isolate's 128 MB.
+ * Multiply-adds per timestep of `spec` (a layer's Spec) and `head` (a Linear or null): for each layer and direction,
+ * the gates' input and recurrent products (and the LSTM's projection), then the head on D*P features.
  */
-export function maxBodyBytes(spec) {
-  const numbers = MAX_STEPS * spec.inputSize + 2 * spec.hiddenSize;
-  return 32 * numbers + 1024;
+export function multiplyAddsPerStep(spec, head) {
+  const G = spec.kind === "lstm" ? 4 : spec.kind === "gru" ? 3 : 1;
+  const D = spec.bidirectional ? 2 : 1, H = spec.hiddenSize, P = spec.projSize || H;
+  let n = 0;
+  for (let l = 0; l < spec.numLayers; l++) {
+    const inputs = l === 0 ? spec.inputSize : D * P;
+    n += D * (G * H * (inputs + P) + (spec.projSize ? P * H : 0));
+  }
+  return n + (head ? head.outFeatures * head.inFeatures : 0);
 }
 
-/** The request body: input [T, I] and the optional state, checked against the model's sizes. */
-export function parseRequest(body, spec) {
-  const I = spec.inputSize, H = spec.hiddenSize;
+/**
+ * What one request may carry for this model:
+ *   maxSteps      timesteps: MAX_MULTIPLY_ADDS / multiplyAddsPerStep, at least 1 and at most MAX_STEPS.
+ *   maxBodyBytes  bytes of JSON text (the body limit): 32 bytes for each number a request may carry (maxSteps
+ *                 timesteps of inputSize numbers, and the state: D*L rows of P for h, and of H for c), plus 1 KiB for
+ *                 the brackets and keys.
+ * 32 bytes is the longest number JSON.stringify writes for a double (24 characters, "-2.2250738585072014e-308") with
+ * its comma, or a float32's longest (23) pretty-printed one to a line with 2-space indents (6 spaces, comma and
+ * newline): the largest request any client writes fits, with room for spaces. For nn.LSTM(64, 256) that is 1024
+ * steps and 2,114,560 bytes (2 MiB); such a request and its 1024-step answer take workerd's JS heap to about 26 MiB,
+ * well inside an isolate's 128 MB.
+ */
+export function limits(spec, head) {
+  const maxSteps = Math.max(1, Math.min(MAX_STEPS, Math.floor(MAX_MULTIPLY_ADDS / multiplyAddsPerStep(spec, head))));
+  const rows = (spec.bidirectional ? 2 : 1) * spec.numLayers;
+  const stateNumbers = rows * (spec.projSize || spec.hiddenSize) + (spec.kind === "lstm" ? rows * spec.hiddenSize : 0);
+  return { maxSteps, maxBodyBytes: 32 * (maxSteps * spec.inputSize + stateNumbers) + 1024 };
+}
+
+/**
+ * The request body: input [T, inputSize] and the optional state, checked against the model's sizes (model.js:
+ * loadModel's `sizes`). Returns the tensors for forward(): input, h0 [D*L, P] and c0 [D*L, H] (LSTM).
+ */
+export function parseRequest(body, sizes, maxSteps) {
+  const { inputSize: I, stateRows: R, hWidth: P, cWidth: C } = sizes;
+  const stateForm = C ? '{"h": [[...], ...], "c": [[...], ...]}' : '{"h": [[...], ...]}';
   if (body === null || typeof body !== "object" || Array.isArray(body)) {
-    throw new HttpError(400, 'the body must be a JSON object: {"input": [[...], ...], "state"?: {"h": [...], "c": [...]}}');
+    throw new HttpError(400, `the body must be a JSON object: {"input": [[...], ...], "state"?: ${stateForm}}`);
   }
   onlyFields(body, ["input", "state"], "", 'expected "input" and optionally "state"');
   const { input, state } = body;
   if (!Array.isArray(input) || input.length === 0) {
     throw new HttpError(400, `"input" must be a non-empty array of timesteps, each an array of ${I} numbers`);
   }
-  if (input.length > MAX_STEPS) throw new HttpError(413, `"input" has ${input.length} timesteps; at most ${MAX_STEPS} per request`);
+  if (input.length > maxSteps) throw new HttpError(413, `"input" has ${input.length} timesteps; at most ${maxSteps} per request`);
   const T = input.length;
   const x = new Float32Array(T * I);
   for (let t = 0; t < T; t++) vector(x.subarray(t * I, (t + 1) * I), input[t], `input[${t}]`);
   let h0, c0;
   if (state !== undefined) {
     if (state === null || typeof state !== "object" || Array.isArray(state)) {
-      throw new HttpError(400, '"state" must be {"h": [...], "c": [...]} from a previous response');
+      throw new HttpError(400, `"state" must be ${stateForm} from a previous response`);
     }
-    onlyFields(state, ["h", "c"], "state.", 'expected "h" and "c"');
-    h0 = { shape: [1, H], data: vector(new Float32Array(H), state.h, "state.h") };
-    c0 = { shape: [1, H], data: vector(new Float32Array(H), state.c, "state.c") };
+    onlyFields(state, C ? ["h", "c"] : ["h"], "state.", C ? 'expected "h" and "c"' : `expected "h" (${sizes.kind === "gru" ? "a GRU" : "an RNN"} has no cell state)`);
+    h0 = { shape: [R, P], data: matrix(new Float32Array(R * P), state.h, "state.h", R, P) };
+    if (C) c0 = { shape: [R, C], data: matrix(new Float32Array(R * C), state.c, "state.c", R, C) };
   }
   return { input: { shape: [T, I], data: x }, h0, c0 };
+}
+
+/** Fills `out` from `value`, a JSON array of `rows` arrays of `width` numbers (one per layer and direction). */
+function matrix(out, value, what, rows, width) {
+  const form = `an array of ${rows} ${rows === 1 ? "row" : "rows"} (one per layer and direction), each of ${width} numbers`;
+  if (!Array.isArray(value)) throw new HttpError(400, `${what} must be ${form}`);
+  if (value.length !== rows) throw new HttpError(400, `${what} has ${value.length} ${value.length === 1 ? "row" : "rows"}; the model takes ${form}`);
+  for (let k = 0; k < rows; k++) vector(out.subarray(k * width, (k + 1) * width), value[k], `${what}[${k}]`);
+  return out;
 }
 
 /** Fills `out` from `value`, a JSON array of out.length numbers within float32's range; `what` names it in errors. */
