@@ -16,7 +16,8 @@ import { join } from "node:path";
 import { Miniflare } from "miniflare";
 import { afterAll, beforeAll, describe, expect, it, vi } from "vitest";
 import { libraryError, readCapped, requireFinite } from "../../examples/cloudflare-worker/src/http.js";
-import { loadSafetensors, saveSafetensors, type Tensor } from "../../src/index.js";
+import { limits, MAX_MULTIPLY_ADDS } from "../../examples/cloudflare-worker/src/request.js";
+import { loadSafetensors, saveSafetensors, type Spec, type Tensor } from "../../src/index.js";
 import type { ParityResult } from "./parity-case.js";
 import {
   bundleExample, COMPATIBILITY_DATE, describeProc, EXAMPLE, layerDiffs, maxDiff, MODULE_RULES, nodeParity, ROOT,
@@ -547,6 +548,26 @@ describe("the example Worker's body read and error mapping (examples/cloudflare-
     } finally {
       quiet.mockRestore();
     }
+  });
+
+  it("the steps and the body a request may carry follow the model's sizes (request.js: limits)", () => {
+    const spec = (o: Partial<Spec> & { inputSize: number; hiddenSize: number }): Spec => ({
+      kind: "lstm", cell: false, numLayers: 1, bidirectional: false, batchFirst: false, bias: true, projSize: 0, nonlinearity: "tanh", resetAfter: true, ...o,
+    });
+    // the default model: 1024 steps (the budget is its 1024 steps), 32 bytes per number a request carries, plus 1 KiB
+    expect(limits(spec({ inputSize: 64, hiddenSize: 256 }), null)).toEqual({ maxSteps: 1024, maxBodyBytes: 32 * (1024 * 64 + 256 + 256) + 1024 });
+    expect(MAX_MULTIPLY_ADDS).toBe(1024 * 4 * 256 * (64 + 256));
+    // 4x the hidden size: about 1/12 the steps
+    const big = spec({ inputSize: 64, hiddenSize: 1024 });
+    expect(limits(big, null).maxSteps).toBe(Math.floor(MAX_MULTIPLY_ADDS / (4 * 1024 * (64 + 1024))));
+    // two bidirectional layers with projection and a head: every layer, direction, the projection and the head count;
+    // the state is 4 rows of P (h) and 4 of H (c)
+    const deep = spec({ inputSize: 64, hiddenSize: 256, projSize: 128, numLayers: 2, bidirectional: true });
+    const perStep = 2 * (4 * 256 * (64 + 128) + 128 * 256) + 2 * (4 * 256 * (256 + 128) + 128 * 256) + 10 * 256;
+    const steps = Math.floor(MAX_MULTIPLY_ADDS / perStep);
+    expect(limits(deep, { inFeatures: 256, outFeatures: 10 })).toEqual({ maxSteps: steps, maxBodyBytes: 32 * (steps * 64 + 4 * 128 + 4 * 256) + 1024 });
+    // a model larger than the budget still takes one step per request
+    expect(limits(spec({ inputSize: 4096, hiddenSize: 8192 }), null).maxSteps).toBe(1);
   });
 
   it("refuses (422) a result that overflowed float32, which JSON would send as null", () => {
