@@ -5,7 +5,7 @@
 //   npx tsx bench/chart.ts     redraw from the saved results without measuring
 import { existsSync, readFileSync, writeFileSync } from "node:fs";
 import { fileURLToPath, pathToFileURL } from "node:url";
-import type { ColdStartSummary, WorkloadResult, WorkloadsSummary } from "./render-readme.js";
+import type { ColdStartSummary, WorkloadResult, WorkloadsSummary } from "./render-tables.js";
 
 const RESULTS = fileURLToPath(new URL("./results/", import.meta.url));
 const ORDER = ["W-stream", "W-seq", "W-batch", "W-gru", "W-train"];

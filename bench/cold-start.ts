@@ -6,7 +6,7 @@
 // the output, and prints JSON: importMs (the import alone), fromImportMs (import to first output) and the last
 // step's h, which is compared with our reference's (1e-4). This process also measures spawn -> that JSON line
 // (process start included). Runs go round-robin over the systems after one warm-up round (file cache), and the
-// table reports medians. Writes bench/results/workloads.cold-start.json, the README's table between
+// table reports medians. Writes bench/results/workloads.cold-start.json, the table in docs/benchmarks.md between
 // <!-- bench:cold-start:start --> and <!-- bench:cold-start:end -->, and redraws bench/results/workloads.svg.
 //   Model files, as each user would ship them: rnn-wasm reads the PyTorch state_dict (safetensors) with
 //   loadSafetensors + fromTorch; ONNX Runtime the exported .onnx; TensorFlow.js a raw float32 file of its
@@ -20,7 +20,7 @@ import { fileURLToPath } from "node:url";
 import { Command, InvalidArgumentError } from "commander";
 import { loadNow, machineInfo, NODE_MAJOR } from "./machine.js";
 import { writeChart } from "./chart.js";
-import { updateReadme, type ColdStartRow, type ColdStartSummary } from "./render-readme.js";
+import { updateBenchmarkTables, type ColdStartRow, type ColdStartSummary } from "./render-tables.js";
 import { rnnWasmPeer, ourLabel } from "./peers/rnn-wasm.js";
 import { pytorchMissing, PYTHON } from "./peers/pytorch.js";
 import { brainLabel } from "./peers/brain.js";
@@ -186,9 +186,9 @@ async function main(): Promise<void> {
       if (!Number.isInteger(n) || n < 1) throw new InvalidArgumentError("expected a positive integer");
       return n;
     }, 5)
-    .option("--no-readme", "do not rewrite the README table or the chart")
+    .option("--no-docs", "do not rewrite the table in docs/benchmarks.md or the chart")
     .parse(process.argv);
-  const options = program.opts<{ runs: number; readme: boolean }>();
+  const options = program.opts<{ runs: number; docs: boolean }>();
   if (!existsSync(join(ROOT, "dist/src/index.js"))) throw new Error("dist/ is missing: run `npm run build` first (the children import the built package)");
 
   const loadBefore = loadNow();
@@ -257,10 +257,10 @@ async function main(): Promise<void> {
     };
     writeFileSync(RESULTS + "workloads.cold-start.json", JSON.stringify(summary, null, 2) + "\n");
     console.log(`Saved to: ${RESULTS}workloads.cold-start.json`);
-    if (options.readme) {
+    if (options.docs) {
       if (existsSync(RESULTS + "workloads.json")) console.log(`Chart: ${writeChart()}`);
-      const readme = updateReadme(summary);
-      console.log(readme ? `Updated the table in ${readme}` : "README.md has no bench:cold-start markers; table not written");
+      const page = updateBenchmarkTables(summary);
+      console.log(page ? `Updated the table in ${page}` : "docs/benchmarks.md has no bench:cold-start markers; table not written");
     }
   } finally {
     rmSync(dir, { recursive: true, force: true });

@@ -4,7 +4,7 @@
 // the reference within 1e-4. Writes
 //   bench/results/lstm-seq.json          benny's result (with every sample)
 //   bench/results/lstm-seq.summary.json  median ms, ops/s, GFLOP/s, ratios, machine and date
-// and rewrites the README's table between <!-- bench:lstm-seq:start --> and <!-- bench:lstm-seq:end -->.
+// and rewrites the table in docs/benchmarks.md between <!-- bench:lstm-seq:start --> and <!-- bench:lstm-seq:end -->.
 //   FLOP per LSTM step: 2·4H·(I+H)·B (input and recurrent matmuls; activations are not counted)
 import v8 from "node:v8";
 // Node 20 validates relaxed SIMD only behind this flag; it must be set before any wasm is compiled. Importing the
@@ -18,7 +18,7 @@ import { seededValues } from "./peers/workloads.js";
 import { fileURLToPath } from "node:url";
 import { add, complete, configure, cycle, save, suite } from "benny";
 import { createRuntime, fromTorch, LSTM, supportsBuild, type Build, type RecurrentLayer, type Tensor } from "../src/index.js";
-import { updateReadme, type BenchSummary, type CaseSummary } from "./render-readme.js";
+import { updateBenchmarkTables, type BenchSummary, type CaseSummary } from "./render-tables.js";
 
 const I = 64, H = 256, B = 1, T = 128;
 const FLOP_PER_SEQUENCE = 2 * 4 * H * (I + H) * B * T;
@@ -108,8 +108,8 @@ async function main(): Promise<void> {
   writeFileSync(RESULTS + "lstm-seq.summary.json", JSON.stringify(out, null, 2) + "\n");
   console.log(`Saved to: ${RESULTS}lstm-seq.summary.json`);
   for (const c of cases) c.layer.dispose();
-  const readme = updateReadme(out);
-  console.log(readme ? `Updated the table in ${readme}` : "README.md has no bench:lstm-seq markers; table not written");
+  const page = updateBenchmarkTables(out);
+  console.log(page ? `Updated the table in ${page}` : "docs/benchmarks.md has no bench:lstm-seq markers; table not written");
 }
 
 await main();

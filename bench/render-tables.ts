@@ -1,10 +1,11 @@
-// bench/render-readme.ts: renders the saved bench summaries as the README's tables:
+// bench/render-tables.ts: renders the saved bench summaries as the tables of docs/benchmarks.md:
 //   bench/results/lstm-seq.summary.json    between <!-- bench:lstm-seq:start --> and <!-- bench:lstm-seq:end -->
 //   bench/results/train-step.summary.json  between <!-- bench:train-step:start --> and <!-- bench:train-step:end -->
 //   bench/results/workloads.json           between <!-- bench:workloads:start --> and <!-- bench:workloads:end -->
 //   bench/results/workloads.cold-start.json  between <!-- bench:cold-start:start --> and <!-- bench:cold-start:end -->
-// Each bench calls updateReadme() with its summary after a run; run this file alone (`npx tsx
-// bench/render-readme.ts`) to re-render every saved summary without measuring again.
+// Each bench calls updateBenchmarkTables() with its summary after a run; run this file alone (`npx tsx
+// bench/render-tables.ts`) to re-render every saved summary without measuring again. test/docs/samples.test.ts
+// checks that the page holds exactly what renderSuite() makes of the saved summaries.
 import { existsSync, readFileSync, writeFileSync } from "node:fs";
 import { fileURLToPath, pathToFileURL } from "node:url";
 import type { MachineInfo } from "./machine.js";
@@ -167,13 +168,16 @@ export interface ColdStartSummary {
   rows: ColdStartRow[];
 }
 
-type AnySummary = BenchSummary | TrainStepSummary | WorkloadsSummary | ColdStartSummary;
+export type AnySummary = BenchSummary | TrainStepSummary | WorkloadsSummary | ColdStartSummary;
 
-const README = fileURLToPath(new URL("../README.md", import.meta.url));
-const SUITES = ["lstm-seq", "train-step", "workloads", "cold-start"] as const;
+/** The page the tables live in. */
+export const BENCHMARKS_DOC = fileURLToPath(new URL("../docs/benchmarks.md", import.meta.url));
+export const SUITES = ["lstm-seq", "train-step", "workloads", "cold-start"] as const;
 const SUMMARY_FILES: Record<string, string> = { workloads: "workloads.json", "cold-start": "workloads.cold-start.json" };
-const summaryPath = (suite: string) => fileURLToPath(new URL(`./results/${SUMMARY_FILES[suite] ?? `${suite}.summary.json`}`, import.meta.url));
-const markers = (suite: string) => [`<!-- bench:${suite}:start -->`, `<!-- bench:${suite}:end -->`] as const;
+/** The saved summary a suite's table is rendered from. */
+export const summaryPath = (suite: string) => fileURLToPath(new URL(`./results/${SUMMARY_FILES[suite] ?? `${suite}.summary.json`}`, import.meta.url));
+/** The comment lines a suite's table sits between in docs/benchmarks.md. */
+export const markers = (suite: string) => [`<!-- bench:${suite}:start -->`, `<!-- bench:${suite}:end -->`] as const;
 
 /** Where and how a suite was measured: one line under its table. */
 function machineLine(s: BenchSummary | TrainStepSummary, agreement: string): string {
@@ -353,26 +357,27 @@ export function renderColdStart(s: ColdStartSummary): string {
   return lines.join("\n");
 }
 
-function render(s: AnySummary): string {
+/** The Markdown that goes between a suite's markers. */
+export function renderSuite(s: AnySummary): string {
   if (s.suite === "workloads") return renderWorkloads(s as WorkloadsSummary);
   if (s.suite === "cold-start") return renderColdStart(s as ColdStartSummary);
   return s.suite === "train-step" ? renderTrainStepTable(s as TrainStepSummary) : renderTable(s as BenchSummary);
 }
 
 /**
- * Rewrites the README's table for `summary`'s suite (default: the saved lstm-seq summary); returns the README's
- * path, or null when the README lacks that suite's markers.
+ * Rewrites the table of `summary`'s suite (default: the saved lstm-seq summary) in docs/benchmarks.md; returns the
+ * page's path, or null when the page lacks that suite's markers.
  */
-export function updateReadme(summary?: AnySummary, readmePath = README): string | null {
+export function updateBenchmarkTables(summary?: AnySummary, docPath = BENCHMARKS_DOC): string | null {
   const s = summary ?? (JSON.parse(readFileSync(summaryPath("lstm-seq"), "utf8")) as BenchSummary);
-  if (!existsSync(readmePath)) return null;
+  if (!existsSync(docPath)) return null;
   const [START, END] = markers(s.suite);
-  const text = readFileSync(readmePath, "utf8");
+  const text = readFileSync(docPath, "utf8");
   const start = text.indexOf(START);
   const end = text.indexOf(END);
   if (start < 0 || end < start) return null;
-  writeFileSync(readmePath, text.slice(0, start + START.length) + "\n" + render(s) + "\n" + text.slice(end));
-  return readmePath;
+  writeFileSync(docPath, text.slice(0, start + START.length) + "\n" + renderSuite(s) + "\n" + text.slice(end));
+  return docPath;
 }
 
 if (process.argv[1] && import.meta.url === pathToFileURL(process.argv[1]).href) {
@@ -381,9 +386,9 @@ if (process.argv[1] && import.meta.url === pathToFileURL(process.argv[1]).href) 
       console.log(`${summaryPath(suite)} does not exist (run \`npm run bench\`); skipped`);
       continue;
     }
-    const path = updateReadme(JSON.parse(readFileSync(summaryPath(suite), "utf8")) as AnySummary);
+    const path = updateBenchmarkTables(JSON.parse(readFileSync(summaryPath(suite), "utf8")) as AnySummary);
     if (!path) {
-      console.error(`README.md has no ${markers(suite).join(" ... ")} markers`);
+      console.error(`docs/benchmarks.md has no ${markers(suite).join(" ... ")} markers`);
       process.exitCode = 1;
     } else console.log(`Updated the ${suite} table in ${path}`);
   }

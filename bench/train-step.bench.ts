@@ -6,7 +6,7 @@
 // from the same start must leave every case's weights within 1e-4 of the reference's. Writes
 //   bench/results/train-step.json          benny's result (with every sample)
 //   bench/results/train-step.summary.json  median ms, steps/s, GFLOP/s, ratios, machine and date
-// and rewrites the README's table between <!-- bench:train-step:start --> and <!-- bench:train-step:end -->.
+// and rewrites the table in docs/benchmarks.md between <!-- bench:train-step:start --> and <!-- bench:train-step:end -->.
 //   FLOP: forward 2·4H·(I+H)·B·T (the LSTM's input and recurrent matmuls); backward counted as 2x forward (the
 //   gradients of the input and of the weights are one matmul each per forward matmul), so a step counts 3x
 //   forward. The Linear head, the loss, the activations and Adam's pass over the parameters are not counted.
@@ -24,7 +24,7 @@ import {
   Adam, createRuntime, fromTorch, LastStep, Linear, LSTM, mseLoss, Sequential, supportsBuild,
   type Build, type RecurrentLayer, type Runtime, type Tensor,
 } from "../src/index.js";
-import { updateReadme, type TrainStepCase, type TrainStepSummary } from "./render-readme.js";
+import { updateBenchmarkTables, type TrainStepCase, type TrainStepSummary } from "./render-tables.js";
 
 const I = 32, H = 128, B = 32, T = 32;
 const LR = 1e-3;
@@ -157,8 +157,8 @@ async function main(): Promise<void> {
     c.optimizer.dispose();
     c.model.dispose();
   }
-  const readme = updateReadme(out);
-  console.log(readme ? `Updated the table in ${readme}` : "README.md has no bench:train-step markers; table not written");
+  const page = updateBenchmarkTables(out);
+  console.log(page ? `Updated the table in ${page}` : "docs/benchmarks.md has no bench:train-step markers; table not written");
 }
 
 await main();

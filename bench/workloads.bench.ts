@@ -7,7 +7,7 @@
 //   npx tsx bench/workloads.bench.ts                     every workload (part of `npm run bench`)
 //   npx tsx bench/workloads.bench.ts --only W-seq        one workload (or a comma-separated list)
 //   options: --peers <ids> (a partial run: results to the temporary directory)  --max-time <s>  --no-pytorch
-//            --no-readme   (--help lists them)
+//            --no-docs   (--help lists them)
 //
 // For each workload every peer gets the same weights (bench/models/<model>.safetensors, or the .onnx exported from
 // the same module) and the same input. Before timing, each peer's result is compared with our reference (see
@@ -20,7 +20,7 @@
 //   bench/results/workloads.<id>.json   benny's result per workload (every sample)
 //   bench/results/workloads.json        the summary: per workload and peer, median, spread, GFLOP/s, ratios, check
 //   bench/results/workloads.svg         the chart (bench/chart.ts)
-// and rewrites the README's tables between <!-- bench:workloads:start --> and <!-- bench:workloads:end -->.
+// and rewrites the tables in docs/benchmarks.md between <!-- bench:workloads:start --> and <!-- bench:workloads:end -->.
 import v8 from "node:v8";
 // Node 20 validates relaxed SIMD only behind this flag; it must be set before any wasm is compiled (importing the
 // library compiles nothing). The relaxed rows are labelled with it.
@@ -35,7 +35,7 @@ import { add, complete, configure, cycle, save, suite } from "benny";
 import { maxAbsDiff } from "../src/compare.js";
 import { loadNow, machineInfo } from "./machine.js";
 import { writeChart } from "./chart.js";
-import { updateReadme, type WorkloadResult, type WorkloadRow, type WorkloadsSummary } from "./render-readme.js";
+import { updateBenchmarkTables, type WorkloadResult, type WorkloadRow, type WorkloadsSummary } from "./render-tables.js";
 import { brainPeer } from "./peers/brain.js";
 import { ortPeer } from "./peers/ort.js";
 import { pytorchMissing, runPytorch, type PytorchRun } from "./peers/pytorch.js";
@@ -57,7 +57,7 @@ interface Options {
   peers: string[] | null;
   maxTime: number;
   pytorch: boolean;
-  readme: boolean;
+  docs: boolean;
 }
 
 function parseOptions(argv: string[]): Options {
@@ -78,10 +78,10 @@ function parseOptions(argv: string[]): Options {
       return s;
     }, 2)
     .option("--no-pytorch", "skip the PyTorch subprocess")
-    .option("--no-readme", "do not rewrite the README tables or the chart")
+    .option("--no-docs", "do not rewrite the tables in docs/benchmarks.md or the chart")
     .parse(argv);
-  const o = program.opts<{ only?: WorkloadId[]; peers?: string[]; maxTime: number; pytorch: boolean; readme: boolean }>();
-  return { only: o.only ?? [...WORKLOAD_IDS], peers: o.peers ?? null, maxTime: o.maxTime, pytorch: o.pytorch, readme: o.readme };
+  const o = program.opts<{ only?: WorkloadId[]; peers?: string[]; maxTime: number; pytorch: boolean; docs: boolean }>();
+  return { only: o.only ?? [...WORKLOAD_IDS], peers: o.peers ?? null, maxTime: o.maxTime, pytorch: o.pytorch, docs: o.docs };
 }
 
 /** Every JavaScript-side peer, in the order the tables list them. */
@@ -346,11 +346,11 @@ async function main(): Promise<void> {
     writeFileSync(path, JSON.stringify(summary, null, 2) + "\n"); // after each workload: a crash keeps the rest
   }
   console.log(`\nSaved to: ${path}`);
-  if (options.peers) console.log("--peers: a partial run, so bench/results/, the chart and the README are left as they are");
-  else if (options.readme) {
+  if (options.peers) console.log("--peers: a partial run, so bench/results/, the chart and docs/benchmarks.md are left as they are");
+  else if (options.docs) {
     console.log(`Chart: ${writeChart()}`);
-    const readme = updateReadme(summary);
-    console.log(readme ? `Updated the tables in ${readme}` : "README.md has no bench:workloads markers; tables not written");
+    const page = updateBenchmarkTables(summary);
+    console.log(page ? `Updated the tables in ${page}` : "docs/benchmarks.md has no bench:workloads markers; tables not written");
   }
 }
 
