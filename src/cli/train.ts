@@ -179,14 +179,14 @@ export async function trainAndSave(values: readonly number[], s: TrainSettings, 
 }
 
 /**
- * Trains on `values` with progress on stderr and renders the model file and the loss chart `t` asks for into
+ * Trains on `values` with progress on `stderr` and renders the model file and the loss chart `t` asks for into
  * memory (outcome.files), writing nothing. The caller has checked the output paths (checkTrainOutputs).
  */
-export async function trainAndRender(values: readonly number[], s: TrainSettings, t: TrainTargets): Promise<TrainOutcome> {
+export async function trainAndRender(values: readonly number[], s: TrainSettings, t: TrainTargets, stderr: NodeJS.WriteStream = process.stderr): Promise<TrainOutcome> {
   checkSize(s);
   checkData(values, s, t);
   await init();
-  const progress = new TrainingProgress(s.epochs);
+  const progress = new TrainingProgress(s.epochs, stderr);
   let last: EpochReport | undefined;
   let result: TrainResult;
   try {

@@ -180,15 +180,6 @@ describe("inspect (text)", () => {
     expect(r.stdout).toContain(`${path}: LSTM, ${4 * 8 * (3 + 8) + 2 * 4 * 8} parameters`);
   });
 
-  it("the README's sample output is what the command prints", () => {
-    const readme = readFileSync(join(ROOT, "README.md"), "utf8");
-    const sample = /^```text\n\$ rnn-wasm (inspect [^\n]+)\n([\s\S]*?)^```$/m.exec(readme);
-    expect(sample, "README.md has a ```text block starting with `$ rnn-wasm inspect ...`").not.toBeNull();
-    const r = cli(sample![1].split(" "));
-    expect(r.code, describeRun(r)).toBe(0);
-    expect(r.stdout).toBe(sample![2]);
-  });
-
   it("long metadata values are cut short in text, whole in --json", () => {
     const lstm = new LSTM({ inputSize: 2, hiddenSize: 3, backend: "reference", seed: 1 });
     const history = JSON.stringify(Array.from({ length: 40 }, (_, epoch) => ({ epoch, loss: 1 / (epoch + 1) })));

@@ -61,12 +61,23 @@ export function normalisationOf(values: readonly number[], end = values.length):
   return { mean: mean * scale, std: std > 0 ? std : 1 };
 }
 
+/**
+ * (v - mean) / std, and z * std + mean. Where the plain formula overflows although its result does not (v and the
+ * mean near ±1.7e308 with opposite signs), the terms are divided (or halved) first; elsewhere it is the plain formula,
+ * bit for bit.
+ */
+export function zScore(v: number, n: Normalisation): number {
+  const d = v - n.mean;
+  return Number.isFinite(d) ? d / n.std : v / n.std - n.mean / n.std;
+}
+
 export function normalise(values: readonly number[], n: Normalisation): number[] {
-  return values.map((v) => (v - n.mean) / n.std);
+  return values.map((v) => zScore(v, n));
 }
 
 export function denormalise(z: number, n: Normalisation): number {
-  return z * n.std + n.mean;
+  const v = z * n.std + n.mean;
+  return Number.isFinite(v) ? v : 2 * (z * (n.std / 2) + n.mean / 2);
 }
 
 /** Which targets of the model series train and which validate. */
@@ -118,16 +129,25 @@ export function minimumRows(window: number, fraction: number, lag: number): numb
  * `values` starts at row firstRow + 1 of it (rows in messages count from 1).
  */
 export function checkModelSeries(values: readonly number[], series: readonly number[], lag: number, n: Normalisation, what: string, firstRow = 0): void {
+  const steps = `${lag} step${lag > 1 ? "s" : ""}`;
+  // Every value first: an overflowing difference also makes the mean and std meaningless, so it is the one to report.
   for (let i = 0; i < series.length; i++) {
-    const row = firstRow + i + lag + 1;
     if (!Number.isFinite(series[i])) {
-      throw new CliError(`${what}, row ${row}: the change over ${lag} step${lag > 1 ? "s" : ""} (${values[i + lag]} - ${values[i]}) overflows a double; ` +
-        "use a smaller --difference or scale the values");
+      const row = firstRow + i + lag + 1;
+      throw new CliError(lag
+        ? `${what}, row ${row}: the change over ${steps} (${values[i + lag]} - ${values[i]}) overflows a double; use a smaller --difference or scale the values`
+        : `${what}, row ${row}: ${values[i]} is not a finite number`);
     }
-    const z = (series[i] - n.mean) / n.std;
+  }
+  if (!(Number.isFinite(n.mean) && Number.isFinite(n.std) && n.std > 0)) {
+    throw new CliError(`${what}: the mean (${n.mean}) or standard deviation (${n.std}) of the training part is not a finite number`);
+  }
+  for (let i = 0; i < series.length; i++) {
+    const z = zScore(series[i], n);
     if (!(Math.abs(z) <= MAX_NORMALISED)) {
-      const what2 = lag ? `the change over ${lag} step${lag > 1 ? "s" : ""} there, ${series[i]},` : `${series[i]}`;
-      throw new CliError(`${what}, row ${row}: ${what2} normalises to ${z.toExponential(2)} (mean ${n.mean}, standard deviation ${n.std} of the training part), ` +
+      const row = firstRow + i + lag + 1;
+      const value = lag ? `the change over ${steps} there, ${series[i]},` : `${series[i]}`;
+      throw new CliError(`${what}, row ${row}: ${value} normalises to ${z.toExponential(2)} (mean ${n.mean}, standard deviation ${n.std} of the training part), ` +
         `beyond the ±${MAX_NORMALISED.toExponential(2)} the network's float32 arithmetic can take: the column's values differ by too many orders of magnitude`);
     }
   }
