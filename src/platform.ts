@@ -51,11 +51,17 @@ export function wasmFileName(build: Build): string {
   return `rnn-${build}.wasm`;
 }
 
+// This module's URL, held in a variable so that no bundler reads the fallback's URLs below as assets: written
+// `new URL(`../build/${name}`, import.meta.url)`, Vite globs the whole build/ folder into a browser bundle (the .d.ts
+// and .js bindings too) and webpack 5 stops with "Can't resolve '../build'" (dist/build does not exist), although
+// the browser entry never uses this fallback. The entries' own URLs (src/browser.ts) are the literal pattern.
+const HERE = import.meta.url;
+
 // The package's files seen from this module: build/ is one level up from src/ (run from source) and two levels up
 // from dist/src/ (the published package).
 function packagedUrls(build: Build): URL[] {
   const name = wasmFileName(build);
-  return [new URL(`../build/${name}`, import.meta.url), new URL(`../../build/${name}`, import.meta.url)];
+  return [new URL(`../build/${name}`, HERE), new URL(`../../build/${name}`, HERE)];
 }
 
 interface FsPromises {
@@ -116,9 +122,9 @@ async function fetchFirst(urls: URL[], name: string): Promise<Response> {
 }
 
 /** What to do when the browser cannot fetch the package's wasm: it did not reach the server. */
-export const SERVE_WASM_ADVICE = "the .wasm files must be served beside your bundle: let your bundler emit them as assets " +
-  "(Vite and webpack do for new URL('...', import.meta.url); esbuild needs --loader:.wasm=file and the files copied), " +
-  "or pass the wasm yourself: init(fetch('/path/rnn-simd.wasm'))";
+export const SERVE_WASM_ADVICE = "the .wasm files must be served with your bundle: Vite and webpack emit them as assets " +
+  "by themselves; esbuild does not, so import their URLs (import simd from 'rnn-wasm/wasm/rnn-simd.wasm' with " +
+  "--loader:.wasm=file) and pass one: init(new URL(simd, import.meta.url)); see docs/bundlers.md";
 
 /** Used when no entry point registered a platform (src/index.ts imported directly). */
 const fallback: Platform = {
