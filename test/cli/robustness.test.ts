@@ -23,6 +23,7 @@ import { init, RnnError } from "../../src/index.js";
 import { CliError, NODE_IO, UsageError, checkOutputs, positiveInt, writeOutputFiles, type WriteIo } from "../../src/cli/common.js";
 import { firstInvalidUtf8, numericColumn, quoteCell, readCsv } from "../../src/cli/csv.js";
 import { forecastErrors, recursiveForecast } from "../../src/cli/forecast/forecast.js";
+import { forecasterFileBytes, readForecasterFile } from "../../src/cli/forecast/model-file.js";
 import { ForecastNetwork, parameterCount } from "../../src/cli/forecast/network.js";
 import { formatter } from "../../src/cli/forecast/report.js";
 import { checkModelSeries, denormalise, zScore, FLOAT32_MAX, MAX_NORMALISED, minimumRows, modelSeries, normalisationOf, splitByTime } from "../../src/cli/forecast/series.js";
@@ -304,6 +305,23 @@ describe("values near the ends of the doubles", () => {
     const network = { next: () => 10 } as unknown as ForecastNetwork;
     expect(() => recursiveForecast({ network, window: 2, difference: 0, normalisation: { mean: 0, std: 1e308 } }, [1e308, -1e308, 1e308], 2, "column 'v'"))
       .toThrow(/column 'v': step 1 of the forecast is Infinity .*leaves a double's range/);
+  });
+
+  it("predict: a network output that overflows float32 is blamed on the model, not on the data", () => {
+    const network = { next: () => -Infinity } as unknown as ForecastNetwork;
+    expect(() => recursiveForecast({ network, window: 2, difference: 0, normalisation: { mean: 0, std: 1 } }, [1, 2, 3], 2, "column 'v'"))
+      .toThrow("column 'v': at step 1 of the forecast the network's output is -Infinity: its weights overflow float32 on this data");
+  });
+
+  it("predict: a forecaster with a NaN weight says so without the API's advice (predict has no nanPolicy)", () => {
+    const n = ForecastNetwork.create({ kind: "lstm", hidden: 4, layers: 1 }, 1);
+    const d = n.stateDict();
+    n.dispose();
+    d["head.weight"].data[2] = NaN;
+    const info = { kind: "lstm", window: 3, column: "v", difference: 0, normalisation: { mean: 0, std: 1 }, trainOptions: {}, training: {}, producer: "test" } as const;
+    const path = join(dir, "nan-head.safetensors");
+    writeFileSync(path, forecasterFileBytes(d, info));
+    expect(() => readForecasterFile(path)).toThrow(/^model file '.*nan-head\.safetensors': head\.weight holds NaN at flat index 2; a forecaster's weights must be finite numbers: train the model again$/);
   });
 
   it("forecast errors of a series near 1e300 stay finite", () => {

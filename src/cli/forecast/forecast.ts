@@ -39,6 +39,9 @@ export function recursiveForecast(m: ForecastModel, history: readonly number[], 
   const values = [...tail]; // grows with each forecast, which later steps difference against
   for (let h = 0; h < horizon; h++) {
     const next = m.network.next(window);
+    if (!Number.isFinite(next)) {
+      throw new CliError(`${what}: at step ${h + 1} of the forecast the network's output is ${next}: its weights overflow float32 on this data (a damaged or diverged model); train the model again`);
+    }
     window.shift();
     window.push(next);
     const change = denormalise(next, m.normalisation);

@@ -109,7 +109,8 @@ export function readForecasterFile(path: string): LoadedForecaster {
   try {
     network = ForecastNetwork.load(file.tensors, info.kind);
   } catch (e) {
-    if (e instanceof RnnError) throw new CliError(`${where}: ${e.message}`);
+    // The library's advice for NaN weights names its API option; predict has none (a model must be finite to forecast).
+    if (e instanceof RnnError) throw new CliError(`${where}: ${e.message.replace(/; pass nanPolicy: 'propagate'.*$/, "")}${e.code === "nonfinite" ? "; a forecaster's weights must be finite numbers: train the model again" : ""}`);
     throw e;
   }
   return { info, network, window: info.window, difference: info.difference, normalisation: info.normalisation };
