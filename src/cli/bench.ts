@@ -10,7 +10,8 @@ import { existsSync, readdirSync, readFileSync, statSync } from "node:fs";
 import { join } from "node:path";
 import { Option, type Command } from "commander";
 import { BUILDS, supportsBuild, type Build } from "../index.js";
-import { CliError, UsageError, jsonText, packageRoot, positiveInt } from "./common.js";
+import { CliError, UsageError, jsonText, packageRoot } from "./common.js";
+import { MAX_TIMED_RUNS, positiveIntUpTo } from "./option-values.js";
 import { CHECK_TOLERANCE, DEFAULT_SAMPLES, QUICK_WORKLOADS, quickBench, type QuickResult } from "./quick-bench.js";
 
 interface BenchOptions {
@@ -43,7 +44,7 @@ export function registerBench(program: Command): void {
     .option("--quick", "the five workloads on rnn-wasm's wasm builds only, a few samples each (seconds, no peers)")
     .option("--json", "print a JSON object instead of text")
     .addOption(new Option("--build <build>", "--quick: time this wasm build only (default: relaxed and simd, where the engine runs them)").choices([...BUILDS]))
-    .option("--runs <n>", `--quick: samples per workload (default ${DEFAULT_SAMPLES})`, positiveInt)
+    .option("--runs <n>", `--quick: samples per workload (default ${DEFAULT_SAMPLES}, at most ${MAX_TIMED_RUNS})`, positiveIntUpTo(MAX_TIMED_RUNS))
     .addHelpText("after", EXAMPLES)
     .action(async (options: BenchOptions) => {
       if (options.quick) await runQuick(options);

@@ -7,7 +7,8 @@ import { isAbsolute, join, relative } from "node:path";
 import type { Command } from "commander";
 import { BUILDS, createRuntime, fromTorch, supportsBuild, type RecurrentLayer, type Runtime, type Tensor } from "../index.js";
 import { maxAbsDiff } from "../compare.js";
-import { CliError, packageRoot, positiveInt, readSafetensorsFile, shapeText } from "./common.js";
+import { CliError, packageRoot, readSafetensorsFile, shapeText } from "./common.js";
+import { MAX_TIMED_RUNS, positiveIntUpTo } from "./option-values.js";
 
 /** Agreement with PyTorch we call a pass; T = 128 steps of float32 sums of 320 terms land near 1e-6. */
 const TOLERANCE = 1e-4;
@@ -41,7 +42,7 @@ export function registerDemo(program: Command): void {
       "PyTorch's output, h_n, c_n), runs it on each wasm build this engine supports and on the reference backend,\n" +
       "prints the largest difference from PyTorch and the time per sequence.",
     )
-    .option("--runs <n>", `timed runs per backend (default: as many as fit in about ${BUDGET_MS / 1000} s, at least ${MIN_RUNS})`, positiveInt)
+    .option("--runs <n>", `timed runs per backend (default: as many as fit in about ${BUDGET_MS / 1000} s, at least ${MIN_RUNS}; at most ${MAX_TIMED_RUNS})`, positiveIntUpTo(MAX_TIMED_RUNS))
     .action(async (options: { runs?: number }) => {
       await demo(options.runs, (line) => process.stdout.write(line + "\n"));
     });

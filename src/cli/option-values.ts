@@ -22,6 +22,12 @@ export function positiveIntUpTo(max: number): (value: string) => number {
   };
 }
 
+/**
+ * Most timed runs (demo --runs, bench --quick --runs): 1000 runs of the slowest backend take about a minute; every
+ * run's time is kept for the median, so a billion would also need gigabytes.
+ */
+export const MAX_TIMED_RUNS = 1000;
+
 /** Largest seed: the generator (mulberry32) takes 32 bits, so a larger one would silently repeat a smaller one's weights. */
 export const MAX_SEED = 2 ** 32 - 1;
 

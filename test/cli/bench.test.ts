@@ -69,6 +69,7 @@ describe("bench --quick", () => {
   it("bad option values (exit 2)", () => {
     expectFailure(cli(["bench", "--quick", "--build", "avx"]), 2, /option '--build <build>' argument 'avx' is invalid. Allowed choices are relaxed, simd, scalar/);
     expectFailure(cli(["bench", "--quick", "--runs", "0"]), 2, /option '--runs <n>' argument '0' is invalid. expected a positive integer/);
+    expectFailure(cli(["bench", "--quick", "--runs", "1e9"]), 2, /option '--runs <n>' argument '1e9' is invalid. expected a positive integer up to 1,000\./);
     expectFailure(cli(["bench", "--runs", "3"]), 2, /--runs applies to --quick/);
     expectFailure(cli(["bench", "--build", "simd"]), 2, /--build applies to --quick/);
   });

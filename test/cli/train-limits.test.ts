@@ -75,6 +75,10 @@ describe.concurrent("absurd sizes: refused at once, naming the option and its li
     expectFailure(r, 2, /option '--horizon <n>' argument '1e9' is invalid\. expected a positive integer up to 100,000\./);
   });
 
+  it("demo --runs 1e9 (it would have kept a billion timings)", async () => {
+    expectFailure(await cliAsync(["demo", "--runs", "1e9"]), 2, /option '--runs <n>' argument '1e9' is invalid\. expected a positive integer up to 1,000\./);
+  });
+
   it("--batch 1e9 takes every training window at once", async () => {
     const r = await train(...small, "--batch", "1e9", "--out", join(dir, "batch.safetensors"), "--json");
     expect(r.code, describeRun(r)).toBe(0);
