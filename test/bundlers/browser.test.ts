@@ -2,7 +2,8 @@
 // the recipe docs/bundlers.md shows (fixtures/commands.sh, fixtures/browser). Each app's build output is served
 // alone from a static server on 127.0.0.1 and opened in headless Chromium: the LSTM's output must equal Node's
 // (the same main.js run by the package's node export, relaxed SIMD enabled as in Chromium) within 1e-6, the page
-// must have fetched a .wasm the bundler emitted, and the output folder must hold nothing else unexpected. A fourth
+// must have fetched a .wasm the bundler emitted, and the output folder must hold nothing else unexpected; Vite's dev
+// server, which pre-bundles the package, must serve the page the same output. A fourth
 // app is the issue's finding: esbuild without the recipe emits no .wasm, and init() must name the URL it tried and
 // what to do, whether the server answers 404, answers its fallback page (as many hosts do for a path they do not
 // have), or drops the connection. The builds, Node's run and Chromium's start overlap.
@@ -10,6 +11,7 @@ import { cpSync, existsSync, readdirSync, readFileSync, rmSync, statSync } from 
 import { createServer, type Server } from "node:http";
 import { extname, join } from "node:path";
 import type { Browser } from "playwright-core";
+import { createServer as createViteServer } from "vite";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { launchChromium } from "../runtimes/browser.js";
 import { staticServer } from "../runtimes/helpers.js";
@@ -82,6 +84,7 @@ interface Opened {
 describe("browser bundles of the packed package, in headless Chromium", () => {
   const opened = new Map<string, Opened>();
   const unkind = new Map<"fallback" | "reset", string | undefined>();
+  let viteDev: { result?: AppResult; failure?: string; requests: string[] };
   const servers: Server[] = [];
   let browser: Browser | undefined;
   let root: string;
@@ -119,6 +122,23 @@ describe("browser bundles of the packed package, in headless Chromium", () => {
       servers.push(server);
       opened.set(app.name, { ...(await open(url)), requests, files: readdirSync(dist, { recursive: true }).map(String).sort(), build });
     }
+    // Vite's dev server, on the Vite app: it pre-bundles the package into node_modules/.vite and must still serve
+    // the .wasm its new URL(...) points at
+    const dev = await createViteServer({ root: dirs[1], configFile: false, logLevel: "silent", server: { host: "127.0.0.1", port: 0 } });
+    await dev.listen();
+    const devRequests: string[] = [];
+    try {
+      const url = dev.resolvedUrls!.local[0].replace(/\/$/, "");
+      const page = await browser.newPage();
+      page.on("request", (r) => devRequests.push(new URL(r.url()).pathname));
+      await page.goto(`${url}/index.html`);
+      await page.waitForFunction(() => "result" in window || "failure" in window, null, { timeout: 30_000 });
+      const seen = await page.evaluate(() => ({ result: (window as { result?: AppResult }).result, failure: (window as { failure?: string }).failure }));
+      await page.close();
+      viteDev = { ...seen, requests: devRequests };
+    } finally {
+      await dev.close();
+    }
     for (const missing of ["fallback", "reset"] as const) {
       const { url, server } = await unkindServer(join(dirs[3], "dist"), missing);
       servers.push(server);
@@ -149,6 +169,12 @@ describe("browser bundles of the packed package, in headless Chromium", () => {
     expect(wasm.map((f) => `/${f.replaceAll("\\", "/")}`)).toContain(fetched[0]);
     expect(fetched[0]).toMatch(new RegExp(`rnn-${node.build}|^/[0-9a-f]{20}\\.wasm$`));
     expect(app.files.filter((f) => !/\.(wasm|js|html)$/.test(f) && !/^assets$/.test(f) && !f.endsWith(".LICENSE.txt"))).toEqual([]);
+  });
+
+  it("vite's dev server: the same output, the .wasm served from node_modules/rnn-wasm/build", () => {
+    expect(viteDev.failure).toBeUndefined();
+    expect(outputDiff(viteDev.result!, node)).toBeLessThanOrEqual(1e-6);
+    expect(viteDev.requests).toContain(`/node_modules/rnn-wasm/build/rnn-${node.build}.wasm`);
   });
 
   it("esbuild without the recipe: no .wasm is emitted, and init() names the URL it fetched and the fix", () => {
