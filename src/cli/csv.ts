@@ -56,7 +56,13 @@ export function readCsv(path: string): CsvTable {
     throw new CliError(`data file '${path}', line ${line}: byte 0x${bytes[at].toString(16).padStart(2, "0")} at offset ${at} is not UTF-8 text; ` +
       "save the file as UTF-8 (e.g. `iconv -f latin1 -t utf-8`)");
   }
-  const text = bytes.toString("utf8");
+  let text: string;
+  try {
+    text = bytes.toString("utf8");
+  } catch (e) {
+    // V8's strings end at about 512 MiB (ERR_STRING_TOO_LONG)
+    throw new CliError(`data file '${path}' is ${bytes.length.toLocaleString("en-US")} bytes, more text than one JavaScript string holds: ${(e as Error).message}`);
+  }
   let parsed: { record: string[]; info: { lines: number } }[];
   try {
     // info: true gives each record with the line it ends on (csv-parse's types do not follow that option)
