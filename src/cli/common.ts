@@ -6,8 +6,9 @@
 //   exit 2  usage: unknown command or option, a bad option value, options that contradict each other or the model
 // Output files are rendered in memory, then written by writeOutputFiles: each to a temporary file in its target's
 // directory (`.<name>.<pid>.<random>.tmp`), flushed to disk, then renamed over the target, so a failed write (a full
-// disk, a killed process) never leaves a truncated file or destroys the file that was there. checkOutputs() is
-// the same checks made before any work, so a bad path fails in a second, not after training.
+// disk, a killed process) never leaves a truncated target or destroys the file that was there; on an error the
+// temporary file is removed (a process killed mid-write leaves it, beside an intact target). checkOutputs() makes
+// the same checks before any work, so a bad path fails in a second, not after training.
 import { randomBytes } from "node:crypto";
 import { closeSync, existsSync, fsyncSync, openSync, readFileSync, realpathSync, renameSync, statSync, unlinkSync, writeFileSync, writeSync } from "node:fs";
 import { basename, dirname, join, resolve, sep } from "node:path";
@@ -227,7 +228,7 @@ function realOrResolved(path: string): string {
   }
 }
 
-function checkOutputPath(path: string, role: string, io: WriteIo = NODE_IO): void {
+function checkOutputPath(path: string, role: string): void {
   const fail = (why: string) => new CliError(`cannot write ${role} '${path}': ${why}`);
   if (path.endsWith("/") || path.endsWith(sep)) throw fail("the path ends with a '/', so it names a directory");
   const target = writeTarget(path);
@@ -247,11 +248,11 @@ function checkOutputPath(path: string, role: string, io: WriteIo = NODE_IO): voi
   }
   let probe: string;
   try {
-    probe = writeTemp(target.path, new Uint8Array(0), io);
+    probe = writeTemp(target.path, new Uint8Array(0), NODE_IO);
   } catch (e) {
     throw fail(writeProblem(e as NodeJS.ErrnoException, target.path));
   }
-  removeQuietly(probe, io);
+  removeQuietly(probe, NODE_IO);
 }
 
 /**
