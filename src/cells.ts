@@ -80,16 +80,16 @@ export class RecurrentCell extends EngineOwner {
    * @param input [B, inputSize], or [inputSize] unbatched
    * @param state `h`, `c` to start from, and `train` to keep what backward() needs
    */
-  forward(input: Tensor, options: CellForwardOptions = {}): {
+  forward(input: Tensor, state: CellForwardOptions = {}): {
     /** The new hidden state, [B, H]. */
     h: Tensor;
     /** LSTMCell only: the new cell state, [B, H]. */
     c?: Tensor;
   } {
     const engine = this.live();
-    const state = optionsObject("forward options", options);
-    knownKeys("forward", state, ["h", "c", "train"]);
-    const train = flag("train", state.train, false);
+    const given = optionsObject("forward options", state);
+    knownKeys("forward", given, ["h", "c", "train"]);
+    const train = flag("train", given.train, false);
     const s = this.spec;
     const H = s.hiddenSize;
     const rank = (input as Tensor)?.shape?.length;
@@ -103,11 +103,11 @@ export class RecurrentCell extends EngineOwner {
     const B = batched ? x.shape[0] : 1;
     if (B < 1) throw new RnnError("shape", "input has no batch rows");
     const shape = batched ? [B, H] : [H];
-    const h = state.h === undefined ? null : checkTensor("h", state.h, shape, this.nanPolicy).data;
+    const h = given.h === undefined ? null : checkTensor("h", given.h, shape, this.nanPolicy).data;
     let c: Float32Array | null = null;
-    if (state.c !== undefined) {
+    if (given.c !== undefined) {
       if (s.kind !== "lstm") throw new RnnError("unexpected", `c is only for an LSTMCell; a ${s.kind.toUpperCase()}Cell has no cell state`);
-      c = checkTensor("c", state.c, shape, this.nanPolicy).data;
+      c = checkTensor("c", given.c, shape, this.nanPolicy).data;
     }
     this.trainShape = null;
     const r = engine.forward(x.data, 1, B, h, c, train, null);

@@ -5,10 +5,25 @@
 // not, a source of that kind cannot be made anyway and the type is `never`.
 
 /** A compiled module (`WebAssembly.Module`) where the host's types declare one. */
-export type WasmModule = typeof globalThis extends { WebAssembly: { Module: { prototype: infer M } } } ? M : never;
+export type WasmModule = typeof globalThis extends {
+  /** The host's WebAssembly namespace. */
+  WebAssembly: {
+    /** Its Module constructor. */
+    Module: {
+      /** The type of a compiled module. */
+      prototype: infer M;
+    };
+  };
+} ? M : never;
 
 /** A fetch `Response` where the host's types declare one. */
-export type FetchResponse = typeof globalThis extends { Response: { prototype: infer R } } ? R : never;
+export type FetchResponse = typeof globalThis extends {
+  /** The host's Response constructor. */
+  Response: {
+    /** The type of a response. */
+    prototype: infer R;
+  };
+} ? R : never;
 
 /** What the library reads of a `WebAssembly.Memory`. */
 export interface WasmMemory {

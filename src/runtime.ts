@@ -274,15 +274,15 @@ export interface RuntimeOptions {
  * const layer = new GRU({ inputSize: 4, hiddenSize: 8, runtime: scalar });
  * ```
  */
-export async function createRuntime(source?: WasmSource, runtimeOptions: RuntimeOptions = {}): Promise<Runtime> {
-  const options = optionsObject("runtime options", runtimeOptions);
-  knownKeys("runtime options", options, ["build"]);
-  if (options.build !== undefined) checkBuild(options.build);
-  if (source !== undefined) return instantiate(options.build ?? "simd", await sourceToModuleOrBytes(source));
-  const order = options.build ? [options.build] : BUILDS;
+export async function createRuntime(source?: WasmSource, options: RuntimeOptions = {}): Promise<Runtime> {
+  const o = optionsObject("runtime options", options);
+  knownKeys("runtime options", o, ["build"]);
+  if (o.build !== undefined) checkBuild(o.build);
+  if (source !== undefined) return instantiate(o.build ?? "simd", await sourceToModuleOrBytes(source));
+  const order = o.build ? [o.build] : BUILDS;
   for (const build of order) {
     if (await supportsBuild(build)) return instantiate(build, await sourceToModuleOrBytes(await getPlatform().packagedWasm(build)));
-    if (options.build) {
+    if (o.build) {
       throw new RnnError("init", `this JavaScript engine cannot compile the '${build}' build` +
         (build === "relaxed" ? " (relaxed SIMD needs Node >= 22, --experimental-wasm-relaxed-simd, Chrome >= 114, or workerd)" : ""));
     }

@@ -60,7 +60,7 @@ export class Embedding implements Trainable {
   /**
    * An embedding table: `weight`, or standard normal as PyTorch's default init.
    *
-   * @param o sizes, seed and backend; see {@link EmbeddingOptions}
+   * @param options sizes, seed and backend; see {@link EmbeddingOptions}
    * @param weight the table [numEmbeddings, embeddingDim], row-major; default standard normal from `o.seed`
    */
   constructor(options: EmbeddingOptions, weight?: WeightValue) {

@@ -69,7 +69,7 @@ export class Linear implements Trainable {
   /**
    * A Linear layer: weights from `params`, or random as PyTorch's default init.
    *
-   * @param o sizes, bias, seed and backend; see {@link LinearOptions}
+   * @param options sizes, bias, seed and backend; see {@link LinearOptions}
    * @param params `weight` [out, in] and `bias` [out], flat in PyTorch's layout; default uniform in ±1/√inFeatures from `o.seed`
    */
   constructor(options: LinearOptions, params?: {

@@ -146,7 +146,7 @@ export class SGD extends Optimizer {
    * An SGD optimizer over the parameters of `models`.
    *
    * @param models what to update: a model, an array of models, or their parameter buffers
-   * @param o learning rate, momentum, ...; see {@link SGDOptions}
+   * @param options learning rate, momentum, ...; see {@link SGDOptions}
    * @throws RnnError `unexpected` for a negative rate, momentum or decay, or Nesterov without momentum
    */
   constructor(models: Models, options: SGDOptions = {}) {
@@ -224,7 +224,7 @@ export class Adam extends Optimizer {
    * An Adam optimizer over the parameters of `models` (its moments start at zero).
    *
    * @param models what to update: a model, an array of models, or their parameter buffers
-   * @param o learning rate, betas, ...; see {@link AdamOptions}
+   * @param options learning rate, betas, ...; see {@link AdamOptions}
    * @param defaultWeightDecay the weight decay when `o` gives none (AdamW passes 1e-2)
    * @throws RnnError `unexpected` for a negative rate, eps or decay, or betas outside [0, 1)
    */

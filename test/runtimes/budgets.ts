@@ -1,4 +1,4 @@
-// test/runtimes/budgets.ts: the size and time budgets the README's "Runtimes" section states, measured here.
+// test/runtimes/budgets.ts: the size and time budgets docs/runtimes.md states, measured here.
 //
 //   npx tsx test/runtimes/budgets.ts          (after `npm run build`; writes test/runtimes/budgets.json)
 //
@@ -159,7 +159,7 @@ const result = {
 };
 writeFileSync(join(ROOT, "test/runtimes/budgets.json"), JSON.stringify(result, null, 2) + "\n");
 
-// The README's table, between <!-- budgets:start --> and <!-- budgets:end -->.
+// docs/runtimes.md's table, between <!-- budgets:start --> and <!-- budgets:end -->.
 const kb = (n: number) => (n >= 1e6 ? `${(n / 1e6).toFixed(1)} MB` : `${(n / 1e3).toFixed(1)} KB`);
 const sz = (x: Size) => `${kb(x.bytes)} (${kb(x.gzip)} gzip)`;
 const { wasm, coreJs, peers } = result.sizes;
@@ -202,9 +202,9 @@ const table = [
 const bundle = `The example's bundle (\`wrangler deploy --dry-run\`) is ${kb(w.exampleBundle.bytes)} in all, the model being 1.3 MB of it.`;
 const text = `${table.join("\n")}\n\nMeasured ${result.date} on ${result.machine} by \`npm run budgets\` (test/runtimes/budgets.ts; ` +
   `medians of ${REPEATS} runs, in test/runtimes/budgets.json). ${bundle}`;
-const readmePath = join(ROOT, "README.md");
+const readmePath = join(ROOT, "docs/runtimes.md");
 const readme = readFileSync(readmePath, "utf8");
 const marked = /<!-- budgets:start -->\n[\s\S]*?<!-- budgets:end -->/;
-if (!marked.test(readme)) throw new Error("README.md has no <!-- budgets:start --> ... <!-- budgets:end --> markers");
+if (!marked.test(readme)) throw new Error("docs/runtimes.md has no <!-- budgets:start --> ... <!-- budgets:end --> markers");
 writeFileSync(readmePath, readme.replace(marked, `<!-- budgets:start -->\n${text}\n<!-- budgets:end -->`));
 console.log(text);
