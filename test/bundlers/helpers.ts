@@ -11,6 +11,7 @@ import { delimiter, dirname, join } from "node:path";
 import { fileURLToPath } from "node:url";
 import { gunzipSync } from "node:zlib";
 import { maxAbsDiff } from "../../src/compare.js";
+import { probeBuild } from "../../src/platform.js";
 
 export const ROOT = fileURLToPath(new URL("../../", import.meta.url));
 export const FIXTURES = join(ROOT, "test/bundlers/fixtures");
@@ -136,9 +137,12 @@ export interface AppResult {
   output: number[];
 }
 
+/** The flag Node 20 needs to run relaxed SIMD, which Node 24 runs without and refuses as a "bad option". */
+export const RELAXED_FLAGS = probeBuild("relaxed") ? [] : ["--experimental-wasm-relaxed-simd"];
+
 /** The app's main.js run by Node (the package's "node" export), with relaxed SIMD enabled so that it picks the build
  *  Chromium and workerd pick: fixtures/browser/in-node.mjs. */
-export async function inNode(app: string, flags = ["--experimental-wasm-relaxed-simd"]): Promise<AppResult> {
+export async function inNode(app: string, flags = RELAXED_FLAGS): Promise<AppResult> {
   const p = await run(process.execPath, [...flags, "in-node.mjs"], app);
   if (p.code !== 0) throw new Error(`in-node.mjs failed\n${describeProc(p)}`);
   return JSON.parse(p.stdout.trim().split("\n").pop()!);
