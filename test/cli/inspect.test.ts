@@ -200,6 +200,15 @@ describe("inspect (text)", () => {
     expect(r.stdout).toMatch(/^ {2}not recorded +resetAfter/m); // this fixture is reset-before: the file cannot say so
   });
 
+  it("a file whose weights hold NaN (layer 0's weight_ih and weight_hh too) is described, not refused", () => {
+    const path = join(dir, "nan-weights.safetensors");
+    const tensors = new LSTM({ inputSize: 2, hiddenSize: 3, numLayers: 2, backend: "reference", seed: 1 }).toTorch();
+    tensors.weight_ih_l0.data[0] = NaN;
+    tensors.weight_hh_l0.data[1] = Infinity;
+    writeTensors(path, tensors);
+    expect(json(cli(["inspect", path, "--json"]))).toMatchObject({ kind: "lstm", inputSize: 2, hiddenSize: 3, numLayers: 2 });
+  });
+
   it("--prefix chooses one of several recurrent modules", () => {
     const path = join(dir, "two-modules.safetensors");
     const enc = new LSTM({ inputSize: 3, hiddenSize: 4, backend: "reference", seed: 1 }).toTorch();
