@@ -2,11 +2,11 @@
 // the recipe docs/bundlers.md shows (fixtures/commands.sh, fixtures/browser). Each app's build output is served
 // alone from a static server on 127.0.0.1 and opened in headless Chromium: the LSTM's output must equal Node's
 // (the same main.js run by the package's node export, relaxed SIMD enabled as in Chromium) within 1e-6, the page
-// must have fetched a .wasm the bundler emitted, and the output folder must hold nothing else unexpected; Vite's dev
-// server, which pre-bundles the package, must serve the page the same output. A fourth
-// app is the issue's finding: esbuild without the recipe emits no .wasm, and init() must name the URL it tried and
-// what to do, whether the server answers 404, answers its fallback page (as many hosts do for a path they do not
-// have), or drops the connection. The builds, Node's run and Chromium's start overlap.
+// must have fetched a .wasm the bundler emitted, and the output folder must hold nothing else unexpected. Vite's dev
+// server, which pre-bundles the package, must give the page the same output. A fourth app is the issue's finding:
+// esbuild without the recipe emits no .wasm, and init() must name the URL it tried and what to do, whether the
+// server answers 404, answers its fallback page (as many hosts do for a path they do not have), or drops the
+// connection. The builds, Node's run and Chromium's start overlap; each page opens as soon as its build is done.
 import { cpSync, existsSync, readdirSync, readFileSync, rmSync, statSync } from "node:fs";
 import { createServer, type Server } from "node:http";
 import { extname, join } from "node:path";
@@ -16,7 +16,8 @@ import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { launchChromium } from "../runtimes/browser.js";
 import { staticServer } from "../runtimes/helpers.js";
 import {
-  type AppResult, describeProc, FIXTURES, inNode, outputDiff, packed, type Proc, region, ROOT, run, sh, tempDir, unpackInto,
+  type AppResult, describeProc, FIXTURES, inNode, outputDiff, packed, removePacked, type Proc, region, ROOT, run, sh,
+  tempDir, unpackInto,
 } from "./helpers.js";
 
 const COMMANDS = "test/bundlers/fixtures/commands.sh";
@@ -83,7 +84,7 @@ interface Opened {
 
 describe("browser bundles of the packed package, in headless Chromium", () => {
   const opened = new Map<string, Opened>();
-  const unkind = new Map<"fallback" | "reset", string | undefined>();
+  const unkindFailures = new Map<"fallback" | "reset", string | undefined>();
   let viteDev: { result?: AppResult; failure?: string; requests: string[] };
   const servers: Server[] = [];
   let browser: Browser | undefined;
@@ -99,50 +100,55 @@ describe("browser bundles of the packed package, in headless Chromium", () => {
       for (const [from, to] of app.files) cpSync(join(BROWSER, from), join(dir, to));
       return dir;
     });
-    const [builds, reference, chromium] = await Promise.all([
-      Promise.all(APPS.map((app, k) => app.build(dirs[k]))),
-      inNode(dirs[1]),
-      launchChromium(),
-    ]);
-    node = reference;
-    browser = chromium.browser;
-    const open = async (url: string) => {
-      const page = await browser!.newPage();
-      await page.goto(`${url}/index.html`);
-      await page.waitForFunction(() => "result" in window || "failure" in window, null, { timeout: 30_000 });
-      const seen = await page.evaluate(() => ({ result: (window as { result?: AppResult }).result, failure: (window as { failure?: string }).failure }));
-      await page.close();
-      return seen;
+    const reference = inNode(dirs[1]);
+    // One page for every app, one after another, each as soon as its build is done: a new page costs Chromium a
+    // renderer process (seconds on a loaded machine), a navigation between ports of 127.0.0.1 (one site) reuses it.
+    const page = launchChromium().then(async (chromium) => {
+      browser = chromium.browser;
+      return browser.newPage();
+    });
+    let queue: Promise<unknown> = page;
+    /** Opens `url`/index.html after the pages before it and reads what main.js left on window, and the paths requested. */
+    const open = (url: string) => {
+      const visit = queue.then(async () => {
+        const p = await page;
+        const requests: string[] = [];
+        const log = (r: { url(): string }) => requests.push(new URL(r.url()).pathname);
+        p.on("request", log);
+        await p.goto(`${url}/index.html`);
+        await p.waitForFunction(() => "result" in window || "failure" in window, null, { timeout: 30_000 });
+        const seen = await p.evaluate(() => ({ result: (window as { result?: AppResult }).result, failure: (window as { failure?: string }).failure }));
+        p.off("request", log);
+        return { ...seen, requests };
+      });
+      queue = visit.catch(() => undefined);
+      return visit;
     };
-    for (const [k, app] of APPS.entries()) {
-      const build = builds[k];
+    const serveAndOpen = async (app: App, k: number) => {
+      const build = await app.build(dirs[k]);
       expect(build.code, `${app.name} build\n${describeProc(build)}`).toBe(0);
       const dist = join(dirs[k], "dist");
-      const { url, server, requests } = await staticServer(dist);
-      servers.push(server);
-      opened.set(app.name, { ...(await open(url)), requests, files: readdirSync(dist, { recursive: true }).map(String).sort(), build });
-    }
-    // Vite's dev server, on the Vite app: it pre-bundles the package into node_modules/.vite and must still serve
-    // the .wasm its new URL(...) points at
+      const server = await staticServer(dist);
+      servers.push(server.server);
+      const files = readdirSync(dist, { recursive: true }).map(String).sort();
+      opened.set(app.name, { ...(await open(server.url)), requests: server.requests, files, build });
+      if (app.name !== "esbuild without the recipe") return;
+      for (const missing of ["fallback", "reset"] as const) {
+        const { url, server: unkind } = await unkindServer(dist, missing);
+        servers.push(unkind);
+        unkindFailures.set(missing, (await open(url)).failure);
+      }
+    };
+    await Promise.all([...APPS.map(serveAndOpen), page]);
+    node = await reference;
+    // Vite's dev server on the Vite app: it pre-bundles the package into node_modules/.vite and must still serve the
+    // .wasm its new URL(...) points at
     const dev = await createViteServer({ root: dirs[1], configFile: false, logLevel: "silent", server: { host: "127.0.0.1", port: 0 } });
-    await dev.listen();
-    const devRequests: string[] = [];
     try {
-      const url = dev.resolvedUrls!.local[0].replace(/\/$/, "");
-      const page = await browser.newPage();
-      page.on("request", (r) => devRequests.push(new URL(r.url()).pathname));
-      await page.goto(`${url}/index.html`);
-      await page.waitForFunction(() => "result" in window || "failure" in window, null, { timeout: 30_000 });
-      const seen = await page.evaluate(() => ({ result: (window as { result?: AppResult }).result, failure: (window as { failure?: string }).failure }));
-      await page.close();
-      viteDev = { ...seen, requests: devRequests };
+      await dev.listen();
+      viteDev = await open(dev.resolvedUrls!.local[0].replace(/\/$/, ""));
     } finally {
       await dev.close();
-    }
-    for (const missing of ["fallback", "reset"] as const) {
-      const { url, server } = await unkindServer(join(dirs[3], "dist"), missing);
-      servers.push(server);
-      unkind.set(missing, (await open(url)).failure);
     }
   }, 180_000);
 
@@ -150,6 +156,7 @@ describe("browser bundles of the packed package, in headless Chromium", () => {
     await browser?.close();
     await Promise.all(servers.map((s) => new Promise((resolve) => s.close(resolve))));
     if (root) rmSync(root, { recursive: true, force: true });
+    await removePacked();
   });
 
   it.each(["esbuild", "vite", "webpack"])("%s: the page's LSTM output equals Node's within 1e-6, on the same build", (name) => {
@@ -188,11 +195,11 @@ describe("browser bundles of the packed package, in headless Chromium", () => {
   });
 
   it("esbuild without the recipe, on a host that answers its fallback page: init() names the URL and what came back", () => {
-    expect(unkind.get("fallback")).toMatch(
+    expect(unkindFailures.get("fallback")).toMatch(
       /^http:\/\/127\.0\.0\.1:\d+\/build\/rnn-relaxed\.wasm is not a wasm file \(the server answered text\/html, \d+ bytes\); the \.wasm files must be served/);
   });
 
   it("esbuild without the recipe, when the connection drops: init() names the URL (fetch's own error does not)", () => {
-    expect(unkind.get("reset")).toMatch(/^cannot fetch http:\/\/127\.0\.0\.1:\d+\/build\/rnn-relaxed\.wasm: Failed to fetch; the \.wasm files must be served/);
+    expect(unkindFailures.get("reset")).toMatch(/^cannot fetch http:\/\/127\.0\.0\.1:\d+\/build\/rnn-relaxed\.wasm: Failed to fetch; the \.wasm files must be served/);
   });
 });

@@ -5,7 +5,7 @@
 // instead of 1.7 s (and instead of 11 s while the package still declares the CLI's dependencies); the consumer
 // test (test/package) runs the real `npm install`. Commands run asynchronously, so builds overlap.
 import { spawn } from "node:child_process";
-import { existsSync, mkdirSync, mkdtempSync, readFileSync, writeFileSync } from "node:fs";
+import { existsSync, mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { delimiter, dirname, join } from "node:path";
 import { fileURLToPath } from "node:url";
@@ -92,6 +92,13 @@ export function packed(): Promise<Packed> {
     return { tgz: join(dir, info.filename), size: info.size, unpackedSize: info.unpackedSize, files: info.files.map(({ path, size }) => ({ path, size })) };
   })();
   return packing;
+}
+
+/** Removes the folder `packed()` made (call in afterAll). */
+export async function removePacked(): Promise<void> {
+  const p = await packing?.catch(() => null);
+  if (p) rmSync(dirname(p.tgz), { recursive: true, force: true });
+  packing = null;
 }
 
 /** Writes the tarball's files (npm's `package/` prefix dropped) into `dir`: a tar reader for npm's plain ustar. */

@@ -7,7 +7,7 @@ import { spawn, type ChildProcess } from "node:child_process";
 import { cpSync, readdirSync, rmSync } from "node:fs";
 import { join } from "node:path";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
-import { type AppResult, describeProc, FIXTURES, packed, type Proc, region, run, sh, tempDir, unpackInto } from "./helpers.js";
+import { type AppResult, describeProc, FIXTURES, packed, removePacked, type Proc, region, run, sh, tempDir, unpackInto } from "./helpers.js";
 
 const BUILDS = ["relaxed", "simd", "scalar"];
 
@@ -75,8 +75,9 @@ describe("an esbuild bundle of a Node server (--platform=node --format=esm)", ()
     ]);
   }, 120_000);
 
-  afterAll(() => {
+  afterAll(async () => {
     if (root) rmSync(root, { recursive: true, force: true });
+    await removePacked();
   });
 
   it("the recipe puts the three .wasm files in build/ beside the bundle", () => {

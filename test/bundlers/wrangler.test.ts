@@ -10,7 +10,7 @@ import { Miniflare } from "miniflare";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { COMPATIBILITY_DATE, MODULE_RULES } from "../runtimes/helpers.js";
 import {
-  type AppResult, describeProc, FIXTURES, inNode, outputDiff, packed, region, run, sh, tempDir, unpackInto,
+  type AppResult, describeProc, FIXTURES, inNode, outputDiff, packed, removePacked, region, run, sh, tempDir, unpackInto,
 } from "./helpers.js";
 
 describe("a Worker bundled by wrangler, in workerd", () => {
@@ -53,6 +53,7 @@ describe("a Worker bundled by wrangler, in workerd", () => {
   afterAll(async () => {
     await mf?.dispose();
     if (root) rmSync(root, { recursive: true, force: true });
+    await removePacked();
   });
 
   it("the bundle holds the Worker and the three .wasm builds as separate modules", () => {

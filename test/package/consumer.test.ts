@@ -15,7 +15,7 @@ import { join, posix } from "node:path";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { init, LSTM, tensor } from "../../src/index.js";
 import {
-  type AppResult, BIN, describeProc, packed, type Packed, type Proc, ROOT, run, tempDir, untar,
+  type AppResult, BIN, describeProc, packed, removePacked, type Packed, type Proc, ROOT, run, tempDir, untar,
 } from "../bundlers/helpers.js";
 
 const FIXTURES = join(ROOT, "test/package/fixtures");
@@ -118,8 +118,9 @@ describe("the packed library, installed into an empty app", () => {
     expected = { build: runtime.build, output: Array.from(output.data) };
   }, 180_000);
 
-  afterAll(() => {
+  afterAll(async () => {
     if (root) rmSync(root, { recursive: true, force: true });
+    await removePacked();
   });
 
   it("the tarball holds the built JS, declarations, the three .wasm builds, README, LICENSE and nothing else", () => {
