@@ -105,11 +105,14 @@ export async function removePacked(): Promise<void> {
 export function untar(tgz: string, dir: string): void {
   const tar = gunzipSync(readFileSync(tgz));
   const text = (at: number, length: number) => tar.toString("utf8", at, at + length).replace(/\0[\s\S]*$/, "");
+  let longName: string | null = null; // from a pax header ('x'), for the entry after it
   for (let at = 0; at + 512 <= tar.length && tar[at] !== 0;) {
     const size = parseInt(text(at + 124, 12).trim() || "0", 8);
     const prefix = text(at + 345, 155);
-    const name = (prefix ? `${prefix}/` : "") + text(at, 100);
+    const name = longName ?? (prefix ? `${prefix}/` : "") + text(at, 100);
     const type = text(at + 156, 1);
+    longName = null;
+    if (type === "x") longName = /(?:^|\n)\d+ path=([^\n]*)\n/.exec(tar.toString("utf8", at + 512, at + 512 + size))?.[1] ?? null;
     if (type === "0" || type === "") {
       const path = join(dir, name.replace(/^package\//, ""));
       mkdirSync(dirname(path), { recursive: true });
