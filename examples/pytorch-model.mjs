@@ -1,11 +1,11 @@
 // A model trained in PyTorch: nn.LSTM(64, 256)'s state_dict saved as safetensors, run here on the input PyTorch
-// saw, and compared with the output PyTorch produced. Both files ship in data/ (scripts/make_fixtures.py made them).
+// saw, and compared with the output PyTorch produced. Both files ship in cli/data/ (scripts/make_fixtures.py made them).
 import { readFileSync } from "node:fs";
 import { init, fromTorch, loadSafetensors } from "rnn-wasm";
 
 await init();
-const model = loadSafetensors(readFileSync(new URL("../data/lstm-demo.safetensors", import.meta.url)));
-const data = loadSafetensors(readFileSync(new URL("../data/lstm-demo.input.safetensors", import.meta.url)));
+const model = loadSafetensors(readFileSync(new URL("../cli/data/lstm-demo.safetensors", import.meta.url)));
+const data = loadSafetensors(readFileSync(new URL("../cli/data/lstm-demo.input.safetensors", import.meta.url)));
 
 // Kind, sizes, layers and directions follow from the state_dict's names and shapes.
 const lstm = fromTorch(model.tensors);

@@ -1,4 +1,4 @@
-// Fine-tuning a PyTorch model: load nn.LSTM(64, 256)'s state_dict (data/lstm-demo.safetensors), train it with a
+// Fine-tuning a PyTorch model: load nn.LSTM(64, 256)'s state_dict (cli/data/lstm-demo.safetensors), train it with a
 // new linear head, save both as one state_dict, and load that back into PyTorch with load_state_dict. When a
 // python3 with torch is installed (PYTHON, /usr/bin/python3 or python3 on PATH), the Python below really runs
 // and checks that PyTorch's predictions match these; otherwise that step is skipped with a note.
@@ -12,7 +12,7 @@ await init();
 const folder = mkdtempSync(join(tmpdir(), "rnn-wasm-finetune-"));
 
 // #region load
-const pretrained = loadSafetensors(readFileSync(new URL("../data/lstm-demo.safetensors", import.meta.url))).tensors;
+const pretrained = loadSafetensors(readFileSync(new URL("../cli/data/lstm-demo.safetensors", import.meta.url))).tensors;
 const lstm = fromTorch(pretrained); // nn.LSTM(64, 256): weight_ih_l0, weight_hh_l0, bias_ih_l0, bias_hh_l0
 const head = new Linear({ inFeatures: 256, outFeatures: 1, seed: 1 }); // a new head, as nn.Linear(256, 1)
 const model = new Sequential([lstm, new LastStep(), head]);

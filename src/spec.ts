@@ -129,14 +129,20 @@ export function makeSpec(kind: Kind, options: ArchitectureOptions, cell = false)
   return spec;
 }
 
+/** What a parameter is, by PyTorch's name for it (without the `_l{k}` / `_reverse` suffix). */
 export type ParamRole = "weight_ih" | "weight_hh" | "bias_ih" | "bias_hh" | "weight_hr";
 
 /** One PyTorch parameter: its state_dict name, shape, and where it belongs. */
 export interface ParamInfo {
+  /** The state_dict name, such as `weight_hh_l1_reverse` (a cell's has no suffix: `weight_hh`). */
   name: string;
+  /** What it is: the name without its suffix. */
   role: ParamRole;
+  /** Its layer, from 0. */
   layer: number;
+  /** Its direction: 0 forward, 1 reverse. */
   dir: number;
+  /** Its shape, as PyTorch's tensor has it. */
   shape: number[];
 }
 
@@ -144,7 +150,12 @@ export function paramSuffix(spec: Spec, layer: number, dir: number): string {
   return spec.cell ? "" : `_l${layer}${dir === 1 ? "_reverse" : ""}`;
 }
 
-/** The parameters in PyTorch's state_dict order. */
+/**
+ * The parameters of an architecture, with their names and shapes, in PyTorch's state_dict order.
+ *
+ * @param spec the architecture (a layer's or cell's `spec`)
+ * @returns one entry per tensor a state_dict of that architecture holds
+ */
 export function paramList(spec: Spec): ParamInfo[] {
   const G = gateCount(spec.kind);
   const H = spec.hiddenSize;

@@ -13,11 +13,11 @@ import { readFileSync } from "node:fs";
 import { fileURLToPath } from "node:url";
 import { loadSafetensors, type Tensor } from "../../src/index.js";
 import { fillUniform, mulberry32 } from "../../src/random.js";
-import { WORKLOAD_IDS, WORKLOAD_SHAPES, type WorkloadId, type WorkloadShape } from "../../src/cli/workloads.js";
+import { WORKLOAD_IDS, WORKLOAD_SHAPES, type WorkloadId, type WorkloadShape } from "../../cli/src/workloads.js";
 
-export { WORKLOAD_IDS, type WorkloadId } from "../../src/cli/workloads.js";
+export { WORKLOAD_IDS, type WorkloadId } from "../../cli/src/workloads.js";
 
-/** A workload as the suite runs it: its shape (src/cli/workloads.ts) and the model file every peer loads. */
+/** A workload as the suite runs it: its shape (cli/src/workloads.ts) and the model file every peer loads. */
 export interface Workload extends WorkloadShape {
   /** bench/models/<model>.safetensors (and .onnx when ONNX Runtime can run it). */
   model: string;

@@ -18,7 +18,7 @@ import { describe, expect, it } from "vitest";
 import { BENCHMARKS_DOC, markers, renderSuite, summaryPath, SUITES, type AnySummary } from "../../bench/render-tables.js";
 
 const ROOT = fileURLToPath(new URL("../../", import.meta.url));
-const CLI = join(ROOT, "dist/src/cli.js");
+const CLI = join(ROOT, "cli/dist/cli.js");
 const PYTHON = "/usr/bin/python3";
 const PAGES = ["README.md", ...readdirSync(join(ROOT, "docs")).filter((f) => f.endsWith(".md")).sort().map((f) => `docs/${f}`)];
 const text = (page: string) => readFileSync(join(ROOT, page), "utf8");

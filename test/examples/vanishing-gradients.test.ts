@@ -6,7 +6,7 @@
 import { readFileSync } from "node:fs";
 import { join } from "node:path";
 import { beforeAll, describe, expect, it } from "vitest";
-import { describeRun, requireBuild, ROOT, run, tempDir } from "../cli/helpers.js";
+import { describeRun, requireBuild, ROOT, run, tempDir } from "../../cli/test/helpers.js";
 
 const SCRIPT = join(ROOT, "examples/vanishing-gradients/run.mjs");
 const CELLS = ["RNN", "GRU", "LSTM", "LSTM+fb1"];

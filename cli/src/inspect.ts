@@ -1,0 +1,234 @@
+// cli/src/inspect.ts: `rnn-wasm inspect MODEL`: what a safetensors file holds, read as fromTorch reads it: the
+// recurrent module's architecture (inferred from the tensor names and shapes by readTorchStateDict, the first half
+// of fromTorch, so inspect and run never disagree), its parameter count and tensors with the dtypes the file
+// stores, the tensors that are not part of it (a train command's `head.weight`, a fixture's `input`, ...), and the
+// file's `__metadata__`. Nothing is built: no wasm is loaded.
+import type { Command } from "commander";
+import { RnnError, type Spec, type Tensor } from "rnn-wasm";
+import { paramList } from "rnn-wasm";
+import { isRecurrentParamName, readTorchStateDict, recurrentPrefixes } from "rnn-wasm";
+import { CliError, jsonText, parseSafetensorsFile, readFileBytes, shapeText } from "./common.js";
+
+interface InspectOptions {
+  json?: boolean;
+  prefix?: string;
+}
+
+/** One tensor as the file's header declares it (the dtype as stored, before conversion to float32). */
+export interface TensorInfo {
+  name: string;
+  dtype: string;
+  shape: number[];
+}
+
+/** What `inspect --json` prints: the architecture under the layer options' names, then the file's contents. */
+export interface InspectReport {
+  file: string;
+  /** The class fromTorch builds: LSTM, GRU, RNN, LSTMCell, GRUCell or RNNCell. */
+  class: string;
+  kind: Spec["kind"];
+  /** Names without `_l{k}`: a one-step cell (numLayers 1, one direction, no projection). */
+  cell: boolean;
+  inputSize: number;
+  hiddenSize: number;
+  numLayers: number;
+  bidirectional: boolean;
+  projSize: number;
+  bias: boolean;
+  /** Options a state_dict does not record, which a user passes to fromTorch (or `run`) when they differ from the default. */
+  notRecorded: string[];
+  /** Key prefix of the recurrent module's tensors ('' when bare). */
+  prefix: string;
+  /** Values in the recurrent module's tensors. */
+  parameters: number;
+  tensors: TensorInfo[];
+  /** Tensors in the file that are not part of the recurrent module. */
+  extraTensors: TensorInfo[];
+  metadata: Record<string, string>;
+  bytes: number;
+}
+
+const EXAMPLES = `
+MODEL is a safetensors file: a PyTorch state_dict (torch.nn.LSTM/GRU/RNN or their cells, alone or
+inside a larger model, e.g. 'encoder.lstm.weight_ih_l0'), or a model written by 'rnn-wasm train'.
+--json prints the architecture under the layer options' names (kind, inputSize, hiddenSize,
+numLayers, bidirectional, projSize, bias) with parameters, tensors, extraTensors and metadata.
+
+Examples (from the repository root):
+  $ rnn-wasm inspect data/lstm-demo.safetensors
+  $ rnn-wasm inspect test/fixtures/lstm_b1_prefixed.safetensors --json`;
+
+export function registerInspect(program: Command): void {
+  program
+    .command("inspect")
+    .summary("show the architecture, parameters, tensors and metadata of a model file")
+    .description("Show what a safetensors model holds: the recurrent layer or cell inferred from its tensors' names and shapes\n" +
+      "(as fromTorch infers it), its parameter count, every tensor with its dtype and shape, and the file's metadata.")
+    .argument("<model>", "a safetensors file (a PyTorch state_dict, or a model written by 'rnn-wasm train')")
+    .option("--prefix <prefix>", "the recurrent module's key prefix, when the file holds several (e.g. 'encoder.lstm.')")
+    .option("--json", "print a JSON object instead of text")
+    .addHelpText("after", EXAMPLES)
+    .action((model: string, options: InspectOptions) => {
+      const report = inspect(model, options.prefix);
+      process.stdout.write((options.json ? jsonText(report) : formatReport(report)) + "\n");
+    });
+}
+
+/** Reads `path` and describes it; throws CliError naming the file and what is wrong. */
+export function inspect(path: string, prefixOption?: string): InspectReport {
+  const bytes = readFileBytes(path, "model");
+  const { tensors, metadata } = parseSafetensorsFile(bytes, path, "model");
+  const declared = headerTensors(bytes);
+  const names = Object.keys(tensors);
+  const prefix = prefixOption ?? onlyPrefix(path, names, declared);
+  const own = names.filter((n) => n.startsWith(prefix) && isRecurrentParamName(n.slice(prefix.length)));
+  if (own.length === 0) {
+    const found = recurrentPrefixes(names);
+    throw new CliError(`model file '${path}' has no recurrent weights under prefix '${prefix}'` +
+      (found.length ? ` (its recurrent modules: ${found.map(prefixText).join(", ")})` : `; its tensors: ${list(declared)}`));
+  }
+  let spec: Spec;
+  try {
+    // 'propagate': inspect describes the file; a NaN weight is fromTorch's to refuse, not a reason to show nothing.
+    spec = readTorchStateDict(pick(tensors, own), { prefix, nanPolicy: "propagate" }).spec;
+  } catch (e) {
+    if (e instanceof RnnError) throw new CliError(`model file '${path}': ${e.message}`);
+    throw e;
+  }
+  const byName = new Map(declared.map((t) => [t.name, t]));
+  // readTorchStateDict checked that the module's tensors are exactly paramList's, so this lists each once, in
+  // PyTorch's state_dict order.
+  const modelTensors = paramList(spec).map((p) => byName.get(prefix + p.name)!);
+  const ownSet = new Set(own);
+  return {
+    file: path,
+    class: className(spec),
+    kind: spec.kind,
+    cell: spec.cell,
+    inputSize: spec.inputSize,
+    hiddenSize: spec.hiddenSize,
+    numLayers: spec.numLayers,
+    bidirectional: spec.bidirectional,
+    projSize: spec.projSize,
+    bias: spec.bias,
+    notRecorded: notRecorded(spec),
+    prefix,
+    parameters: own.reduce((n, name) => n + tensors[name].data.length, 0),
+    tensors: modelTensors,
+    extraTensors: declared.filter((t) => !ownSet.has(t.name)),
+    metadata,
+    bytes: bytes.byteLength,
+  };
+}
+
+/** The one recurrent module's prefix; none or several is an error that says what the file holds. */
+function onlyPrefix(path: string, names: string[], declared: TensorInfo[]): string {
+  const prefixes = recurrentPrefixes(names);
+  if (prefixes.length === 1) return prefixes[0];
+  if (prefixes.length === 0) {
+    throw new CliError(`model file '${path}' holds no recurrent weights (no weight_ih_l0, or weight_ih for a cell, under any prefix); ` +
+      `its tensors: ${list(declared)}`);
+  }
+  throw new CliError(`model file '${path}' holds several recurrent modules (${prefixes.map(prefixText).join(", ")}); pass --prefix to choose one`);
+}
+
+const prefixText = (p: string): string => (p ? `'${p}'` : "'' (no prefix)");
+
+/** `input F32 [5, 3, 10], ...`, the first 12, for messages. */
+function list(tensors: TensorInfo[]): string {
+  if (tensors.length === 0) return "none";
+  const shown = tensors.slice(0, 12).map((t) => `${t.name} ${t.dtype} ${shapeText(t.shape)}`).join(", ");
+  return tensors.length > 12 ? `${shown}, ... (${tensors.length} in all)` : shown;
+}
+
+function pick(tensors: Record<string, Tensor>, names: string[]): Record<string, Tensor> {
+  return Object.fromEntries(names.map((n) => [n, tensors[n]]));
+}
+
+/**
+ * The header's entries in file order, with the dtype as stored. parseSafetensorsFile has already validated the
+ * whole header, so here it only needs reading: the u64 length, then the JSON.
+ */
+function headerTensors(bytes: Uint8Array): TensorInfo[] {
+  const length = Number(new DataView(bytes.buffer, bytes.byteOffset, 8).getBigUint64(0, true));
+  const header = JSON.parse(new TextDecoder().decode(bytes.subarray(8, 8 + length))) as Record<string, { dtype: string; shape: number[] }>;
+  return Object.entries(header).filter(([name]) => name !== "__metadata__").map(([name, e]) => ({ name, dtype: e.dtype, shape: e.shape }));
+}
+
+function className(s: Spec): string {
+  return { lstm: "LSTM", gru: "GRU", rnn: "RNN" }[s.kind] + (s.cell ? "Cell" : "");
+}
+
+/** Options that change what the model computes but leave no trace in its tensors. */
+function notRecorded(s: Spec): string[] {
+  const out: string[] = [];
+  if (s.kind === "rnn") out.push("nonlinearity");
+  if (s.kind === "gru") out.push("resetAfter");
+  if (!s.cell) out.push("batchFirst");
+  return out;
+}
+
+const NOT_RECORDED_HINT: Record<string, string> = {
+  nonlinearity: "nonlinearity ('tanh' or 'relu'; run: --nonlinearity)",
+  resetAfter: "resetAfter (PyTorch's GRU is true; run: --reset-before for false)",
+  batchFirst: "batchFirst (run: --batch-first)",
+};
+
+/** The report as text: the architecture, then the tensors, then the metadata. */
+export function formatReport(r: InspectReport): string {
+  const count = (n: number) => n.toLocaleString("en-US");
+  const rows: [string, string][] = [
+    ["kind", `${r.kind} (${r.cell ? "a one-step cell" : "a sequence layer"}: fromTorch builds ${r.kind === "gru" ? "a" : "an"} ${r.class}, as torch.nn.${r.class})`],
+    ["inputSize", String(r.inputSize)],
+    ["hiddenSize", String(r.hiddenSize)],
+  ];
+  if (!r.cell) {
+    rows.push(["numLayers", String(r.numLayers)], ["bidirectional", String(r.bidirectional)]);
+    if (r.kind === "lstm") rows.push(["projSize", r.projSize ? String(r.projSize) : "0 (none)"]);
+  }
+  rows.push(
+    ["bias", String(r.bias)],
+    ["parameters", `${count(r.parameters)} (${size(r.parameters * 4)} as float32)`],
+    ["prefix", r.prefix ? `'${r.prefix}'` : "none"],
+    ["not recorded", r.notRecorded.map((o) => NOT_RECORDED_HINT[o]).join(", ")],
+  );
+  const width = Math.max(...rows.map(([k]) => k.length));
+  const lines = [`${r.file}: ${r.class}, ${count(r.parameters)} parameters`, ""];
+  for (const [k, v] of rows) lines.push(`  ${k.padEnd(width)}  ${v}`);
+  lines.push("", `tensors of the ${r.class} (${r.tensors.length}):`, ...tensorTable(r.tensors, true));
+  if (r.extraTensors.length) {
+    lines.push("", `other tensors (${r.extraTensors.length}, not part of the ${r.class}):`, ...tensorTable(r.extraTensors, false));
+  }
+  const meta = Object.entries(r.metadata);
+  lines.push("", meta.length ? `metadata (${meta.length}):` : "metadata: none");
+  const keyWidth = Math.max(0, ...meta.map(([k]) => k.length));
+  for (const [k, v] of meta) lines.push(`  ${k.padEnd(keyWidth)}  ${metadataText(v)}`);
+  return lines.join("\n");
+}
+
+/** Longest metadata value shown whole in text (a trained model's metadata holds a JSON history of every epoch), and how much of a longer one is shown. */
+const METADATA_TEXT_CHARS = 100;
+const METADATA_CUT_CHARS = 64;
+
+/** A metadata value on one line: `""` when empty, cut short when long (`--json` has it whole). */
+function metadataText(v: string): string {
+  if (v === "") return '""';
+  const line = v.replace(/\s*\n\s*/g, " ");
+  return line.length <= METADATA_TEXT_CHARS ? line : `${line.slice(0, METADATA_CUT_CHARS)}... (${v.length} characters; --json shows all)`;
+}
+
+function size(bytes: number): string {
+  if (bytes < 1024) return `${bytes} bytes`;
+  return bytes < 1024 * 1024 ? `${(bytes / 1024).toFixed(1)} KiB` : `${(bytes / 1024 / 1024).toFixed(1)} MiB`;
+}
+
+function tensorTable(tensors: TensorInfo[], withCount: boolean): string[] {
+  const nameWidth = Math.max(...tensors.map((t) => t.name.length));
+  const dtypeWidth = Math.max(...tensors.map((t) => t.dtype.length));
+  const shapeWidth = Math.max(...tensors.map((t) => shapeText(t.shape).length));
+  return tensors.map((t) => {
+    const n = t.shape.reduce((a, b) => a * b, 1);
+    const line = `  ${t.name.padEnd(nameWidth)}  ${t.dtype.padEnd(dtypeWidth)}  ${shapeText(t.shape).padEnd(shapeWidth)}`;
+    return withCount ? `${line}  ${n.toLocaleString("en-US").padStart(12)}` : line.trimEnd();
+  });
+}

@@ -1,0 +1,80 @@
+// cli/test/helpers.ts: spawning the built `rnn-wasm` binary (cli/dist/cli.js) and reading what it wrote.
+// These tests run the real binary, so they need `npm run build` first; requireBuild() fails with that advice
+// when dist/ is missing or older than src/, rather than testing a stale CLI.
+import { spawnSync, type SpawnSyncReturns } from "node:child_process";
+import { existsSync, mkdtempSync, readdirSync, readFileSync, statSync, writeFileSync } from "node:fs";
+import { tmpdir } from "node:os";
+import { join, relative } from "node:path";
+import { fileURLToPath } from "node:url";
+import { loadSafetensors, saveSafetensors, type Tensor } from "rnn-wasm";
+
+export const ROOT = fileURLToPath(new URL("../../", import.meta.url));
+/** The CLI package: cli/ in the repository. */
+export const CLI_ROOT = join(ROOT, "cli");
+export const CLI = join(CLI_ROOT, "dist/cli.js");
+export const FIXTURES = join(ROOT, "test/fixtures");
+
+export interface Run {
+  code: number | null;
+  stdout: string;
+  stderr: string;
+}
+
+/** Throws a clear error when dist/ is missing, or older than a src/ file it is built from. */
+export function requireBuild(): void {
+  if (!existsSync(CLI)) throw new Error(`${relative(ROOT, CLI)} does not exist: run \`npm run build\` before the CLI tests`);
+  const stale: string[] = [];
+  // the library's src/ builds to dist/src/, the CLI's cli/src/ to cli/dist/
+  const walk = (dir: string, srcRoot: string, distRoot: string) => {
+    for (const e of readdirSync(dir, { withFileTypes: true })) {
+      const src = join(dir, e.name);
+      if (e.isDirectory()) walk(src, srcRoot, distRoot);
+      else if (e.name.endsWith(".ts") && !e.name.endsWith(".d.ts")) {
+        const built = join(distRoot, relative(srcRoot, src)).replace(/\.ts$/, ".js");
+        if (!existsSync(built) || statSync(built).mtimeMs < statSync(src).mtimeMs) stale.push(relative(ROOT, src));
+      }
+    }
+  };
+  walk(join(ROOT, "src"), join(ROOT, "src"), join(ROOT, "dist/src"));
+  walk(join(CLI_ROOT, "src"), join(CLI_ROOT, "src"), join(CLI_ROOT, "dist"));
+  for (const build of ["simd", "scalar"]) {
+    if (!existsSync(join(ROOT, `build/rnn-${build}.wasm`))) stale.push(`build/rnn-${build}.wasm (missing)`);
+  }
+  if (stale.length) throw new Error(`the build is older than ${stale.slice(0, 5).join(", ")}${stale.length > 5 ? ", ..." : ""}: run \`npm run build\` before the CLI tests`);
+}
+
+/** Runs `node cli/dist/cli.js ...args` and returns its exit code and output. */
+export function cli(args: string[], options: { cwd?: string; timeout?: number } = {}): Run {
+  return run(process.execPath, [CLI, ...args], options);
+}
+
+export function run(command: string, args: string[], options: { cwd?: string; timeout?: number } = {}): Run {
+  const r: SpawnSyncReturns<string> = spawnSync(command, args, {
+    cwd: options.cwd ?? ROOT,
+    encoding: "utf8",
+    timeout: options.timeout ?? 60_000,
+    env: { ...process.env, NO_COLOR: "1", FORCE_COLOR: "0" },
+  });
+  if (r.error) throw r.error;
+  return { code: r.status, stdout: r.stdout, stderr: r.stderr };
+}
+
+/** What a failed run printed, for assertion messages. */
+export function describeRun(r: Run): string {
+  return `exit ${r.code}\n--- stdout\n${r.stdout}\n--- stderr\n${r.stderr}`;
+}
+
+export function tempDir(): string {
+  return mkdtempSync(join(tmpdir(), "rnn-wasm-cli-"));
+}
+
+export function readTensors(path: string): Record<string, Tensor> {
+  return loadSafetensors(readFileSync(path)).tensors;
+}
+
+export function writeTensors(path: string, tensors: Record<string, Tensor>): string {
+  writeFileSync(path, saveSafetensors(tensors));
+  return path;
+}
+
+export { maxAbsDiff } from "rnn-wasm";
