@@ -1,0 +1,60 @@
+// test/package/cli.test.ts: the command line as a user installs it. `npm pack` of the library and of the CLI package
+// (cli/, rnn-wasm-cli), both tarballs installed into an empty app, then the `rnn-wasm` command the CLI's tarball
+// provides runs its demo on the data its tarball ships. The CLI's dependencies come from npm's cache or registry.
+import { existsSync, mkdirSync, readdirSync, rmSync, writeFileSync } from "node:fs";
+import { join } from "node:path";
+import { afterAll, beforeAll, describe, expect, it } from "vitest";
+import { describeProc, packed, removePacked, run, ROOT, tempDir, type Proc } from "../bundlers/helpers.js";
+
+describe("the packed CLI, installed with the packed library into an empty app", () => {
+  let root: string;
+  let app: string;
+  let cliFiles: string[];
+  let install: Proc;
+
+  beforeAll(async () => {
+    if (!existsSync(join(ROOT, "cli/dist/cli.js"))) throw new Error("cli/dist/cli.js does not exist: run `npm run build` before the package tests");
+    root = tempDir("cli-consumer");
+    const packs = join(root, "packs");
+    mkdirSync(packs);
+    const [lib, cli] = await Promise.all([
+      packed(),
+      run("npm", ["pack", "--ignore-scripts", "--json", "--pack-destination", packs], join(ROOT, "cli")),
+    ]);
+    expect(cli.code, describeProc(cli)).toBe(0);
+    const [info] = JSON.parse(cli.stdout.slice(cli.stdout.indexOf("["))) as Array<{ filename: string; files: { path: string }[] }>;
+    cliFiles = info.files.map((f) => f.path);
+    app = join(root, "app");
+    mkdirSync(app);
+    writeFileSync(join(app, "package.json"), JSON.stringify({ name: "cli-consumer", private: true }, null, 2));
+    install = await run("npm", ["install", "--no-audit", "--no-fund", "--prefer-offline", "--loglevel=error", lib.tgz, join(packs, info.filename)], app);
+  }, 240_000);
+
+  afterAll(async () => {
+    if (root) rmSync(root, { recursive: true, force: true });
+    await removePacked();
+  });
+
+  it("the CLI's tarball holds its built command, its data, README and LICENSE, and no sources or tests", () => {
+    expect(cliFiles).toContain("dist/cli.js");
+    for (const f of ["data/lstm-demo.safetensors", "data/lstm-demo.input.safetensors", "data/co2-concentration.csv", "README.md", "LICENSE", "package.json"]) {
+      expect(cliFiles).toContain(f);
+    }
+    expect(cliFiles.filter((f) => !/^(dist\/.*\.js|data\/.*|README\.md|LICENSE|package\.json)$/.test(f))).toEqual([]);
+  });
+
+  it("installs, with rnn-wasm from the library's tarball (not the registry)", () => {
+    expect(install.code, describeProc(install)).toBe(0);
+    expect(readdirSync(join(app, "node_modules"))).toEqual(expect.arrayContaining(["rnn-wasm", "rnn-wasm-cli", "commander"]));
+  });
+
+  it("`rnn-wasm demo` runs from the installed tarballs and matches PyTorch", async () => {
+    const bin = join(app, "node_modules/.bin", process.platform === "win32" ? "rnn-wasm.cmd" : "rnn-wasm");
+    const demo = await run(bin, ["demo", "--runs", "2"], app);
+    expect(demo.code, describeProc(demo)).toBe(0);
+    // one row per backend: its largest difference from PyTorch's output, which the demo checks itself (exit 1 if off)
+    expect(demo.stdout).toMatch(/^ {2}wasm simd .* agrees$/m);
+    expect(demo.stdout).toMatch(/^ {2}reference .* agrees$/m);
+    expect(demo.stdout).toContain("node_modules/rnn-wasm-cli/data/lstm-demo.safetensors");
+  }, 120_000);
+});
