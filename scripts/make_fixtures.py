@@ -7,8 +7,8 @@ Run from the repository root (needs Debian's torch: `apt-get install python3-tor
 
 Writes
   test/fixtures/<case>.safetensors   one file per case (listed in CASES below)
-  data/lstm-demo.safetensors         nn.LSTM(64, 256) state_dict (seed fixed)
-  data/lstm-demo.input.safetensors   input [128,1,64] and PyTorch's output [128,1,256], h_n, c_n for it
+  cli/data/lstm-demo.safetensors         nn.LSTM(64, 256) state_dict (seed fixed)
+  cli/data/lstm-demo.input.safetensors   input [128,1,64] and PyTorch's output [128,1,256], h_n, c_n for it
 
 Each fixture holds the module's state_dict under PyTorch's exact names (optionally behind a key prefix such as
 `encoder.lstm.`), `input` exactly as fed to PyTorch (batch-first when batchFirst), optional `h0`/`c0`, and the
@@ -36,7 +36,7 @@ import torch.nn as nn
 
 ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
 FIXTURES = os.path.join(ROOT, "test", "fixtures")
-DATA = os.path.join(ROOT, "data")
+DATA = os.path.join(ROOT, "cli", "data")
 SOURCE = "scripts/make_fixtures.py (PyTorch %s, float64 reference rounded to float32)" % torch.__version__
 
 
@@ -297,7 +297,7 @@ def make_demo():
     write_safetensors(os.path.join(DATA, "lstm-demo.input.safetensors"),
                       {"input": x, "output": to32(output), "h_n": to32(h_n), "c_n": to32(c_n)},
                       {"kind": "lstm", "source": SOURCE,
-                       "description": "input [128,1,64] (randn) for data/lstm-demo.safetensors, and PyTorch's output, h_n, c_n"})
+                       "description": "input [128,1,64] (randn) for cli/data/lstm-demo.safetensors, and PyTorch's output, h_n, c_n"})
 
 
 def main():
@@ -314,7 +314,7 @@ def main():
         print("%-34s %6d bytes  %s" % (name, os.path.getsize(path), ", ".join("%s%s" % (k, list(v.shape)) for k, v in sorted(tensors.items()))))
     make_demo()
     for f in ("lstm-demo.safetensors", "lstm-demo.input.safetensors"):
-        print("data/%-29s %6d bytes" % (f, os.path.getsize(os.path.join(DATA, f))))
+        print("cli/data/%-25s %6d bytes" % (f, os.path.getsize(os.path.join(DATA, f))))
 
 
 if __name__ == "__main__":

@@ -30,7 +30,7 @@ type FixtureOptions = Required<ArchitectureOptions>;
 const TOL = 1e-5;
 const BACKENDS: Backend[] = ["wasm", "reference"];
 const FIXTURES = fileURLToPath(new URL("../fixtures/", import.meta.url));
-const DATA = fileURLToPath(new URL("../../data/", import.meta.url));
+const DATA = fileURLToPath(new URL("../../cli/data/", import.meta.url));
 const FILES = readdirSync(FIXTURES).filter((f) => f.endsWith(".safetensors")).sort();
 /** Tensors in a fixture that are not weights: inputs, initial states, PyTorch's results. */
 const NOT_WEIGHTS = new Set(["input", "h0", "c0", "output", "h_n", "c_n", "h", "c"]);
@@ -113,7 +113,7 @@ describe.each(FILES)("%s", (file) => {
 
 // The model of `rnn-wasm demo` (nn.LSTM(64, 256), T=128): its stored output is PyTorch's, so the demo's numbers
 // are checked too. 128 steps with H=256 sums are longer than the fixtures', hence the looser 1e-4.
-describe("data/lstm-demo", () => {
+describe("cli/data/lstm-demo", () => {
   it.each(BACKENDS)("matches PyTorch (backend %s)", (backend) => {
     const model = loadSafetensors(new Uint8Array(readFileSync(DATA + "lstm-demo.safetensors")));
     const io = loadSafetensors(new Uint8Array(readFileSync(DATA + "lstm-demo.input.safetensors")));
