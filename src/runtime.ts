@@ -209,7 +209,13 @@ async function sourceToModuleOrBytes(source: WasmSource | Uint8Array): Promise<W
     if (!source.ok) {
       throw new RnnError("init", `fetching the wasm${source.url ? ` from ${source.url}` : ""} failed: HTTP ${source.status} ${source.statusText}; ${SERVE_WASM_ADVICE}`);
     }
-    return new Uint8Array(await source.arrayBuffer());
+    const bytes = new Uint8Array(await source.arrayBuffer());
+    // a host that answers a missing file with its index page (a single-page app's fallback) gives 200 and HTML
+    if (bytes[0] !== 0 || bytes[1] !== 0x61 || bytes[2] !== 0x73 || bytes[3] !== 0x6d) {
+      const start = new TextDecoder().decode(bytes.subarray(0, 24)).replace(/\s+/g, " ");
+      throw new RnnError("init", `the answer${source.url ? ` from ${source.url}` : ""} is not a wasm file (it begins ${JSON.stringify(start)}); ${SERVE_WASM_ADVICE}`);
+    }
+    return bytes;
   }
   if (!(source instanceof URL) && typeof source !== "string") {
     throw new RnnError("init", `the wasm source must be a WebAssembly.Module, bytes, a Response, a URL or a path, got ${describeValue(source)}`);
@@ -217,7 +223,13 @@ async function sourceToModuleOrBytes(source: WasmSource | Uint8Array): Promise<W
   const text = source instanceof URL ? source.href : source;
   const platform = getPlatform();
   if (isFileLike(text) && canReadFiles() && platform.readFile) return sourceToModuleOrBytes(await platform.readFile(text));
-  return sourceToModuleOrBytes(await fetch(text));
+  let response: Response;
+  try {
+    response = await fetch(text);
+  } catch (e) {
+    throw new RnnError("init", `cannot fetch the wasm from ${text}: ${(e as Error).message}; ${SERVE_WASM_ADVICE}`);
+  }
+  return sourceToModuleOrBytes(response);
 }
 
 /**
@@ -244,7 +256,14 @@ async function instantiate(build: Build, moduleOrBytes: WebAssembly.Module | Uin
     return new Runtime(build, instance.exports as unknown as Kernels);
   } catch (e) {
     if (e instanceof RnnError) throw e;
-    throw new RnnError("init", `the ${build} wasm build could not be loaded: ${(e as Error).message}`);
+    const message = (e as Error).message;
+    // Cloudflare Workers refuse to compile wasm from bytes: modules must be imported, which the workerd entry does
+    const advice = /disallowed|code generation/i.test(message)
+      ? "; this runtime compiles WebAssembly only from imported modules (Cloudflare Workers): bundle with wrangler, so " +
+        "rnn-wasm's workerd entry imports its .wasm files, or import one yourself (import wasm from " +
+        "'rnn-wasm/wasm/rnn-simd.wasm') and pass that WebAssembly.Module to init()"
+      : "";
+    throw new RnnError("init", `the ${build} wasm build could not be loaded: ${message}${advice}`);
   }
 }
 

@@ -76,6 +76,9 @@ describe("sources", () => {
     await expect(createRuntime(new Uint8Array([1, 2, 3]))).rejects.toMatchObject({ code: "init" });
     await expect(createRuntime("/nonexistent/rnn.wasm")).rejects.toThrow(/cannot read the wasm file \/nonexistent\/rnn.wasm/);
     await expect(createRuntime(new Response("nope", { status: 404, statusText: "Not Found" }))).rejects.toThrow(/HTTP 404/);
+    // a host's fallback page answered with 200, and a server that is not there: each says what it got and what to do
+    await expect(createRuntime(new Response("<!DOCTYPE html><html>", { status: 200 }))).rejects.toThrow(/is not a wasm file \(it begins "<!DOCTYPE html><html>"\); the \.wasm files must be served/);
+    await expect(createRuntime("http://127.0.0.1:9/build/rnn-simd.wasm")).rejects.toThrow(/cannot fetch the wasm from http:\/\/127\.0\.0\.1:9\/build\/rnn-simd\.wasm: .*; the \.wasm files must be served/);
   });
 });
 
