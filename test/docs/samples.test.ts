@@ -16,6 +16,7 @@ import { dirname, join, relative } from "node:path";
 import { fileURLToPath } from "node:url";
 import { describe, expect, it } from "vitest";
 import { BENCHMARKS_DOC, markers, renderSuite, summaryPath, SUITES, type AnySummary } from "../../bench/render-tables.js";
+import { region } from "../bundlers/helpers.js";
 
 const ROOT = fileURLToPath(new URL("../../", import.meta.url));
 const CLI = join(ROOT, "cli/dist/cli.js");
@@ -49,13 +50,7 @@ const ALL = PAGES.flatMap(samples);
 /** A file, or the lines of one region of it (`// #region name` ... `// #endregion`; `# region` in Python). */
 function source(ref: string): string {
   const [file, name] = ref.split("#");
-  const content = readFileSync(join(ROOT, file), "utf8").replace(/\n$/, "");
-  if (!name) return content;
-  const lines = content.split("\n");
-  const start = lines.findIndex((l) => new RegExp(`^\\s*(//|#) ?#?region ${name}\\s*$`).test(l));
-  if (start < 0) throw new Error(`${file} has no region '${name}'`);
-  const end = lines.findIndex((l, i) => i > start && /^\s*(\/\/|#) ?#?endregion\b/.test(l));
-  return lines.slice(start + 1, end).join("\n");
+  return region(file, name);
 }
 
 function run(command: string, args: string[], cwd = ROOT) {
