@@ -8,7 +8,7 @@
 //   cold start      a fresh workerd process with the example bundle, from `new Miniflare()` to the first /predict
 //                   answer, against the same for a Worker that answers a constant (the difference is ours: module
 //                   loading and wasm compilation at isolate start, init(), the model's parse, the first forward)
-//   CPU / request   the example's handler called in a loop inside workerd (test/runtimes/workerd/budget-worker.js)
+//   CPU / request   the example's handler called in a loop inside workerd (test/js-runtimes/workerd/budget-worker.js)
 //                   with one W-stream-sized step (LSTM 64 -> 256, state in and out as JSON), and the forward alone
 // Medians of REPEATS runs. The peers' cold start in workerd is attempted too; what they answer is recorded.
 import { mkdtempSync, readdirSync, readFileSync, rmSync, statSync, writeFileSync } from "node:fs";
@@ -17,7 +17,7 @@ import { dirname, join } from "node:path";
 import { gzipSync } from "node:zlib";
 import { build } from "esbuild";
 import { Miniflare } from "miniflare";
-import { bundleExample, COMPATIBILITY_DATE, describeProc, MODULE_RULES, ROOT, run } from "../test/runtimes/helpers.js";
+import { bundleExample, COMPATIBILITY_DATE, describeProc, MODULE_RULES, ROOT, run } from "../test/js-runtimes/helpers.js";
 
 /** The bench package: the peers (onnxruntime-web, tfjs) are its dependencies, in bench/node_modules. */
 const BENCH = join(ROOT, "bench");
@@ -106,7 +106,7 @@ async function times() {
   // CPU per request, inside workerd
   const budgetDir = mkdtempSync(join(tmpdir(), "rnn-wasm-budget-"));
   const b = run(join(ROOT, "node_modules/.bin/wrangler"), ["deploy", "--dry-run", "--outdir", budgetDir, "-c", "wrangler.budget.toml"],
-    { cwd: join(ROOT, "test/runtimes/workerd"), env: { WRANGLER_SEND_METRICS: "false", CI: "1" } });
+    { cwd: join(ROOT, "test/js-runtimes/workerd"), env: { WRANGLER_SEND_METRICS: "false", CI: "1" } });
   if (b.code !== 0) throw new Error(describeProc(b));
   const mf = new Miniflare({ modules: true, scriptPath: join(budgetDir, "budget-worker.js"), modulesRoot: budgetDir, modulesRules: MODULE_RULES, compatibilityDate: COMPATIBILITY_DATE });
   const url = await mf.ready;

@@ -1,5 +1,5 @@
 #!/usr/bin/python3
-"""PyTorch fixtures for the Cloudflare Worker example's tests (test/runtimes/workerd.test.ts): models of several
+"""PyTorch fixtures for the Cloudflare Worker example's tests (test/js-runtimes/workerd.test.ts): models of several
 architectures, as a user would save them, and what PyTorch answers for a few requests.
 
 Run from the repository root (Debian: `apt-get install python3-torch`; no `safetensors` package needed):

@@ -4,7 +4,7 @@
 // `new URL("...", import.meta.url)`, the pattern Vite and webpack recognise to emit the .wasm files as assets and
 // rewrite the URLs (esbuild leaves them as they are: docs/bundlers.md has its recipe).
 import { RnnError } from "./errors.js";
-import { SERVE_WASM_ADVICE, setPlatform, type Build } from "./platform.js";
+import { SERVE_WASM_ADVICE, setPlatform, type Build } from "./wasm-source.js";
 
 const urls: Record<Build, () => URL> = {
   relaxed: () => new URL("../../build/rnn-relaxed.wasm", import.meta.url),

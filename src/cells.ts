@@ -3,9 +3,9 @@
 // Parameter names have no layer suffix: weight_ih, weight_hh, bias_ih, bias_hh. A cell runs the same kernels as
 // a one-layer, one-step layer, forward and backward.
 import { RnnError } from "./errors.js";
-import { BACKEND_KEYS, EngineOwner, type BackendOptions } from "./owner.js";
+import { BACKEND_KEYS, RecurrentBase, type BackendOptions } from "./recurrent-base.js";
 import { flag, knownKeys, optionsObject } from "./options.js";
-import { CELL_KEYS, makeSpec, type Kind, type Nonlinearity } from "./spec.js";
+import { CELL_KEYS, makeSpec, type Kind, type Nonlinearity } from "./architecture.js";
 import { checkTensor, checkTensorData, type Tensor } from "./tensor.js";
 import type { WeightValue } from "./weights.js";
 
@@ -57,7 +57,7 @@ export interface CellGradients {
  * What {@link LSTMCell}, {@link GRUCell} and {@link RNNCell} share: one step `forward`, its `backward`,
  * `toTorch`, `grads`, `dispose`. `fromTorch` returns one for a state_dict whose names have no `_l0`.
  */
-export class RecurrentCell extends EngineOwner {
+export class RecurrentCell extends RecurrentBase {
   private trainShape: number[] | null = null; // h's shape in the last training forward
   /**
    * A cell of the given kind (the subclasses fix it).

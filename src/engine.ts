@@ -2,7 +2,7 @@
 // tape when training), backpropagate through it, and hold parameters and their gradients. Two backends:
 // WasmEngine (src/wasm-engine.ts, the kernels) and ReferenceEngine (below, the plain-TypeScript oracle, for
 // runtimes without WebAssembly and for checking).
-import type { Spec } from "./spec.js";
+import type { Spec } from "./architecture.js";
 import { RnnError } from "./errors.js";
 import { recurrentBackward, recurrentForward, type Tape } from "./reference/layer.js";
 import { arrayBuffer, type ParamBuffer } from "./train/params.js";

@@ -4,9 +4,9 @@
 // and a streaming mode that keeps the final state between calls, so feeding a sequence in chunks gives
 // bitwise what one call over the whole sequence gives.
 import { RnnError } from "./errors.js";
-import { BACKEND_KEYS, EngineOwner, type BackendOptions } from "./owner.js";
+import { BACKEND_KEYS, RecurrentBase, type BackendOptions } from "./recurrent-base.js";
 import { flag, knownKeys, optionsObject } from "./options.js";
-import { ARCHITECTURE_KEYS, directions, makeSpec, outputSize, type ArchitectureOptions, type Kind, type Spec } from "./spec.js";
+import { ARCHITECTURE_KEYS, directions, makeSpec, outputSize, type ArchitectureOptions, type Kind, type Spec } from "./architecture.js";
 import { checkTensor, checkTensorData, type Tensor } from "./tensor.js";
 import type { WeightValue } from "./weights.js";
 
@@ -115,7 +115,7 @@ function copyTensor(t: Tensor): Tensor {
  * What {@link LSTM}, {@link GRU} and {@link RNN} share: `forward`, `backward`, `stream` and the state it keeps,
  * `toTorch`, `grads`, `dispose`. `fromTorch` returns one; `spec.kind` says which.
  */
-export class RecurrentLayer extends EngineOwner {
+export class RecurrentLayer extends RecurrentBase {
   private streamState: { h0: Tensor; c0?: Tensor } | null = null;
   private trainCall: TrainCall | null = null;
 

@@ -8,8 +8,8 @@
 // (G*Rp) vectors padded to a multiple of 8. weight_hr (P, H) is the case G = 1, R = P.
 // All parameters of a model live in one block, each tensor at a float offset that is a multiple of 8
 // (32 bytes), in PyTorch's state_dict order.
-import type { ParamInfo, Spec } from "./spec.js";
-import { directions, gateCount, layerInputSize, outputSize, paramList } from "./spec.js";
+import type { ParamInfo, Spec } from "./architecture.js";
+import { directions, gateCount, layerInputSize, outputSize, paramList } from "./architecture.js";
 
 // Sizes here are computed in exact double arithmetic, never with 32-bit operations (`(n + 3) & ~3` wraps at 2^31
 // and would let a huge workspace look small). A size beyond 2^53 is no longer exact, but it is then far beyond any

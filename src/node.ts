@@ -2,7 +2,7 @@
 // read from build/ by node:fs. Node 20 cannot `import` a .wasm file, so reading it is the way here.
 import { readFile } from "node:fs/promises";
 import * as url from "node:url";
-import { readFirstFile, readSourceFile, setPlatform, wasmFileName } from "./platform.js";
+import { readFirstFile, readSourceFile, setPlatform, wasmFileName } from "./wasm-source.js";
 
 // This module's URL, in a variable: `new URL(`...${name}`, import.meta.url)` written out makes webpack look for the
 // folders at build time (see HERE in platform.ts). In a CommonJS bundle of a program (esbuild --format=cjs)

@@ -4,11 +4,11 @@
 // We call the module's exports directly (asc's raw bindings are a 10-line wrapper around
 // WebAssembly.instantiate); @assemblyscript/loader is deprecated since AssemblyScript 0.20 and only helps
 // with managed objects, which these pointer-based kernels never pass.
-// Where the package's own files come from on each runtime (Node, workerd, browsers) is src/platform.ts's business.
+// Where the package's own files come from on each runtime (Node, workerd, browsers) is src/wasm-source.ts's business.
 import { RnnError } from "./errors.js";
 import { describeValue, knownKeys, optionsObject } from "./options.js";
 import type { FetchResponse, WasmMemory, WasmModule } from "./host-types.js";
-import { BUILDS, SERVE_WASM_ADVICE, canReadFiles, getPlatform, isFileLike, probeBuild, type Build } from "./platform.js";
+import { BUILDS, SERVE_WASM_ADVICE, canReadFiles, getPlatform, isFileLike, probeBuild, type Build } from "./wasm-source.js";
 
 export { BUILDS };
 export type { Build };

@@ -3,12 +3,12 @@
 // Every tensor is checked against the inferred architecture before any memory is allocated, so a bad file
 // leaves nothing behind.
 import { RnnError } from "./errors.js";
-import type { BackendOptions } from "./owner.js";
+import type { BackendOptions } from "./recurrent-base.js";
 import { cellFor, type RecurrentCell } from "./cells.js";
 import { layerFor, type RecurrentLayer } from "./layers.js";
 import { describeValue, knownKeys, nanPolicyOption, oneOf, optionsObject } from "./options.js";
-import { BACKEND_KEYS } from "./owner.js";
-import { KINDS, makeSpec, type ArchitectureOptions, type Kind, type Nonlinearity, type Spec } from "./spec.js";
+import { BACKEND_KEYS } from "./recurrent-base.js";
+import { KINDS, makeSpec, type ArchitectureOptions, type Kind, type Nonlinearity, type Spec } from "./architecture.js";
 import { checkTensor, type Tensor } from "./tensor.js";
 import { checkWeights } from "./weights.js";
 

@@ -12,8 +12,8 @@ import { wasmBuffer, type ParamBuffer } from "./train/params.js";
 import type { Runtime } from "./runtime.js";
 import { Blocks, Workspace as Scratch } from "./blocks.js";
 import { zeros } from "./tensor.js";
-import type { ParamRole, Spec } from "./spec.js";
-import { directions, gateCount, layerInputSize, outputSize, paramSuffix } from "./spec.js";
+import type { ParamRole, Spec } from "./architecture.js";
+import { directions, gateCount, layerInputSize, outputSize, paramSuffix } from "./architecture.js";
 import { gateWidth, paramLayout, roundUp4, trainWorkspaceLayout, transposedLayout, unpack, workspaceLayout, type ParamLayout, type TrainWorkspace, type Workspace } from "./layout.js";
 
 export class WasmEngine implements Engine {

@@ -4,7 +4,7 @@
 // so `new LSTM(options, params)` refuses what fromTorch refuses.
 import { RnnError } from "./errors.js";
 import { describeValue } from "./options.js";
-import { paramList, type Spec } from "./spec.js";
+import { paramList, type Spec } from "./architecture.js";
 import { checkFinite, checkTensor, numel, type NanPolicy, type Tensor } from "./tensor.js";
 
 /** A weight as a constructor takes it: PyTorch's flat row-major data, or a tensor with its shape. */

@@ -8,7 +8,7 @@
 import relaxed from "../build/rnn-relaxed.wasm";
 import simd from "../build/rnn-simd.wasm";
 import scalar from "../build/rnn-scalar.wasm";
-import { probeBuild, setPlatform } from "../dist/src/platform.js";
+import { probeBuild, setPlatform } from "../dist/src/wasm-source.js";
 
 const modules = { relaxed, simd, scalar };
 

@@ -3,8 +3,8 @@
 // cannot run. Per layer and direction: xz = input W_ihᵀ + b_ih for all timesteps (one gemm), then the cell's
 // sequence function, exactly as src/wasm-engine.ts drives the kernels. Data is time-major: x (T,B,I),
 // output (T,B,D*P), hN (L*D,B,P), cN (L*D,B,H); the state of layer l, direction d is at index l*D + d.
-import type { Spec } from "../spec.js";
-import { directions, gateCount, layerInputSize, outputSize, paramSuffix } from "../spec.js";
+import type { Spec } from "../architecture.js";
+import { directions, gateCount, layerInputSize, outputSize, paramSuffix } from "../architecture.js";
 import { biasBackward, gemm, gemmBackwardInput, gemmBackwardWeight, type Vec } from "./math.js";
 import { lstmBackward, lstmForward, lstmGateWidth } from "./lstm.js";
 import { gruBackward, gruForward, gruGateWidth } from "./gru.js";

@@ -8,7 +8,7 @@ import { checkTensor, numel, type Tensor } from "../tensor.js";
 import { Blocks } from "../blocks.js";
 import { checkBlockSize } from "../runtime.js";
 import { trainOption, describeValue, knownKeys, optionsObject } from "../options.js";
-import { checkBackendOptions } from "../owner.js";
+import { checkBackendOptions } from "../recurrent-base.js";
 import { checkWeight, type WeightValue } from "../weights.js";
 import { arrayBuffer, wasmBuffer, type ParamBuffer, type Trainable } from "./params.js";
 

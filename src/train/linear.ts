@@ -10,7 +10,7 @@ import { checkFinite, checkTensor, checkTensorData, numel, type NanPolicy, type 
 import { Blocks, Workspace } from "../blocks.js";
 import { checkBlockSize } from "../runtime.js";
 import { trainOption, describeValue, flag, knownKeys, nanPolicyOption, optionsObject } from "../options.js";
-import { BACKEND_KEYS, checkBackendOptions } from "../owner.js";
+import { BACKEND_KEYS, checkBackendOptions } from "../recurrent-base.js";
 import { checkWeight, type WeightValue } from "../weights.js";
 import { arrayBuffer, wasmBuffer, type ParamBuffer, type Trainable } from "./params.js";
 

@@ -12,7 +12,7 @@ import {
 } from "../../src/index.js";
 import { roundUp4, roundUp8, paramBlockFloats, paramLayout } from "../../src/layout.js";
 import { collectedOwners } from "../../src/blocks.js";
-import { MAX_LAYERS, makeSpec } from "../../src/spec.js";
+import { MAX_LAYERS, makeSpec } from "../../src/architecture.js";
 import { expectBitwise, expectRnnError, memorySnapshot, randomTensor, rng, runtimeFor } from "./helpers.js";
 
 let rt: Runtime;

@@ -13,8 +13,8 @@ import { extname, join } from "node:path";
 import type { Browser } from "playwright-core";
 import { createServer as createViteServer } from "vite";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
-import { launchChromium } from "../runtimes/browser.js";
-import { staticServer } from "../runtimes/helpers.js";
+import { launchChromium } from "../js-runtimes/browser.js";
+import { staticServer } from "../js-runtimes/helpers.js";
 import {
   type AppResult, describeProc, FIXTURES, inNode, outputDiff, packed, removePacked, type Proc, region, ROOT, run, sh,
   tempDir, unpackInto,

@@ -11,7 +11,7 @@ import { delimiter, dirname, join } from "node:path";
 import { fileURLToPath } from "node:url";
 import { gunzipSync } from "node:zlib";
 import { maxAbsDiff } from "../../src/compare.js";
-import { probeBuild } from "../../src/platform.js";
+import { probeBuild } from "../../src/wasm-source.js";
 
 export const ROOT = fileURLToPath(new URL("../../", import.meta.url));
 export const FIXTURES = join(ROOT, "test/bundlers/fixtures");

@@ -8,7 +8,7 @@ import { cpSync, readdirSync, rmSync } from "node:fs";
 import { join } from "node:path";
 import { Miniflare } from "miniflare";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
-import { COMPATIBILITY_DATE, MODULE_RULES } from "../runtimes/helpers.js";
+import { COMPATIBILITY_DATE, MODULE_RULES } from "../js-runtimes/helpers.js";
 import {
   type AppResult, describeProc, FIXTURES, inNode, outputDiff, packed, removePacked, region, run, sh, tempDir, unpackInto,
 } from "./helpers.js";

@@ -6,7 +6,7 @@
 // catches any wrong term (those are off by 1e-3 or more).
 import { describe, it, expect } from "vitest";
 import fc from "fast-check";
-import { makeSpec, paramList, type Kind, type Spec, directions, outputSize } from "../../src/spec.js";
+import { makeSpec, paramList, type Kind, type Spec, directions, outputSize } from "../../src/architecture.js";
 import { recurrentBackward, recurrentForward, type Tape } from "../../src/reference/layer.js";
 import { mulberry32 } from "../../src/random.js";
 

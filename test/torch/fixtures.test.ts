@@ -8,7 +8,7 @@ import { readFileSync, readdirSync } from "node:fs";
 import { fileURLToPath } from "node:url";
 import { describe, it, expect, beforeAll } from "vitest";
 import { init, fromTorch, loadSafetensors } from "../../src/index.js";
-import type { ArchitectureOptions } from "../../src/spec.js";
+import type { ArchitectureOptions } from "../../src/architecture.js";
 import { maxAbsDiff } from "../../src/compare.js";
 
 type Tensor = { shape: number[]; data: Float32Array };

@@ -27,7 +27,7 @@
 import { readFileSync, readdirSync } from "node:fs";
 import { fileURLToPath } from "node:url";
 import v8 from "node:v8";
-import type { ArchitectureOptions } from "../../src/spec.js";
+import type { ArchitectureOptions } from "../../src/architecture.js";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import {
   Adam, AdamW, LastStep, Linear, SGD, Sequential, clipGradNorm, clipGradValue, createRuntime, fromTorch, loadSafetensors,

@@ -1,4 +1,4 @@
-// Types of http.js (for test/runtimes/workerd.test.ts, and for a Worker written in TypeScript).
+// Types of http.js (for test/js-runtimes/workerd.test.ts, and for a Worker written in TypeScript).
 
 /** A request's array under the name the client wrote it, its data, and its row width (0 for a flat array). */
 export type Field = [name: string, data: Float32Array | undefined, width: number];

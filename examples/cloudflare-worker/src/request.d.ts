@@ -1,4 +1,4 @@
-// Types of request.js (for test/runtimes/workerd.test.ts, and for a Worker written in TypeScript).
+// Types of request.js (for test/js-runtimes/workerd.test.ts, and for a Worker written in TypeScript).
 import type { Linear, Spec, Tensor } from "rnn-wasm";
 
 /** What loadModel (model.js) says of the model's sizes, as a request and a response carry them. */

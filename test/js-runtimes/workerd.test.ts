@@ -1,4 +1,4 @@
-// test/runtimes/workerd.test.ts: the package inside workerd, the Cloudflare Workers runtime, run locally by
+// test/js-runtimes/workerd.test.ts: the package inside workerd, the Cloudflare Workers runtime, run locally by
 // Miniflare and reached over HTTP on loopback.
 //   1. The example (examples/cloudflare-worker) as `wrangler deploy --dry-run --outdir` bundles it: its endpoints,
 //      its answers against PyTorch's, chunked streams against one request, its 4xx errors, and hostile requests
@@ -587,7 +587,7 @@ describe("the package's workerd entry, unbundled, against Node", () => {
     mf = new Miniflare({
       modules: true,
       modulesRoot: ROOT,
-      scriptPath: join(ROOT, "test/runtimes/workerd/parity-worker.js"),
+      scriptPath: join(ROOT, "test/js-runtimes/workerd/parity-worker.js"),
       modulesRules: MODULE_RULES,
       compatibilityDate: COMPATIBILITY_DATE,
     });

@@ -1,4 +1,4 @@
-// test/runtimes/node24.test.ts: the package on Node 24 beside the machine's Node, both importing it by name as a user
+// test/js-runtimes/node24.test.ts: the package on Node 24 beside the machine's Node, both importing it by name as a user
 // does (the "node" export condition). Node 24 validates relaxed SIMD without flags, so init() picks the relaxed build
 // there; Node 20 does not, so init() falls back to the plain SIMD build. The Node 24 binary comes from the npm
 // registry (scripts/node24.mjs); `npm test` also runs the engine-dependent suite on it (the script test:node24).

@@ -1,4 +1,4 @@
-// test/runtimes/browser.ts: the headless Chromium the browser tests drive through playwright-core. The system's
+// test/js-runtimes/browser.ts: the headless Chromium the browser tests drive through playwright-core. The system's
 // Chromium when one is installed (Debian's /usr/bin/chromium, or CHROMIUM_PATH), else the one @sparticuz/chromium
 // ships inside its npm package (a devDependency, unpacked to the temp folder the first time, about 3 s), so `npm test`
 // needs nothing but npm. A browser that cannot start fails the test at once with the path it tried.

@@ -1,4 +1,4 @@
-// test/runtimes/workerd/parity-worker.js: a Worker that runs the parity case inside workerd, loaded by Miniflare
+// test/js-runtimes/workerd/parity-worker.js: a Worker that runs the parity case inside workerd, loaded by Miniflare
 // straight from the repository (no bundler): it imports the package's workerd entry, which imports the three .wasm
 // files as modules (Miniflare's CompiledWasm rule). GET / returns the parity result; GET /compile-from-bytes shows
 // what workerd says when asked to compile wasm from bytes, the reason the workerd entry imports modules.

@@ -1,4 +1,4 @@
-// test/runtimes/workerd/models.ts: the example Worker's bundle serving other models, for workerd.test.ts. The
+// test/js-runtimes/workerd/models.ts: the example Worker's bundle serving other models, for workerd.test.ts. The
 // bundle wrangler wrote is given to Miniflare as a list of modules in which the model module (the file the bundle
 // imports as "<hash>-model.safetensors") holds another model's bytes, and the Worker's environment holds the vars
 // that model needs: what a user does by replacing model.safetensors and editing wrangler.toml's [vars].

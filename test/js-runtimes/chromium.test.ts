@@ -1,5 +1,5 @@
-// test/runtimes/chromium.test.ts: the package in a browser. Headless Chromium (the system's, or the one the
-// @sparticuz/chromium package ships: test/runtimes/browser.ts) opens test/runtimes/browser/index.html from a static
+// test/js-runtimes/chromium.test.ts: the package in a browser. Headless Chromium (the system's, or the one the
+// @sparticuz/chromium package ships: test/js-runtimes/browser.ts) opens test/js-runtimes/browser/index.html from a static
 // server on 127.0.0.1. The page imports the package's browser entry, which fetches the wasm by URL, and runs the parity case;
 // its outputs must match Node's within 1e-6 for each build.
 import type { Server } from "node:http";
@@ -25,7 +25,7 @@ describe("in headless Chromium", () => {
     const page = await browser.newPage();
     const errors: string[] = [];
     page.on("pageerror", (e) => errors.push(e.message));
-    await page.goto(`${s.url}/test/runtimes/browser/index.html`);
+    await page.goto(`${s.url}/test/js-runtimes/browser/index.html`);
     await page.waitForFunction(() => "result" in window || "failure" in window, null, { timeout: 60_000 });
     const failure = await page.evaluate(() => (window as unknown as { failure?: string }).failure);
     expect(failure, errors.join("\n")).toBeUndefined();

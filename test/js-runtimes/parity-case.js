@@ -1,4 +1,4 @@
-// test/runtimes/parity-case.js: the forward passes every runtime computes for the cross-runtime tests (Node 20,
+// test/js-runtimes/parity-case.js: the forward passes every runtime computes for the cross-runtime tests (Node 20,
 // Node 24, workerd, Chromium), in plain JavaScript so each runtime loads it as it is. It takes the package's API
 // (whatever entry the runtime resolved) and returns, for each build the engine runs, the outputs and final states
 // of a few layers with seeded weights (seeded in JavaScript, so the same weights everywhere) on a seeded input.

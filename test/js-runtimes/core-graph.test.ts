@@ -1,4 +1,4 @@
-// test/runtimes/core-graph.test.ts: the core (src/index.ts and everything it imports) runs on any JavaScript
+// test/js-runtimes/core-graph.test.ts: the core (src/index.ts and everything it imports) runs on any JavaScript
 // runtime: esbuild bundles it for a neutral platform with no `node:` module and no top-level await (it refuses
 // top-level await when told the target lacks it), and each entry adds only what its runtime has.
 import { join } from "node:path";

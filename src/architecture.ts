@@ -1,4 +1,4 @@
-// src/spec.ts: a recurrent layer's architecture (the options a user passes, with defaults filled in) and the
+// src/architecture.ts: a recurrent layer's architecture (the options a user passes, with defaults filled in) and the
 // PyTorch parameter names and shapes it implies. Everything else derives sizes from here or from layout.ts.
 import { RnnError } from "./errors.js";
 import { describeValue, flag, oneOf, optionsObject } from "./options.js";

@@ -1,4 +1,4 @@
-// src/platform.ts: where the package's own wasm comes from on each JavaScript runtime, and which builds the engine
+// src/wasm-source.ts: where the package's own wasm comes from on each JavaScript runtime, and which builds the engine
 // can run. The core (src/index.ts and everything it imports) has no `node:` import and no top-level await, so one
 // package serves every runtime; each entry point (package.json `exports`) registers how its runtime gets the wasm:
 //   node     src/node.ts        reads build/rnn-<build>.wasm with node:fs

@@ -1,4 +1,4 @@
-// src/owner.ts: what layers and cells share: a spec, an engine holding the parameters (wasm or reference),
+// src/recurrent-base.ts: what layers and cells share: a spec, an engine holding the parameters (wasm or reference),
 // and a lifetime. dispose() frees the wasm memory, is safe to call twice, and makes later use throw.
 import { RnnError } from "./errors.js";
 import type { Engine } from "./engine.js";
@@ -8,7 +8,7 @@ import { checkBlockSize, getRuntime, Runtime } from "./runtime.js";
 import { fillUniform, mulberry32 } from "./random.js";
 import { paramBlockFloats } from "./layout.js";
 import { describeValue, nanPolicyOption, oneOf, seedOption } from "./options.js";
-import { initBound, paramList, type Spec } from "./spec.js";
+import { initBound, paramList, type Spec } from "./architecture.js";
 import { numel, type NanPolicy, type Tensor } from "./tensor.js";
 import { checkWeights, describeSpec, modelName, type WeightValue } from "./weights.js";
 import type { ParamBuffer, Trainable } from "./train/params.js";
@@ -53,7 +53,7 @@ export function randomParams(spec: Spec, seed: number | undefined): Record<strin
   return out;
 }
 
-export abstract class EngineOwner implements Trainable {
+export abstract class RecurrentBase implements Trainable {
   /** The architecture, with every default filled in. */
   readonly spec: Spec;
   /** 'wasm' or 'reference'. */

@@ -1,4 +1,4 @@
-// test/runtimes/workerd/budget-worker.js: measures, inside workerd, the CPU time the example Worker spends on one
+// test/js-runtimes/workerd/budget-worker.js: measures, inside workerd, the CPU time the example Worker spends on one
 // request. It calls the example's fetch handler directly (no HTTP), N times in a row, with a W-stream-sized request
 // (one timestep of 64 features, with the 256-unit state the previous answer returned). Workers' clocks only move at
 // I/O (a Spectre mitigation), so the loop is bracketed by two timer waits and the time between them, less the

