@@ -1,11 +1,10 @@
-// src/engine.ts: what a layer needs from a backend: run the whole stack over a time-major sequence (keeping a
-// tape when training), backpropagate through it, and hold parameters and their gradients. Two backends:
-// WasmEngine (src/wasm-engine.ts, the kernels) and ReferenceEngine (below, the plain-TypeScript oracle, for
-// runtimes without WebAssembly and for checking).
-import type { Spec } from "./architecture.js";
+// src/engine.ts: what a recurrent layer or cell needs from a backend: run the whole stack over a time-major
+// sequence (keeping a tape when training), backpropagate through it, and hold parameters and their gradients.
+// Two implementations, picked once when the layer is made (src/backend.ts): WasmEngine (src/wasm-engine.ts, the
+// kernels) and ReferenceEngine (src/reference-engine.ts, the plain-TypeScript oracle, for runtimes without
+// WebAssembly and for checking).
 import { RnnError } from "./errors.js";
-import { recurrentBackward, recurrentForward, type Tape } from "./reference/layer.js";
-import { arrayBuffer, type ParamBuffer } from "./train/params.js";
+import type { ParamBuffer } from "./param-buffer.js";
 
 /** Time-major results: output (T,B,D*P), hN (L*D,B,P), cN (L*D,B,H) for an LSTM. */
 export interface EngineResult {
@@ -39,58 +38,4 @@ export interface Engine {
 
 export function noTape(): RnnError {
   return new RnnError("state", "backward() needs a forward(input, { train: true }) first, and runs once per such forward");
-}
-
-export class ReferenceEngine implements Engine {
-  private readonly spec: Spec;
-  private params: Record<string, Float32Array>;
-  private gradients: Record<string, Float32Array>;
-  private tape: Tape | null = null;
-
-  constructor(spec: Spec, params: Record<string, Float32Array>) {
-    this.spec = spec;
-    this.params = copy(params);
-    this.gradients = Object.fromEntries(Object.entries(params).map(([k, v]) => [k, new Float32Array(v.length)]));
-  }
-
-  forward(x: Float32Array, T: number, B: number, h0: Float32Array | null, c0: Float32Array | null, train: boolean,
-    lengths: Int32Array | null): EngineResult {
-    const tape = train ? ({} as Tape) : undefined;
-    const r = recurrentForward(this.spec, this.params, x, h0, c0, T, B, (n) => new Float32Array(n), tape, lengths);
-    this.tape = tape ?? null;
-    return r;
-  }
-
-  backward(dOutput: Float32Array | null, dhN: Float32Array | null, dcN: Float32Array | null): EngineGradients {
-    if (!this.tape) throw noTape();
-    const tape = this.tape;
-    this.tape = null;
-    return recurrentBackward(this.spec, this.params, tape, dOutput, dhN, dcN, this.gradients, (n) => new Float32Array(n));
-  }
-
-  toTorch(): Record<string, Float32Array> {
-    return copy(this.params);
-  }
-
-  grads(): Record<string, Float32Array> {
-    return copy(this.gradients);
-  }
-
-  zeroGrad(): void {
-    for (const g of Object.values(this.gradients)) g.fill(0);
-  }
-
-  parameterBuffers(alive: () => void): ParamBuffer[] {
-    return Object.keys(this.params).map((k) => arrayBuffer(this.params[k], this.gradients[k], alive));
-  }
-
-  dispose(): void {
-    this.params = {};
-    this.gradients = {};
-    this.tape = null;
-  }
-}
-
-function copy(r: Record<string, Float32Array>): Record<string, Float32Array> {
-  return Object.fromEntries(Object.entries(r).map(([k, v]) => [k, v.slice()]));
 }

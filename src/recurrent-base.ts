@@ -2,7 +2,7 @@
 // and a lifetime. dispose() frees the wasm memory, is safe to call twice, and makes later use throw.
 import { RnnError } from "./errors.js";
 import type { Engine } from "./engine.js";
-import { ReferenceEngine } from "./engine.js";
+import { ReferenceEngine } from "./reference-engine.js";
 import { WasmEngine } from "./wasm-engine.js";
 import { checkBlockSize, getRuntime, Runtime } from "./runtime.js";
 import { fillUniform, mulberry32 } from "./random.js";
@@ -11,7 +11,7 @@ import { describeValue, nanPolicyOption, oneOf, seedOption } from "./options.js"
 import { initBound, paramList, type Spec } from "./architecture.js";
 import { numel, type NanPolicy, type Tensor } from "./tensor.js";
 import { checkWeights, describeSpec, modelName, type WeightValue } from "./weights.js";
-import type { ParamBuffer, Trainable } from "./train/params.js";
+import type { ParamBuffer, Trainable } from "./param-buffer.js";
 
 /** Options about where and how a layer or cell runs (not its architecture). */
 export interface BackendOptions {

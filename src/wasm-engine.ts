@@ -8,7 +8,7 @@
 // gradients of all timesteps are each one matrix-matrix product.
 import type { Engine, EngineGradients, EngineResult } from "./engine.js";
 import { noTape } from "./engine.js";
-import { wasmBuffer, type ParamBuffer } from "./train/params.js";
+import { wasmBuffer, type ParamBuffer } from "./param-buffer.js";
 import type { Runtime } from "./runtime.js";
 import { Blocks, Workspace as Scratch } from "./blocks.js";
 import { zeros } from "./tensor.js";
