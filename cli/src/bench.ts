@@ -10,7 +10,7 @@ import { existsSync, readdirSync, readFileSync, statSync } from "node:fs";
 import { dirname, join } from "node:path";
 import { Option, type Command } from "commander";
 import { BUILDS, supportsBuild, type Build } from "rnn-wasm";
-import { CliError, UsageError, jsonText, packageRoot } from "./common.js";
+import { CliError, UsageError, jsonText, packageRoot, type CliIo } from "./common.js";
 import { MAX_TIMED_RUNS, positiveIntUpTo } from "./option-values.js";
 import { CHECK_TOLERANCE, DEFAULT_SAMPLES, QUICK_WORKLOADS, quickBench, type QuickResult } from "./quick-bench.js";
 
@@ -35,7 +35,7 @@ Examples:
   $ rnn-wasm bench --quick
   $ rnn-wasm bench --quick --build simd --json`;
 
-export function registerBench(program: Command): void {
+export function registerBench(program: Command, io: CliIo): void {
   program
     .command("bench")
     .summary("run the benchmark suite, or a few-second subset with --quick")
@@ -47,8 +47,8 @@ export function registerBench(program: Command): void {
     .option("--runs <n>", `--quick: samples per workload (default ${DEFAULT_SAMPLES}, at most ${MAX_TIMED_RUNS})`, positiveIntUpTo(MAX_TIMED_RUNS))
     .addHelpText("after", EXAMPLES)
     .action(async (options: BenchOptions) => {
-      if (options.quick) await runQuick(options);
-      else runFullSuite(options);
+      if (options.quick) await runQuick(options, io);
+      else runFullSuite(options, io);
     });
 }
 
@@ -63,7 +63,7 @@ const machine = () => ({
 
 const RELAXED_ADVICE = "this engine does not validate relaxed SIMD (Node >= 22 does; on Node 20 run `node --experimental-wasm-relaxed-simd dist/cli.js bench --quick`)";
 
-async function runQuick(o: BenchOptions): Promise<void> {
+async function runQuick(o: BenchOptions, io: CliIo): Promise<void> {
   const samples = o.runs ?? DEFAULT_SAMPLES;
   const builds: Build[] = [];
   const skipped: { build: Build; reason: string }[] = [];
@@ -73,7 +73,7 @@ async function runQuick(o: BenchOptions): Promise<void> {
   }
   if (builds.length === 0) throw new CliError(`cannot run --build ${o.build}: ${skipped[0].reason}`);
 
-  const print = (line: string) => { if (!o.json) process.stdout.write(line + "\n"); };
+  const print = (line: string) => { if (!o.json) io.stdout.write(line + "\n"); };
   const m = machine();
   print(`rnn-wasm bench --quick: the benchmark suite's five workloads on rnn-wasm alone (median of ${samples} samples each)`);
   print(`Node ${m.node} on ${m.cpu} (${m.logicalCpus} logical CPUs, ${m.platform} ${m.arch}, load ${m.loadAverage1m.toFixed(2)}); one thread.`);
@@ -94,7 +94,7 @@ async function runQuick(o: BenchOptions): Promise<void> {
   print("the full suite, with TensorFlow.js, ONNX Runtime, brain.js and PyTorch: `npm run bench` in a clone of the repository.");
   if (o.json) {
     const report = { suite: "quick", date: new Date().toISOString(), machine: m, samples, checkTolerance: CHECK_TOLERANCE, builds, skipped, results };
-    process.stdout.write(jsonText(report) + "\n");
+    io.stdout.write(jsonText(report) + "\n");
   }
   // Not NaN-safe with `>`: a NaN difference must fail too.
   const failed = results.filter((r) => !(r.maxAbsDiff <= CHECK_TOLERANCE));
@@ -123,7 +123,8 @@ export function missingForFullSuite(root: string): string | null {
   return null;
 }
 
-function runFullSuite(o: BenchOptions): void {
+/** Runs `npm run bench`, which writes to this process's own stdout and stderr (a terminal, if it is one), not io's. */
+function runFullSuite(o: BenchOptions, io: CliIo): void {
   if (o.build || o.runs) throw new UsageError(`${o.build ? "--build" : "--runs"} applies to --quick; the full suite's scripts take their own options (e.g. npx tsx bench/workloads.bench.ts --help)`);
   // In a clone of the repository the CLI package is its cli/ folder, and the suite belongs to the repository's root;
   // an installed CLI's parent is a node_modules folder, which has neither the suite nor its script.
@@ -141,7 +142,7 @@ function runFullSuite(o: BenchOptions): void {
     throw new CliError(err.code === "ENOENT" ? "cannot run 'npm run bench': npm is not on the PATH" : `cannot run 'npm run bench': ${err.message}`);
   }
   if (r.status !== 0) throw new CliError(`'npm run bench' in ${root} failed (exit ${r.status ?? r.signal}); its output is above`);
-  if (o.json) process.stdout.write(jsonText({ suite: "full", command: "npm run bench", root, summaries: summariesSince(join(root, "bench", "results"), started) }) + "\n");
+  if (o.json) io.stdout.write(jsonText({ suite: "full", command: "npm run bench", root, summaries: summariesSince(join(root, "bench", "results"), started) }) + "\n");
 }
 
 /** The summaries the suite wrote to `dir` since `since` (ms): JSON files whose top-level object names its suite. */

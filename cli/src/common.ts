@@ -16,6 +16,25 @@ import { fileURLToPath } from "node:url";
 import { InvalidArgumentError } from "commander";
 import { loadSafetensors, RnnError, type SafetensorsFile, type Spec } from "rnn-wasm";
 
+/**
+ * Where a command writes: process.stdout / process.stderr when run as `rnn-wasm`, or a test's collector when main()
+ * runs in-process. `isTTY` means a terminal: colors, help wrapped to `columns`, and training progress as a bar redrawn
+ * in place (cli-progress then moves the cursor, so a stream that says isTTY must be a tty.WriteStream).
+ */
+export interface CliStream {
+  write(text: string): unknown;
+  isTTY?: boolean;
+  columns?: number;
+}
+
+/** What one run of the command line reads and writes besides its arguments and files (main.ts). */
+export interface CliIo {
+  stdout: CliStream;
+  stderr: CliStream;
+  /** The environment the output depends on: NO_COLOR (https://no-color.org), and FORCE_COLOR for commander's help. */
+  env: Readonly<Record<string, string | undefined>>;
+}
+
 /** A failure the user can fix by changing files or data (exit 1). The message is printed after `rnn-wasm: `. */
 export class CliError extends Error {
   readonly exitCode = 1;

@@ -7,7 +7,7 @@ import { isAbsolute, join, relative } from "node:path";
 import type { Command } from "commander";
 import { BUILDS, createRuntime, fromTorch, supportsBuild, type RecurrentLayer, type Runtime, type Tensor } from "rnn-wasm";
 import { maxAbsDiff } from "rnn-wasm";
-import { CliError, packageRoot, readSafetensorsFile, shapeText } from "./common.js";
+import { CliError, packageRoot, readSafetensorsFile, shapeText, type CliIo } from "./common.js";
 import { MAX_TIMED_RUNS, positiveIntUpTo } from "./option-values.js";
 
 /** Agreement with PyTorch we call a pass; T = 128 steps of float32 sums of 320 terms land near 1e-6. */
@@ -33,7 +33,7 @@ interface Timing {
   runs: number;
 }
 
-export function registerDemo(program: Command): void {
+export function registerDemo(program: Command, io: CliIo): void {
   program
     .command("demo")
     .summary("run the bundled PyTorch LSTM, check it against PyTorch, and time wasm against the reference")
@@ -44,7 +44,7 @@ export function registerDemo(program: Command): void {
     )
     .option("--runs <n>", `timed runs per backend (default: as many as fit in about ${BUDGET_MS / 1000} s, at least ${MIN_RUNS}; at most ${MAX_TIMED_RUNS})`, positiveIntUpTo(MAX_TIMED_RUNS))
     .action(async (options: { runs?: number }) => {
-      await demo(options.runs, (line) => process.stdout.write(line + "\n"));
+      await demo(options.runs, (line) => io.stdout.write(line + "\n"));
     });
 }
 

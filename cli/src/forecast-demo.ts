@@ -11,7 +11,7 @@
 import { join } from "node:path";
 import type { Command } from "commander";
 import { lineChartSvg } from "./charts.js";
-import { CliError, packageRoot, positiveInt, writeOutputFiles } from "./common.js";
+import { CliError, packageRoot, positiveInt, writeOutputFiles, type CliIo } from "./common.js";
 import { numericColumn, readCsv, textColumn } from "./csv.js";
 import { monthlyCalendar } from "./forecast/calendar.js";
 import { ForecastNetwork } from "./forecast/network.js";
@@ -43,7 +43,7 @@ interface DemoFlags {
   lossChart?: string;
 }
 
-export function registerForecastDemo(program: Command): void {
+export function registerForecastDemo(program: Command, io: CliIo): void {
   program
     .command("forecast-demo")
     .summary("train an LSTM on the Mauna Loa CO2 record, forecast its last 24 months, compare with seasonal naive")
@@ -59,15 +59,16 @@ export function registerForecastDemo(program: Command): void {
     .option("--loss-chart <file.svg>", "draw the loss per epoch to an SVG file")
     .addHelpText("after", `\nEquivalent to:\n  $ rnn-wasm train --data ${DATA_FILE} --column ${VALUE_COLUMN} --window ${DEMO_SETTINGS.window} --difference ${SEASON} --validation ${DEMO_SETTINGS.validation} --patience ${DEMO_SETTINGS.patience} --epochs ${DEMO_SETTINGS.epochs} ...\n  $ rnn-wasm predict ... --horizon ${HOLDOUT} --holdout ${HOLDOUT} --season ${SEASON}\non the series with its missing months filled in, and without the last ${HOLDOUT} months in training.`)
     .action(async (flags: DemoFlags) => {
-      await forecastDemo(flags, (line) => process.stdout.write(line + "\n"));
+      await forecastDemo(flags, io);
     });
 }
 
 /**
- * Runs the demo, printing through `print`. Its files (--out, --loss-chart, --chart) are checked before training
+ * Runs the demo, printing to io.stdout (training progress to io.stderr). Its files (--out, --loss-chart, --chart) are checked before training
  * and written together at the end, so a failure leaves none of them half done.
  */
-export async function forecastDemo(o: DemoFlags, print: (line: string) => void): Promise<void> {
+export async function forecastDemo(o: DemoFlags, io: CliIo): Promise<void> {
+  const print = (line: string) => void io.stdout.write(line + "\n");
   const started = performance.now();
   const path = join(packageRoot(), DATA_FILE);
   const targets: TrainTargets = { column: VALUE_COLUMN, data: DATA_FILE, dataPath: path, out: o.out, chart: o.lossChart };
@@ -83,7 +84,7 @@ export async function forecastDemo(o: DemoFlags, print: (line: string) => void):
   print("");
 
   const settings = { ...DEMO_SETTINGS, seed: o.seed, epochs: o.epochs };
-  const outcome = await trainAndRender(trainValues, settings, targets);
+  const outcome = await trainAndRender(trainValues, settings, targets, io.stderr);
   for (const line of trainSummary(outcome)) print(line);
   print("");
 
@@ -95,7 +96,7 @@ export async function forecastDemo(o: DemoFlags, print: (line: string) => void):
     print(`Forecast of the ${HOLDOUT} held-out months (ppm):`);
     for (const line of reportTable(report, (k) => months[n + k].slice(0, 7))) print(line);
     print("");
-    print(reportTerminalChart(report, useColor(process.stdout), TERMINAL_MONTHS));
+    print(reportTerminalChart(report, useColor(io.stdout, io.env), TERMINAL_MONTHS));
     print("");
     for (const line of errorLines(report)) print(line);
 

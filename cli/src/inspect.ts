@@ -7,7 +7,7 @@ import type { Command } from "commander";
 import { RnnError, type Spec, type Tensor } from "rnn-wasm";
 import { paramList } from "rnn-wasm";
 import { isRecurrentParamName, readTorchStateDict, recurrentPrefixes } from "rnn-wasm";
-import { CliError, jsonText, parseSafetensorsFile, readFileBytes, shapeText } from "./common.js";
+import { CliError, jsonText, parseSafetensorsFile, readFileBytes, shapeText, type CliIo } from "./common.js";
 
 interface InspectOptions {
   json?: boolean;
@@ -58,7 +58,7 @@ Examples (from the repository root):
   $ rnn-wasm inspect data/lstm-demo.safetensors
   $ rnn-wasm inspect test/fixtures/lstm_b1_prefixed.safetensors --json`;
 
-export function registerInspect(program: Command): void {
+export function registerInspect(program: Command, io: CliIo): void {
   program
     .command("inspect")
     .summary("show the architecture, parameters, tensors and metadata of a model file")
@@ -70,7 +70,7 @@ export function registerInspect(program: Command): void {
     .addHelpText("after", EXAMPLES)
     .action((model: string, options: InspectOptions) => {
       const report = inspect(model, options.prefix);
-      process.stdout.write((options.json ? jsonText(report) : formatReport(report)) + "\n");
+      io.stdout.write((options.json ? jsonText(report) : formatReport(report)) + "\n");
     });
 }
 

@@ -4,7 +4,7 @@
 import type { Command } from "commander";
 import { init } from "rnn-wasm";
 import { lineChartSvg } from "./charts.js";
-import { CliError, checkOutputs, jsonText, positiveInt, writeOutputFiles } from "./common.js";
+import { CliError, checkOutputs, jsonText, positiveInt, writeOutputFiles, type CliIo } from "./common.js";
 import { numericColumn, readCsv } from "./csv.js";
 import { readForecasterFile, type LoadedForecaster } from "./forecast/model-file.js";
 import { errorLines, makeReport, reportChart, reportJson, reportTable, reportTerminalChart } from "./forecast/report.js";
@@ -41,7 +41,7 @@ With --holdout N the forecast starts before the last N values, prints the truth 
 Example (from the repository root, after the example of 'rnn-wasm train --help'):
   $ rnn-wasm predict --model co2.safetensors --data data/co2-concentration.csv --horizon 24 --holdout 24 --season 12 --chart co2.svg`;
 
-export function registerPredict(program: Command): void {
+export function registerPredict(program: Command, io: CliIo): void {
   program
     .command("predict")
     .summary("forecast a CSV column with a model made by 'rnn-wasm train'")
@@ -56,12 +56,12 @@ export function registerPredict(program: Command): void {
     .option("--json", "print one JSON object (forecast: the array of --horizon numbers)")
     .addHelpText("after", EXAMPLES)
     .action(async (flags: PredictFlags) => {
-      process.stdout.write((await predictCommand(flags)).join("\n") + "\n");
+      io.stdout.write((await predictCommand(flags, useColor(io.stdout, io.env))).join("\n") + "\n");
     });
 }
 
-/** Runs the command and returns the lines to print. */
-export async function predictCommand(o: PredictFlags): Promise<string[]> {
+/** Runs the command and returns the lines to print; `color`: the terminal chart in colors. */
+export async function predictCommand(o: PredictFlags, color: boolean): Promise<string[]> {
   if (o.chart !== undefined) checkOutputs([{ path: o.chart, role: "chart", option: "--chart" }], [{ path: o.model, option: "--model" }, { path: o.data, option: "--data" }]);
   await init();
   const model: LoadedForecaster = readForecasterFile(o.model);
@@ -94,7 +94,7 @@ export async function predictCommand(o: PredictFlags): Promise<string[]> {
       "",
       ...errorLines(report),
       ...(report.errors ? [""] : []),
-      reportTerminalChart(report, useColor(process.stdout), Math.max(TAIL_MIN, TAIL_HORIZONS * o.horizon)),
+      reportTerminalChart(report, color, Math.max(TAIL_MIN, TAIL_HORIZONS * o.horizon)),
     ];
     if (o.chart !== undefined) lines.push("", `wrote chart '${o.chart}'`);
     return lines;

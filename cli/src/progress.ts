@@ -2,6 +2,7 @@
 // redrawn in place with the epoch, the losses and the speed; when stderr is a pipe or a file (CI, tests, `2> log`),
 // a bar's carriage returns would be noise, so plain lines instead: about twenty over the run, plus the last epoch.
 import cliProgress from "cli-progress";
+import type { CliStream } from "./common.js";
 import type { EpochReport } from "./forecast/trainer.js";
 
 /** How many epoch lines a non-terminal run prints at most (plus the last epoch's). */
@@ -11,17 +12,18 @@ const loss = (v: number) => (Number.isNaN(v) ? "-" : v.toFixed(5));
 const rate = (v: number) => Math.round(v).toLocaleString("en-US");
 
 export class TrainingProgress {
-  private readonly stream: NodeJS.WriteStream;
+  private readonly stream: CliStream;
   private readonly bar: cliProgress.SingleBar | null;
   private readonly every: number;
   private lastPrinted = 0;
 
-  constructor(epochs: number, stream: NodeJS.WriteStream = process.stderr) {
+  /** `stream` is the command's stderr; when it says isTTY it is a tty.WriteStream (CliStream), which the bar redraws. */
+  constructor(epochs: number, stream: CliStream) {
     this.stream = stream;
     this.every = Math.max(1, Math.ceil(epochs / LINES_WITHOUT_TTY));
     this.bar = stream.isTTY
       ? new cliProgress.SingleBar({
-          stream,
+          stream: stream as NodeJS.WriteStream,
           format: "epoch {value}/{total} {bar} train {train}  validation {validation}{best}  {speed} windows/s",
           barsize: 24,
           hideCursor: true,

@@ -8,7 +8,7 @@ import {
   BUILDS, createRuntime, fromTorch, RnnError, saveSafetensors,
   type Build, type FromTorchOptions, type NanPolicy, type Kind, type Nonlinearity, type RecurrentCell, type RecurrentLayer, type Runtime, type Tensor,
 } from "rnn-wasm";
-import { CliError, UsageError, checkOutputs, describeSpec, jsonText, readSafetensorsFile, shapeText, writeOutputFiles } from "./common.js";
+import { CliError, UsageError, checkOutputs, describeSpec, jsonText, readSafetensorsFile, shapeText, writeOutputFiles, type CliIo, type CliStream } from "./common.js";
 
 export interface RunOptions {
   model: string;
@@ -53,7 +53,7 @@ The kind (LSTM, GRU, RNN) follows from the weights' shapes unless --kind says ot
 Example (from the repository root, on the bundled model):
   $ rnn-wasm run --model data/lstm-demo.safetensors --input data/lstm-demo.input.safetensors --out /tmp/y.safetensors`;
 
-export function registerRun(program: Command): void {
+export function registerRun(program: Command, io: CliIo): void {
   program
     .command("run")
     .summary("run a PyTorch LSTM/GRU/RNN saved as safetensors on an input file")
@@ -71,8 +71,8 @@ export function registerRun(program: Command): void {
     .option("--json", "print what was written (file, tensors and shapes, model, timing) as a JSON object instead of a line of text")
     .addHelpText("after", EXAMPLES)
     .action(async (options: RunOptions) => {
-      const summary = await runCommand(options);
-      process.stdout.write((options.json ? jsonText(summary) : summaryLine(summary)) + "\n");
+      const summary = await runCommand(options, io.stderr);
+      io.stdout.write((options.json ? jsonText(summary) : summaryLine(summary)) + "\n");
     });
 }
 
@@ -99,8 +99,8 @@ export function summaryLine(s: RunSummary): string {
   return `wrote '${s.out}' (${shapes}; ${s.bytes} bytes): ${s.model.description} on ${where}, ${s.ms.toFixed(1)} ms`;
 }
 
-/** Runs the command and returns what it wrote; throws CliError / UsageError naming the problem. */
-export async function runCommand(o: RunOptions): Promise<RunSummary> {
+/** Runs the command and returns what it wrote (notes go to `stderr`); throws CliError / UsageError naming the problem. */
+export async function runCommand(o: RunOptions, stderr: CliStream): Promise<RunSummary> {
   checkFlags(o);
   checkOutputs([{ path: o.out, role: "output file", option: "--out" }], [{ path: o.model, option: "--model" }, { path: o.input, option: "--input" }]);
   const weights = readSafetensorsFile(o.model, "model").tensors;
@@ -111,7 +111,7 @@ export async function runCommand(o: RunOptions): Promise<RunSummary> {
     throw new CliError(`input file '${o.input}' has no tensor named 'input' (it holds ${names.length ? names.map((n) => `'${n}'`).join(", ") : "no tensors"})`);
   }
   const ignored = Object.keys(inputs).filter((n) => !INPUT_NAMES.includes(n));
-  if (ignored.length) process.stderr.write(`rnn-wasm: note: ignoring ${ignored.map((n) => `'${n}'`).join(", ")} in input file '${o.input}' (run reads ${INPUT_NAMES.join(", ")})\n`);
+  if (ignored.length) stderr.write(`rnn-wasm: note: ignoring ${ignored.map((n) => `'${n}'`).join(", ")} in input file '${o.input}' (run reads ${INPUT_NAMES.join(", ")})\n`);
 
   let runtime: Runtime | undefined;
   if (o.backend === "wasm") runtime = await createRuntime(undefined, o.build ? { build: o.build } : {});

@@ -6,6 +6,7 @@
 //                   character it is drawn with instead; each series is plotted alone on the same scale, and the
 //                   character grids are laid over each other, the `plain` series on top and only from `from` on
 import asciichart from "asciichart";
+import type { CliIo, CliStream } from "./common.js";
 
 export interface TerminalSeries {
   name: string;
@@ -28,9 +29,9 @@ const DATA_START = LABEL_WIDTH + 2;
 type Symbols = [string, string, string, string, string, string, string, string, string, string];
 const BOX: Symbols = ["┼", "┤", "╶", "╴", "─", "╰", "╭", "╮", "╯", "│"];
 
-/** Whether to color output written to `stream`: a terminal, and no NO_COLOR (https://no-color.org). */
-export function useColor(stream: NodeJS.WriteStream): boolean {
-  return Boolean(stream.isTTY) && !process.env.NO_COLOR;
+/** Whether to color output written to `stream`: a terminal, and no NO_COLOR in `env` (https://no-color.org). */
+export function useColor(stream: CliStream, env: CliIo["env"]): boolean {
+  return Boolean(stream.isTTY) && !env.NO_COLOR;
 }
 
 /** Every k-th value (and the last), so a long series fits MAX_WIDTH columns. */

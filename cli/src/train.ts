@@ -13,7 +13,7 @@ import { basename } from "node:path";
 import { Option, type Command } from "commander";
 import { init } from "rnn-wasm";
 import { lineChartSvg, type LineChart } from "./charts.js";
-import { CliError, UsageError, checkOutputs, jsonText, positiveInt, writeOutputFiles, type OutputFile, type OutputPath } from "./common.js";
+import { CliError, UsageError, checkOutputs, jsonText, positiveInt, writeOutputFiles, type CliIo, type CliStream, type OutputFile, type OutputPath } from "./common.js";
 import { numericColumn, readCsv } from "./csv.js";
 import { forecasterFileBytes, type ForecasterInfo } from "./forecast/model-file.js";
 import { GATES, parameterCount } from "./forecast/network.js";
@@ -65,7 +65,7 @@ its metadata: \`rnn-wasm predict\` forecasts with it, \`rnn-wasm run\` runs its 
 Example (from the repository root):
   $ rnn-wasm train --data data/co2-concentration.csv --column CO2 --window 36 --difference 12 --out co2.safetensors --chart co2-loss.svg`;
 
-export function registerTrain(program: Command): void {
+export function registerTrain(program: Command, io: CliIo): void {
   const d = TRAIN_DEFAULTS;
   program
     .command("train")
@@ -94,8 +94,8 @@ export function registerTrain(program: Command): void {
       checkSize(flags); // before reading the data: options that cannot work fail at once
       const table = readCsv(flags.data);
       const values = numericColumn(table, flags.column);
-      const outcome = await trainAndSave(values, flags, targets);
-      process.stdout.write((flags.json ? jsonText(trainJson(outcome)) : [...trainSummary(outcome), ...wroteLines(outcome)].join("\n")) + "\n");
+      const outcome = await trainAndSave(values, flags, targets, io.stderr);
+      io.stdout.write((flags.json ? jsonText(trainJson(outcome)) : [...trainSummary(outcome), ...wroteLines(outcome)].join("\n")) + "\n");
     });
 }
 
@@ -170,10 +170,10 @@ export function checkTrainOutputs(t: TrainTargets, more: OutputPath[] = []): voi
   checkOutputs([...trainOutputs(t), ...more], t.dataPath !== undefined ? [{ path: t.dataPath, option: "--data" }] : []);
 }
 
-/** Trains on `values`, writes the model (and the loss chart) together, and returns what happened. */
-export async function trainAndSave(values: readonly number[], s: TrainSettings, t: TrainTargets): Promise<TrainOutcome> {
+/** Trains on `values` (progress on `stderr`), writes the model (and the loss chart) together, and returns what happened. */
+export async function trainAndSave(values: readonly number[], s: TrainSettings, t: TrainTargets, stderr: CliStream): Promise<TrainOutcome> {
   checkTrainOutputs(t);
-  const outcome = await trainAndRender(values, s, t);
+  const outcome = await trainAndRender(values, s, t, stderr);
   writeOutputFiles(outcome.files);
   return outcome;
 }
@@ -182,7 +182,7 @@ export async function trainAndSave(values: readonly number[], s: TrainSettings, 
  * Trains on `values` with progress on `stderr` and renders the model file and the loss chart `t` asks for into
  * memory (outcome.files), writing nothing. The caller has checked the output paths (checkTrainOutputs).
  */
-export async function trainAndRender(values: readonly number[], s: TrainSettings, t: TrainTargets, stderr: NodeJS.WriteStream = process.stderr): Promise<TrainOutcome> {
+export async function trainAndRender(values: readonly number[], s: TrainSettings, t: TrainTargets, stderr: CliStream): Promise<TrainOutcome> {
   checkSize(s);
   checkData(values, s, t);
   await init();

@@ -41,6 +41,9 @@ beforeAll(async () => {
   await init();
 });
 
+/** Training progress lines, read and dropped. */
+const quiet = new PassThrough().resume();
+
 /** The files in `d` whose names mark them as our temporary files. */
 const temps = (d: string) => readdirSync(d).filter((n) => n.endsWith(".tmp"));
 
@@ -180,13 +183,13 @@ describe("bounds that come from the data, computed, not counted", () => {
   it("train refuses --window 1e9 and --difference 1e12 on 200 rows with the count it needs, before building anything", async () => {
     const values = seasonalSeries(200);
     const settings = { ...SMALL, window: 1e9 };
-    await expect(trainAndSave(values, settings, { column: "v", data: "d.csv" })).rejects.toThrow(/has 200 values; --window 1000000000 with --validation 0\.1 needs at least 1,111,111,112/);
-    await expect(trainAndSave(values, { ...SMALL, difference: 1e12 }, { column: "v", data: "d.csv" })).rejects.toThrow(/--difference 1000000000000 .*needs at least 1,000,000,000,0\d\d: use a shorter --window or --difference/);
+    await expect(trainAndSave(values, settings, { column: "v", data: "d.csv" }, quiet)).rejects.toThrow(/has 200 values; --window 1000000000 with --validation 0\.1 needs at least 1,111,111,112/);
+    await expect(trainAndSave(values, { ...SMALL, difference: 1e12 }, { column: "v", data: "d.csv" }, quiet)).rejects.toThrow(/--difference 1000000000000 .*needs at least 1,000,000,000,0\d\d: use a shorter --window or --difference/);
   });
 
   it("train refuses a training step whose activations would pass 2 GiB (usage), counting only the windows there are", async () => {
     const values = seasonalSeries(20_000);
-    await expect(trainAndSave(values, { ...SMALL, window: 5000, hidden: 1024, batch: 4096 }, { column: "v", data: "d.csv" }))
+    await expect(trainAndSave(values, { ...SMALL, window: 5000, hidden: 1024, batch: 4096 }, { column: "v", data: "d.csv" }, quiet))
       .rejects.toThrow(/a training step with --window 5000, 4,096 windows at once \(--batch 4096\), --hidden 1024 and --layers 1 would hold about [\d,]+ float32 activations; the most is 536,870,912/);
     // --batch 1e9 on 200 rows is 168 windows at once: allowed (train-limits.test.ts trains with it)
   });
@@ -342,8 +345,6 @@ describe("hostile columns (fast-check)", () => {
     window: fc.integer({ min: 1, max: 6 }), difference: fc.integer({ min: 0, max: 4 }), batch: fc.integer({ min: 1, max: 64 }),
     validation: fc.constantFrom(0, 0.001, 0.1, 0.5), seed: fc.nat(),
   }).map((r) => ({ ...SMALL, ...r, epochs: 1, lr: 0.003, clip: 1 }) as TrainSettings);
-
-  const quiet = new PassThrough().resume() as unknown as NodeJS.WriteStream; // progress lines, read and dropped
 
   it("train and predict either work or refuse with a CliError naming the column; with the default --lr and --clip, never 'diverged'", async () => {
     let trained = 0;
