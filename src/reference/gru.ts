@@ -6,7 +6,8 @@
 //   h_t = (1 - z) * n + z * h_{t-1}
 // No padding: hs (T+1,B,H), gates (T,B,5H) holding r, z, n, hn and, for reset before, r * h_{t-1};
 // xz (T,B,3H); Wh is weight_hh (3H,H).
-import { addInto, ended, gemm, gemmBackwardInput, sigmoid, tanh, type Vec } from "./math.js";
+import { gemm, gemmBackwardInput } from "./gemm.js";
+import { addInto, ended, sigmoid, tanh, type Vec } from "./math.js";
 
 export function gruGateWidth(H: number): number {
   return 5 * H;

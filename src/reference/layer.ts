@@ -5,7 +5,8 @@
 // output (T,B,D*P), hN (L*D,B,P), cN (L*D,B,H); the state of layer l, direction d is at index l*D + d.
 import type { Spec } from "../architecture.js";
 import { directions, gateCount, layerInputSize, outputSize, paramSuffix } from "../architecture.js";
-import { biasBackward, gemm, gemmBackwardInput, gemmBackwardWeight, type Vec } from "./math.js";
+import { gemm, gemmBackwardInput, gemmBackwardWeight } from "./gemm.js";
+import { biasBackward, type Vec } from "./math.js";
 import { lstmBackward, lstmForward, lstmGateWidth } from "./lstm.js";
 import { gruBackward, gruForward, gruGateWidth } from "./gru.js";
 import { rnnBackward, rnnForward } from "./rnn.js";

@@ -4,7 +4,8 @@
 // No padding here: hs is (T+1,B,P), cs (T+1,B,H), gates (T,B,4H [+H for r with a projection]), xz (T,B,4H).
 // Wh is PyTorch's weight_hh (4H,P), Wr its weight_hr (P,H). Slots as in assembly/lstm.ts: forward writes
 // slot t+1 from slot t; reverse walks t = T-1..0 and writes slot t from slot t+1.
-import { addInto, ended, gemm, gemmBackwardInput, sigmoid, tanh, type Vec } from "./math.js";
+import { gemm, gemmBackwardInput } from "./gemm.js";
+import { addInto, ended, sigmoid, tanh, type Vec } from "./math.js";
 
 export function lstmGateWidth(H: number, hasProj: boolean): number {
   return hasProj ? 5 * H : 4 * H;

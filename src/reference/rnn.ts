@@ -1,7 +1,8 @@
 // src/reference/rnn.ts: Elman RNN over a sequence, one direction, time-major; the mirror of assembly/rnn.ts.
 //   h_t = act(xz_t + W_hh h_{t-1} + b_hh), act = tanh or relu
 // No padding: hs (T+1,B,H), xz (T,B,H), Wh is weight_hh (H,H).
-import { addInto, ended, gemm, gemmBackwardInput, tanh, type Vec } from "./math.js";
+import { gemm, gemmBackwardInput } from "./gemm.js";
+import { addInto, ended, tanh, type Vec } from "./math.js";
 
 export function rnnForward(
   hs: Vec,

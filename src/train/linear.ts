@@ -5,7 +5,8 @@ import { RnnError } from "../errors.js";
 import { getRuntime, type Runtime } from "../runtime.js";
 import { packedSize, roundUp4, roundUp8, unpack } from "../layout.js";
 import { fillUniform, mulberry32 } from "../random.js";
-import * as math from "../reference/math.js";
+import { biasBackward } from "../reference/math.js";
+import { gemm, gemmBackwardInput, gemmBackwardWeight } from "../reference/gemm.js";
 import { checkFinite, checkTensor, checkTensorData, numel, type NanPolicy, type Tensor } from "../tensor.js";
 import { Blocks, Workspace } from "../blocks.js";
 import { checkBlockSize } from "../runtime.js";
@@ -197,7 +198,7 @@ export class Linear implements Trainable {
       this.rt.kernels.gemm(yPtr, N, xPtr, I, this.paramsPtr, I * 8, this.bias ? this.paramsPtr + this.biasOffset * 4 : 0, M, I, N, 0);
       y.set(this.rt.f32(yPtr, M * N));
     } else {
-      math.gemm(y, N, t.data, I, this.W!, I, this.b, M, I, N, false);
+      gemm(y, N, t.data, I, this.W!, I, this.b, M, I, N, false);
     }
     return { shape, data: y };
   }
@@ -227,9 +228,9 @@ export class Linear implements Trainable {
       k.gemm(dxPtr, I, dyPtr, Np, wtPtr, Np * 8, 0, M, Np, I, 0);
       dx.set(this.rt.f32(dxPtr, M * I));
     } else {
-      math.gemmBackwardWeight(this.dW!, I, x, I, g.data, N, M, I, N);
-      if (this.db) math.biasBackward(this.db, g.data, N, M, N);
-      math.gemmBackwardInput(dx, I, g.data, N, this.W!, I, M, I, N, false);
+      gemmBackwardWeight(this.dW!, I, x, I, g.data, N, M, I, N);
+      if (this.db) biasBackward(this.db, g.data, N, M, N);
+      gemmBackwardInput(dx, I, g.data, N, this.W!, I, M, I, N, false);
     }
     return { shape: [...s.shape], data: dx };
   }

@@ -1,5 +1,5 @@
 // test/kernels/gemm.test.ts: assembly/gemm.ts's gemm, gemmBackwardWeight and packTransposed (and assembly/math.ts's
-// biasBackward, addInto) against src/reference/math.ts, on every build, plus gemm's documented determinism.
+// biasBackward, addInto) against src/reference/gemm.ts and math.ts, on every build, plus gemm's documented determinism.
 //
 // The kernels read a weight W (K,N) packed in panels of 8 columns, element (k, n) at float
 // (n >> 3) * wps + k*8 + (n & 7) (assembly/gemm.ts); the reference reads PyTorch's (N,K). A case's W is either a
@@ -18,10 +18,10 @@
 // exact old value) wherever the kernel must not write.
 import { afterAll, beforeAll, describe, it } from "vitest";
 import fc from "fast-check";
+import { addInto as refAddInto, biasBackward as refBiasBackward } from "../../src/reference/math.js";
 import {
-  addInto as refAddInto, biasBackward as refBiasBackward, gemm as refGemm,
-  gemmBackwardInput as refGemmBackwardInput, gemmBackwardWeight as refGemmBackwardWeight,
-} from "../../src/reference/math.js";
+  gemm as refGemm, gemmBackwardInput as refGemmBackwardInput, gemmBackwardWeight as refGemmBackwardWeight,
+} from "../../src/reference/gemm.js";
 import {
   BUILDS, ErrorLog, expectClose, expectSameBits, f64, gamma, loadRuntimes, packed, packedSize, rng, roundUp4, uniform,
   withWasm, type Runtimes,
@@ -338,7 +338,7 @@ function checkBackward(rts: Runtimes, c: BackCase, log: ErrorLog): void {
   }
 }
 
-describe("gemm, gemmBackwardWeight, packTransposed (wasm) vs reference/math.ts, all builds", () => {
+describe("gemm, gemmBackwardWeight, packTransposed (wasm) vs reference/gemm.ts, all builds", () => {
   let rts: Runtimes;
   const log = new ErrorLog();
   beforeAll(async () => {

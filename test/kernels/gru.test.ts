@@ -13,7 +13,7 @@
 import { afterAll, beforeAll, describe, it } from "vitest";
 import fc from "fast-check";
 import { gruBackward as refGruBackward, gruForward as refGru, gruGateWidth as refGruGateWidth } from "../../src/reference/gru.js";
-import { gemm as refGemm } from "../../src/reference/math.js";
+import { gemm as refGemm } from "../../src/reference/gemm.js";
 import {
   BUILDS, EPS_ACT, ErrorLog, U, expectClose, expectSameBits, expectZeroPadding, f64, gamma, gateLane, loadRuntimes,
   magnitudes, maxAbs, maxRowAbsSum, packed, padBlocks, randomLengths, rng, rowLane, roundUp4, stepLengths, uniform,

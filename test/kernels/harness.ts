@@ -9,7 +9,7 @@
 //   - the floating-point error bounds the tolerances are built from (see `gamma` and `EPS_ACT`).
 import v8 from "node:v8";
 import { createRuntime, type Build, type Runtime } from "../../src/runtime.js";
-import { gemm as refGemm } from "../../src/reference/math.js";
+import { gemm as refGemm } from "../../src/reference/gemm.js";
 import { pack, packedSize, roundUp4 } from "../../src/layout.js";
 import { mulberry32 } from "../../src/random.js";
 

@@ -11,7 +11,7 @@
 import { afterAll, beforeAll, describe, it } from "vitest";
 import fc from "fast-check";
 import { rnnBackward as refRnnBackward, rnnForward as refRnn } from "../../src/reference/rnn.js";
-import { gemm as refGemm } from "../../src/reference/math.js";
+import { gemm as refGemm } from "../../src/reference/gemm.js";
 import {
   BUILDS, EPS_ACT, ErrorLog, expectClose, expectSameBits, expectZeroPadding, f64, gamma, loadRuntimes, magnitudes,
   maxAbs, packed, padBlocks, randomLengths, rng, rowLane, roundUp4, stepLengths, uniform, unpadBlocks, withWasm,
