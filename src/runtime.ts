@@ -37,9 +37,13 @@ export interface Kernels {
   /** One LSTM direction over T steps from the precomputed input projection (assembly/lstm.ts). */
   lstmForward(hs: number, cs: number, gates: number, xz: number, Wh: number, bh: number, Wr: number,
     T: number, B: number, H: number, P: number, reverse: number, keepGates: number, lengths: number): void;
+  /** Floats per step and batch row of lstmForward's gates: 4·roundUp4(H), or 5·roundUp4(H) with a projection. */
+  lstmGateWidth(H: number, hasProj: number): number;
   /** One GRU direction over T steps (assembly/gru.ts). */
   gruForward(hs: number, gates: number, xz: number, Wh: number, bh: number,
     T: number, B: number, H: number, resetAfter: number, reverse: number, keepGates: number, lengths: number): void;
+  /** Floats per step and batch row of gruForward's gates: 5·roundUp4(H) (r, z, n, hn and, for reset before, r·h). */
+  gruGateWidth(H: number): number;
   /** One Elman RNN direction over T steps (assembly/rnn.ts). */
   rnnForward(hs: number, xz: number, Wh: number, bh: number,
     T: number, B: number, H: number, relu: number, reverse: number, lengths: number): void;
