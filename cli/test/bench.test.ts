@@ -1,19 +1,18 @@
-// cli/test/bench.test.ts: `rnn-wasm bench` as a user runs it. `--quick` runs for real (a few seconds on one build);
-// the full suite takes minutes, so only its refusal is tested, from a copy of the package laid out as npm installs
-// it (dist/ and build/, no bench/ sources) and from one that has the sources but not tsx. The quick bench restates
-// the suite's workloads (an installed package has no bench/), so they are compared with bench/peers/workloads.ts.
-import { cpSync, mkdirSync, readdirSync, symlinkSync, writeFileSync } from "node:fs";
-import { join } from "node:path";
+// cli/test/bench.test.ts: `rnn-wasm bench` as a user runs it (main() in-process). `--quick` runs for real (a few
+// seconds on one build); the full suite takes minutes, so only its refusals are tested: the usage errors here, and
+// from a copy of the package laid out as npm installs it in binary.test.ts (the package's location is the point).
+// The quick bench restates the suite's workloads (an installed package has no bench/), so they are compared with
+// bench/peers/workloads.ts.
 import { beforeAll, describe, expect, it } from "vitest";
+import { supportsBuild } from "rnn-wasm";
 import { WORKLOADS, WORKLOAD_IDS } from "../../bench/peers/workloads.js";
 import { QUICK_WORKLOADS } from "../src/quick-bench.js";
-import { cli, CLI_ROOT, describeRun, ROOT, requireBuild, run, tempDir, type Run } from "./helpers.js";
+import { cliInProcess, describeRun, requireLibraryBuild, type Run } from "./helpers.js";
 
-// Asked of a fresh Node, as the CLI will be: this worker may have had V8's relaxed-SIMD flag set by another test file.
-const relaxedRuns = run(process.execPath, ["--input-type=module", "-e",
-  `const { supportsBuild } = await import(${JSON.stringify(join(ROOT, "dist/src/index.js"))}); process.exit((await supportsBuild("relaxed")) ? 0 : 1)`]).code === 0;
+// Asked of this process, where the command runs: another test file in this worker may have set V8's relaxed-SIMD flag.
+const relaxedRuns = await supportsBuild("relaxed");
 
-beforeAll(() => requireBuild());
+beforeAll(() => requireLibraryBuild());
 
 function expectFailure(r: Run, code: 1 | 2, message: RegExp): void {
   expect(r.code, describeRun(r)).toBe(code);
@@ -23,8 +22,8 @@ function expectFailure(r: Run, code: 1 | 2, message: RegExp): void {
 }
 
 describe("bench --quick", () => {
-  it("--json: the five workloads on the simd build, positive times, each checked against the reference", () => {
-    const r = cli(["bench", "--quick", "--json", "--build", "simd", "--runs", "3"]);
+  it("--json: the five workloads on the simd build, positive times, each checked against the reference", async () => {
+    const r = await cliInProcess(["bench", "--quick", "--json", "--build", "simd", "--runs", "3"]);
     expect(r.code, describeRun(r)).toBe(0);
     const report = JSON.parse(r.stdout);
     expect(report).toMatchObject({ suite: "quick", samples: 3, builds: ["simd"], skipped: [], checkTolerance: 1e-4 });
@@ -41,8 +40,8 @@ describe("bench --quick", () => {
     }
   });
 
-  it("text: a table row per workload with its unit and GFLOP/s", () => {
-    const r = cli(["bench", "--quick", "--build", "simd", "--runs", "1"]);
+  it("text: a table row per workload with its unit and GFLOP/s", async () => {
+    const r = await cliInProcess(["bench", "--quick", "--build", "simd", "--runs", "1"]);
     expect(r.code, describeRun(r)).toBe(0);
     for (const w of QUICK_WORKLOADS) {
       expect(r.stdout).toMatch(new RegExp(`^${w.id} +${w.description.replace(/[+()]/g, "\\$&")} +simd +\\d+\\.\\d+ ${w.unit.replace("/", "\\/")} +\\d+\\.\\d\\d +\\d\\.\\de-\\d+$`, "m"));
@@ -50,7 +49,7 @@ describe("bench --quick", () => {
     expect(r.stdout).toMatch(/npm run bench/);
   });
 
-  it("runs the benchmark suite's workloads, in its order, with the issue's shapes and FLOP counts", () => {
+  it("runs the benchmark suite's workloads, in its order, with the issue's shapes and FLOP counts", async () => {
     expect(QUICK_WORKLOADS.map((w) => w.id)).toEqual([...WORKLOAD_IDS]);
     const shape = (id: string) => { const w = WORKLOADS[id as keyof typeof WORKLOADS]; return [w.kind, w.I, w.H, w.B, w.T, w.flopPerCall]; };
     for (const w of QUICK_WORKLOADS) expect([w.kind, w.I, w.H, w.B, w.T, w.flopPerCall], w.id).toEqual(shape(w.id));
@@ -62,61 +61,25 @@ describe("bench --quick", () => {
     expect(shape("W-train")).toEqual(["lstm", 32, 128, 32, 32, 3 * 2 * 4 * 128 * 160 * 32 * 32]);
   });
 
-  it.skipIf(relaxedRuns)("--build relaxed where the engine cannot run it says how to (exit 1)", () => {
-    expectFailure(cli(["bench", "--quick", "--build", "relaxed"]), 1, /cannot run --build relaxed: this engine does not validate relaxed SIMD .*--experimental-wasm-relaxed-simd/);
+  it.skipIf(relaxedRuns)("--build relaxed where the engine cannot run it says how to (exit 1)", async () => {
+    expectFailure(await cliInProcess(["bench", "--quick", "--build", "relaxed"]), 1, /cannot run --build relaxed: this engine does not validate relaxed SIMD .*--experimental-wasm-relaxed-simd/);
   });
 
-  it("bad option values (exit 2)", () => {
-    expectFailure(cli(["bench", "--quick", "--build", "avx"]), 2, /option '--build <build>' argument 'avx' is invalid. Allowed choices are relaxed, simd, scalar/);
-    expectFailure(cli(["bench", "--quick", "--runs", "0"]), 2, /option '--runs <n>' argument '0' is invalid. expected a positive integer/);
-    expectFailure(cli(["bench", "--quick", "--runs", "1e9"]), 2, /option '--runs <n>' argument '1e9' is invalid. expected a positive integer up to 1,000\./);
-    expectFailure(cli(["bench", "--runs", "3"]), 2, /--runs applies to --quick/);
-    expectFailure(cli(["bench", "--build", "simd"]), 2, /--build applies to --quick/);
+  it("bad option values (exit 2)", async () => {
+    expectFailure(await cliInProcess(["bench", "--quick", "--build", "avx"]), 2, /option '--build <build>' argument 'avx' is invalid. Allowed choices are relaxed, simd, scalar/);
+    expectFailure(await cliInProcess(["bench", "--quick", "--runs", "0"]), 2, /option '--runs <n>' argument '0' is invalid. expected a positive integer/);
+    expectFailure(await cliInProcess(["bench", "--quick", "--runs", "1e9"]), 2, /option '--runs <n>' argument '1e9' is invalid. expected a positive integer up to 1,000\./);
+    expectFailure(await cliInProcess(["bench", "--runs", "3"]), 2, /--runs applies to --quick/);
+    expectFailure(await cliInProcess(["bench", "--build", "simd"]), 2, /--build applies to --quick/);
   });
 });
 
 describe("bench --help", () => {
-  it("describes both modes, exit 0", () => {
-    const r = cli(["bench", "--help"]);
+  it("describes both modes, exit 0", async () => {
+    const r = await cliInProcess(["bench", "--help"]);
     expect(r.code, describeRun(r)).toBe(0);
     expect(r.stdout).toMatch(/^Usage: rnn-wasm bench \[options\]/);
     for (const text of ["--quick", "--json", "--build <build>", "--runs <n>", "npm run bench", "W-stream, W-seq, W-batch, W-gru, W-train", "tsx"]) expect(r.stdout).toContain(text);
-    expect(cli(["--help"]).stdout).toMatch(/^ {2}bench \[options\] +run the benchmark suite/m);
+    expect((await cliInProcess(["--help"])).stdout).toMatch(/^ {2}bench \[options\] +run the benchmark suite/m);
   });
 });
-
-describe("bench without --quick, outside a clone of the repository", () => {
-  /**
-   * The CLI package as npm installs it (package.json, dist/, data/) at `dir`/node_modules/rnn-wasm-cli, or at `dir`/cli
-   * beside a copy of the repository's package.json with `inRepo`; every dependency but `omit` linked in.
-   */
-  function installedCopy(omit: string[], inRepo = false): { dir: string; cli: string } {
-    const dir = tempDir();
-    const pkg = inRepo ? join(dir, "cli") : join(dir, "node_modules", "rnn-wasm-cli");
-    mkdirSync(join(dir, "node_modules"), { recursive: true });
-    for (const part of ["package.json", "dist", "data"]) cpSync(join(CLI_ROOT, part), join(pkg, part), { recursive: true });
-    for (const dep of readdirSync(join(ROOT, "node_modules"))) {
-      if (!omit.includes(dep) && dep !== ".bin" && dep !== "rnn-wasm-cli") symlinkSync(join(ROOT, "node_modules", dep), join(dir, "node_modules", dep));
-    }
-    if (inRepo) cpSync(join(ROOT, "package.json"), join(dir, "package.json"));
-    return { dir, cli: join(pkg, "dist/cli.js") };
-  }
-
-  it("without the bench/ sources: says so, and what to run instead (exit 1)", () => {
-    const { dir, cli: bin } = installedCopy([]);
-    const r = run(process.execPath, [bin, "bench"], { cwd: dir });
-    expectFailure(r, 1, /the benchmark suite's sources are not here \(package\.json has no 'bench' script in .*node_modules\): an installed package does not ship bench\//);
-    expect(r.stderr).toMatch(/Run 'rnn-wasm bench --quick'.*clone the rnn-wasm repository, run 'npm install' there, then 'npm run bench'/);
-  });
-
-  it("with the sources but without tsx: names tsx (exit 1)", () => {
-    const { dir, cli: bin } = installedCopy(["tsx"], true);
-    symlinkSync(join(ROOT, "bench"), join(dir, "bench"));
-    mkdirSync(join(dir, "node_modules", ".bin"));
-    writeFileSync(join(dir, "node_modules", ".bin", "README"), "tsx is deliberately absent\n");
-    const r = run(process.execPath, [bin, "bench", "--json"], { cwd: dir });
-    expectFailure(r, 1, /tsx is not installed in .*: the suite runs bench\/\*\.ts with tsx, a development dependency/);
-    expect(r.stdout).toBe("");
-  });
-});
-

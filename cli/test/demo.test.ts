@@ -1,17 +1,14 @@
-// cli/test/demo.test.ts: `rnn-wasm demo`, the PyTorch check: it must finish quickly, say that every backend
-// agrees with PyTorch, and print the throughput table, from the repository root and from any other directory.
-import { tmpdir } from "node:os";
+// cli/test/demo.test.ts: `rnn-wasm demo` (main() in-process), the PyTorch check: it must say that every backend agrees
+// with PyTorch and print the throughput table. How long it takes is not asserted (bench/ measures speed); that it
+// finds its data from any working directory is binary.test.ts's.
 import { beforeAll, expect, it } from "vitest";
-import { cli, describeRun, requireBuild } from "./helpers.js";
+import { cliInProcess, describeRun, requireLibraryBuild } from "./helpers.js";
 
-beforeAll(() => requireBuild());
+beforeAll(() => requireLibraryBuild());
 
-it("runs the bundled model on each supported build and the reference, agreeing with PyTorch", () => {
-  const started = Date.now();
-  const r = cli(["demo"]);
-  const seconds = (Date.now() - started) / 1000;
+it("runs the bundled model on each supported build and the reference, agreeing with PyTorch", async () => {
+  const r = await cliInProcess(["demo"]);
   expect(r.code, describeRun(r)).toBe(0);
-  expect(seconds, "the demo must finish well under 30 s").toBeLessThan(20);
   for (const backend of ["wasm simd", "wasm scalar", "reference"]) {
     expect(r.stdout, describeRun(r)).toMatch(new RegExp(`^  ${backend} +output +\\d\\.\\de-\\d+ +h_n +\\S+ +c_n +\\S+ +agrees$`, "m"));
   }
@@ -23,15 +20,8 @@ it("runs the bundled model on each supported build and the reference, agreeing w
   expect(r.stdout).toMatch(/^  reference +\d+\.\d+ +[\d,]+ +\d+\.\d+ +1\.0x +\d+$/m);
 });
 
-it("finds its data from another working directory", () => {
-  const r = cli(["demo", "--runs", "1"], { cwd: tmpdir() });
-  expect(r.code, describeRun(r)).toBe(0);
-  expect(r.stdout).toMatch(/data\/lstm-demo\.safetensors/);
-  expect(r.stdout).toMatch(/agrees/);
-});
-
-it("rejects a bad --runs (exit 2)", () => {
-  const r = cli(["demo", "--runs", "0"]);
+it("rejects a bad --runs (exit 2)", async () => {
+  const r = await cliInProcess(["demo", "--runs", "0"]);
   expect(r.code, describeRun(r)).toBe(2);
   expect(r.stderr).toMatch(/^rnn-wasm: option '--runs <n>' argument '0' is invalid/);
 });

@@ -1,16 +1,16 @@
-// cli/test/forecast-demo.test.ts: `rnn-wasm forecast-demo`, what `npm start` runs. It must beat the seasonal-naive
-// baseline clearly (half its RMSE and MAE or better) with its default seed and with two others, finish quickly,
+// cli/test/forecast-demo.test.ts: `rnn-wasm forecast-demo`, what `npm start` runs (main() in-process). It must beat
+// the seasonal-naive baseline clearly (half its RMSE and MAE or better) with its default seed and with two others,
 // print numbers that agree with the data (the baseline's error and the truth are recomputed here from the CSV),
-// write its charts, and save a model that `rnn-wasm predict` forecasts the same numbers with.
+// write its charts, and save a model that `rnn-wasm predict` forecasts the same numbers with. How long it takes is
+// not asserted (bench/ measures speed); that it finds data/ from any working directory is binary.test.ts's.
 import { existsSync, readFileSync } from "node:fs";
 import { join } from "node:path";
 import { beforeAll, describe, expect, it } from "vitest";
-import { cliAsync } from "./forecast-helpers.js";
-import { describeRun, requireBuild, ROOT, tempDir, type Run, CLI_ROOT } from "./helpers.js";
+import { cliInProcess, describeRun, requireLibraryBuild, ROOT, tempDir, type Run, CLI_ROOT } from "./helpers.js";
 
 const CSV = join(CLI_ROOT, "data/co2-concentration.csv");
 let dir: string;
-let runs: { seed: number; run: Run; seconds: number }[];
+let runs: { seed: number; run: Run }[];
 
 /** The CSV's CO2 column (its last 36 rows are consecutive months: the file's gaps are all before 1965). */
 function co2(): { months: string[]; values: number[] } {
@@ -27,18 +27,14 @@ function errorsOf(stdout: string): { model: { rmse: number; mae: number }; basel
 }
 
 beforeAll(async () => {
-  requireBuild();
+  requireLibraryBuild();
   dir = tempDir();
-  const timed = async (seed: number, extra: string[]) => {
-    const started = Date.now();
-    const run = await cliAsync(["forecast-demo", "--seed", String(seed), ...extra], { cwd: dir }); // data/ is found from anywhere
-    return { seed, run, seconds: (Date.now() - started) / 1000 };
-  };
-  runs = await Promise.all([
-    timed(1, ["--chart", join(dir, "co2.svg"), "--loss-chart", join(dir, "loss.svg"), "--out", join(dir, "co2.safetensors")]),
-    timed(2, []),
-    timed(3, []),
-  ]);
+  const demo = async (seed: number, extra: string[]) => ({ seed, run: await cliInProcess(["forecast-demo", "--seed", String(seed), ...extra]) });
+  runs = [
+    await demo(1, ["--chart", join(dir, "co2.svg"), "--loss-chart", join(dir, "loss.svg"), "--out", join(dir, "co2.safetensors")]),
+    await demo(2, []),
+    await demo(3, []),
+  ];
 }, 120_000);
 
 describe("forecast-demo", () => {
@@ -60,13 +56,6 @@ describe("forecast-demo", () => {
     }
   });
 
-  it("finishes well within the budget of npm start (three runs at once here, on two cores)", () => {
-    const first = runs[0];
-    expect(first.seconds, describeRun(first.run)).toBeLessThan(45);
-    const reported = Number(/^done in (\d+\.\d) s$/m.exec(first.run.stdout)?.[1]);
-    expect(reported).toBeLessThan(30);
-  });
-
   it("says how it treats the missing months and what it holds out, and prints a table of the 24 months", () => {
     const out = runs[0].run.stdout;
     expect(out).toMatch(/^rnn-wasm forecast-demo: monthly CO2 at Mauna Loa \(ppm\), 1958-03 to 2020-04: 746 months$/m);
@@ -81,6 +70,7 @@ describe("forecast-demo", () => {
       expect(r[5]).toBe(values[values.length - 36 + (k % 12)].toFixed(2)); // seasonal naive
     });
     expect(runs[0].run.stderr).toMatch(/^epoch +1\/150  train \d\.\d{5}  validation \d\.\d{5}\*  [\d,]+ windows\/s$/m);
+    expect(out).toMatch(/^done in \d+\.\d s$/m); // its time, stated (not asserted: bench/ measures speed)
   });
 
   it("writes the forecast and loss charts", () => {
@@ -91,7 +81,7 @@ describe("forecast-demo", () => {
   });
 
   it("saves a model that `rnn-wasm predict` forecasts the same 24 months with", async () => {
-    const r = await cliAsync(["predict", "--model", join(dir, "co2.safetensors"), "--data", CSV, "--horizon", "24", "--holdout", "24", "--json"]);
+    const r = await cliInProcess(["predict", "--model", join(dir, "co2.safetensors"), "--data", CSV, "--horizon", "24", "--holdout", "24", "--json"]);
     expect(r.code, describeRun(r)).toBe(0);
     const demo = [...runs[0].run.stdout.matchAll(/^  \d{4}-\d{2} +(\d+\.\d+) /gm)].map((m) => m[1]);
     expect(JSON.parse(r.stdout).forecast.map((v: number) => v.toFixed(2))).toEqual(demo);
@@ -106,7 +96,7 @@ describe("forecast-demo", () => {
   });
 
   it("--help, and a bad --seed (exit 2)", async () => {
-    const [help, bad] = await Promise.all([cliAsync(["forecast-demo", "--help"]), cliAsync(["forecast-demo", "--seed", "x"])]);
+    const [help, bad] = [await cliInProcess(["forecast-demo", "--help"]), await cliInProcess(["forecast-demo", "--seed", "x"])];
     expect(help.code, describeRun(help)).toBe(0);
     expect(help.stdout).toMatch(/^Usage: rnn-wasm forecast-demo \[options\]/);
     for (const flag of ["--seed <n>", "--epochs <n>", "--out <file>", "--chart <file.svg>", "--loss-chart <file.svg>"]) expect(help.stdout).toContain(flag);

@@ -1,23 +1,9 @@
-// cli/test/forecast-helpers.ts: what the train, predict and forecast-demo tests share: a non-blocking run of the
-// built binary (so independent runs overlap on the two cores), a synthetic seasonal series as a CSV file, and the
-// failure check every error path uses.
-import { execFile } from "node:child_process";
+// cli/test/forecast-helpers.ts: what the train, predict and forecast-demo tests share: a synthetic seasonal series as
+// a CSV file, and the failure check every error path uses.
 import { writeFileSync } from "node:fs";
 import { join } from "node:path";
 import { expect } from "vitest";
-import { CLI, describeRun, ROOT, type Run } from "./helpers.js";
-
-/** `cli()` without blocking. */
-export function cliAsync(args: string[], options: { cwd?: string; timeout?: number } = {}): Promise<Run> {
-  return new Promise((resolve) => {
-    execFile(process.execPath, [CLI, ...args], {
-      cwd: options.cwd ?? ROOT, encoding: "utf8", timeout: options.timeout ?? 60_000, env: { ...process.env, NO_COLOR: "1", FORCE_COLOR: "0" },
-    }, (error, stdout, stderr) => {
-      const code = error ? (typeof error.code === "number" ? error.code : null) : 0;
-      resolve({ code, stdout, stderr });
-    });
-  });
-}
+import { describeRun, type Run } from "./helpers.js";
 
 /** Exit code, `rnn-wasm: ` and the message on stderr, nothing on stdout, and no stack trace. */
 export function expectFailure(r: Run, code: 1 | 2, message: RegExp): void {

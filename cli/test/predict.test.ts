@@ -1,14 +1,14 @@
-// cli/test/predict.test.ts: `rnn-wasm predict` as a user runs it, on a model `rnn-wasm train` made from a synthetic
-// seasonal series. The first forecast step is recomputed here from the file's weights and metadata with the
-// library's layers (an oracle independent of the forecasting code); the truth, the seasonal-naive baseline and
-// the errors are recomputed from the CSV; the text table and --json must agree. Then every error path: message on
-// stderr as `rnn-wasm: ...`, exit 1 (failure) or 2 (usage).
+// cli/test/predict.test.ts: `rnn-wasm predict` as a user runs it (main() in-process), on a model `rnn-wasm train`
+// made from a synthetic seasonal series. The first forecast step is recomputed here from the file's weights and
+// metadata with the library's layers (an oracle independent of the forecasting code); the truth, the seasonal-naive
+// baseline and the errors are recomputed from the CSV; the text table and --json must agree. Then every error path:
+// message on stderr as `rnn-wasm: ...`, exit 1 (failure) or 2 (usage).
 import { existsSync, readFileSync, writeFileSync } from "node:fs";
 import { join } from "node:path";
 import { beforeAll, describe, expect, it } from "vitest";
 import { fromTorch, init, LastStep, Linear, loadSafetensors, saveSafetensors, Sequential, tensor, type RecurrentLayer } from "rnn-wasm";
-import { cliAsync, expectFailure, seasonalSeries, writeSeriesCsv } from "./forecast-helpers.js";
-import { describeRun, requireBuild, ROOT, tempDir, CLI_ROOT } from "./helpers.js";
+import { expectFailure, seasonalSeries, writeSeriesCsv } from "./forecast-helpers.js";
+import { cliInProcess, describeRun, requireLibraryBuild, tempDir, CLI_ROOT } from "./helpers.js";
 
 const N = 200, WINDOW = 12, LAG = 12;
 let dir: string;
@@ -18,17 +18,17 @@ let model: string;
 let values: number[];
 
 beforeAll(async () => {
-  requireBuild();
+  requireLibraryBuild();
   dir = tempDir();
   csv = writeSeriesCsv(dir, "series.csv", seasonalSeries(N));
   values = readFileSync(csv, "utf8").trim().split("\n").slice(1).map((l) => Number(l.split(",")[1]));
   model = join(dir, "m.safetensors");
-  const r = await cliAsync(["train", "--data", csv, "--column", "value", "--window", String(WINDOW), "--difference", String(LAG), "--hidden", "8", "--epochs", "15", "--out", model]);
+  const r = await cliInProcess(["train", "--data", csv, "--column", "value", "--window", String(WINDOW), "--difference", String(LAG), "--hidden", "8", "--epochs", "15", "--out", model]);
   expect(r.code, describeRun(r)).toBe(0);
   await init();
 });
 
-const predict = (...args: string[]) => cliAsync(["predict", "--model", model, "--data", csv, ...args]);
+const predict = (...args: string[]) => cliInProcess(["predict", "--model", model, "--data", csv, ...args]);
 
 /** The model's first step after history[0, end), computed from the file with the library's own layers. */
 function firstStep(end: number): number {
@@ -133,13 +133,13 @@ describe("predict", () => {
   it("--column: another column than the model's (here the same values under another name)", async () => {
     const other = join(dir, "renamed.csv");
     writeFileSync(other, readFileSync(csv, "utf8").replace("step,value,label", "step,y,label"));
-    const r = await cliAsync(["predict", "--model", model, "--data", other, "--column", "y", "--horizon", "3", "--json"]);
+    const r = await cliInProcess(["predict", "--model", model, "--data", other, "--column", "y", "--horizon", "3", "--json"]);
     expect(r.code, describeRun(r)).toBe(0);
     expect(JSON.parse(r.stdout).forecast[0]).toBeCloseTo(firstStep(N), 4);
   });
 
   it("--help lists every option", async () => {
-    const r = await cliAsync(["predict", "--help"]);
+    const r = await cliInProcess(["predict", "--help"]);
     expect(r.code, describeRun(r)).toBe(0);
     expect(r.stdout).toMatch(/^Usage: rnn-wasm predict \[options\]/);
     for (const flag of ["--model <file>", "--data <file>", "--column <name>", "--horizon <n>", "--holdout <n>", "--season <n>", "--chart <file.svg>", "--json"]) expect(r.stdout).toContain(flag);
@@ -159,7 +159,7 @@ describe.concurrent("predict errors", () => {
     writeFileSync(path, saveSafetensors(tensors, meta));
     return path;
   }
-  const withModel = (path: string, ...args: string[]) => cliAsync(["predict", "--model", path, "--data", csv, "--horizon", "3", ...args]);
+  const withModel = (path: string, ...args: string[]) => cliInProcess(["predict", "--model", path, "--data", csv, "--horizon", "3", ...args]);
 
   it("missing model file (exit 1)", async () => {
     expectFailure(await withModel(join(dir, "nope.safetensors")), 1, /model file '.*nope\.safetensors' not found/);
@@ -200,15 +200,15 @@ describe.concurrent("predict errors", () => {
   });
 
   it("data errors: missing file, bad column, non-numeric values, too few rows (exit 1)", async () => {
-    expectFailure(await cliAsync(["predict", "--model", model, "--data", join(dir, "nope.csv"), "--horizon", "3"]), 1, /data file '.*nope\.csv' not found/);
+    expectFailure(await cliInProcess(["predict", "--model", model, "--data", join(dir, "nope.csv"), "--horizon", "3"]), 1, /data file '.*nope\.csv' not found/);
     expectFailure(await withModel(model, "--column", "nope"), 1, /has no column 'nope'; its columns are 'step', 'value', 'label'/);
     const renamed = join(dir, "no-value-column.csv");
     writeFileSync(renamed, readFileSync(csv, "utf8").replace("step,value,label", "step,y,label"));
-    expectFailure(await cliAsync(["predict", "--model", model, "--data", renamed, "--horizon", "3"]), 1,
+    expectFailure(await cliInProcess(["predict", "--model", model, "--data", renamed, "--horizon", "3"]), 1,
       /data file '.*no-value-column\.csv' has no column 'value', the one the model was trained on; its columns are 'step', 'y', 'label': name one with --column/);
     expectFailure(await withModel(model, "--column", "label"), 1, /line 2: column 'label' is 'm0', not a number/);
     const short = writeSeriesCsv(dir, "short.csv", seasonalSeries(20));
-    expectFailure(await cliAsync(["predict", "--model", model, "--data", short, "--horizon", "3"]), 1,
+    expectFailure(await cliInProcess(["predict", "--model", model, "--data", short, "--horizon", "3"]), 1,
       /column 'value' of '.*short\.csv' has 20 values; the model needs at least 24 \(its window of 12 plus 12 for its differences\)/);
     expectFailure(await withModel(model, "--holdout", "180"), 1, /has 20 values before the 180 held out; the model needs at least 24/);
   });
@@ -218,7 +218,7 @@ describe.concurrent("predict errors", () => {
     expectFailure(await withModel(model, "--holdout", "-2"), 2, /option '--holdout <n>' argument '-2' is invalid/);
     expectFailure(await withModel(model, "--season", "0"), 2, /option '--season <n>' argument '0' is invalid/);
     expectFailure(await withModel(model, "--holdout", "200"), 2, /--holdout 200 leaves no history: column 'value' of '.*series\.csv' has 200 values/);
-    expectFailure(await cliAsync(["predict", "--model", model, "--data", csv]), 2, /required option '--horizon <n>' not specified/);
+    expectFailure(await cliInProcess(["predict", "--model", model, "--data", csv]), 2, /required option '--horizon <n>' not specified/);
   });
 
   it("a chart in a directory that does not exist (exit 1, before forecasting)", async () => {

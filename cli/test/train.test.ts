@@ -1,4 +1,4 @@
-// cli/test/train.test.ts: `rnn-wasm train` as a user runs it: the built binary on CSV files. The model file must
+// cli/test/train.test.ts: `rnn-wasm train` as a user runs it (main() in-process) on CSV files. The model file must
 // hold the settings predict needs (normalisation checked against the training part computed here), load with
 // fromTorch and `rnn-wasm run`, come out the same for the same seed, and keep the best epoch's weights when early
 // stopping (its validation loss recomputed here from the saved weights). Then every error path with its message
@@ -7,8 +7,8 @@ import { readFileSync, writeFileSync } from "node:fs";
 import { join } from "node:path";
 import { beforeAll, describe, expect, it } from "vitest";
 import { fromTorch, init, LastStep, Linear, loadSafetensors, mseLoss, Sequential, tensor, type RecurrentLayer } from "rnn-wasm";
-import { cliAsync, expectFailure, seasonalSeries, writeSeriesCsv } from "./forecast-helpers.js";
-import { describeRun, readTensors, requireBuild, ROOT, tempDir, writeTensors, CLI_ROOT } from "./helpers.js";
+import { expectFailure, seasonalSeries, writeSeriesCsv } from "./forecast-helpers.js";
+import { cliInProcess, describeRun, readTensors, requireLibraryBuild, tempDir, writeTensors, CLI_ROOT } from "./helpers.js";
 
 const N = 200;
 const SERIES = seasonalSeries(N);
@@ -16,14 +16,14 @@ let dir: string;
 let csv: string;
 
 beforeAll(async () => {
-  requireBuild();
+  requireLibraryBuild();
   dir = tempDir();
   csv = writeSeriesCsv(dir, "series.csv", SERIES);
   await init();
 });
 
 const small = ["--window", "12", "--hidden", "8", "--epochs", "4"];
-const train = (...args: string[]) => cliAsync(["train", "--data", csv, "--column", "value", ...args]);
+const train = (...args: string[]) => cliInProcess(["train", "--data", csv, "--column", "value", ...args]);
 
 describe("train", () => {
   it("writes a model with the metadata predict needs, a loss chart, and progress lines on a non-terminal stderr", async () => {
@@ -78,7 +78,7 @@ describe("train", () => {
 
     const input = writeTensors(join(dir, "run-input.safetensors"), { input: x });
     const y = join(dir, "run-output.safetensors");
-    const r = await cliAsync(["run", "--model", out, "--input", input, "--out", y]);
+    const r = await cliInProcess(["run", "--model", out, "--input", input, "--out", y]);
     expect(r.code, describeRun(r)).toBe(0);
     const got = readTensors(y).output;
     expect(got.shape).toEqual([12, 2, 8]);
@@ -140,7 +140,7 @@ describe("train", () => {
 
   it("--kind rnn, --validation 0 (no validation, no early stopping), on the CO2 file's 'adjusted CO2' column", async () => {
     const out = join(dir, "rnn.safetensors");
-    const r = await cliAsync(["train", "--data", join(CLI_ROOT, "data/co2-concentration.csv"), "--column", "adjusted CO2", "--kind", "rnn", ...small, "--validation", "0", "--out", out, "--json"]);
+    const r = await cliInProcess(["train", "--data", join(CLI_ROOT, "data/co2-concentration.csv"), "--column", "adjusted CO2", "--kind", "rnn", ...small, "--validation", "0", "--out", out, "--json"]);
     expect(r.code, describeRun(r)).toBe(0);
     const j = JSON.parse(r.stdout);
     expect(j).toMatchObject({ values: 741, trainWindows: 741 - 12, validationWindows: 0, epochsRun: 4, bestEpoch: 4 });
@@ -150,13 +150,13 @@ describe("train", () => {
 
   it("trains on exactly the fewest rows its message asks for", async () => {
     // 14 rows, window 12: one validates (round(1.4) = 1), 13 train, leaving one training window
-    const r = await cliAsync(["train", "--data", writeSeriesCsv(dir, "fourteen.csv", SERIES.slice(0, 14)), "--column", "value", ...small, "--out", join(dir, "14.safetensors")]);
+    const r = await cliInProcess(["train", "--data", writeSeriesCsv(dir, "fourteen.csv", SERIES.slice(0, 14)), "--column", "value", ...small, "--out", join(dir, "14.safetensors")]);
     expect(r.code, describeRun(r)).toBe(0);
     expect(r.stdout).toMatch(/14 values: 1 training windows, 1 validation windows/);
   });
 
   it("--help lists every option, with its default", async () => {
-    const r = await cliAsync(["train", "--help"]);
+    const r = await cliInProcess(["train", "--help"]);
     expect(r.code, describeRun(r)).toBe(0);
     expect(r.stdout).toMatch(/^Usage: rnn-wasm train \[options\]/);
     for (const flag of ["--data <file>", "--column <name>", "--out <file>", "--kind <kind>", "--hidden <n>", "--layers <n>", "--window <n>", "--difference <lag>", "--epochs <n>", "--lr <x>", "--seed <n>", "--batch <n>", "--patience <n>", "--validation <fraction>", "--clip <norm>", "--chart <file.svg>", "--json"]) {
@@ -172,35 +172,35 @@ describe.concurrent("train errors", () => {
   const out = () => join(dir, "never.safetensors");
 
   it("missing data file, or a directory (exit 1)", async () => {
-    expectFailure(await cliAsync(["train", "--data", join(dir, "nope.csv"), "--column", "value", "--out", out()]), 1, /data file '.*nope\.csv' not found/);
-    expectFailure(await cliAsync(["train", "--data", dir, "--column", "value", "--out", out()]), 1, /data file '.*' is a directory, not a CSV file/);
+    expectFailure(await cliInProcess(["train", "--data", join(dir, "nope.csv"), "--column", "value", "--out", out()]), 1, /data file '.*nope\.csv' not found/);
+    expectFailure(await cliInProcess(["train", "--data", dir, "--column", "value", "--out", out()]), 1, /data file '.*' is a directory, not a CSV file/);
   });
 
   it("a column that is not there: lists those that are (exit 1)", async () => {
-    expectFailure(await cliAsync(["train", "--data", csv, "--column", "Value", "--out", out()]), 1,
+    expectFailure(await cliInProcess(["train", "--data", csv, "--column", "Value", "--out", out()]), 1,
       /data file '.*series\.csv' has no column 'Value'; its columns are 'step', 'value', 'label' \(names are case-sensitive\)/);
   });
 
   it("non-numeric and empty values: the line and the value (exit 1)", async () => {
-    expectFailure(await cliAsync(["train", "--data", csv, "--column", "label", "--out", out()]), 1,
+    expectFailure(await cliInProcess(["train", "--data", csv, "--column", "label", "--out", out()]), 1,
       /data file '.*series\.csv', line 2: column 'label' is 'm0', not a number/);
     const holes = join(dir, "holes.csv");
     writeFileSync(holes, "t,v\n0,1.5\n1,2.5\n2,\n3,4\n");
-    expectFailure(await cliAsync(["train", "--data", holes, "--column", "v", "--out", out()]), 1, /holes\.csv', line 4: column 'v' is empty/);
+    expectFailure(await cliInProcess(["train", "--data", holes, "--column", "v", "--out", out()]), 1, /holes\.csv', line 4: column 'v' is empty/);
   });
 
   it("a file that is not CSV, or empty (exit 1)", async () => {
     const ragged = join(dir, "ragged.csv");
     writeFileSync(ragged, "a,b\n1,2\n3,4,5\n");
-    expectFailure(await cliAsync(["train", "--data", ragged, "--column", "a", "--out", out()]), 1, /data file '.*ragged\.csv' is not valid CSV: .*line 3/);
+    expectFailure(await cliInProcess(["train", "--data", ragged, "--column", "a", "--out", out()]), 1, /data file '.*ragged\.csv' is not valid CSV: .*line 3/);
     const empty = join(dir, "empty.csv");
     writeFileSync(empty, "\n");
-    expectFailure(await cliAsync(["train", "--data", empty, "--column", "a", "--out", out()]), 1, /data file '.*empty\.csv' is empty: expected a header row/);
+    expectFailure(await cliInProcess(["train", "--data", empty, "--column", "a", "--out", out()]), 1, /data file '.*empty\.csv' is empty: expected a header row/);
   });
 
   it("too few rows for the window: says how many it needs (exit 1)", async () => {
     const thirteen = writeSeriesCsv(dir, "thirteen.csv", SERIES.slice(0, 13));
-    expectFailure(await cliAsync(["train", "--data", thirteen, "--column", "value", "--window", "12", "--out", out()]), 1,
+    expectFailure(await cliInProcess(["train", "--data", thirteen, "--column", "value", "--window", "12", "--out", out()]), 1,
       /column 'value' of '.*thirteen\.csv' has 13 values; --window 12 with --validation 0\.1 needs at least 14: use a shorter --window, or more rows/);
   });
 
@@ -229,7 +229,7 @@ describe.concurrent("train errors", () => {
   });
 
   it("a required option missing (exit 2)", async () => {
-    expectFailure(await cliAsync(["train", "--data", csv, "--column", "value"]), 2, /required option '--out <file>' not specified/);
+    expectFailure(await cliInProcess(["train", "--data", csv, "--column", "value"]), 2, /required option '--out <file>' not specified/);
   });
 
   it("an output directory that does not exist: refused before training (exit 1)", async () => {
