@@ -113,7 +113,7 @@ export function lstmBackward(
   dhs: usize,                 // in/out (T,B,Pp): in, dL/dh_t from above; out, the total dL/dh_t
   dh: usize, dc: usize,       // in/out (B,Pp) (B,Hp): in, dL/dh_T and dL/dc_T; out, dL/dh_0 and dL/dc_0
   dr: usize,                  // scratch (B,Hp), used with a projection
-  hs: usize, cs: usize, gates: usize,   // in: the forward pass's tape (keepGates = 1)
+  cs: usize, gates: usize,    // in (T+1,B,Hp) (T,B,width): the forward pass's tape (keepGates = 1); h is never read
   WhT: usize, WrT: usize,     // in (4Hp,P), (Pp,H) or 0: W_hh and W_hr transposed
   T: i32, B: i32, H: i32, P: i32, reverse: i32,
   lengths: usize,             // in (B) i32, or 0: ended rows pass dh and dc through and get dz = 0

@@ -59,7 +59,7 @@ export interface Kernels {
   /** `dst[i] += src[i]` for n floats. */
   addInto(dst: number, src: number, n: number): void;
   /** Backpropagation through time for one LSTM direction (assembly/lstm.ts). */
-  lstmBackward(dxz: number, dhs: number, dh: number, dc: number, dr: number, hs: number, cs: number, gates: number,
+  lstmBackward(dxz: number, dhs: number, dh: number, dc: number, dr: number, cs: number, gates: number,
     WhT: number, WrT: number, T: number, B: number, H: number, P: number, reverse: number, lengths: number): void;
   /** Backpropagation through time for one GRU direction (assembly/gru.ts). */
   gruBackward(dxz: number, dzh: number, dhs: number, dh: number, drh: number, hs: number, gates: number,

@@ -232,7 +232,7 @@ export class WasmEngine implements Engine {
         if (spec.kind === "lstm") {
           writeRows(rt.heap(), at(ws.dc), dcN, state * H, B, H, Hp);
           const wr = w("weight_hr", l, d);
-          k.lstmBackward(at(ws.dxz), dhs, at(ws.dh), at(ws.dc), at(ws.scratch), at(hs), at(cs), at(gates), tr(l, d).whh, wr ? tr(l, d).whr : 0, T, B, H, P, d, lens);
+          k.lstmBackward(at(ws.dxz), dhs, at(ws.dh), at(ws.dc), at(ws.scratch), at(cs), at(gates), tr(l, d).whh, wr ? tr(l, d).whr : 0, T, B, H, P, d, lens);
           readRows(dc0!, state * H, rt.heap(), at(ws.dc), B, H, Hp);
           // dW_hr += r_tᵀ · dh_t over all steps (r waits in the gates' fifth block)
           if (wr) k.gemmBackwardWeight(g("weight_hr", l, d), H * 8, at(gates) + 4 * Hp * 4, width, dhs, Pp, T * B, H, Pp);

@@ -133,7 +133,7 @@ export function recurrentBackward<V extends Vec>(
         const dc = make(B * H);
         if (dcN) dc.set(dcN.subarray(state * H, (state + B) * H));
         const Wr = params["weight_hr" + s] ?? null;
-        lstmBackward(dxz, dhs, dh, dc, make(B * H), hs, cs!, gates!, params["weight_hh" + s], Wr, T, B, H, P, reverse, tape.lengths);
+        lstmBackward(dxz, dhs, dh, dc, make(B * H), cs!, gates!, params["weight_hh" + s], Wr, T, B, H, P, reverse, tape.lengths);
         dc0!.set(dc, state * H);
         if (Wr) gemmBackwardWeight(grads["weight_hr" + s], H, gates!.subarray(4 * H), lstmGateWidth(H, true), dhs, P, T * B, H, P);
       } else if (spec.kind === "gru") {

@@ -60,7 +60,7 @@ export function lstmForward(
 // out, the initial state's. dr (B,H) is scratch. Wh (4H,P), Wr (P,H) in PyTorch's layout.
 export function lstmBackward(
   dxz: Vec, dhs: Vec, dh: Vec, dc: Vec, dr: Vec,
-  hs: Vec, cs: Vec, gates: Vec, Wh: Vec, Wr: Vec | null,
+  cs: Vec, gates: Vec, Wh: Vec, Wr: Vec | null,
   T: number, B: number, H: number, P: number, reverse: boolean,
   lengths: Int32Array | null = null,
 ): void {

@@ -172,7 +172,7 @@ function runKernel(rts: Runtimes, build: (typeof BUILDS)[number], c: LstmCase, d
     // W_hhᵀ (4Hp, P) and W_hrᵀ (Pp, H), as src/wasm-engine.ts transposeWeights builds them
     const WhT = w.transposed(Wh, P * 8, P, 4 * Hp, "WhT");
     const WrT = Wr ? w.transposed(Wr, H * 8, H, Pp, "WrT") : 0;
-    w.k.lstmBackward(dxz, dhs, dh, dc, dr, tape.hs, tape.cs, tape.gates, WhT, WrT, T, B, H, P, c.reverse ? 1 : 0, lengths);
+    w.k.lstmBackward(dxz, dhs, dh, dc, dr, tape.cs, tape.gates, WhT, WrT, T, B, H, P, c.reverse ? 1 : 0, lengths);
     w.checkGuards("lstmBackward");
     return {
       hs, cs, gates, hs1, cs1, gates1,
@@ -277,7 +277,7 @@ function checkLstm(rts: Runtimes, c: LstmCase, log: ErrorLog): void {
 }
 
 /**
- * lstmBackward against the reference's, both on the kernel's own forward tape (hs, cs, gates, unpadded to
+ * lstmBackward against the reference's, both on the kernel's own forward tape (cs, gates, unpadded to
  * float64), so the forward pass's rounding does not enter: per step in the kernel's order (t = T-1..0
  * forward, 0..T-1 reverse) dxz_t and the total dL/dh_t; then dL/dh_0, dL/dc_0; padding lanes stay 0.
  */
@@ -287,10 +287,10 @@ function checkBackward(c: LstmCase, d: LstmData, k: KernelRun, w: { Wh: Float64A
   const { P } = d;
   const Hp = roundUp4(H), Pp = roundUp4(P);
   const nG = d.Wr ? 5 : 4;
-  const hs = unpadBlocks(k.hs, (T + 1) * B, 1, P), cs = unpadBlocks(k.cs, (T + 1) * B, 1, H);
+  const cs = unpadBlocks(k.cs, (T + 1) * B, 1, H);
   const gates = unpadBlocks(k.gates, T * B, nG, H);
   const dxz = new Float64Array(T * B * 4 * H), dhs = f64(d.dhs), dh = f64(d.dhT), dc = f64(d.dcT);
-  refLstmBackward(dxz, dhs, dh, dc, new Float64Array(B * H), hs, cs, gates, w.Wh, w.Wr, T, B, H, P, reverse, d.lengths);
+  refLstmBackward(dxz, dhs, dh, dc, new Float64Array(B * H), cs, gates, w.Wh, w.Wr, T, B, H, P, reverse, d.lengths);
   const weights = c.weights;
   for (let step = 0; step < T; step++) {
     const t = reverse ? step : T - 1 - step;
