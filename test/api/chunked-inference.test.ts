@@ -9,9 +9,10 @@ import fc from "fast-check";
 import { beforeAll, describe, expect, it } from "vitest";
 import { LSTM, type Runtime } from "../../src/index.js";
 import { chunkSteps, INFERENCE_CHUNK_ROWS } from "../../src/layout.js";
-import {
-  TEST_BUILDS, caseData, createLayer, expectBitwise, layerCaseArb, layerOptions, rng, runtimeFor, type LayerCase,
-} from "./helpers.js";
+import { caseData, createLayer, layerCaseArb, layerOptions, type LayerCase } from "./helpers.js";
+import { expectBitwise } from "../helpers/compare.js";
+import { rng } from "../helpers/random.js";
+import { TEST_BUILDS, runtimeFor } from "../helpers/runtimes.js";
 
 const rts = {} as Record<(typeof TEST_BUILDS)[number], Runtime>;
 beforeAll(async () => {

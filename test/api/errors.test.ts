@@ -8,9 +8,10 @@ import {
   fromTorch, GRU, GRUCell, LSTM, LSTMCell, RNN, RNNCell, RnnError, type LayerState, type RecurrentLayer, type RnnErrorCode,
   type Runtime, type Tensor,
 } from "../../src/index.js";
-import {
-  TEST_BUILDS, asLayer, createLayer, expectBitwise, expectRnnError, memorySnapshot, randomTensor, rng, runtimeFor,
-} from "./helpers.js";
+import { asLayer, createLayer, expectRnnError, memorySnapshot } from "./helpers.js";
+import { expectBitwise } from "../helpers/compare.js";
+import { randomTensor, rng } from "../helpers/random.js";
+import { TEST_BUILDS, runtimeFor } from "../helpers/runtimes.js";
 
 let rt: Runtime;
 const otherRuntimes: Runtime[] = [];

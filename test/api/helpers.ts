@@ -1,46 +1,15 @@
-// test/api/helpers.ts: what the API tests share: runtimes per build, seeded random tensors, random layer
-// configurations (fast-check), the PyTorch shapes a configuration implies, and exact / toleranced comparisons.
-// Everything goes through the public API (src/index.ts), as a user would call it.
-import v8 from "node:v8";
+// test/api/helpers.ts: what the API tests share: random layer configurations (fast-check), the PyTorch shapes a
+// configuration implies, and the checks of errors and memory counters. Everything goes through the public API
+// (src/index.ts), as a user would call it. Runtimes, seeded data and comparisons are test/helpers/'s.
 import fc from "fast-check";
 import { expect } from "vitest";
 import {
-  createRuntime, GRU, LSTM, RecurrentCell, RecurrentLayer, RNN, RnnError,
-  type Build, type Kind, type LayerOptions, type LayerState, type Nonlinearity, type RnnErrorCode, type Runtime, type Tensor,
+  GRU, LSTM, RecurrentCell, RecurrentLayer, RNN, RnnError,
+  type Kind, type LayerOptions, type LayerState, type Nonlinearity, type RnnErrorCode, type Runtime, type Tensor,
 } from "../../src/index.js";
-import { mulberry32 } from "../../src/random.js";
+import { randomTensor, rng } from "../helpers/random.js";
 
-/** The three wasm builds every numeric property runs on. */
-export const TEST_BUILDS: readonly Build[] = ["simd", "scalar", "relaxed"];
 export const KINDS: readonly Kind[] = ["lstm", "gru", "rnn"];
-
-/**
- * A fresh runtime of one build (its own memory, so memory counters see only this file's layers).
- * Node 20 compiles relaxed SIMD only behind a V8 flag, which must be set before the module is compiled.
- */
-export async function runtimeFor(build: Build): Promise<Runtime> {
-  if (build === "relaxed") v8.setFlagsFromString("--experimental-wasm-relaxed-simd");
-  return createRuntime(undefined, { build });
-}
-
-// ---------------------------------------------------------------------------------------------------------
-// Seeded data
-
-/** A seeded generator of uniform [0, 1) values (src/random.ts's mulberry32; each seed is its own stream). */
-export const rng: (seed: number) => () => number = mulberry32;
-
-/** A tensor of `shape` with values uniform in [-scale, scale), from `next`. */
-export function randomTensor(shape: number[], next: () => number, scale = 1): Tensor {
-  let n = 1;
-  for (const d of shape) n *= d;
-  const data = new Float32Array(n);
-  for (let i = 0; i < n; i++) data[i] = (2 * next() - 1) * scale;
-  return { shape: [...shape], data };
-}
-
-export function copyTensor(t: Tensor): Tensor {
-  return { shape: [...t.shape], data: t.data.slice() };
-}
 
 // ---------------------------------------------------------------------------------------------------------
 // Random layer configurations
@@ -165,50 +134,6 @@ export function asCell(x: RecurrentLayer | RecurrentCell): RecurrentCell {
 /** toTorch() as the plain record of Float32Array that constructors take. */
 export function flatParams(t: Record<string, Tensor>): Record<string, Float32Array> {
   return Object.fromEntries(Object.entries(t).map(([k, v]) => [k, v.data]));
-}
-
-// ---------------------------------------------------------------------------------------------------------
-// Comparisons
-
-/** max |a - b| / max(1, |b|): absolute for values within ±1 (every h of LSTM/GRU/tanh-RNN), relative beyond. */
-export function maxScaledDiff(a: Float32Array, b: Float32Array): number {
-  if (a.length !== b.length) return NaN;
-  let max = 0;
-  for (let i = 0; i < a.length; i++) {
-    const d = Math.abs(a[i] - b[i]) / Math.max(1, Math.abs(b[i]));
-    if (Number.isNaN(d)) return NaN;
-    if (d > max) max = d;
-  }
-  return max;
-}
-
-/** Same shape, and every value within tol (scaled as maxScaledDiff); returns the observed maximum. */
-export function expectClose(what: string, got: Tensor | undefined, want: Tensor | undefined, tol: number): number {
-  expect(got, `${what}: missing`).toBeDefined();
-  expect(want, `${what}: missing from the oracle`).toBeDefined();
-  expect(got!.shape, `${what}: shape`).toEqual(want!.shape);
-  const d = maxScaledDiff(got!.data, want!.data);
-  expect(d <= tol, `${what}: max scaled difference ${d} exceeds ${tol}`).toBe(true);
-  return d;
-}
-
-/** The first index where two arrays differ in bits (NaN payloads included), or -1. */
-export function firstBitDifference(a: Float32Array, b: Float32Array): number {
-  if (a.length !== b.length) return Math.min(a.length, b.length);
-  const ua = new Uint32Array(a.buffer, a.byteOffset, a.length);
-  const ub = new Uint32Array(b.buffer, b.byteOffset, b.length);
-  for (let i = 0; i < ua.length; i++) if (ua[i] !== ub[i]) return i;
-  return -1;
-}
-
-/** Same shape and bitwise the same data. */
-export function expectBitwise(what: string, got: Tensor | undefined, want: Tensor | undefined): void {
-  expect(got, `${what}: missing`).toBeDefined();
-  expect(want, `${what}: missing from the oracle`).toBeDefined();
-  expect(got!.shape, `${what}: shape`).toEqual(want!.shape);
-  expect(got!.data.length, `${what}: length`).toBe(want!.data.length);
-  const i = firstBitDifference(got!.data, want!.data);
-  expect(i, `${what}: first bit difference at flat index ${i}: ${got!.data[i]} vs ${want!.data[i]}`).toBe(-1);
 }
 
 /** Runs `call`, which must throw an RnnError with `code` whose message contains every one of `parts`. */

@@ -1,19 +1,20 @@
 // test/api/hostile.test.ts: the library findings of an adversarial run, each reproduced as it was found. Sizes that
 // wrapped at 2^31 and corrupted other layers, a 272-byte file that built 10^11 layers, unchecked constructor
-// weights, sizes checked only after allocating, contract breaks (ignored or unchecked options, TypeErrors), and
-// layers dropped without dispose() that held their wasm memory for ever. Every refusal must be an RnnError with a
+// weights, sizes checked only after allocating, contract breaks (ignored or unchecked options, TypeErrors); layers
+// dropped without dispose() that held their wasm memory for ever are finding 9, in finalization.test.ts (it depends
+// on the engine's garbage collector, so the Node 24 pass runs it). Every refusal must be an RnnError with a
 // code, leave the runtime's counters where they were and leave other layers untouched.
-import { runInNewContext } from "node:vm";
-import v8 from "node:v8";
 import { describe, it, expect, beforeAll } from "vitest";
 import {
   Adam, Embedding, fromTorch, GRU, Linear, LSTM, LSTMCell, RNN, RNNCell, SGD, Sequential, LastStep, clipGradNorm, clipGradValue,
   loadSafetensors, saveSafetensors, tensor, type RecurrentLayer, type Runtime, type Tensor,
 } from "../../src/index.js";
 import { roundUp4, roundUp8, paramBlockFloats, paramLayout } from "../../src/layout.js";
-import { collectedOwners } from "../../src/blocks.js";
 import { MAX_LAYERS, makeSpec } from "../../src/architecture.js";
-import { expectBitwise, expectRnnError, memorySnapshot, randomTensor, rng, runtimeFor } from "./helpers.js";
+import { expectRnnError, memorySnapshot } from "./helpers.js";
+import { expectBitwise } from "../helpers/compare.js";
+import { randomTensor, rng } from "../helpers/random.js";
+import { runtimeFor } from "../helpers/runtimes.js";
 
 let rt: Runtime;
 beforeAll(async () => {
@@ -236,45 +237,5 @@ describe("8. every entry point validates its arguments", () => {
     refused(() => new Sequential([lin, 5 as never]), "unexpected", "modules[1]");
     refused(() => new Sequential([lin]).forward(tensor([1, 2]), { stream: "yes" } as never), "unexpected", "stream");
     lin.dispose();
-  });
-});
-
-describe("9. layers dropped without dispose() give their wasm memory back", () => {
-  it("20,000 layers, Linears and optimizers created and dropped leave the runtime's blocks and memory flat", async () => {
-    v8.setFlagsFromString("--expose-gc");
-    const gc = runInNewContext("gc") as () => void;
-    const own = await runtimeFor("simd");
-    const settle = async () => {
-      for (let i = 0; i < 4; i++) {
-        gc();
-        await new Promise((r) => setTimeout(r, 0));
-      }
-    };
-    const x = randomTensor([6, 2, 8], rng(5));
-    const before = memorySnapshot(own);
-    const collectedBefore = collectedOwners();
-    const round = (n: number) => {
-      for (let i = 0; i < n; i++) {
-        const lstm = new LSTM({ inputSize: 8, hiddenSize: 16, seed: i, runtime: own });
-        lstm.forward(x, { train: i % 10 === 0 });
-        if (i % 50 === 0) {
-          const head = new Linear({ inFeatures: 16, outFeatures: 2, runtime: own });
-          void new Adam([lstm, head]);
-        }
-      }
-    };
-    round(2000);
-    await settle();
-    const afterFirst = memorySnapshot(own);
-    for (let r = 1; r < 10; r++) {
-      round(2000);
-      await settle();
-    }
-    const after = memorySnapshot(own);
-    // every dropped owner's blocks were freed, so later rounds reuse the memory the first one grew to
-    expect(after.blocks, "blocks still held after collection").toBe(before.blocks);
-    expect(after.bytes).toBe(before.bytes);
-    expect(after.memory, "wasm memory after 10 rounds vs after 1").toBe(afterFirst.memory);
-    expect(collectedOwners() - collectedBefore).toBeGreaterThanOrEqual(20000);
   });
 });

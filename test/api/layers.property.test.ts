@@ -17,22 +17,23 @@ import { describe, it, expect, beforeAll, afterAll } from "vitest";
 import fc from "fast-check";
 import { fromTorch, type Build, type Kind, type Runtime, type Tensor } from "../../src/index.js";
 import {
-  TEST_BUILDS, KINDS, asLayer, caseData, createLayer, expectBitwise, expectClose, expectedShapes, layerCaseArb,
-  layerOptions, runtimeFor, type LayerCase,
+  KINDS, asLayer, caseData, createLayer, expectedShapes, layerCaseArb, layerOptions, type LayerCase,
 } from "./helpers.js";
+import { ErrorLog, expectBitwise, expectTensorClose, relToEach } from "../helpers/compare.js";
+import { TEST_BUILDS, runtimeFor } from "../helpers/runtimes.js";
 
 const TOL = 1e-5;
 const RUNS_PER_KIND = 400;
 
 const runtimes = new Map<Build, Runtime>();
-let observedMax = 0;
+const log = new ErrorLog();
 
 beforeAll(async () => {
   for (const b of TEST_BUILDS) runtimes.set(b, await runtimeFor(b));
 });
 
 afterAll(() => {
-  console.log(`layers.property: max scaled |wasm - reference| observed = ${observedMax.toExponential(2)} (tolerance ${TOL})`);
+  log.print(`layers.property: largest |wasm - reference| (and error / tolerance, tolerance ${TOL} * max(1, |reference|)) per build and kind`);
 });
 
 /** Runs one case on the wasm build and the reference backend and compares shapes and values. */
@@ -67,10 +68,11 @@ function checkCase(build: Build, c: LayerCase): void {
       expect(r.output.data.length).toBe(r.output.shape.reduce((a, b) => a * b, 1));
       expect(r.hN.data.length).toBe(r.hN.shape.reduce((a, b) => a * b, 1));
     }
-    let d = expectClose("output", got.output, want.output, TOL);
-    d = Math.max(d, expectClose("hN", got.hN, want.hN, TOL));
-    if (c.kind === "lstm") d = Math.max(d, expectClose("cN", got.cN, want.cN, TOL));
-    observedMax = Math.max(observedMax, d);
+    const tol = (w: Float32Array) => relToEach(TOL, w);
+    const key = { log, key: `${build} ${c.kind}` };
+    expectTensorClose("output", got.output, want.output, tol, key);
+    expectTensorClose("hN", got.hN, want.hN, tol, key);
+    if (c.kind === "lstm") expectTensorClose("cN", got.cN, want.cN, tol, key);
   } finally {
     wasm.dispose();
     ref.dispose();

@@ -6,7 +6,9 @@ import { describe, it, expect } from "vitest";
 import {
   GRUCell, LSTM, LSTMCell, RNNCell, type Kind, type LayerOptions, type RecurrentCell, type RecurrentLayer, type Runtime,
 } from "../../src/index.js";
-import { createLayer, memorySnapshot, randomTensor, rng, runtimeFor } from "./helpers.js";
+import { createLayer, memorySnapshot } from "./helpers.js";
+import { randomTensor, rng } from "../helpers/random.js";
+import { runtimeFor } from "../helpers/runtimes.js";
 
 const CYCLES = 10_000;
 const WARMUP = 100;

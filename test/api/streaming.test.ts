@@ -11,9 +11,12 @@ import {
   type RecurrentLayer, type Runtime, type Tensor,
 } from "../../src/index.js";
 import {
-  TEST_BUILDS, KINDS, asCell, caseData, caseDims, createLayer, expectBitwise, expectRnnError, flatParams, layerCaseArb,
-  layerOptions, rng, randomTensor, runtimeFor, type LayerCase,
+  KINDS, asCell, caseData, caseDims, createLayer, expectRnnError, flatParams, layerCaseArb, layerOptions,
+  type LayerCase,
 } from "./helpers.js";
+import { expectBitwise } from "../helpers/compare.js";
+import { rng, randomTensor } from "../helpers/random.js";
+import { TEST_BUILDS, runtimeFor } from "../helpers/runtimes.js";
 
 type Backend = Build | "reference";
 const BACKENDS: readonly Backend[] = [...TEST_BUILDS, "reference"];

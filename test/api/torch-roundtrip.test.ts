@@ -7,10 +7,9 @@ import {
   fromTorch, GRUCell, loadSafetensors, LSTM, LSTMCell, RNNCell, RecurrentLayer, saveSafetensors,
   type Build, type Kind, type Runtime, type Tensor,
 } from "../../src/index.js";
-import {
-  TEST_BUILDS, asCell, asLayer, caseData, createLayer, expectBitwise, firstBitDifference, layerCaseArb, layerOptions,
-  runtimeFor, type LayerCase,
-} from "./helpers.js";
+import { asCell, asLayer, caseData, createLayer, layerCaseArb, layerOptions, type LayerCase } from "./helpers.js";
+import { expectBitwise, firstBitDifference } from "../helpers/compare.js";
+import { TEST_BUILDS, runtimeFor } from "../helpers/runtimes.js";
 
 const runtimes = new Map<Build, Runtime>();
 let rt: Runtime;

@@ -10,7 +10,10 @@ import {
   type Runtime, type Tensor,
 } from "../../src/index.js";
 import { buildFile } from "../io/build-safetensors.js";
-import { expectBitwise, memorySnapshot, randomTensor, rng, runtimeFor } from "../api/helpers.js";
+import { memorySnapshot } from "../api/helpers.js";
+import { expectBitwise } from "../helpers/compare.js";
+import { randomTensor, rng } from "../helpers/random.js";
+import { runtimeFor } from "../helpers/runtimes.js";
 import { HOSTILE_NUMBERS, Tally, WRONG_TYPES, budget, choiceArb, report, survives } from "./hostile.js";
 
 let rt: Runtime;

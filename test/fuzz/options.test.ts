@@ -8,7 +8,10 @@ import {
   Adam, AdamW, Embedding, GRU, GRUCell, Linear, LSTM, LSTMCell, RNN, RNNCell, SGD, clipGradNorm, clipGradValue, crossEntropyLoss,
   gradNorm, mseLoss, tensor, type RecurrentCell, type RecurrentLayer, type Runtime, type Tensor,
 } from "../../src/index.js";
-import { expectBitwise, memorySnapshot, randomTensor, rng, runtimeFor } from "../api/helpers.js";
+import { memorySnapshot } from "../api/helpers.js";
+import { expectBitwise } from "../helpers/compare.js";
+import { randomTensor, rng } from "../helpers/random.js";
+import { runtimeFor } from "../helpers/runtimes.js";
 import { SMALL_SIZES, Tally, budget, choiceArb, report, sizeArb, survives } from "./hostile.js";
 
 let rt: Runtime;

@@ -8,7 +8,7 @@ import { describe, it, expect } from "vitest";
 import fc from "fast-check";
 import { makeSpec, paramList, type Kind, type Spec, directions, outputSize } from "../../src/architecture.js";
 import { recurrentBackward, recurrentForward, type Tape } from "../../src/reference/layer.js";
-import { mulberry32 } from "../../src/random.js";
+import { numel, randomF64, rng } from "../helpers/random.js";
 
 const EPS = 1e-6;
 const TOL = 1e-7;
@@ -28,24 +28,20 @@ interface Problem {
   lengths: Int32Array | null;
 }
 
-function randomArray(n: number, next: () => number, scale = 1): Float64Array {
-  return Float64Array.from({ length: n }, () => (2 * next() - 1) * scale);
-}
-
 function makeProblem(kind: Kind, opts: Record<string, unknown>, T: number, B: number, withState: boolean, seed: number, variableLength = false): Problem {
   const spec = makeSpec(kind, opts as never);
-  const next = mulberry32(seed);
+  const next = rng(seed);
   const params: Record<string, Float64Array> = {};
-  for (const p of paramList(spec)) params[p.name] = randomArray(p.shape.reduce((a, b) => a * b, 1), next, 0.6);
+  for (const p of paramList(spec)) params[p.name] = randomF64(numel(p.shape), next, 0.6);
   const D = directions(spec), P = outputSize(spec), LD = spec.numLayers * D;
   return {
     spec, T, B, params,
-    x: randomArray(T * B * spec.inputSize, next),
-    h0: withState ? randomArray(LD * B * P, next, 0.5) : null,
-    c0: withState && kind === "lstm" ? randomArray(LD * B * spec.hiddenSize, next, 0.5) : null,
-    wOut: randomArray(T * B * D * P, next),
-    wH: randomArray(LD * B * P, next),
-    wC: kind === "lstm" ? randomArray(LD * B * spec.hiddenSize, next) : null,
+    x: randomF64(T * B * spec.inputSize, next),
+    h0: withState ? randomF64(LD * B * P, next, 0.5) : null,
+    c0: withState && kind === "lstm" ? randomF64(LD * B * spec.hiddenSize, next, 0.5) : null,
+    wOut: randomF64(T * B * D * P, next),
+    wH: randomF64(LD * B * P, next),
+    wC: kind === "lstm" ? randomF64(LD * B * spec.hiddenSize, next) : null,
     lengths: variableLength ? Int32Array.from({ length: B }, (_, b) => (b === 0 ? T : 1 + Math.floor(next() * T))) : null,
   };
 }
@@ -80,7 +76,7 @@ function check(p: Problem, per = 12): void {
   if (p.h0) targets.push(["h0", p.h0, g.dh0]);
   if (p.c0) targets.push(["c0", p.c0, g.dc0!]);
   for (const name of Object.keys(p.params)) targets.push([name, p.params[name], grads[name]]);
-  const next = mulberry32(1234);
+  const next = rng(1234);
   for (const [name, v, analytic] of targets) {
     const idx = v.length <= per ? [...v.keys()] : Array.from({ length: per }, () => Math.floor(next() * v.length));
     for (const i of idx) {

@@ -4,42 +4,22 @@
 // kernels accumulate in float32 with a different summation order (and FMA in the relaxed build). Gradients
 // here are sums of up to T*B*(I+H) products of magnitude <= ~1 over <= 6 steps; float32 rounding of such sums
 // stays below ~1e-5 relative to the largest gradient, so 2e-5 * max(1, |g|max) is the tolerance.
-import { describe, it, expect, beforeAll } from "vitest";
+import { describe, it, beforeAll } from "vitest";
 import fc from "fast-check";
-import v8 from "node:v8";
-import { createRuntime, fromTorch, LSTM, GRU, RNN, type Runtime, type RecurrentLayer, type Tensor, type Build } from "../../src/index.js";
-import { mulberry32 } from "../../src/random.js";
+import { fromTorch, LSTM, GRU, RNN, type RecurrentLayer } from "../../src/index.js";
+import { expectCloseToMax } from "../helpers/compare.js";
+import { randomTensor, rng } from "../helpers/random.js";
+import { runtimesFor, TEST_BUILDS, type Runtimes } from "../helpers/runtimes.js";
 
-const runtimes: Partial<Record<Build, Runtime>> = {};
+const TOL = 2e-5;
+
+let runtimes: Runtimes;
 beforeAll(async () => {
-  v8.setFlagsFromString("--experimental-wasm-relaxed-simd");
-  for (const build of ["simd", "scalar", "relaxed"] as Build[]) runtimes[build] = await createRuntime(undefined, { build });
+  runtimes = await runtimesFor();
 });
 
-function rand(shape: number[], next: () => number): Tensor {
-  const n = shape.reduce((a, b) => a * b, 1);
-  return { shape, data: Float32Array.from({ length: n }, () => 2 * next() - 1) };
-}
-
-function maxAbs(a: Float32Array): number {
-  let m = 0;
-  for (const v of a) m = Math.max(m, Math.abs(v));
-  return m;
-}
-
-function expectClose(what: string, got: Float32Array, want: Float32Array): void {
-  expect(got.length, what).toBe(want.length);
-  const tol = 2e-5 * Math.max(1, maxAbs(want));
-  let worst = 0, at = -1;
-  for (let i = 0; i < got.length; i++) {
-    const e = Math.abs(got[i] - want[i]);
-    if (!(e <= worst)) { worst = e; at = i; }
-  }
-  expect(worst, `${what}: max error ${worst} at ${at} (tol ${tol})`).toBeLessThanOrEqual(tol);
-}
-
 describe("wasm backward equals the reference backward", () => {
-  for (const build of ["simd", "scalar", "relaxed"] as Build[]) {
+  for (const build of TEST_BUILDS) {
     it(`random architectures, ${build} build`, () => {
       fc.assert(
         fc.property(
@@ -48,7 +28,7 @@ describe("wasm backward equals the reference backward", () => {
           fc.integer({ min: 1, max: 3 }), fc.boolean(), fc.boolean(), fc.boolean(), fc.boolean(),
           fc.integer({ min: 1, max: 6 }), fc.integer({ min: 1, max: 4 }), fc.integer(), fc.boolean(), fc.boolean(),
           (kind, I, H, L, bidirectional, bias, variant, batchFirst, T, B, seed, withState, variableLength) => {
-            const next = mulberry32(seed);
+            const next = rng(seed);
             const arch = { inputSize: I, hiddenSize: H, numLayers: L, bidirectional, bias, batchFirst, seed, runtime: runtimes[build] };
             const layer: RecurrentLayer = kind === "lstm"
               ? new LSTM({ ...arch, ...(variant && H > 1 ? { projSize: 1 + (seed >>> 0) % (H - 1) } : {}) })
@@ -57,23 +37,23 @@ describe("wasm backward equals the reference backward", () => {
             try {
               const s = layer.spec;
               const D = bidirectional ? 2 : 1, P = s.projSize || H;
-              const x = rand(batchFirst ? [B, T, I] : [T, B, I], next);
-              const state = withState ? { h0: rand([L * D, B, P], next), ...(kind === "lstm" ? { c0: rand([L * D, B, H], next) } : {}) } : {};
+              const x = randomTensor(batchFirst ? [B, T, I] : [T, B, I], next);
+              const state = withState ? { h0: randomTensor([L * D, B, P], next), ...(kind === "lstm" ? { c0: randomTensor([L * D, B, H], next) } : {}) } : {};
               const up = {
-                output: rand(batchFirst ? [B, T, D * P] : [T, B, D * P], next),
-                hN: rand([L * D, B, P], next),
-                ...(kind === "lstm" ? { cN: rand([L * D, B, H], next) } : {}),
+                output: randomTensor(batchFirst ? [B, T, D * P] : [T, B, D * P], next),
+                hN: randomTensor([L * D, B, P], next),
+                ...(kind === "lstm" ? { cN: randomTensor([L * D, B, H], next) } : {}),
               };
               const lengths = variableLength ? Array.from({ length: B }, () => 1 + Math.floor(next() * T)) : undefined;
               const outs = [layer, ref].map((m) => m.forward(x, { ...state, train: true, lengths }));
-              expectClose("output", outs[0].output.data, outs[1].output.data);
-              expectClose("hN", outs[0].hN.data, outs[1].hN.data);
+              expectCloseToMax("output", outs[0].output.data, outs[1].output.data, TOL);
+              expectCloseToMax("hN", outs[0].hN.data, outs[1].hN.data, TOL);
               const got = layer.backward(up), want = ref.backward(up);
-              expectClose("dInput", got.dInput.data, want.dInput.data);
-              expectClose("dh0", got.dh0.data, want.dh0.data);
-              if (kind === "lstm") expectClose("dc0", got.dc0!.data, want.dc0!.data);
+              expectCloseToMax("dInput", got.dInput.data, want.dInput.data, TOL);
+              expectCloseToMax("dh0", got.dh0.data, want.dh0.data, TOL);
+              if (kind === "lstm") expectCloseToMax("dc0", got.dc0!.data, want.dc0!.data, TOL);
               const gw = layer.grads(), gr = ref.grads();
-              for (const name of Object.keys(gr)) expectClose(name, gw[name].data, gr[name].data);
+              for (const name of Object.keys(gr)) expectCloseToMax(name, gw[name].data, gr[name].data, TOL);
             } finally {
               layer.dispose();
               ref.dispose();

@@ -9,6 +9,7 @@ import { createServer, type Server } from "node:http";
 import { tmpdir } from "node:os";
 import { extname, join, normalize, sep } from "node:path";
 import { fileURLToPath } from "node:url";
+import { maxAbsDiff } from "../../src/compare.js";
 import type { ParityResult } from "./parity-case.js";
 
 export const ROOT = fileURLToPath(new URL("../../", import.meta.url));
@@ -66,12 +67,12 @@ export function nodeParity(node: string, flags: string[] = []): ParityResult & {
   return JSON.parse(p.stdout.trim().split("\n").pop()!);
 }
 
-/** Largest |a[i] - b[i]|; Infinity when the lengths differ. */
+/**
+ * src/compare.ts's maxAbsDiff for the plain arrays a runtime answers with (float32 results, so exact as float32):
+ * the largest |a[i] - b[i]|, NaN when the lengths differ or a value is NaN.
+ */
 export function maxDiff(a: ArrayLike<number>, b: ArrayLike<number>): number {
-  if (a.length !== b.length) return Infinity;
-  let m = 0;
-  for (let i = 0; i < a.length; i++) m = Math.max(m, Math.abs(a[i] - b[i]));
-  return Number.isNaN(m) ? Infinity : m;
+  return maxAbsDiff(Float32Array.from(a), Float32Array.from(b));
 }
 
 /** For each layer of the parity case, the largest difference between two runtimes' outputs for one build. */

@@ -9,7 +9,7 @@ import { fileURLToPath } from "node:url";
 import { describe, it, expect, beforeAll } from "vitest";
 import { init, fromTorch, loadSafetensors } from "../../src/index.js";
 import type { ArchitectureOptions } from "../../src/architecture.js";
-import { maxAbsDiff } from "../../src/compare.js";
+import { expectTensorClose } from "../helpers/compare.js";
 
 type Tensor = { shape: number[]; data: Float32Array };
 type Backend = "wasm" | "reference";
@@ -34,14 +34,6 @@ const DATA = fileURLToPath(new URL("../../cli/data/", import.meta.url));
 const FILES = readdirSync(FIXTURES).filter((f) => f.endsWith(".safetensors")).sort();
 /** Tensors in a fixture that are not weights: inputs, initial states, PyTorch's results. */
 const NOT_WEIGHTS = new Set(["input", "h0", "c0", "output", "h_n", "c_n", "h", "c"]);
-
-/** Checks one result tensor against PyTorch's: same shape, max abs difference <= tol. */
-function expectClose(what: string, got: Tensor | undefined, want: Tensor, tol = TOL): void {
-  expect(got, `${what}: missing from our result`).toBeDefined();
-  expect([...got!.shape], `${what}: shape`).toEqual(want.shape);
-  const diff = maxAbsDiff(got!.data, want.data);
-  expect(diff, `${what}: max |ours - torch| = ${diff.toExponential(3)} (tol ${tol})`).toBeLessThanOrEqual(tol);
-}
 
 function loadFixture(file: string) {
   const { tensors, metadata } = loadSafetensors(new Uint8Array(readFileSync(FIXTURES + file)));
@@ -87,8 +79,8 @@ describe.each(FILES)("%s", (file) => {
         if (t.h0) state.h = t.h0;
         if (t.c0) state.c = t.c0;
         const got = cell.forward(t.input, state);
-        expectClose(`${at}: h`, got.h, t.h);
-        if (fx.kind === "lstm_cell") expectClose(`${at}: c`, got.c, t.c);
+        expectTensorClose(`${at}: h`, got.h, t.h, TOL);
+        if (fx.kind === "lstm_cell") expectTensorClose(`${at}: c`, got.c, t.c, TOL);
       } finally {
         cell.dispose();
       }
@@ -102,9 +94,9 @@ describe.each(FILES)("%s", (file) => {
       if (t.h0) state.h0 = t.h0;
       if (t.c0) state.c0 = t.c0;
       const got = layer.forward(t.input, state);
-      expectClose(`${at}: output`, got.output, t.output);
-      expectClose(`${at}: h_n`, got.hN, t.h_n);
-      if (fx.kind === "lstm") expectClose(`${at}: c_n`, got.cN, t.c_n);
+      expectTensorClose(`${at}: output`, got.output, t.output, TOL);
+      expectTensorClose(`${at}: h_n`, got.hN, t.h_n, TOL);
+      if (fx.kind === "lstm") expectTensorClose(`${at}: c_n`, got.cN, t.c_n, TOL);
     } finally {
       layer.dispose();
     }
@@ -121,9 +113,9 @@ describe("cli/data/lstm-demo", () => {
     const layer = fromTorch(model.tensors as Record<string, Tensor>, { backend }) as unknown as SequenceLayer;
     try {
       const got = layer.forward(t.input, {});
-      expectClose(`lstm-demo [${backend}]: output`, got.output, t.output, 1e-4);
-      expectClose(`lstm-demo [${backend}]: h_n`, got.hN, t.h_n, 1e-4);
-      expectClose(`lstm-demo [${backend}]: c_n`, got.cN, t.c_n, 1e-4);
+      expectTensorClose(`lstm-demo [${backend}]: output`, got.output, t.output, 1e-4);
+      expectTensorClose(`lstm-demo [${backend}]: h_n`, got.hN, t.h_n, 1e-4);
+      expectTensorClose(`lstm-demo [${backend}]: c_n`, got.cN, t.c_n, 1e-4);
     } finally {
       layer.dispose();
     }

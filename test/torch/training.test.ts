@@ -26,13 +26,14 @@
 // The worst relative error of every kind of quantity is printed at the end.
 import { readFileSync, readdirSync } from "node:fs";
 import { fileURLToPath } from "node:url";
-import v8 from "node:v8";
 import type { ArchitectureOptions } from "../../src/architecture.js";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import {
-  Adam, AdamW, LastStep, Linear, SGD, Sequential, clipGradNorm, clipGradValue, createRuntime, fromTorch, loadSafetensors,
+  Adam, AdamW, LastStep, Linear, SGD, Sequential, clipGradNorm, clipGradValue, fromTorch, loadSafetensors,
   mseLoss, type Build, type Optimizer, type RecurrentLayer, type Runtime, type Tensor,
 } from "../../src/index.js";
+import { ErrorLog, expectTensorClose, relToMax } from "../helpers/compare.js";
+import { runtimesFor, type Runtimes } from "../helpers/runtimes.js";
 
 /** Where the maths runs: one wasm build (relaxed = FMA, so other roundings), or the plain-TypeScript reference. */
 type Variant = Build | "reference";
@@ -56,7 +57,7 @@ interface Hyper {
 const REL = 1e-4;
 const FLOOR = 1e-3;
 const VARIANTS: Variant[] = ["simd", "scalar", "relaxed", "reference"];
-const runtimes: Partial<Record<Build, Runtime>> = {};
+let runtimes: Runtimes;
 
 /** The backend options for a variant: a runtime of that build, or the reference backend. */
 function backendOf(v: Variant): { backend: "wasm"; runtime: Runtime } | { backend: "reference" } {
@@ -65,36 +66,12 @@ function backendOf(v: Variant): { backend: "wasm"; runtime: Runtime } | { backen
 const DIR = fileURLToPath(new URL("../fixtures/training/", import.meta.url));
 const FILES = readdirSync(DIR).filter((f) => f.endsWith(".safetensors")).sort();
 
-/** Worst relative error seen per quantity (e.g. "gradient grad.weight_hh"), printed in afterAll. */
-const worst = new Map<string, { rel: number; where: string }>();
+/** Worst error seen per quantity (e.g. "gradient grad.weight_hh"), printed in afterAll. */
+const log = new ErrorLog();
 
-function maxAbs(a: ArrayLike<number>): number {
-  let m = 0;
-  for (let i = 0; i < a.length; i++) m = Math.max(m, Math.abs(a[i]));
-  return m;
-}
-
-/** max |ours - torch| / max(|torch|max, FLOOR); NaN anywhere (or a length mismatch) gives NaN. */
-function relError(got: ArrayLike<number>, want: ArrayLike<number>): number {
-  if (got.length !== want.length) return NaN;
-  let err = 0;
-  for (let i = 0; i < got.length; i++) {
-    const d = Math.abs(got[i] - want[i]);
-    if (Number.isNaN(d)) return NaN;
-    err = Math.max(err, d);
-  }
-  return err / Math.max(maxAbs(want), FLOOR);
-}
-
-/** Checks `got` against PyTorch's `want` (same shape, relative error <= REL) and records the error under `group`. */
-function expectClose(group: string, where: string, got: Tensor | undefined, want: Tensor | undefined): void {
-  expect(want, `${where}: missing from the fixture`).toBeDefined();
-  expect(got, `${where}: missing from our result`).toBeDefined();
-  expect([...got!.shape], `${where}: shape`).toEqual(want!.shape);
-  const rel = relError(got!.data, want!.data);
-  const w = worst.get(group);
-  if (!w || !(rel <= w.rel)) worst.set(group, { rel, where });
-  expect(rel, `${where}: max |ours - torch| / max(|torch|, ${FLOOR}) = ${rel.toExponential(3)} (tol ${REL})`).toBeLessThanOrEqual(REL);
+/** `got` against PyTorch's `want`: same shape, |ours - torch| <= REL·max(max|torch|, FLOOR); noted under `group`. */
+function expectLikeTorch(group: string, where: string, got: Tensor | undefined, want: Tensor | undefined): void {
+  expectTensorClose(where, got, want, (w) => relToMax(REL, w, FLOOR), { log, key: group });
 }
 
 function scalar(v: number): Tensor {
@@ -129,18 +106,15 @@ function expectParamGrads(group: string, at: string, layer: RecurrentLayer, t: R
   const grads = layer.grads();
   const names = Object.keys(layerWeights(t));
   expect(Object.keys(grads).sort(), `${at}: parameter names`).toEqual(names.sort());
-  for (const name of names) expectClose(`${group} grad.<param>`, `${at}: grad.${name}`, grads[name], t[`grad.${name}`]);
+  for (const name of names) expectLikeTorch(`${group} grad.<param>`, `${at}: grad.${name}`, grads[name], t[`grad.${name}`]);
 }
 
 beforeAll(async () => {
-  // Node 20 compiles relaxed SIMD only behind this V8 flag, set before the module is compiled.
-  v8.setFlagsFromString("--experimental-wasm-relaxed-simd");
-  for (const build of ["simd", "scalar", "relaxed"] as Build[]) runtimes[build] = await createRuntime(undefined, { build });
+  runtimes = await runtimesFor();
 });
 
 afterAll(() => {
-  const rows = [...worst.entries()].sort(([a], [b]) => a.localeCompare(b));
-  console.log(`worst relative error vs PyTorch (tol ${REL}):\n` + rows.map(([g, w]) => `  ${g.padEnd(34)} ${w.rel.toExponential(2)}  (${w.where})`).join("\n"));
+  log.print(`largest |ours - torch| vs PyTorch (and error / tolerance, tolerance ${REL} * max(max |torch|, ${FLOOR})) per quantity`);
 });
 
 it("finds the PyTorch training fixtures", () => {
@@ -169,13 +143,13 @@ function checkGradient(fx: ReturnType<typeof loadFixture>, variant: Variant, at:
   try {
     const lengths = t.lengths ? Array.from(t.lengths.data) : undefined;
     const r = layer.forward(t.input, { h0: t.h0, c0: t.c0, train: true, lengths });
-    expectClose("forward output/h_n/c_n", `${at}: output`, r.output, t.output);
-    expectClose("forward output/h_n/c_n", `${at}: h_n`, r.hN, t.h_n);
-    if (fx.kind === "lstm") expectClose("forward output/h_n/c_n", `${at}: c_n`, r.cN, t.c_n);
+    expectLikeTorch("forward output/h_n/c_n", `${at}: output`, r.output, t.output);
+    expectLikeTorch("forward output/h_n/c_n", `${at}: h_n`, r.hN, t.h_n);
+    if (fx.kind === "lstm") expectLikeTorch("forward output/h_n/c_n", `${at}: c_n`, r.cN, t.c_n);
     const g = layer.backward({ output: t.grad_output, hN: t.grad_h_n, cN: t.grad_c_n });
-    expectClose("gradient grad.input", `${at}: grad.input`, g.dInput, t["grad.input"]);
-    expectClose("gradient grad.h0", `${at}: grad.h0`, g.dh0, t["grad.h0"]);
-    if (fx.kind === "lstm") expectClose("gradient grad.c0", `${at}: grad.c0`, g.dc0, t["grad.c0"]);
+    expectLikeTorch("gradient grad.input", `${at}: grad.input`, g.dInput, t["grad.input"]);
+    expectLikeTorch("gradient grad.h0", `${at}: grad.h0`, g.dh0, t["grad.h0"]);
+    if (fx.kind === "lstm") expectLikeTorch("gradient grad.c0", `${at}: grad.c0`, g.dc0, t["grad.c0"]);
     expectParamGrads("gradient", at, layer, t);
   } finally {
     layer.dispose();
@@ -197,14 +171,14 @@ function checkTbptt(fx: ReturnType<typeof loadFixture>, variant: Variant, at: st
       const p = `chunk${k}.`;
       const input = t[p + "input"];
       const r = mode === "stream" ? layer.stream(input, { train: true }) : layer.forward(input, { ...state, train: true });
-      expectClose("tbptt chunk output/h_n/c_n", `${at}: ${p}output`, r.output, t[p + "output"]);
-      expectClose("tbptt chunk output/h_n/c_n", `${at}: ${p}h_n`, r.hN, t[p + "h_n"]);
-      if (fx.kind === "lstm") expectClose("tbptt chunk output/h_n/c_n", `${at}: ${p}c_n`, r.cN, t[p + "c_n"]);
+      expectLikeTorch("tbptt chunk output/h_n/c_n", `${at}: ${p}output`, r.output, t[p + "output"]);
+      expectLikeTorch("tbptt chunk output/h_n/c_n", `${at}: ${p}h_n`, r.hN, t[p + "h_n"]);
+      if (fx.kind === "lstm") expectLikeTorch("tbptt chunk output/h_n/c_n", `${at}: ${p}c_n`, r.cN, t[p + "c_n"]);
       const g = layer.backward({ output: t[p + "grad_output"], hN: t[p + "grad_h_n"], cN: t[p + "grad_c_n"] });
-      expectClose("tbptt grad.input", `${at}: ${p}grad.input`, g.dInput, t[p + "grad.input"]);
+      expectLikeTorch("tbptt grad.input", `${at}: ${p}grad.input`, g.dInput, t[p + "grad.input"]);
       if (k === 0) {
-        expectClose("tbptt grad.h0/c0", `${at}: grad.h0`, g.dh0, t["grad.h0"]);
-        if (fx.kind === "lstm") expectClose("tbptt grad.h0/c0", `${at}: grad.c0`, g.dc0, t["grad.c0"]);
+        expectLikeTorch("tbptt grad.h0/c0", `${at}: grad.h0`, g.dh0, t["grad.h0"]);
+        if (fx.kind === "lstm") expectLikeTorch("tbptt grad.h0/c0", `${at}: grad.c0`, g.dc0, t["grad.c0"]);
       }
       state = { h0: r.hN, c0: r.cN };
     });
@@ -235,10 +209,10 @@ function checkOptimizer(fx: ReturnType<typeof loadFixture>, variant: Variant, at
       const pred = model.forward(t.input, { train: true });
       const { loss, grad } = mseLoss(pred, t.target);
       model.backward(grad);
-      expectClose("optimizer loss", `${step} loss`, scalar(loss), scalar(t.loss.data[k - 1]));
+      expectLikeTorch("optimizer loss", `${step} loss`, scalar(loss), scalar(t.loss.data[k - 1]));
       if (hyper.clip.type === "norm") {
         const norm = clipGradNorm(model, hyper.clip.max);
-        expectClose("optimizer clip norm", `${step} clip norm`, scalar(norm), scalar(t.clip_norm.data[k - 1]));
+        expectLikeTorch("optimizer clip norm", `${step} clip norm`, scalar(norm), scalar(t.clip_norm.data[k - 1]));
       } else {
         clipGradValue(model, hyper.clip.value);
       }
@@ -248,7 +222,7 @@ function checkOptimizer(fx: ReturnType<typeof loadFixture>, variant: Variant, at
       for (const [n, v] of Object.entries(head.toTorch())) params[`head.${n}`] = v;
       const names = Object.keys(t).filter((n) => n.startsWith(`step${k}.`)).map((n) => n.slice(`step${k}.`.length));
       expect(Object.keys(params).sort(), `${step}: parameter names`).toEqual(names.sort());
-      for (const n of names) expectClose("optimizer params after step", `${step} ${n}`, params[n], t[`step${k}.${n}`]);
+      for (const n of names) expectLikeTorch("optimizer params after step", `${step} ${n}`, params[n], t[`step${k}.${n}`]);
     }
   } finally {
     opt.dispose();

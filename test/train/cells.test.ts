@@ -5,24 +5,15 @@
 import { describe, it, expect, beforeAll } from "vitest";
 import fc from "fast-check";
 import { init, fromTorch, LSTMCell, GRUCell, RNNCell, type RecurrentCell, type RecurrentLayer, type Tensor, RnnError } from "../../src/index.js";
-import { mulberry32 } from "../../src/random.js";
+import { expectCloseToMax } from "../helpers/compare.js";
+import { randomTensor, rng } from "../helpers/random.js";
 
 beforeAll(async () => {
   await init();
 });
 
-function rand(shape: number[], next: () => number): Tensor {
-  return { shape, data: Float32Array.from({ length: shape.reduce((a, b) => a * b, 1) }, () => 2 * next() - 1) };
-}
-
-function close(what: string, got: Float32Array, want: Float32Array): void {
-  let m = 1;
-  for (const v of want) m = Math.max(m, Math.abs(v));
-  let worst = 0;
-  for (let i = 0; i < got.length; i++) worst = Math.max(worst, Math.abs(got[i] - want[i]));
-  expect(got.length, what).toBe(want.length);
-  expect(worst, `${what}: max error ${worst}`).toBeLessThanOrEqual(2e-5 * m);
-}
+/** |wasm - reference| <= TOL·max(1, max|reference|) per tensor (see the header). */
+const TOL = 2e-5;
 
 const makeCell = (kind: string, { variant, ...o }: { inputSize: number; hiddenSize: number; seed: number; backend?: "wasm" | "reference"; variant: boolean }): RecurrentCell =>
   kind === "lstm" ? new LSTMCell(o)
@@ -36,7 +27,7 @@ describe("cell backward", () => {
         fc.constantFrom("lstm", "gru", "rnn"), fc.integer({ min: 1, max: 11 }), fc.integer({ min: 1, max: 13 }),
         fc.integer({ min: 1, max: 5 }), fc.boolean(), fc.boolean(), fc.boolean(), fc.integer(),
         (kind, I, H, B, variant, withState, batched, seed) => {
-          const next = mulberry32(seed);
+          const next = rng(seed);
           const cell = makeCell(kind, { inputSize: I, hiddenSize: H, seed, variant });
           const weights = cell.toTorch();
           const kindOptions = kind === "gru" ? { resetAfter: variant } : kind === "rnn" ? { nonlinearity: (variant ? "relu" : "tanh") as "relu" | "tanh" } : {};
@@ -44,9 +35,9 @@ describe("cell backward", () => {
           const ref = fromTorch(weights, { ...kindOptions, backend: "reference" }) as RecurrentCell;
           try {
             const sh = batched ? [B, H] : [H];
-            const x = rand(batched ? [B, I] : [I], next);
-            const state: { h?: Tensor; c?: Tensor } = withState ? { h: rand(sh, next), ...(kind === "lstm" ? { c: rand(sh, next) } : {}) } : {};
-            const up = { h: rand(sh, next), ...(kind === "lstm" ? { c: rand(sh, next) } : {}) };
+            const x = randomTensor(batched ? [B, I] : [I], next);
+            const state: { h?: Tensor; c?: Tensor } = withState ? { h: randomTensor(sh, next), ...(kind === "lstm" ? { c: randomTensor(sh, next) } : {}) } : {};
+            const up = { h: randomTensor(sh, next), ...(kind === "lstm" ? { c: randomTensor(sh, next) } : {}) };
             const seq = (t: Tensor) => ({ shape: [1, ...t.shape], data: t.data });
             cell.forward(x, { ...state, train: true });
             ref.forward(x, { ...state, train: true });
@@ -59,13 +50,13 @@ describe("cell backward", () => {
             expect(Array.from(g.dInput.data)).toEqual(Array.from(gl.dInput.data));
             expect(Array.from(g.dh.data)).toEqual(Array.from(gl.dh0.data));
             if (kind === "lstm") expect(Array.from(g.dc!.data)).toEqual(Array.from(gl.dc0!.data));
-            close("dInput", g.dInput.data, gr.dInput.data);
-            close("dh", g.dh.data, gr.dh.data);
-            if (kind === "lstm") close("dc", g.dc!.data, gr.dc!.data);
+            expectCloseToMax("dInput", g.dInput.data, gr.dInput.data, TOL);
+            expectCloseToMax("dh", g.dh.data, gr.dh.data, TOL);
+            if (kind === "lstm") expectCloseToMax("dc", g.dc!.data, gr.dc!.data, TOL);
             const gc = cell.grads(), gg = layer.grads(), grr = ref.grads();
             for (const name of Object.keys(gc)) {
               expect(Array.from(gc[name].data), name).toEqual(Array.from(gg[name + "_l0"].data));
-              close(name, gc[name].data, grr[name].data);
+              expectCloseToMax(name, gc[name].data, grr[name].data, TOL);
             }
           } finally {
             cell.dispose();

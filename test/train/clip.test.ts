@@ -17,9 +17,10 @@ import {
   clipGradNorm, clipGradValue, fromTorch, gradNorm, Linear, LSTM, LastStep, mseLoss, Sequential,
   type Build, type Runtime, type Tensor,
 } from "../../src/index.js";
-import {
-  expectRnnError, expectSame, expectWithin, onesLike, paddingOf, randomTensor, realLanes, rng, runtimeFor, TEST_BUILDS, U,
-} from "./support.js";
+import { expectRnnError, onesLike, paddingOf, realLanes } from "./support.js";
+import { expectSame, expectClose, U } from "../helpers/compare.js";
+import { randomTensor, rng } from "../helpers/random.js";
+import { runtimeFor, TEST_BUILDS } from "../helpers/runtimes.js";
 
 type Backend = "reference" | Build;
 const BACKENDS: Backend[] = ["reference", ...TEST_BUILDS];
@@ -100,7 +101,7 @@ describe("clipGradNorm scales by maxNorm / (norm + 1e-6) only when that is below
           expect(relClose(total, 1e-12)(got)).toBe(true);
           const want = before.map((v) => v * coef);
           const wantF64 = Array.from(before, (v) => v * coef);
-          expectWithin(`p=${p}: scaled gradients`, m.grads(), wantF64, (i) => 2 * U * Math.abs(wantF64[i]));
+          expectClose(`p=${p}: scaled gradients`, m.grads(), wantF64, (i) => 2 * U * Math.abs(wantF64[i]));
           expect(want.length).toBe(before.length);
           const after = gradNorm(m.model, p);
           expect(relClose(maxNorm * total / (total + 1e-6), 4 * U)(after), `p=${p}: norm after ${after}, maxNorm ${maxNorm}`).toBe(true);
@@ -121,7 +122,7 @@ describe("clipGradNorm scales by maxNorm / (norm + 1e-6) only when that is below
         const coef = total / (total + 1e-6);
         expect(coef).toBeLessThan(1);
         const want = Array.from(before, (v) => v * coef);
-        expectWithin("scaled at the boundary", m.grads(), want, (i) => 2 * U * Math.abs(want[i]));
+        expectClose("scaled at the boundary", m.grads(), want, (i) => 2 * U * Math.abs(want[i]));
         m.model.zeroGrad();
         for (const p of NORMS) expect(clipGradNorm(m.model, 0.5, p)).toBe(0);
         expect(m.grads().every((v) => v === 0)).toBe(true);
@@ -140,8 +141,8 @@ describe("clipGradNorm scales by maxNorm / (norm + 1e-6) only when that is below
       expect(relClose(total, 1e-12)(got)).toBe(true);
       const coef = 1 / (total + 1e-6);
       const wa = Array.from(ga, (v) => v * coef), wb = Array.from(gb, (v) => v * coef);
-      expectWithin("first model", a.grads(), wa, (i) => 2 * U * Math.abs(wa[i]));
-      expectWithin("second model", b.grads(), wb, (i) => 2 * U * Math.abs(wb[i]));
+      expectClose("first model", a.grads(), wa, (i) => 2 * U * Math.abs(wa[i]));
+      expectClose("second model", b.grads(), wb, (i) => 2 * U * Math.abs(wb[i]));
     } finally {
       a.model.dispose();
       b.model.dispose();

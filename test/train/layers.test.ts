@@ -24,7 +24,10 @@ import {
   crossEntropyLoss, Embedding, fromTorch, LastStep, Linear, LSTM, GRU, mseLoss, Sequential,
   type Build, type RecurrentLayer, type Runtime, type Tensor,
 } from "../../src/index.js";
-import { expectRnnError, expectSame, expectWithin, numel, randomF32, randomTensor, rng, runtimeFor, TEST_BUILDS, U } from "./support.js";
+import { expectRnnError } from "./support.js";
+import { expectSame, expectClose, U } from "../helpers/compare.js";
+import { numel, randomF32, randomTensor, rng } from "../helpers/random.js";
+import { runtimeFor, TEST_BUILDS } from "../helpers/runtimes.js";
 
 type Backend = "reference" | Build;
 const BACKENDS: Backend[] = ["reference", ...TEST_BUILDS];
@@ -114,13 +117,13 @@ describe("Linear", () => {
             expect([lin.inFeatures, lin.outFeatures, lin.bias, lin.backend]).toEqual([I, N, bias, backend === "reference" ? "reference" : "wasm"]);
             const y = lin.forward(x, { train: true });
             expect(y.shape).toEqual([...lead, N]);
-            expectWithin(`${backend} y`, y.data, y64, (i) => (I + 2) * U * yAbs[i]);
+            expectClose(`${backend} y`, y.data, y64, (i) => (I + 2) * U * yAbs[i]);
             const dx = lin.backward(dy);
             expect(dx.shape).toEqual([...lead, I]);
             const g = lin.grads();
-            expectWithin(`${backend} dx`, dx.data, dx64, (i) => (N + 2) * U * dxAbs[i] + fdTol);
-            expectWithin(`${backend} dW`, g.weight.data, dW64, (i) => (M + 2) * U * dWAbs[i] + fdTol);
-            if (bias) expectWithin(`${backend} db`, g.bias.data, db64, (i) => (M + 2) * U * dbAbs[i] + fdTol);
+            expectClose(`${backend} dx`, dx.data, dx64, (i) => (N + 2) * U * dxAbs[i] + fdTol);
+            expectClose(`${backend} dW`, g.weight.data, dW64, (i) => (M + 2) * U * dWAbs[i] + fdTol);
+            if (bias) expectClose(`${backend} db`, g.bias.data, db64, (i) => (M + 2) * U * dbAbs[i] + fdTol);
             else expect(g.bias).toBeUndefined();
             results.push({ y, dx, g });
           } finally {
@@ -130,10 +133,10 @@ describe("Linear", () => {
         const [r0] = results;
         results.slice(1).forEach((r, k) => {
           const b = BACKENDS[k + 1];
-          expectWithin(`${b} vs reference y`, r.y.data, r0.y.data, (i) => (I + 3) * U * yAbs[i]);
-          expectWithin(`${b} vs reference dx`, r.dx.data, r0.dx.data, (i) => (N + 3) * U * dxAbs[i]);
-          expectWithin(`${b} vs reference dW`, r.g.weight.data, r0.g.weight.data, (i) => (M + 3) * U * dWAbs[i]);
-          if (bias) expectWithin(`${b} vs reference db`, r.g.bias.data, r0.g.bias.data, (i) => (M + 3) * U * dbAbs[i]);
+          expectClose(`${b} vs reference y`, r.y.data, r0.y.data, (i) => (I + 3) * U * yAbs[i]);
+          expectClose(`${b} vs reference dx`, r.dx.data, r0.dx.data, (i) => (N + 3) * U * dxAbs[i]);
+          expectClose(`${b} vs reference dW`, r.g.weight.data, r0.g.weight.data, (i) => (M + 3) * U * dWAbs[i]);
+          if (bias) expectClose(`${b} vs reference db`, r.g.bias.data, r0.g.bias.data, (i) => (M + 3) * U * dbAbs[i]);
         });
       }),
       { numRuns: 60, seed: 21 },
@@ -223,7 +226,7 @@ describe("Embedding", () => {
               expect(emb.backward(dy)).toBeNull();
               const g = emb.grads().weight;
               expect(g.shape).toEqual([V, D]);
-              expectWithin(`${backend} dW`, g.data, dW64, (i) => (count[Math.floor(i / D)] + 1) * U * absRow(Math.floor(i / D), i % D) + fdTol);
+              expectClose(`${backend} dW`, g.data, dW64, (i) => (count[Math.floor(i / D)] + 1) * U * absRow(Math.floor(i / D), i % D) + fdTol);
               outs.push({ y, g: g.data });
             } finally {
               emb.dispose();
@@ -321,7 +324,7 @@ describe("mseLoss", () => {
         const n = p64.length, h = 1e-3;
         const LAbs = Array.from(p64).reduce((s, v, i) => s + (Math.abs(v) + Math.abs(t64[i]) + h) ** 2, 0) / (reduction === "mean" ? n : 1);
         const fd = Array.from(p64, (_, i) => centralDifference(() => mse64(p64, t64, reduction), p64, i, h));
-        expectWithin("mse gradient", r.grad.data, fd, (i) => (U + 2 ** -51) * Math.abs(fd[i]) + fdBound(n + 4, LAbs, h));
+        expectClose("mse gradient", r.grad.data, fd, (i) => (U + 2 ** -51) * Math.abs(fd[i]) + fdBound(n + 4, LAbs, h));
       }),
       { numRuns: 100, seed: 23 },
     );
@@ -344,16 +347,16 @@ describe("crossEntropyLoss", () => {
     const Z = e(1) + e(2) + e(3);
     expect(rel(-Math.log(e(3) / Z), 1e-15)(one.loss), `${one.loss}`).toBe(true);
     expect(one.grad.shape).toEqual([3]);
-    expectWithin("softmax - onehot", one.grad.data, [e(1) / Z, e(2) / Z, e(3) / Z - 1], (i) => 2 * U);
+    expectClose("softmax - onehot", one.grad.data, [e(1) / Z, e(2) / Z, e(3) / Z - 1], (i) => 2 * U);
     const logits = { shape: [2, 3], data: new Float32Array([1, 2, 3, 0, 0, 0]) };
     const rows = [-Math.log(e(3) / Z), Math.log(3)];
     const mean = crossEntropyLoss(logits, { shape: [2], data: Int32Array.from([2, 0]) });
     expect(rel((rows[0] + rows[1]) / 2, 1e-15)(mean.loss)).toBe(true);
     const gMean = [e(1) / Z / 2, e(2) / Z / 2, (e(3) / Z - 1) / 2, (1 / 3 - 1) / 2, 1 / 6, 1 / 6]; // row 2's target is class 0
-    expectWithin("mean gradient", mean.grad.data, gMean, 2 * U);
+    expectClose("mean gradient", mean.grad.data, gMean, 2 * U);
     const sum = crossEntropyLoss(logits, [2, 0], "sum");
     expect(rel(rows[0] + rows[1], 1e-15)(sum.loss)).toBe(true);
-    expectWithin("sum gradient", sum.grad.data, gMean.map((v) => 2 * v), 2 * U);
+    expectClose("sum gradient", sum.grad.data, gMean.map((v) => 2 * v), 2 * U);
   });
 
   it("random logits: value equals the textbook float64 formula, gradient equals its central differences", () => {
@@ -369,7 +372,7 @@ describe("crossEntropyLoss", () => {
         expect(Math.abs(r.loss - want) <= 1e-12 * Math.max(1, Math.abs(want)), `${r.loss} vs ${want}`).toBe(true);
         expect(r.grad.shape).toEqual(z.shape);
         const fd = Array.from(z64, (_, i) => centralDifference(() => crossEntropy64(z64, rows, C, y, reduction), z64, i, 1e-5));
-        expectWithin("cross-entropy gradient", r.grad.data, fd, (i) => (U + 2 ** -51) * Math.abs(fd[i]) + 1e-8);
+        expectClose("cross-entropy gradient", r.grad.data, fd, (i) => (U + 2 ** -51) * Math.abs(fd[i]) + 1e-8);
       }),
       { numRuns: 100, seed: 24 },
     );
@@ -399,7 +402,7 @@ describe("crossEntropyLoss", () => {
   it("tied logits of 1e15 and 1e20 (valid float32) give log 2 and gradient [-0.5, 0.5], as torch", () => {
     for (const big of [1e15, 1e20]) {
       const r = crossEntropyLoss({ shape: [2], data: Float32Array.from([big, big]) }, [0]);
-      expectWithin(`logits ${big}: gradient`, r.grad.data, [-0.5, 0.5], 0.5 * U);
+      expectClose(`logits ${big}: gradient`, r.grad.data, [-0.5, 0.5], 0.5 * U);
       expect(rel(Math.LN2, U)(r.loss), `logits ${big}: loss ${r.loss}`).toBe(true);
     }
   });

@@ -17,16 +17,13 @@
 // backward that the main run relies on).
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { Adam, LSTM, LastStep, Linear, SGD, Sequential, crossEntropyLoss, init, type Optimizer, type Tensor } from "../../src/index.js";
-import { mulberry32 } from "../../src/random.js";
+import { rng } from "../helpers/random.js";
 
 const H = 16;
 const BATCH = 32;
 const STEPS = 400;
 const TARGET = 0.95;
 const CONTROL_MAX = 0.7;
-
-/** The seeded generator (src/random.ts's mulberry32). */
-const rng = mulberry32;
 
 /** B sequences of T random ±1 bits, time-major [T, B, 1]; label b is 1 when sequence b's first bit is +1. */
 function firstBitBatch(next: () => number, T: number, B: number): { x: Tensor; labels: number[] } {
@@ -65,7 +62,6 @@ interface Run {
   acc25: number;
   firstLoss: number;
   lastLoss: number;
-  ms: number;
 }
 
 /** Trains for STEPS batches (T drawn from 20..25 per batch) and evaluates on fixed held-out batches. */
@@ -74,7 +70,6 @@ function train(makeOpt: (m: Sequential) => Optimizer, options: { seed: number; r
   const model = makeModel(options.seed);
   const opt = makeOpt(model);
   try {
-    const start = performance.now();
     const losses: number[] = [];
     for (let s = 0; s < STEPS; s++) {
       const T = 20 + Math.floor(next() * 6);
@@ -97,14 +92,12 @@ function train(makeOpt: (m: Sequential) => Optimizer, options: { seed: number; r
       opt.step();
       losses.push(loss);
     }
-    const ms = performance.now() - start;
     const mean = (a: number[]) => a.reduce((s, v) => s + v, 0) / a.length;
     return {
       acc20: accuracy(model, firstBitBatch(rng(1_000_020), 20, 1024)),
       acc25: accuracy(model, firstBitBatch(rng(1_000_025), 25, 1024)),
       firstLoss: mean(losses.slice(0, 20)),
       lastLoss: mean(losses.slice(-20)),
-      ms,
     };
   } finally {
     opt.dispose();
@@ -115,7 +108,7 @@ function train(makeOpt: (m: Sequential) => Optimizer, options: { seed: number; r
 const report: string[] = [];
 const describeRun = (name: string, r: Run) =>
   `${name.padEnd(28)} held-out accuracy T=20 ${(100 * r.acc20).toFixed(1)}%, T=25 ${(100 * r.acc25).toFixed(1)}%; ` +
-  `loss ${r.firstLoss.toFixed(3)} -> ${r.lastLoss.toFixed(3)}; ${STEPS} steps in ${r.ms.toFixed(0)} ms`;
+  `loss ${r.firstLoss.toFixed(3)} -> ${r.lastLoss.toFixed(3)}; ${STEPS} steps`;
 
 beforeAll(async () => {
   await init();

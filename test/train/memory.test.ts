@@ -7,7 +7,8 @@ import {
   Adam, AdamW, clipGradNorm, clipGradValue, crossEntropyLoss, Embedding, GRU, LastStep, Linear, LSTM, mseLoss, SGD, Sequential,
   type Optimizer, type Runtime,
 } from "../../src/index.js";
-import { randomTensor, rng, runtimeFor } from "./support.js";
+import { randomTensor, rng } from "../helpers/random.js";
+import { runtimeFor } from "../helpers/runtimes.js";
 
 const CYCLES = 2_000;
 const WARMUP = 100;

@@ -35,9 +35,10 @@ import {
 } from "../../src/index.js";
 import * as ref from "../../src/reference/optim.js";
 import { arrayBuffer, wasmBuffer } from "../../src/train/params.js";
-import {
-  expectRnnError, expectSame, expectWithin, onesLike, paddingOf, randomF32, randomTensor, realLanes, rng, runtimeFor, TEST_BUILDS, U,
-} from "./support.js";
+import { expectRnnError, onesLike, paddingOf, realLanes } from "./support.js";
+import { expectSame, expectClose, U } from "../helpers/compare.js";
+import { randomF32, randomTensor, rng } from "../helpers/random.js";
+import { runtimeFor, TEST_BUILDS } from "../helpers/runtimes.js";
 
 const runtimes = {} as Record<Build, Runtime>;
 beforeAll(async () => {
@@ -170,8 +171,8 @@ describe("wasm kernels equal the reference mirror on random buffers (n = 1..67)"
             const pr = p.slice(), br = buf.slice();
             ref.sgdStep(pr, g, withBuf ? br : null, n, h.lr, h.momentum, h.dampening, h.weightDecay, nesterov, first);
             const S = Array.from({ length: n }, (_, i) => sgdScale(h, p[i], g[i], buf[i], first));
-            expectWithin("parameters", pw, pr, (i) => 16 * U * S[i].p);
-            if (withBuf) expectWithin("momentum buffer", bw, br, (i) => 8 * U * S[i].buf);
+            expectClose("parameters", pw, pr, (i) => 16 * U * S[i].p);
+            if (withBuf) expectClose("momentum buffer", bw, br, (i) => 8 * U * S[i].buf);
             else expectSame("buffer untouched without momentum", bw, buf);
           },
         ),
@@ -199,11 +200,11 @@ describe("wasm kernels equal the reference mirror on random buffers (n = 1..67)"
             const pr = p.slice(), mr = m.slice(), vr = v.slice(), xr = vmax.slice();
             ref.adamStep(pr, g, mr, vr, amsgrad ? xr : null, n, h.lr, h.beta1, h.beta2, h.eps, h.weightDecay, bc1, bc2, decoupled);
             const S = Array.from({ length: n }, (_, i) => adamScale(h, p[i], g[i], m[i], v[i], amsgrad ? xr[i] : vr[i], bc1, bc2));
-            expectWithin("m", mw, mr, (i) => 8 * U * S[i].m);
-            expectWithin("v", vw, vr, (i) => 12 * U * S[i].v);
-            if (amsgrad) expectWithin("vmax", xw, xr, (i) => 12 * U * Math.max(S[i].v, vmax[i]));
+            expectClose("m", mw, mr, (i) => 8 * U * S[i].m);
+            expectClose("v", vw, vr, (i) => 12 * U * S[i].v);
+            if (amsgrad) expectClose("vmax", xw, xr, (i) => 12 * U * Math.max(S[i].v, vmax[i]));
             else expectSame("vmax untouched without amsgrad", xw, vmax);
-            expectWithin("parameters", pw, pr, (i) => 32 * U * S[i].p);
+            expectClose("parameters", pw, pr, (i) => 32 * U * S[i].p);
           },
         ),
         { numRuns: 200, seed: 13 },
@@ -315,8 +316,8 @@ describe("the reference mirror in float64 equals torch.optim's documented algori
         torch.step(g);
         p.forEach((pk, j) => ref.sgdStep(pk, g[j], o.momentum !== 0 ? buf[j] : null, pk.length, o.lr, o.momentum, o.dampening, o.weightDecay, o.nesterov, k === 0));
       }
-      p.forEach((pk, j) => expectWithin(`θ[${j}]`, pk, torch.params[j], (i) => 1e-12 * Math.max(1, Math.abs(torch.params[j][i]))));
-      if (o.momentum !== 0) buf.forEach((bk, j) => expectWithin(`b[${j}]`, bk, torch.b[j], (i) => 1e-12 * Math.max(1, Math.abs(torch.b[j][i]))));
+      p.forEach((pk, j) => expectClose(`θ[${j}]`, pk, torch.params[j], (i) => 1e-12 * Math.max(1, Math.abs(torch.params[j][i]))));
+      if (o.momentum !== 0) buf.forEach((bk, j) => expectClose(`b[${j}]`, bk, torch.b[j], (i) => 1e-12 * Math.max(1, Math.abs(torch.b[j][i]))));
     });
   }
 
@@ -339,10 +340,10 @@ describe("the reference mirror in float64 equals torch.optim's documented algori
         p.forEach((pk, j) => ref.adamStep(pk, g[j], m[j], v[j], o.amsgrad ? vmax[j] : null, pk.length, o.lr, o.betas[0], o.betas[1], o.eps, o.weightDecay, bc1, bc2, decoupled));
       }
       const close = (x: Float64Array) => (i: number) => 1e-12 * Math.max(1, Math.abs(x[i]));
-      p.forEach((pk, j) => expectWithin(`θ[${j}]`, pk, torch.params[j], close(torch.params[j])));
-      m.forEach((mk, j) => expectWithin(`m[${j}]`, mk, torch.m[j], close(torch.m[j])));
-      v.forEach((vk, j) => expectWithin(`v[${j}]`, vk, torch.v[j], close(torch.v[j])));
-      if (o.amsgrad) vmax.forEach((xk, j) => expectWithin(`vmax[${j}]`, xk, torch.vmax[j], close(torch.vmax[j])));
+      p.forEach((pk, j) => expectClose(`θ[${j}]`, pk, torch.params[j], close(torch.params[j])));
+      m.forEach((mk, j) => expectClose(`m[${j}]`, mk, torch.m[j], close(torch.m[j])));
+      v.forEach((vk, j) => expectClose(`v[${j}]`, vk, torch.v[j], close(torch.v[j])));
+      if (o.amsgrad) vmax.forEach((xk, j) => expectClose(`vmax[${j}]`, xk, torch.vmax[j], close(torch.vmax[j])));
     });
   }
 });
@@ -433,7 +434,7 @@ describe("SGD, Adam and AdamW objects on both backends follow the float64 transc
           expect(opt.stepCount).toBe(K);
           const C = (isAdam ? 32 : 16) + 16 * K;
           const rho = torch instanceof TorchAdam && backend !== "reference" ? betaRounding(torch.o.betas[0]) + betaRounding(torch.o.betas[1]) : 0;
-          bufs.buffers.forEach((b, j) => expectWithin(`${backend}: θ[${j}]`, b.params(), torch.params[j], (i) => C * U * scale[j][i] + rho * updates[j][i]));
+          bufs.buffers.forEach((b, j) => expectClose(`${backend}: θ[${j}]`, b.params(), torch.params[j], (i) => C * U * scale[j][i] + rho * updates[j][i]));
         } finally {
           opt.dispose();
           bufs.free();
@@ -589,7 +590,7 @@ describe("padding lanes of wasm parameter blocks", () => {
     expect(padding.length, "the block has padding").toBeGreaterThan(0);
     expect(padding.filter((v) => v !== 0), "nonzero parameter padding after one Adam(eps 0) step").toEqual([]);
     expect(Array.from(dx[1]).every(Number.isFinite), "reference dx").toBe(true);
-    expectWithin("wasm dx vs reference dx", dx[0], dx[1], (i) => 1e-5 * Math.max(1, Math.abs(dx[1][i])));
+    expectClose("wasm dx vs reference dx", dx[0], dx[1], (i) => 1e-5 * Math.max(1, Math.abs(dx[1][i])));
     lin.dispose();
   });
 });

@@ -19,7 +19,10 @@ import {
   fromTorch, GRU, Linear, LSTM, RNN, Sequential,
   type Build, type Kind, type LayerGradientsIn, type RecurrentLayer, type Runtime, type Tensor,
 } from "../../src/index.js";
-import { expectRnnError, expectSame, expectWithin, randomTensor, rng, runtimeFor, TEST_BUILDS } from "./support.js";
+import { expectCloseToMax, expectSame, maxAbs } from "../helpers/compare.js";
+import { randomTensor, rng } from "../helpers/random.js";
+import { runtimeFor, TEST_BUILDS } from "../helpers/runtimes.js";
+import { expectRnnError } from "./support.js";
 
 type Backend = "reference" | Build;
 const BACKENDS: Backend[] = ["reference", ...TEST_BUILDS];
@@ -48,20 +51,12 @@ function twin(layer: RecurrentLayer, backend: Backend): RecurrentLayer {
   }) as RecurrentLayer;
 }
 
-function maxAbs(a: ArrayLike<number>): number {
-  let m = 0;
-  for (let i = 0; i < a.length; i++) m = Math.max(m, Math.abs(a[i]));
-  return m;
-}
-
-/** 2e-5·max(1, max|want|) (see the header). */
-function expectClose(what: string, got: ArrayLike<number>, want: ArrayLike<number>): void {
-  expectWithin(what, got, want, 2e-5 * Math.max(1, maxAbs(want)));
-}
+/** |got - want| <= TOL·max(1, max|want|) per tensor (see the header). */
+const TOL = 2e-5;
 
 function expectGradsClose(what: string, got: Record<string, Tensor>, want: Record<string, Tensor>): void {
   expect(Object.keys(got).sort()).toEqual(Object.keys(want).sort());
-  for (const name of Object.keys(want)) expectClose(`${what} ${name}`, got[name].data, want[name].data);
+  for (const name of Object.keys(want)) expectCloseToMax(`${what} ${name}`, got[name].data, want[name].data, TOL);
 }
 
 /** Steps [from, to) of a time-major (T, B, F) tensor. */
@@ -109,9 +104,9 @@ describe("(a) truncated BPTT with stream(chunk, { train: true })", () => {
             dxB.push(...pieces.backward(upstream(k, t0, t0 + len)).dInput.data);
             t0 += len;
           });
-          expectClose("outputs", outA, outB);
-          expectClose("outputs vs one forward", outA, full.forward(x).output.data);
-          expectClose("dInput", dxA, dxB);
+          expectCloseToMax("outputs", outA, outB, TOL);
+          expectCloseToMax("outputs vs one forward", outA, full.forward(x).output.data, TOL);
+          expectCloseToMax("dInput", dxA, dxB, TOL);
           const gA = streamed.grads();
           expectGradsClose("grads", gA, pieces.grads());
 
@@ -212,17 +207,17 @@ describe("(b) variable lengths: each row is the row alone, cut to its length", (
               const s = single.forward(row(x, b, len), { h0: stateRow(h0, b), ...(isLstm ? { c0: stateRow(c0, b) } : {}), train: true });
               const got: number[] = [], pad: number[] = [];
               for (let t = 0; t < T; t++) (t < len ? got : pad).push(...r.output.data.subarray(at(t, b, D * P), at(t, b, D * P) + D * P));
-              expectClose(`row ${b} (length ${len}): outputs before its end`, got, s.output.data);
+              expectCloseToMax(`row ${b} (length ${len}): outputs before its end`, got, s.output.data, TOL);
               expect(pad.every((v) => Object.is(v, 0)), `row ${b}: outputs past its end are exactly 0`).toBe(true);
-              expectClose(`row ${b}: hN`, stateRow(r.hN, b).data, s.hN.data);
-              if (isLstm) expectClose(`row ${b}: cN`, stateRow(r.cN!, b).data, s.cN!.data);
+              expectCloseToMax(`row ${b}: hN`, stateRow(r.hN, b).data, s.hN.data, TOL);
+              if (isLstm) expectCloseToMax(`row ${b}: cN`, stateRow(r.cN!, b).data, s.cN!.data, TOL);
               const gs = single.backward({ output: row(dOut, b, len), hN: stateRow(dhN, b), ...(isLstm ? { cN: stateRow(dcN, b) } : {}) });
               const dxGot: number[] = [], dxPad: number[] = [];
               for (let t = 0; t < T; t++) (t < len ? dxGot : dxPad).push(...g.dInput.data.subarray(at(t, b, I), at(t, b, I) + I));
-              expectClose(`row ${b}: dInput before its end`, dxGot, gs.dInput.data);
+              expectCloseToMax(`row ${b}: dInput before its end`, dxGot, gs.dInput.data, TOL);
               expect(dxPad.every((v) => Object.is(v, 0)), `row ${b}: dInput past its end is exactly 0`).toBe(true);
-              expectClose(`row ${b}: dh0`, stateRow(g.dh0, b).data, gs.dh0.data);
-              if (isLstm) expectClose(`row ${b}: dc0`, stateRow(g.dc0!, b).data, gs.dc0!.data);
+              expectCloseToMax(`row ${b}: dh0`, stateRow(g.dh0, b).data, gs.dh0.data, TOL);
+              if (isLstm) expectCloseToMax(`row ${b}: dc0`, stateRow(g.dc0!, b).data, gs.dc0!.data, TOL);
             });
             expectGradsClose("parameter grads = sum over the rows", layer.grads(), single.grads());
           } finally {
