@@ -31,7 +31,7 @@ export interface CliStream {
 export interface CliIo {
   stdout: CliStream;
   stderr: CliStream;
-  /** The environment the output depends on: NO_COLOR (https://no-color.org), and FORCE_COLOR for commander's help. */
+  /** The environment the output depends on: NO_COLOR (https://no-color.org) turns colors off on a terminal. */
   env: Readonly<Record<string, string | undefined>>;
 }
 
