@@ -4,6 +4,8 @@
 // dispose its layers does not grow its wasm memory without end. The registry's held value is the Blocks object,
 // which never refers back to its owner (that would keep the owner reachable and the callback would never run).
 import { RnnError } from "./errors.js";
+import { bytesOf } from "./layout.js";
+import { wasmBuffer, type ParamBuffer } from "./param-buffer.js";
 import type { Runtime } from "./runtime.js";
 
 /** Blocks freed by the registry since the process started: a count for tests and for RNN_WASM_DEBUG_LEAKS. */
@@ -94,7 +96,7 @@ export class Workspace {
       this.blocks.free(this.ptr);
       this.ptr = 0;
       this.floats = 0;
-      this.ptr = this.blocks.alloc(floats * 4, purpose ? purpose() : this.purpose);
+      this.ptr = this.blocks.alloc(bytesOf(floats), purpose ? purpose() : this.purpose);
       this.floats = floats;
     }
     return this.ptr;
@@ -103,5 +105,59 @@ export class Workspace {
   /** Byte address of the current block (0 before the first get). */
   get address(): number {
     return this.ptr;
+  }
+}
+
+/**
+ * An owner's parameter block and its gradient block, `floats` floats each in one layout (layout.ts): the recurrent
+ * engine's packed parameters, a Linear's, an Embedding's table. The gradients are allocated, zeroed, when first
+ * needed (a layer that only runs inference never holds them); optimizers see the pair as one ParamBuffer.
+ */
+export class ParamBlocks {
+  /** Byte address of the parameters. */
+  readonly paramsPtr: number;
+  private gradsAt = 0;
+
+  /**
+   * @param blocks the owner's blocks, which free both
+   * @param floats floats in each block
+   * @param names what each block is, in the error when it cannot be had
+   */
+  constructor(private readonly blocks: Blocks, readonly floats: number, private readonly names: { params: string; grads: string }) {
+    this.paramsPtr = blocks.alloc(bytesOf(floats), names.params);
+  }
+
+  /** Byte address of the gradients; 0 until ensureGrads() allocates them. */
+  get gradsPtr(): number {
+    return this.gradsAt;
+  }
+
+  /** Allocates the gradients, zeroed, unless they exist; returns their byte address. */
+  ensureGrads(): number {
+    if (this.gradsAt === 0) {
+      this.gradsAt = this.blocks.alloc(bytesOf(this.floats), this.names.grads);
+      this.blocks.rt.f32(this.gradsAt, this.floats).fill(0);
+    }
+    return this.gradsAt;
+  }
+
+  /** A fresh view of the parameters (do not keep it across an allocation). */
+  params(): Float32Array {
+    return this.blocks.rt.f32(this.paramsPtr, this.floats);
+  }
+
+  /** A fresh view of the gradients (allocating them when they do not exist yet). */
+  grads(): Float32Array {
+    return this.blocks.rt.f32(this.ensureGrads(), this.floats);
+  }
+
+  /** Sets the gradients to zero (nothing to do before they exist). */
+  zeroGrad(): void {
+    if (this.gradsAt !== 0) this.grads().fill(0);
+  }
+
+  /** The pair as one buffer for optimizers and clipping; `alive` throws once the owner is disposed. */
+  buffer(alive: () => void): ParamBuffer {
+    return wasmBuffer(this.blocks.rt, this.paramsPtr, this.ensureGrads(), this.floats, alive);
   }
 }
