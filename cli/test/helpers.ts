@@ -56,16 +56,20 @@ function checkBuild(binary: boolean): void {
   if (stale.length) throw new Error(`the build is older than ${stale.slice(0, 5).join(", ")}${stale.length > 5 ? ", ..." : ""}: run \`npm run build\` before the CLI tests`);
 }
 
-/** A stream that keeps what is written to it, as a pipe would deliver it (not a terminal). */
-function collector(): CliStream & { text(): string } {
+/** A stream that keeps what is written to it: as a pipe would deliver it, or as a terminal `columns` wide would. */
+function collector(terminal?: { columns: number }): CliStream & { text(): string } {
   const chunks: string[] = [];
-  return { write: (text: string) => chunks.push(text), isTTY: false, text: () => chunks.join("") };
+  return { write: (text: string) => chunks.push(text), isTTY: Boolean(terminal), columns: terminal?.columns, text: () => chunks.join("") };
 }
 
-/** Runs `rnn-wasm ...args` in this process (main() from the CLI's sources) and returns its exit code and output. */
-export async function cliInProcess(args: string[]): Promise<Run> {
-  const stdout = collector(), stderr = collector();
-  const code = await main(args, { stdout, stderr, env: { NO_COLOR: "1" } });
+/**
+ * Runs `rnn-wasm ...args` in this process (main() from the CLI's sources) and returns its exit code and output. By
+ * default stdout and stderr are pipes and NO_COLOR is set, as for the spawned binary; `stdoutTerminal` makes stdout a
+ * terminal of that many columns, with `env` as the environment (stderr stays a pipe: a progress bar needs a real tty).
+ */
+export async function cliInProcess(args: string[], options: { stdoutTerminal?: number; env?: Record<string, string> } = {}): Promise<Run> {
+  const stdout = collector(options.stdoutTerminal ? { columns: options.stdoutTerminal } : undefined), stderr = collector();
+  const code = await main(args, { stdout, stderr, env: options.env ?? { NO_COLOR: "1" } });
   return { code, stdout: stdout.text(), stderr: stderr.text() };
 }
 

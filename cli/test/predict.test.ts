@@ -67,6 +67,16 @@ describe("predict", () => {
     expect(r.stdout).not.toMatch(/\x1b\[/); // no colors into a pipe
   });
 
+  it("on a terminal: the chart in colors (the forecast in box lines, not dots), unless NO_COLOR is set", async () => {
+    const color = await cliInProcess(["predict", "--model", model, "--data", csv, "--horizon", "6"], { stdoutTerminal: 100, env: {} });
+    expect(color.code, describeRun(color)).toBe(0);
+    expect(color.stdout).toMatch(/\x1b\[\d+m/);
+    expect(color.stdout).not.toContain("•");
+    const plain = await cliInProcess(["predict", "--model", model, "--data", csv, "--horizon", "6"], { stdoutTerminal: 100, env: { NO_COLOR: "1" } });
+    expect(plain.stdout).not.toMatch(/\x1b\[/);
+    expect(plain.stdout).toMatch(/^ +•• forecast {3}── history$/m);
+  });
+
   it("--json: `forecast` holds --horizon numbers, equal to the text table's and to the oracle's first step", async () => {
     const [text, json] = await Promise.all([predict("--horizon", "5"), predict("--horizon", "5", "--json")]);
     expect(json.code, describeRun(json)).toBe(0);
