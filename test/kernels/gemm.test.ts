@@ -22,10 +22,10 @@ import { addInto as refAddInto, biasBackward as refBiasBackward } from "../../sr
 import {
   gemm as refGemm, gemmBackwardInput as refGemmBackwardInput, gemmBackwardWeight as refGemmBackwardWeight,
 } from "../../src/reference/gemm.js";
-import {
-  BUILDS, ErrorLog, expectClose, expectSameBits, f64, gamma, loadRuntimes, packed, packedSize, rng, roundUp4, uniform,
-  withWasm, type Runtimes,
-} from "./harness.js";
+import { BUILDS, f64, gamma, loadRuntimes, packed, packedSize, roundUp4, withWasm } from "./harness.js";
+import { ErrorLog, expectClose, expectSameBits } from "../helpers/compare.js";
+import { randomF32, rng } from "../helpers/random.js";
+import { type Runtimes } from "../helpers/runtimes.js";
 
 // ---------------------------------------------------------------------------------------------------------
 // Packed weights: a whole matrix, or a block of a larger one
@@ -126,14 +126,14 @@ interface GemmData {
 function makeData(c: GemmCase): GemmData {
   const next = rng(c.seed);
   const scale = [1, 1e-3, 1e3][Math.floor(next() * 3)];
-  const a = uniform(c.M * c.lda, scale, next);
-  const big = bigMatrix(c.panels, c.K, c.N, (Nbig, Kbig) => uniform(Nbig * Kbig, 1, next));
+  const a = randomF32(c.M * c.lda, next, scale);
+  const big = bigMatrix(c.panels, c.K, c.N, (Nbig, Kbig) => randomF32(Nbig * Kbig, next));
   let bias: Float32Array | null = null;
   if (c.bias) {
     bias = new Float32Array(roundUp4(c.N)).fill(NaN);
-    bias.set(uniform(c.N, scale, next));
+    bias.set(randomF32(c.N, next, scale));
   }
-  return { a, big, bias, out0: uniform(c.M * c.ldo, scale, next) };
+  return { a, big, bias, out0: randomF32(c.M * c.ldo, next, scale) };
 }
 
 /** One gemm call per [m0, m1) of `rows` on a build (the rest of out keeps its old values); a and W must not change. */
@@ -207,9 +207,9 @@ const transCase: fc.Arbitrary<TransCase> = fc.record({
 function checkTransposed(rts: Runtimes, c: TransCase, log: ErrorLog): void {
   const next = rng(c.seed);
   const { M, K, N, lda, ldo } = c;
-  const big = bigMatrix(c.panels, K, N, (Nbig, Kbig) => uniform(Nbig * Kbig, 1, next));
-  const dout = uniform(M * ldo, 1, next);       // (M, ldo)
-  const da0 = uniform(M * lda, 1, next);        // da before the call
+  const big = bigMatrix(c.panels, K, N, (Nbig, Kbig) => randomF32(Nbig * Kbig, next));
+  const dout = randomF32(M * ldo, next);       // (M, ldo)
+  const da0 = randomF32(M * lda, next);        // da before the call
   const name = `packTransposed ${JSON.stringify(c)} (sps ${big.wps}, W at float ${big.offset})`;
   const W = blockTorch(big, c.panels, K, N);   // (N, K)
 
@@ -280,15 +280,15 @@ function checkBackward(rts: Runtimes, c: BackCase, log: ErrorLog): void {
   const next = rng(c.seed);
   const { M, K, N, lda, ldo, panels: pl } = c;
   const isPad = (n: number) => n % 4 >= c.real;    // n a column of the block
-  const a = uniform(M * lda, 1, next);              // (M, lda): the forward input
-  const dout = uniform(M * ldo, 1, next);           // (M, ldo); padding columns zero
+  const a = randomF32(M * lda, next);              // (M, lda): the forward input
+  const dout = randomF32(M * ldo, next);           // (M, ldo); padding columns zero
   for (let m = 0; m < M; m++) for (let n = 0; n < N; n++) if (isPad(n)) dout[m * ldo + n] = 0;
   const big = bigMatrix(pl, K, N, (Nbig, Kbig) => {
-    const t = uniform(Nbig * Kbig, 1, next);         // dw before the call, PyTorch layout
+    const t = randomF32(Nbig * Kbig, next);         // dw before the call, PyTorch layout
     for (let n = 0; n < N; n++) if (isPad(n)) t.fill(0, (8 * pl.p0 + n) * Kbig, (8 * pl.p0 + n + 1) * Kbig);
     return t;
   });
-  const db0 = uniform(N, 1, next);
+  const db0 = randomF32(N, next);
   const name = `backward ${JSON.stringify(c)} (dw wps ${big.wps}, block at float ${big.offset})`;
 
   // dw in the reference's (N,K) layout, then written back into a copy of the big packed matrix
@@ -313,7 +313,7 @@ function checkBackward(rts: Runtimes, c: BackCase, log: ErrorLog): void {
   const dbTol = (i: number) => gamma(M + 2) * dbMag[i];
   // addInto: one f32 addition, correctly rounded; f64 then fround gives the same value (53 >= 2*24 + 2)
   const nAdd = M * lda;
-  const dst0 = uniform(nAdd, 1, next);
+  const dst0 = randomF32(nAdd, next);
   const addRef = f64(dst0);
   refAddInto(addRef, f64(a), nAdd);
   const addWant = Float32Array.from(addRef);

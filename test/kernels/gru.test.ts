@@ -1,7 +1,7 @@
 // test/kernels/gru.test.ts: assembly/gru.ts's gruForward and gruBackward against src/reference/gru.ts, on every
 // build.
 //
-// Same scheme as lstm.test.ts (read its header): random dims (H up to 37), reverse, biases on/off, reset after
+// Same scheme as lstm.test.ts (read its header), in the frame of cell-scaffold.ts: random dims (H up to 37), reverse, biases on/off, reset after
 // (PyTorch) and reset before (the original GRU), variable lengths or not, several weight and input scales;
 // keepGates = 1. Per step, in the kernel's order: (1) one reference step from the kernel's own h_{t-1} with a
 // worst-case rounding bound, (2) for PyTorch-scale weights, the float64 run of the whole sequence. The gates
@@ -10,16 +10,18 @@
 // is untouched, keepGates = 0 gives the same hs and the last step's gates. Backward: gruBackward on the
 // kernel's own tape against the reference's on the same tape, per step dxz_t, dzh_t and the total dL/dh_t,
 // then dL/dh_0; the kernel gets W_hhᵀ (3Hp, H) as the copy the build's own packTransposed makes (as the engine).
-import { afterAll, beforeAll, describe, it } from "vitest";
 import fc from "fast-check";
 import { gruBackward as refGruBackward, gruForward as refGru, gruGateWidth as refGruGateWidth } from "../../src/reference/gru.js";
-import { gemm as refGemm } from "../../src/reference/gemm.js";
+import type { Build } from "../../src/runtime.js";
+import { expectClose, expectSameBits, maxAbs, U, type ErrorLog } from "../helpers/compare.js";
 import {
-  BUILDS, EPS_ACT, ErrorLog, U, expectClose, expectSameBits, expectZeroPadding, f64, gamma, gateLane, loadRuntimes,
-  magnitudes, maxAbs, maxRowAbsSum, packed, padBlocks, randomLengths, rng, rowLane, roundUp4, stepLengths, uniform,
-  unpadBlocks, withWasm,
-  type Runtimes,
+  BUILDS, EPS_ACT, f64, gamma, gateLane, magnitudes, maxRowAbsSum, padBlocks, rowLane, roundUp4, stepLengths, unpadBlocks,
+  withWasm, type Runtimes,
 } from "./harness.js";
+import {
+  cellCaseArb, cellData, checkBackwardSteps, checkInitialGradient, checkStateBuffer, describeCellKernels, firstSlot,
+  forwardSteps, putInputs, slot, wholeSequence, type CellCase, type CellData,
+} from "./cell-scaffold.js";
 
 // Whole-sequence tolerance, |kernel - reference| <= TOL_SEQ * max(1, max |reference| in that slot). The same
 // reasoning as lstm.test.ts's: sums of K = H + 2 <= 39 terms rounded in f32 (worst case gamma(39) ~ 2.3e-6
@@ -36,66 +38,11 @@ const GATES = ["r", "z", "n", "hn", "rh"] as const;
 // gate blocks per step, in both layouts (the kernel's block is Hp wide, the reference's H)
 const BLOCKS = refGruGateWidth(1);
 
-type Weights = "init" | "init2" | "unit" | "big";
-const weightScale = (w: Weights, fanIn: number) =>
-  w === "init" ? 1 / Math.sqrt(fanIn) : w === "init2" ? 2 / Math.sqrt(fanIn) : w === "unit" ? 1 : 3;
-
-interface GruCase {
-  H: number;
-  I: number;
-  B: number;
-  T: number;
+interface GruCase extends CellCase {
   resetAfter: boolean;
-  reverse: boolean;
-  bias: boolean;
-  weights: Weights;
-  xScale: number;
-  lengths: boolean; // a length in 0..T per row (the kernels' variable-length batches), or all T
-  seed: number;
 }
 
-const gruCase: fc.Arbitrary<GruCase> = fc.record({
-  H: fc.integer({ min: 1, max: 37 }),
-  I: fc.integer({ min: 1, max: 23 }),
-  B: fc.integer({ min: 1, max: 6 }),
-  T: fc.integer({ min: 1, max: 9 }),
-  resetAfter: fc.boolean(),
-  reverse: fc.boolean(),
-  bias: fc.boolean(),
-  weights: fc.constantFrom<Weights>("init", "init2", "unit", "big"),
-  xScale: fc.constantFrom(1, 4, 16),
-  lengths: fc.boolean(),
-  seed: fc.integer(),
-});
-
-interface GruData {
-  xz: Float32Array;         // (T,B,3H) = x W_ihᵀ + b_ih in f32
-  Wh: Float32Array;         // (3H,H) weight_hh
-  bh: Float32Array | null;  // (3H)
-  h0: Float32Array;         // (B,H)
-  dhs: Float32Array;        // (T,B,H) dL/dh_t from above, for the backward pass
-  dhT: Float32Array;        // (B,H) dL/dh of the final state
-  lengths: Int32Array | null; // (B) or null
-}
-
-function makeData(c: GruCase): GruData {
-  const next = rng(c.seed);
-  const { H, I, B, T } = c;
-  const x = uniform(T * B * I, c.xScale, next);
-  const Wih = uniform(3 * H * I, 1 / Math.sqrt(I), next);
-  const bih = c.bias ? uniform(3 * H, 1, next) : null;
-  const xz = new Float32Array(T * B * 3 * H);
-  refGemm(xz, 3 * H, x, I, Wih, I, bih, T * B, I, 3 * H, false);
-  return {
-    xz,
-    Wh: uniform(3 * H * H, weightScale(c.weights, H), next),
-    bh: c.bias ? uniform(3 * H, 1, next) : null,
-    h0: uniform(B * H, 1, next),
-    dhs: uniform(T * B * H, 1, next),
-    dhT: uniform(B * H, 1, next),
-    lengths: c.lengths ? randomLengths(B, T, next) : null,
-  };
-}
+const gruCase = cellCaseArb<{ resetAfter: boolean }>(() => ({ resetAfter: fc.boolean() }));
 
 interface KernelRun {
   hs: Float32Array;     // (T+1,B,Hp)
@@ -108,20 +55,16 @@ interface KernelRun {
   dh0: Float32Array;    // (B,Hp)
 }
 
-function runKernel(rts: Runtimes, build: (typeof BUILDS)[number], c: GruCase, d: GruData): KernelRun {
+function runKernel(rts: Runtimes, build: Build, c: GruCase, d: CellData): KernelRun {
   const { H, B, T } = c;
   const Hp = roundUp4(H);
   const width = BLOCKS * Hp;
-  const first = c.reverse ? T : 0;
   return withWasm(rts[build], (w) => {
-    const xz = w.put(padBlocks(d.xz, T * B, 3, H), "xz");
-    const Wh = w.put(packed(d.Wh, 3, H, H), "Wh");
-    const bh = d.bh ? w.put(padBlocks(d.bh, 1, 3, H), "bh") : 0;
-    const lengths = d.lengths ? w.putI32(d.lengths, "lengths") : 0;
+    const { xz, Wh, bh, lengths } = putInputs(w, c, d);
     const run = (keepGates: number) => {
       const hs = w.alloc((T + 1) * B * Hp, NaN, "hs");
       const gates = w.alloc((keepGates ? T : 1) * B * width, NaN, "gates");
-      w.write(hs, first * B * Hp, padBlocks(d.h0, B, 1, H));
+      w.write(hs, firstSlot(c) * B * Hp, padBlocks(d.h0, B, 1, H));
       w.k.gruForward(hs, gates, xz, Wh, bh, T, B, H, c.resetAfter ? 1 : 0, c.reverse ? 1 : 0, keepGates, lengths);
       w.checkGuards(`gruForward (keepGates = ${keepGates})`);
       return { hs, gates, out: [w.read(hs, (T + 1) * B * Hp), w.read(gates, (keepGates ? T : 1) * B * width)] };
@@ -195,33 +138,26 @@ function firstBlocks(g: Float64Array, B: number, H: number, count: number): Floa
 
 function checkGru(rts: Runtimes, c: GruCase, log: ErrorLog): void {
   const { H, B, T, reverse } = c;
-  const d = makeData(c);
+  const d = cellData(c, 3);
   const Hp = roundUp4(H);
   const widthR = BLOCKS * H, widthK = BLOCKS * Hp;
   const compared = c.resetAfter ? 4 : 5; // gate blocks with a value: r, z, n, hn (, rh)
   const names = GATES.slice(0, compared);
-  const first = reverse ? T : 0;
   const xz = f64(d.xz), Wh = f64(d.Wh), bh = d.bh && f64(d.bh);
   const name = `gru ${JSON.stringify(c)} (${[c.resetAfter ? "reset after" : "reset before", reverse ? "reverse" : "forward", c.bias ? "bias" : "no bias"].join(", ")})`;
 
   const hsR = new Float64Array((T + 1) * B * H), gatesR = new Float64Array(T * B * widthR);
-  hsR.set(d.h0, first * B * H);
+  hsR.set(d.h0, firstSlot(c) * B * H);
   refGru(hsR, gatesR, xz, Wh, bh, T, B, H, c.resetAfter, reverse, d.lengths);
-  const wholeSequence = c.weights === "init" || c.weights === "init2";
 
   for (const build of BUILDS) {
     const k = runKernel(rts, build, c, d);
-    const hsSlot = (s: number) => unpadBlocks(k.hs.subarray(s * B * Hp, (s + 1) * B * Hp), B, 1, H);
-    for (let step = 0; step < T; step++) {
-      const t = reverse ? T - 1 - step : step;
-      const prev = reverse ? t + 1 : t;
-      const next = reverse ? t : t + 1;
-      const at = `${build}, step ${step} (t=${t}, slot ${prev} -> ${next})`;
+    for (const { t, prev, next, at } of forwardSteps(c, build)) {
       const gK = firstBlocks(unpadBlocks(k.gates.subarray(t * B * widthK, (t + 1) * B * widthK), B, BLOCKS, H), B, H, compared);
-      const hK = hsSlot(next);
+      const hK = slot(k.hs, next, B, H);
 
       // 1. one reference step from the kernel's own h_{t-1}
-      const hPrev = hsSlot(prev);
+      const hPrev = slot(k.hs, prev, B, H);
       const xzT = xz.subarray(t * B * 3 * H, (t + 1) * B * 3 * H);
       const hs1 = new Float64Array(2 * B * H), g1 = new Float64Array(B * widthR);
       hs1.set(hPrev);
@@ -232,15 +168,14 @@ function checkGru(rts: Runtimes, c: GruCase, log: ErrorLog): void {
       expectClose(`${name}\n  ${at}: h vs one reference step`, hK, hs1.subarray(B * H), e.eh, rowLane(H), { log, key: `${build} step h` });
 
       // 2. against the float64 run of the whole sequence
-      if (wholeSequence) {
+      if (wholeSequence(c)) {
         const gR = firstBlocks(gatesR.subarray(t * B * widthR, (t + 1) * B * widthR), B, H, compared);
         const hR = hsR.subarray(next * B * H, (next + 1) * B * H);
         expectClose(`${name}\n  ${at}: gates vs whole reference run`, gK, gR, TOL_SEQ * Math.max(1, maxAbs(gR)), gateLane(names, H), { log, key: `${build} seq gates` });
         expectClose(`${name}\n  ${at}: h vs whole reference run`, hK, hR, TOL_SEQ * Math.max(1, maxAbs(hR)), rowLane(H), { log, key: `${build} seq h` });
       }
     }
-    expectZeroPadding(`${name}\n  ${build}: hs`, k.hs, (T + 1) * B, 1, H, (r) => `slot ${Math.floor(r / B)} b=${r % B}`);
-    expectSameBits(`${name}\n  ${build}: initial slot ${first} of hs`, k.hs.subarray(first * B * Hp, (first + 1) * B * Hp), padBlocks(d.h0, B, 1, H));
+    checkStateBuffer(`${name}\n  ${build}: hs`, k.hs, d.h0, c, H);
     expectSameBits(`${name}\n  ${build}: hs with keepGates = 0`, k.hs1, k.hs);
     const last = reverse ? 0 : T - 1;
     // (the blocks after `compared` hold nothing: with reset after the fifth is never written, or zeroed for a
@@ -258,65 +193,43 @@ function checkGru(rts: Runtimes, c: GruCase, log: ErrorLog): void {
 
 /**
  * gruBackward against the reference's, both on the kernel's own forward tape (hs, gates, unpadded to
- * float64): per step in the kernel's order (t = T-1..0 forward, 0..T-1 reverse) dxz_t, dzh_t and the total
- * dL/dh_t; then dL/dh_0; padding lanes stay 0. Tolerance as lstm.test.ts's TOL_BWD (K = 3H <= 111 here).
+ * float64): per step in the kernel's order dxz_t, dzh_t and the total dL/dh_t; then dL/dh_0; padding lanes
+ * stay 0. Tolerance as lstm.test.ts's TOL_BWD (K = 3H <= 111 here).
  */
-function checkBackward(c: GruCase, d: GruData, k: KernelRun, Wh: Float64Array, name: string, build: string, log: ErrorLog): void {
+function checkBackward(c: GruCase, d: CellData, k: KernelRun, Wh: Float64Array, name: string, build: string, log: ErrorLog): void {
   const { H, B, T, reverse } = c;
-  const Hp = roundUp4(H);
   const hs = unpadBlocks(k.hs, (T + 1) * B, 1, H);
   // the fifth block is not written with reset after: give the reference zeros there, not the kernel's NaN fill
   const gates = unpadBlocks(k.gates, T * B, BLOCKS, H).map((v) => (v !== v ? 0 : v));
   const dxz = new Float64Array(T * B * 3 * H), dzh = new Float64Array(T * B * 3 * H);
   const dhs = f64(d.dhs), dh = f64(d.dhT);
   refGruBackward(dxz, dzh, dhs, dh, new Float64Array(B * H), hs, gates, Wh, T, B, H, c.resetAfter, reverse, d.lengths);
-  const names = ["r", "z", "n"];
-  const key = (what: string) => ({ log, key: `${build} bwd ${what} (${c.weights})` });
-  for (let step = 0; step < T; step++) {
-    const t = reverse ? step : T - 1 - step;
-    const at = `${name}, backward step ${step} (t=${t})`;
-    const block = (buf: Float32Array) => unpadBlocks(buf.subarray(t * B * 3 * Hp, (t + 1) * B * 3 * Hp), B, 3, H);
-    const dxR = dxz.subarray(t * B * 3 * H, (t + 1) * B * 3 * H);
-    const dzR = dzh.subarray(t * B * 3 * H, (t + 1) * B * 3 * H);
-    const dhR = dhs.subarray(t * B * H, (t + 1) * B * H);
-    expectClose(`${at}: dxz`, block(k.dxz), dxR, TOL_BWD * Math.max(1, maxAbs(dxR)), gateLane(names, H), key("dxz"));
-    expectClose(`${at}: dzh`, block(k.dzh), dzR, TOL_BWD * Math.max(1, maxAbs(dzR)), gateLane(names, H), key("dzh"));
-    expectClose(`${at}: total dL/dh_t (dhs)`, unpadBlocks(k.dhsTotal.subarray(t * B * Hp, (t + 1) * B * Hp), B, 1, H), dhR,
-      TOL_BWD * Math.max(1, maxAbs(dhR)), rowLane(H), key("dhs"));
-  }
-  expectClose(`${name}, backward: dL/dh_0`, unpadBlocks(k.dh0, B, 1, H), dh, TOL_BWD * Math.max(1, maxAbs(dh)), rowLane(H), key("dh0"));
-  const stepRow = (r: number) => `t=${Math.floor(r / B)} b=${r % B}`;
-  expectZeroPadding(`${name}, backward: dxz`, k.dxz, T * B, 3, H, stepRow);
-  expectZeroPadding(`${name}, backward: dzh`, k.dzh, T * B, 3, H, stepRow);
-  expectZeroPadding(`${name}, backward: dhs`, k.dhsTotal, T * B, 1, H, stepRow);
-  expectZeroPadding(`${name}, backward: dh`, k.dh0, B, 1, H);
+  const lanes = gateLane(["r", "z", "n"], H);
+  const key = (what: string) => `${build} bwd ${what} (${c.weights})`;
+  checkBackwardSteps(name, c, [
+    { what: "dxz", kernel: k.dxz, ref: dxz, G: 3, n: H, lanes },
+    { what: "dzh", kernel: k.dzh, ref: dzh, G: 3, n: H, lanes },
+    { what: "total dL/dh_t (dhs)", kernel: k.dhsTotal, ref: dhs, G: 1, n: H, lanes: rowLane(H) },
+  ], TOL_BWD, log, key);
+  checkInitialGradient(name, "dL/dh_0", k.dh0, dh, c, H, TOL_BWD, rowLane(H), log, key("dh0"));
 }
 
-describe("gruForward, gruBackward (wasm) vs reference/gru.ts, all builds", () => {
-  let rts: Runtimes;
-  const log = new ErrorLog();
-  beforeAll(async () => {
-    rts = await loadRuntimes();
-  });
-  afterAll(() => log.print("gruForward, gruBackward: largest |wasm - reference| (and error / tolerance) per build and buffer"));
-
-  it("matches the reference step by step, over the sequence, and backward (H 1..37, B 1..6, T 1..9, I 1..23, both resets)", () => {
-    fc.assert(fc.property(gruCase, (c) => checkGru(rts, c, log)), { numRuns: 500, seed: 0x6e0 });
-  });
-
-  it("covers the edges: H = 1, 4, 5, 37, T = 1 and 9, every flag", () => {
+describeCellKernels("gruForward, gruBackward", {
+  property: "matches the reference step by step, over the sequence, and backward (H 1..37, B 1..6, T 1..9, I 1..23, both resets)",
+  arbitrary: gruCase, numRuns: 500, seed: 0x6e0,
+  edges: "covers the edges: H = 1, 4, 5, 37, T = 1 and 9, every flag",
+  edgeCases: () => {
+    const cases: GruCase[] = [];
     for (const [H, B, T] of [[1, 1, 1], [4, 2, 9], [5, 6, 1], [37, 6, 9], [3, 1, 4]]) {
       for (const resetAfter of [false, true]) {
         for (const reverse of [false, true]) {
           for (const bias of [false, true]) {
-            checkGru(rts, { H, I: 23, B, T, resetAfter, reverse, bias, weights: "init2", xScale: 16, lengths: reverse, seed: H * 131 + T }, log);
+            cases.push({ H, I: 23, B, T, resetAfter, reverse, bias, weights: "init2", xScale: 16, lengths: reverse, seed: H * 131 + T });
           }
         }
       }
     }
-  });
-
-  it("leaves no block allocated", () => {
-    for (const build of BUILDS) if (rts[build].blocksInUse !== 0) throw new Error(`${build}: ${rts[build].blocksInUse} blocks in use`);
-  });
+    return cases;
+  },
+  check: checkGru,
 });

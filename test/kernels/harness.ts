@@ -1,25 +1,26 @@
-// test/kernels/harness.ts: what the kernel tests (wasm vs src/reference, one kernel to one function) share:
+// test/kernels/harness.ts: what the kernel tests (wasm vs src/reference, one kernel to one function) share, beyond
+// test/helpers/ (seeded data, comparisons that name the element that broke and keep the largest error seen):
 //   - the three builds (simd, relaxed, scalar), each loaded once per test file;
 //   - a scope that copies arrays into and out of wasm memory and frees every block it allocated, checking that
 //     the runtime's block count is back where it started (the harness itself must not leak);
 //   - the kernels' padded layouts (src/layout.ts): gate blocks of R values padded to roundUp4(R) lanes, weights
 //     packed in panels of 8 columns (assembly/gemm.ts), and the transposed copies the backward kernels take;
-//   - a seeded generator, so a fast-check case is (dims, flags, one integer seed) and shrinks on the dims;
-//   - comparisons that name the buffer, step, batch row and lane that broke, and keep the largest error seen;
+//   - messages that name the buffer, step, batch row and lane of a flat index;
 //   - the floating-point error bounds the tolerances are built from (see `gamma` and `EPS_ACT`).
-import v8 from "node:v8";
-import { createRuntime, type Build, type Runtime } from "../../src/runtime.js";
+// The three recurrent cells' tests share more: cell-scaffold.ts.
+import { createRuntime, type Runtime } from "../../src/runtime.js";
 import { gemm as refGemm } from "../../src/reference/gemm.js";
 import { pack, packedSize, roundUp4 } from "../../src/layout.js";
-import { mulberry32 } from "../../src/random.js";
+import { U } from "../helpers/compare.js";
+import { allowRelaxedSimd, runtimesFor, TEST_BUILDS, type Runtimes } from "../helpers/runtimes.js";
 
 export { packedSize, roundUp4 };
 
 // ---------------------------------------------------------------------------------------------------------
 // Builds
 
-export const BUILDS: readonly Build[] = ["simd", "relaxed", "scalar"];
-export type Runtimes = Record<Build, Runtime>;
+export const BUILDS = TEST_BUILDS;
+export type { Runtimes };
 
 let loading: Promise<Runtimes> | null = null;
 
@@ -29,14 +30,12 @@ let loading: Promise<Runtimes> | null = null;
  * deliberately broken kernel and see that they fail).
  */
 export function loadRuntimes(): Promise<Runtimes> {
+  const dir = process.env.KERNELS_WASM_DIR;
+  if (!dir) return (loading ??= runtimesFor());
   loading ??= (async () => {
-    // Node 20 compiles relaxed SIMD only behind this flag; it must be set before the module is compiled.
-    v8.setFlagsFromString("--experimental-wasm-relaxed-simd");
-    const dir = process.env.KERNELS_WASM_DIR;
-    const load = (build: Build) =>
-      dir ? createRuntime(`${dir}/rnn-${build}.wasm`, { build }) : createRuntime(undefined, { build });
-    const [simd, relaxed, scalar] = await Promise.all(BUILDS.map(load));
-    return { simd, relaxed, scalar };
+    await allowRelaxedSimd();
+    const loaded = await Promise.all(BUILDS.map((build) => createRuntime(`${dir}/rnn-${build}.wasm`, { build })));
+    return Object.fromEntries(BUILDS.map((build, i) => [build, loaded[i]])) as Runtimes;
   })();
   return loading;
 }
@@ -151,24 +150,7 @@ export function withWasm<T>(rt: Runtime, fn: (w: WasmScope) => T): T {
 }
 
 // ---------------------------------------------------------------------------------------------------------
-// Random data
-
-export type Rng = () => number;
-
-/** mulberry32 (src/random.ts): uniform in [0, 1). */
-export const rng: (seed: number) => Rng = mulberry32;
-
-/** n values uniform in [-bound, bound), rounded to f32. */
-export function uniform(n: number, bound: number, next: Rng): Float32Array {
-  const out = new Float32Array(n);
-  for (let i = 0; i < n; i++) out[i] = (2 * next() - 1) * bound;
-  return out;
-}
-
-/** A sequence length in 0..T for each of B rows (0 and T included), for the kernels' `lengths` argument. */
-export function randomLengths(B: number, T: number, next: Rng): Int32Array {
-  return Int32Array.from({ length: B }, () => Math.min(T, Math.floor(next() * (T + 1))));
-}
+// Reference runs
 
 /**
  * For a one-step (T = 1) reference run standing for step t of a batch with `lengths`: 0 for the rows whose
@@ -243,8 +225,6 @@ export function expectZeroPadding(what: string, buf: Float32Array, rows: number,
 // Numerical Algorithms, 3.1). The SIMD builds add in a different order from a plain loop, and the relaxed build
 // fuses multiply and add, but the bound holds for any order of one running sum, fused or not.
 
-export const U = 2 ** -24;
-
 export function gamma(n: number): number {
   return (n * U) / (1 - n * U);
 }
@@ -269,12 +249,6 @@ export function magnitudes(
   return out;
 }
 
-export function maxAbs(a: ArrayLike<number>, from = 0, to = a.length): number {
-  let m = 0;
-  for (let i = from; i < to; i++) m = Math.max(m, Math.abs(a[i]));
-  return m;
-}
-
 /** max over rows q of sum_j |w[q, j]| for w (rows, cols): how much a weight matrix can amplify an error. */
 export function maxRowAbsSum(w: ArrayLike<number>, rows: number, cols: number): number {
   let m = 0;
@@ -287,77 +261,7 @@ export function maxRowAbsSum(w: ArrayLike<number>, rows: number, cols: number): 
 }
 
 // ---------------------------------------------------------------------------------------------------------
-// Comparisons
-
-/** The largest error (and error / tolerance) seen per key, printed at the end of a file for the record. */
-export class ErrorLog {
-  private readonly worst = new Map<string, { err: number; ratio: number; checks: number }>();
-
-  note(key: string, err: number, tol: number): void {
-    const w = this.worst.get(key) ?? { err: 0, ratio: 0, checks: 0 };
-    w.err = Math.max(w.err, err);
-    w.ratio = Math.max(w.ratio, tol > 0 ? err / tol : err > 0 ? Infinity : 0);
-    w.checks++;
-    this.worst.set(key, w);
-  }
-
-  print(title: string): void {
-    const lines = [...this.worst].sort(([a], [b]) => a.localeCompare(b))
-      .map(([k, w]) => `  ${k.padEnd(40)} max |err| ${w.err.toExponential(2)}  max err/tol ${w.ratio.toPrecision(3)}  (${w.checks} checks)`);
-    console.log(`${title}\n${lines.join("\n")}`);
-  }
-}
-
-/**
- * Throws unless |got[i] - want[i]| <= tol(i) for every i (NaN in got or want fails). The message names the
- * first element that fails, where(i) saying where it sits, and how many fail. Returns the max |diff|.
- */
-export function expectClose(
-  what: string, got: ArrayLike<number>, want: ArrayLike<number>, tol: number | ((i: number) => number),
-  where: (i: number) => string = (i) => `[${i}]`, log?: { log: ErrorLog; key: string },
-): number {
-  if (got.length !== want.length) throw new Error(`${what}: ${got.length} values, expected ${want.length}`);
-  let max = 0, maxTol = 0, bad = 0, first = -1;
-  for (let i = 0; i < got.length; i++) {
-    const d = Math.abs(got[i] - want[i]);
-    const t = typeof tol === "number" ? tol : tol(i);
-    if (!(d <= t)) {
-      bad++;
-      if (first < 0) first = i;
-    }
-    if (d > max || d !== d) {
-      max = d !== d ? Infinity : d;
-      maxTol = t;
-    }
-  }
-  if (log) log.log.note(log.key, max, maxTol);
-  if (bad) {
-    const t = typeof tol === "number" ? tol : tol(first);
-    const d = Math.abs(got[first] - want[first]);
-    throw new Error(`${what} ${where(first)}: got ${got[first]}, want ${want[first]}, |diff| ${d.toExponential(3)} ` +
-      `> tol ${t.toExponential(3)} (${bad} of ${got.length} values fail, max |diff| ${max.toExponential(3)})`);
-  }
-  return max;
-}
-
-/** Throws unless got and want hold the same bits (NaN payloads included) everywhere. */
-export function expectSameBits(what: string, got: Float32Array, want: Float32Array,
-  where: (i: number) => string = (i) => `[${i}]`): void {
-  if (got.length !== want.length) throw new Error(`${what}: ${got.length} values, expected ${want.length}`);
-  const a = new Uint32Array(got.buffer, got.byteOffset, got.length);
-  const b = new Uint32Array(want.buffer, want.byteOffset, want.length);
-  let bad = 0, first = -1;
-  for (let i = 0; i < a.length; i++) {
-    if (a[i] !== b[i]) {
-      bad++;
-      if (first < 0) first = i;
-    }
-  }
-  if (bad) {
-    throw new Error(`${what} ${where(first)}: ${got[first]} (0x${a[first].toString(16)}) is not bitwise ` +
-      `${want[first]} (0x${b[first].toString(16)}) (${bad} of ${a.length} values differ)`);
-  }
-}
+// Messages
 
 /** (B, n) row r and lane j of a flat index, for messages. */
 export function rowLane(n: number): (i: number) => string {

@@ -21,15 +21,20 @@
 //    weights it ran forward with (gemm.test.ts checks packTransposed exactly).
 // Also: padding lanes of every hs, cs (and gradient) row are exactly 0, the initial slot is left as written,
 // and a run with keepGates = 0 gives the same bits in hs and cs, and the last step's gates in its one block.
-import { afterAll, beforeAll, describe, it } from "vitest";
+// gru.test.ts and rnn.test.ts do the same for their cells, in the frame all three share: cell-scaffold.ts.
 import fc from "fast-check";
 import { lstmBackward as refLstmBackward, lstmForward as refLstm } from "../../src/reference/lstm.js";
-import { gemm as refGemm } from "../../src/reference/gemm.js";
+import type { Build } from "../../src/runtime.js";
+import { expectClose, expectSameBits, maxAbs, U, type ErrorLog } from "../helpers/compare.js";
+import { randomF32 } from "../helpers/random.js";
 import {
-  BUILDS, EPS_ACT, ErrorLog, U, expectClose, expectSameBits, expectZeroPadding, f64, gamma, gateLane,
-  loadRuntimes, magnitudes, maxAbs, maxRowAbsSum, packed, padBlocks, randomLengths, rng, rowLane, roundUp4,
-  stepLengths, uniform, unpadBlocks, withWasm, type Runtimes,
+  BUILDS, EPS_ACT, f64, gamma, gateLane, magnitudes, maxRowAbsSum, packed, padBlocks, rowLane, roundUp4, stepLengths,
+  unpadBlocks, withWasm, type Runtimes,
 } from "./harness.js";
+import {
+  cellCaseArb, cellData, checkBackwardSteps, checkInitialGradient, checkStateBuffer, describeCellKernels, firstSlot,
+  forwardSteps, putInputs, slot, weightScale, wholeSequence, type CellCase, type CellData,
+} from "./cell-scaffold.js";
 
 // Whole-sequence tolerance, |kernel - reference| <= TOL_SEQ * max(1, max |reference| in that slot).
 // Why 2e-5: one step's pre-activation is a sum of K = P + 2 <= 39 terms (P products, b_hh, xz); f32 rounds it
@@ -53,75 +58,29 @@ const TOL_BWD = 2e-5;
 const GATES = ["i", "f", "g", "o"] as const;
 const GATES_PROJ = ["i", "f", "g", "o", "r"] as const;
 
-// Recurrent weight scales: "init" is PyTorch's U(+-1/sqrt(fan_in)), "init2" twice that; "unit" (U(+-1)) and
-// "big" (U(+-3)) give pre-activations of +-20 and more, saturated gates and, with a projection, a chaotic
-// recurrence, so only the step-by-step comparison applies to them.
-type Weights = "init" | "init2" | "unit" | "big";
-const weightScale = (w: Weights, fanIn: number) =>
-  w === "init" ? 1 / Math.sqrt(fanIn) : w === "init2" ? 2 / Math.sqrt(fanIn) : w === "unit" ? 1 : 3;
-
-interface LstmCase {
-  H: number;
+interface LstmCase extends CellCase {
   P: number;       // projection size, 0 for none (then the state width is H)
-  I: number;
-  B: number;
-  T: number;
-  reverse: boolean;
-  bias: boolean;
-  weights: Weights;
-  xScale: number;  // x is U(+-xScale) and W_ih U(+-1/sqrt(I)): xScale 16 gives |xz| up to ~40
-  lengths: boolean; // a length in 0..T per row (the kernels' variable-length batches), or all T
-  seed: number;
 }
 
-const lstmCase: fc.Arbitrary<LstmCase> = fc.integer({ min: 1, max: 37 }).chain((H) => fc.record({
-  H: fc.constant(H),
+const lstmCase = cellCaseArb<{ P: number }>((H) => ({
   P: H > 1 ? fc.oneof(fc.constant(0), fc.integer({ min: 1, max: H - 1 })) : fc.constant(0),
-  I: fc.integer({ min: 1, max: 23 }),
-  B: fc.integer({ min: 1, max: 6 }),
-  T: fc.integer({ min: 1, max: 9 }),
-  reverse: fc.boolean(),
-  bias: fc.boolean(),
-  weights: fc.constantFrom<Weights>("init", "init2", "unit", "big"),
-  xScale: fc.constantFrom(1, 4, 16),
-  lengths: fc.boolean(),
-  seed: fc.integer(),
 }));
 
-interface LstmData {
-  P: number;          // state width: the projection size, or H
-  xz: Float32Array;   // (T,B,4H) = x W_ihᵀ + b_ih, rounded to f32 (the caller's gemm in the engine)
-  Wh: Float32Array;   // (4H,P) weight_hh
-  bh: Float32Array | null; // (4H)
+/** cellData with the state width P, and what only the LSTM has. */
+interface LstmData extends CellData {
   Wr: Float32Array | null; // (P,H) weight_hr
-  h0: Float32Array;   // (B,P)
   c0: Float32Array;   // (B,H)
-  dhs: Float32Array;  // (T,B,P) dL/dh_t from above, for the backward pass
-  dhT: Float32Array;  // (B,P) dL/dh of the final state
   dcT: Float32Array;  // (B,H) dL/dc of the final state
-  lengths: Int32Array | null; // (B) or null
 }
 
 function makeData(c: LstmCase): LstmData {
-  const next = rng(c.seed);
-  const { H, I, B, T } = c;
-  const P = c.P || H;
-  const x = uniform(T * B * I, c.xScale, next);
-  const Wih = uniform(4 * H * I, 1 / Math.sqrt(I), next);
-  const bih = c.bias ? uniform(4 * H, 1, next) : null;
-  const xz = new Float32Array(T * B * 4 * H);
-  refGemm(xz, 4 * H, x, I, Wih, I, bih, T * B, I, 4 * H, false);
+  const d = cellData(c, 4, c.P || c.H);
+  const { H, B } = c;
   return {
-    P, xz,
-    Wh: uniform(4 * H * P, weightScale(c.weights, P), next),
-    bh: c.bias ? uniform(4 * H, 1, next) : null,
-    Wr: c.P ? uniform(P * H, weightScale(c.weights, H), next) : null,
-    h0: uniform(B * P, 1, next),
-    c0: uniform(B * H, 2, next),
-    dhs: uniform(T * B * P, 1, next),
-    dhT: uniform(B * P, 1, next),
-    dcT: uniform(B * H, 1, next),
-    lengths: c.lengths ? randomLengths(B, T, next) : null,
+    ...d,
+    Wr: c.P ? randomF32(d.P * H, d.next, weightScale(c.weights, H)) : null,
+    c0: randomF32(B * H, d.next, 2),
+    dcT: randomF32(B * H, d.next),
   };
 }
 
@@ -138,18 +97,15 @@ interface KernelRun {
   dc0: Float32Array;    // (B,Hp)
 }
 
-function runKernel(rts: Runtimes, build: (typeof BUILDS)[number], c: LstmCase, d: LstmData): KernelRun {
+function runKernel(rts: Runtimes, build: Build, c: LstmCase, d: LstmData): KernelRun {
   const { H, B, T } = c;
   const { P } = d;
   const Hp = roundUp4(H), Pp = roundUp4(P);
   const width = (d.Wr ? 5 : 4) * Hp;
-  const first = c.reverse ? T : 0;
+  const first = firstSlot(c);
   return withWasm(rts[build], (w) => {
-    const xz = w.put(padBlocks(d.xz, T * B, 4, H), "xz");
-    const Wh = w.put(packed(d.Wh, 4, H, P), "Wh");
-    const bh = d.bh ? w.put(padBlocks(d.bh, 1, 4, H), "bh") : 0;
+    const { xz, Wh, bh, lengths } = putInputs(w, c, d);
     const Wr = d.Wr ? w.put(packed(d.Wr, 1, P, H), "Wr") : 0;
-    const lengths = d.lengths ? w.putI32(d.lengths, "lengths") : 0;
     const run = (keepGates: number) => {
       const hs = w.alloc((T + 1) * B * Pp, NaN, "hs");
       const cs = w.alloc((T + 1) * B * Hp, NaN, "cs");
@@ -211,36 +167,28 @@ function checkLstm(rts: Runtimes, c: LstmCase, log: ErrorLog): void {
   const { H, B, T, reverse } = c;
   const d = makeData(c);
   const { P } = d;
-  const Hp = roundUp4(H), Pp = roundUp4(P);
+  const Hp = roundUp4(H);
   const nG = d.Wr ? 5 : 4;
   const names = d.Wr ? GATES_PROJ : GATES;
   const widthR = nG * H, widthK = nG * Hp;
-  const first = reverse ? T : 0;
   const xz = f64(d.xz), Wh = f64(d.Wh), bh = d.bh && f64(d.bh), Wr = d.Wr && f64(d.Wr);
   const name = `lstm ${JSON.stringify(c)} (${[d.Wr ? `P=${P}` : "no projection", reverse ? "reverse" : "forward", c.bias ? "bias" : "no bias"].join(", ")})`;
 
   // The whole sequence in float64 from h0, c0.
   const hsR = new Float64Array((T + 1) * B * P), csR = new Float64Array((T + 1) * B * H);
   const gatesR = new Float64Array(T * B * widthR);
-  hsR.set(d.h0, first * B * P);
-  csR.set(d.c0, first * B * H);
+  hsR.set(d.h0, firstSlot(c) * B * P);
+  csR.set(d.c0, firstSlot(c) * B * H);
   refLstm(hsR, csR, gatesR, xz, Wh, bh, Wr, T, B, H, P, reverse, d.lengths);
-  const wholeSequence = c.weights === "init" || c.weights === "init2";
 
   for (const build of BUILDS) {
     const k = runKernel(rts, build, c, d);
-    const hsSlot = (s: number) => unpadBlocks(k.hs.subarray(s * B * Pp, (s + 1) * B * Pp), B, 1, P);
-    const csSlot = (s: number) => unpadBlocks(k.cs.subarray(s * B * Hp, (s + 1) * B * Hp), B, 1, H);
     const gatesAt = (t: number) => unpadBlocks(k.gates.subarray(t * B * widthK, (t + 1) * B * widthK), B, nG, H);
-    for (let step = 0; step < T; step++) {
-      const t = reverse ? T - 1 - step : step;
-      const prev = reverse ? t + 1 : t;
-      const next = reverse ? t : t + 1;
-      const at = `${build}, step ${step} (t=${t}, slot ${prev} -> ${next})`;
-      const gK = gatesAt(t), cK = csSlot(next), hK = hsSlot(next);
+    for (const { t, prev, next, at } of forwardSteps(c, build)) {
+      const gK = gatesAt(t), cK = slot(k.cs, next, B, H), hK = slot(k.hs, next, B, P);
 
       // 1. one reference step from the kernel's own state
-      const hPrev = hsSlot(prev), cPrev = csSlot(prev);
+      const hPrev = slot(k.hs, prev, B, P), cPrev = slot(k.cs, prev, B, H);
       const xzT = xz.subarray(t * B * 4 * H, (t + 1) * B * 4 * H);
       const hs1 = new Float64Array(2 * B * P), cs1 = new Float64Array(2 * B * H), g1 = new Float64Array(B * widthR);
       hs1.set(hPrev);
@@ -253,7 +201,7 @@ function checkLstm(rts: Runtimes, c: LstmCase, log: ErrorLog): void {
       expectClose(`${name}\n  ${at}: h vs one reference step`, hK, hs1.subarray(B * P), e.eh, rowLane(P), { log, key: `${build} step h` });
 
       // 2. against the float64 run of the whole sequence
-      if (wholeSequence) {
+      if (wholeSequence(c)) {
         const gR = gatesR.subarray(t * B * widthR, (t + 1) * B * widthR);
         const cR = csR.subarray(next * B * H, (next + 1) * B * H);
         const hR = hsR.subarray(next * B * P, (next + 1) * B * P);
@@ -262,11 +210,8 @@ function checkLstm(rts: Runtimes, c: LstmCase, log: ErrorLog): void {
         expectClose(`${name}\n  ${at}: h vs whole reference run`, hK, hR, TOL_SEQ * Math.max(1, maxAbs(hR)), rowLane(P), { log, key: `${build} seq h` });
       }
     }
-    const slotRow = (r: number) => `slot ${Math.floor(r / B)} b=${r % B}`;
-    expectZeroPadding(`${name}\n  ${build}: hs`, k.hs, (T + 1) * B, 1, P, slotRow);
-    expectZeroPadding(`${name}\n  ${build}: cs`, k.cs, (T + 1) * B, 1, H, slotRow);
-    expectSameBits(`${name}\n  ${build}: initial slot ${first} of hs`, k.hs.subarray(first * B * Pp, (first + 1) * B * Pp), padBlocks(d.h0, B, 1, P));
-    expectSameBits(`${name}\n  ${build}: initial slot ${first} of cs`, k.cs.subarray(first * B * Hp, (first + 1) * B * Hp), padBlocks(d.c0, B, 1, H));
+    checkStateBuffer(`${name}\n  ${build}: hs`, k.hs, d.h0, c, P);
+    checkStateBuffer(`${name}\n  ${build}: cs`, k.cs, d.c0, c, H);
     expectSameBits(`${name}\n  ${build}: hs with keepGates = 0`, k.hs1, k.hs);
     expectSameBits(`${name}\n  ${build}: cs with keepGates = 0`, k.cs1, k.cs);
     const last = reverse ? 0 : T - 1;
@@ -285,55 +230,34 @@ function checkBackward(c: LstmCase, d: LstmData, k: KernelRun, w: { Wh: Float64A
   name: string, build: string, log: ErrorLog): void {
   const { H, B, T, reverse } = c;
   const { P } = d;
-  const Hp = roundUp4(H), Pp = roundUp4(P);
   const nG = d.Wr ? 5 : 4;
   const cs = unpadBlocks(k.cs, (T + 1) * B, 1, H);
   const gates = unpadBlocks(k.gates, T * B, nG, H);
   const dxz = new Float64Array(T * B * 4 * H), dhs = f64(d.dhs), dh = f64(d.dhT), dc = f64(d.dcT);
   refLstmBackward(dxz, dhs, dh, dc, new Float64Array(B * H), cs, gates, w.Wh, w.Wr, T, B, H, P, reverse, d.lengths);
-  const weights = c.weights;
-  for (let step = 0; step < T; step++) {
-    const t = reverse ? step : T - 1 - step;
-    const at = `${name}, backward step ${step} (t=${t})`;
-    const dzR = dxz.subarray(t * B * 4 * H, (t + 1) * B * 4 * H);
-    const dhR = dhs.subarray(t * B * P, (t + 1) * B * P);
-    expectClose(`${at}: dxz`, unpadBlocks(k.dxz.subarray(t * B * 4 * Hp, (t + 1) * B * 4 * Hp), B, 4, H), dzR,
-      TOL_BWD * Math.max(1, maxAbs(dzR)), gateLane(GATES, H), { log, key: `${build} bwd dxz (${weights})` });
-    expectClose(`${at}: total dL/dh_t (dhs)`, unpadBlocks(k.dhsTotal.subarray(t * B * Pp, (t + 1) * B * Pp), B, 1, P), dhR,
-      TOL_BWD * Math.max(1, maxAbs(dhR)), rowLane(P), { log, key: `${build} bwd dhs (${weights})` });
-  }
-  expectClose(`${name}, backward: dL/dh_0`, unpadBlocks(k.dh0, B, 1, P), dh, TOL_BWD * Math.max(1, maxAbs(dh)), rowLane(P), { log, key: `${build} bwd dh0 (${weights})` });
-  expectClose(`${name}, backward: dL/dc_0`, unpadBlocks(k.dc0, B, 1, H), dc, TOL_BWD * Math.max(1, maxAbs(dc)), rowLane(H), { log, key: `${build} bwd dc0 (${weights})` });
-  const stepRow = (r: number) => `t=${Math.floor(r / B)} b=${r % B}`;
-  expectZeroPadding(`${name}, backward: dxz`, k.dxz, T * B, 4, H, stepRow);
-  expectZeroPadding(`${name}, backward: dhs`, k.dhsTotal, T * B, 1, P, stepRow);
-  expectZeroPadding(`${name}, backward: dh`, k.dh0, B, 1, P);
-  expectZeroPadding(`${name}, backward: dc`, k.dc0, B, 1, H);
+  const key = (what: string) => `${build} bwd ${what} (${c.weights})`;
+  checkBackwardSteps(name, c, [
+    { what: "dxz", kernel: k.dxz, ref: dxz, G: 4, n: H, lanes: gateLane(GATES, H) },
+    { what: "total dL/dh_t (dhs)", kernel: k.dhsTotal, ref: dhs, G: 1, n: P, lanes: rowLane(P) },
+  ], TOL_BWD, log, key);
+  checkInitialGradient(name, "dL/dh_0", k.dh0, dh, c, P, TOL_BWD, rowLane(P), log, key("dh0"));
+  checkInitialGradient(name, "dL/dc_0", k.dc0, dc, c, H, TOL_BWD, rowLane(H), log, key("dc0"));
 }
 
-describe("lstmForward, lstmBackward (wasm) vs reference/lstm.ts, all builds", () => {
-  let rts: Runtimes;
-  const log = new ErrorLog();
-  beforeAll(async () => {
-    rts = await loadRuntimes();
-  });
-  afterAll(() => log.print("lstmForward, lstmBackward: largest |wasm - reference| (and error / tolerance) per build and buffer"));
-
-  it("matches the reference step by step, over the sequence, and backward (H 1..37, P < H, B 1..6, T 1..9, I 1..23)", () => {
-    fc.assert(fc.property(lstmCase, (c) => checkLstm(rts, c, log)), { numRuns: 500, seed: 0x157f });
-  });
-
-  it("covers the edges: H = 1, P = H - 1, T = 1 and a long sequence, reverse and bias both ways", () => {
+describeCellKernels("lstmForward, lstmBackward", {
+  property: "matches the reference step by step, over the sequence, and backward (H 1..37, P < H, B 1..6, T 1..9, I 1..23)",
+  arbitrary: lstmCase, numRuns: 500, seed: 0x157f,
+  edges: "covers the edges: H = 1, P = H - 1, T = 1 and a long sequence, reverse and bias both ways",
+  edgeCases: () => {
+    const cases: LstmCase[] = [];
     for (const [H, P, B, T] of [[1, 0, 1, 1], [2, 1, 1, 9], [5, 4, 3, 1], [37, 36, 6, 9], [36, 0, 5, 9], [4, 3, 4, 2]]) {
       for (const reverse of [false, true]) {
         for (const bias of [false, true]) {
-          checkLstm(rts, { H, P, I: 23, B, T, reverse, bias, weights: "init2", xScale: 16, lengths: bias, seed: H * 131 + T }, log);
+          cases.push({ H, P, I: 23, B, T, reverse, bias, weights: "init2", xScale: 16, lengths: bias, seed: H * 131 + T });
         }
       }
     }
-  });
-
-  it("leaves no block allocated", () => {
-    for (const build of BUILDS) if (rts[build].blocksInUse !== 0) throw new Error(`${build}: ${rts[build].blocksInUse} blocks in use`);
-  });
+    return cases;
+  },
+  check: checkLstm,
 });

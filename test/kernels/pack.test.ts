@@ -3,7 +3,10 @@
 // Pure data movement, so the comparison is bit for bit, zero padding included.
 import { describe, it, beforeAll } from "vitest";
 import fc from "fast-check";
-import { BUILDS, loadRuntimes, packed, rng, uniform, withWasm, expectSameBits, type Runtimes } from "./harness.js";
+import { BUILDS, loadRuntimes, packed, withWasm } from "./harness.js";
+import { expectSameBits } from "../helpers/compare.js";
+import { randomF32, rng } from "../helpers/random.js";
+import { type Runtimes } from "../helpers/runtimes.js";
 import { packedSize, roundUp4 } from "../../src/layout.js";
 
 describe("packWeights (wasm) vs layout.ts pack, all builds", () => {
@@ -16,7 +19,7 @@ describe("packWeights (wasm) vs layout.ts pack, all builds", () => {
     fc.assert(
       fc.property(fc.integer({ min: 1, max: 5 }), fc.integer({ min: 1, max: 37 }), fc.integer({ min: 1, max: 41 }), fc.integer(),
         (G, R, C, seed) => {
-          const src = uniform(G * R * C, 1, rng(seed));
+          const src = randomF32(G * R * C, rng(seed));
           const want = packed(src, G, R, C);
           const n = packedSize(C, G * roundUp4(R));
           for (const build of BUILDS) {
