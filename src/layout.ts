@@ -230,6 +230,37 @@ export function unpackTensor(block: Float32Array, t: PackedTensor): Float32Array
 }
 
 /**
+ * The padding rule of rows: copies B rows of n values from src (from index `offset`) into wasm memory at byte
+ * address `ptr`, rows of stride np with the padding lanes zeroed; zeros when src is null. `heap` is the runtime's
+ * whole-memory view (Runtime.heap()).
+ */
+export function writeRows(heap: Float32Array, ptr: number, src: Float32Array | null, offset: number, B: number, n: number, np: number): void {
+  const base = heapIndex(ptr);
+  if (!src) {
+    heap.fill(0, base, base + B * np);
+  } else if (n === np) { // unpadded rows are one block: a memcpy rather than an element loop (a streaming step's state)
+    heap.set(src.subarray(offset, offset + B * n), base);
+  } else {
+    heap.fill(0, base, base + B * np);
+    for (let b = 0; b < B; b++) {
+      for (let j = 0; j < n; j++) heap[base + b * np + j] = src[offset + b * n + j];
+    }
+  }
+}
+
+/** The inverse: B rows of n values from wasm memory at byte address `ptr` (rows of stride np) into dst from `offset`. */
+export function readRows(dst: Float32Array, offset: number, heap: Float32Array, ptr: number, B: number, n: number, np: number): void {
+  const base = heapIndex(ptr);
+  if (n === np) {
+    dst.set(heap.subarray(base, base + B * n), offset);
+    return;
+  }
+  for (let b = 0; b < B; b++) {
+    for (let j = 0; j < n; j++) dst[offset + b * n + j] = heap[base + b * np + j];
+  }
+}
+
+/**
  * Transposed copies of the weights, for the backward products (dh = dz · W_hh etc. is a gemm against W_hhᵀ),
  * rebuilt by assembly/gemm.ts's packTransposed at every backward pass, as float offsets into one block:
  *   whh (G*Hp, P) per layer and direction;  whr (Pp, H) with a projection;  wih[e] (G*Hp, I_e) per input block

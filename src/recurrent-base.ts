@@ -1,12 +1,14 @@
-// src/recurrent-base.ts: what layers and cells share: a spec, an engine holding the parameters (wasm or reference),
-// and a lifetime. dispose() frees the wasm memory, is safe to call twice, and makes later use throw.
+// src/recurrent-base.ts: what layers and cells share: a spec, an engine holding the parameters (WasmEngine or
+// ReferenceEngine, chosen once in the constructor: src/backend.ts), and a lifetime. dispose() frees the wasm memory,
+// is safe to call twice, and makes later use throw.
 import { RnnError } from "./errors.js";
 import type { Engine } from "./engine.js";
 import { ReferenceEngine } from "./reference-engine.js";
 import { WasmEngine } from "./wasm-engine.js";
-import { checkBlockSize, getRuntime, Runtime } from "./runtime.js";
+import { backendRuntime, chooseBackend } from "./backend.js";
+import { checkBlockSize, Runtime } from "./runtime.js";
 import { fillUniform, mulberry32 } from "./random.js";
-import { paramBlockFloats } from "./layout.js";
+import { bytesOf, paramBlockFloats } from "./layout.js";
 import { describeValue, nanPolicyOption, oneOf, seedOption } from "./options.js";
 import { initBound, paramList, type Spec } from "./architecture.js";
 import { numel, type NanPolicy, type Tensor } from "./tensor.js";
@@ -42,7 +44,7 @@ export function checkBackendOptions(o: BackendOptions): Required<Pick<BackendOpt
  * copied): the same bound for both backends, so a model built on one runs on the other.
  */
 export function checkModelSize(spec: Spec): void {
-  checkBlockSize(paramBlockFloats(spec) * 4, `the parameters of ${modelName(spec)} with ${describeSpec(spec)}`, "use a smaller model");
+  checkBlockSize(bytesOf(paramBlockFloats(spec)), `the parameters of ${modelName(spec)} with ${describeSpec(spec)}`, "use a smaller model");
 }
 
 export function randomParams(spec: Spec, seed: number | undefined): Record<string, Float32Array> {
@@ -67,11 +69,12 @@ export abstract class RecurrentBase implements Trainable {
     this.backend = o.backend;
     this.nanPolicy = o.nanPolicy;
     checkModelSize(spec);
-    const runtime = o.backend === "wasm" ? o.runtime ?? getRuntime() : null;
+    const runtime = backendRuntime(o.backend, o.runtime);
     const weights = params === undefined ? randomParams(spec, o.seed) : checkWeights(spec, params, o.nanPolicy);
-    this.engine = runtime
-      ? new WasmEngine(runtime, spec, weights, modelName(spec))
-      : new ReferenceEngine(spec, weights);
+    this.engine = chooseBackend<Engine>(runtime, {
+      wasm: (rt) => new WasmEngine(rt, spec, weights, modelName(spec)),
+      reference: () => new ReferenceEngine(spec, weights),
+    });
   }
 
   protected live(): Engine {

@@ -8,7 +8,7 @@
 import type { Spec } from "./architecture.js";
 import {
   GRU_N_BLOCK, GRU_RH_BLOCK, LSTM_R_BLOCK, gateBlockOffset, heapIndex, packedColumnOffset, packedRowOffset,
-  panelStride, ptrAt, stepOffset, type ModelDims,
+  panelStride, ptrAt, readRows, stepOffset, writeRows, type ModelDims,
 } from "./layout.js";
 import type { Runtime } from "./runtime.js";
 import { chunksOf, firstOutputSlot, firstReadSlot, firstSlot, lastSlot } from "./sequence.js";
@@ -242,35 +242,5 @@ export function inputGradients(c: Call, g: GradPtrs, wT: TransposedPtrs, input: 
     const dWihRowsPtr = ptrAt(g.dWihPtr, packedRowOffset(e * P));
     k.gemmBackwardWeight(dWihRowsPtr, panelStride(D * P), input.outputsPtrs[e], Pp, sc.dxzPtr, GHp, M, P, GHp);
     k.gemm(input.dhsPtrs[e], Pp, sc.dxzPtr, GHp, wT.wihTPtrs[e], panelStride(GHp), 0, M, GHp, P, 1);
-  }
-}
-
-/**
- * Copies B rows of n values from src (from index `offset`) into wasm memory at byte address `ptr`, rows of
- * stride np with the padding zeroed; zeros when src is null. `heap` is the runtime's whole-memory view.
- */
-export function writeRows(heap: Float32Array, ptr: number, src: Float32Array | null, offset: number, B: number, n: number, np: number): void {
-  const base = heapIndex(ptr);
-  if (!src) {
-    heap.fill(0, base, base + B * np);
-  } else if (n === np) { // unpadded rows are one block: a memcpy rather than an element loop (a streaming step's state)
-    heap.set(src.subarray(offset, offset + B * n), base);
-  } else {
-    heap.fill(0, base, base + B * np);
-    for (let b = 0; b < B; b++) {
-      for (let j = 0; j < n; j++) heap[base + b * np + j] = src[offset + b * n + j];
-    }
-  }
-}
-
-/** Copies B rows of n values from wasm memory at byte address `ptr` (rows of stride np) into dst from `offset`. */
-export function readRows(dst: Float32Array, offset: number, heap: Float32Array, ptr: number, B: number, n: number, np: number): void {
-  const base = heapIndex(ptr);
-  if (n === np) {
-    dst.set(heap.subarray(base, base + B * n), offset);
-    return;
-  }
-  for (let b = 0; b < B; b++) {
-    for (let j = 0; j < n; j++) dst[offset + b * n + j] = heap[base + b * np + j];
   }
 }

@@ -1,9 +1,10 @@
-// src/train/clip.ts: gradient clipping with torch.nn.utils semantics, over whole gradient buffers.
+// src/train/clip.ts: gradient clipping with torch.nn.utils semantics, over whole gradient buffers, each on the
+// backend its model chose (train/buffer-ops.ts).
 //   clipGradNorm: total = ||all gradients||_p; every gradient *= min(1, maxNorm / (total + 1e-6)); returns total
 //   clipGradValue: every gradient clamped to [-clip, clip]
 import { RnnError } from "../errors.js";
 import { describeValue, flag } from "../options.js";
-import * as ref from "../reference/optim.js";
+import { bufferOps } from "./buffer-ops.js";
 import { buffersOf, type ParamBuffer, type Trainable } from "./params.js";
 
 /**
@@ -27,13 +28,13 @@ export function gradNorm(models: Models, normType = 2): number {
   }
   let acc = 0;
   for (const b of buffersOf(models)) {
-    const w = b.wasm();
+    const ops = bufferOps(b);
     if (normType === Infinity) {
-      acc = Math.max(acc, w ? w.runtime.kernels.maxAbs(w.grads, b.size) : ref.maxAbs(b.grads(), b.size));
+      acc = Math.max(acc, ops.maxAbs());
       if (Number.isNaN(acc)) return NaN;
     } else if (normType === 2) {
-      acc += w ? w.runtime.kernels.sumSquares(w.grads, b.size) : ref.sumSquares(b.grads(), b.size);
-    } else {
+      acc += ops.sumSquares();
+    } else { // any other p: a loop over the values, the same on both backends
       const g = b.grads();
       for (let i = 0; i < g.length; i++) acc += Math.abs(g[i]) ** normType;
     }
@@ -66,11 +67,7 @@ export function clipGradNorm(models: Models, maxNorm: number, normType = 2, erro
   }
   const coef = Math.min(1, maxNorm / (total + 1e-6));
   if (coef < 1 || Number.isNaN(coef)) {
-    for (const b of buffersOf(models)) {
-      const w = b.wasm();
-      if (w) w.runtime.kernels.scaleInPlace(w.grads, b.size, coef);
-      else ref.scaleInPlace(b.grads(), b.size, coef);
-    }
+    for (const b of buffersOf(models)) bufferOps(b).scaleGrads(coef);
   }
   return total;
 }
@@ -83,9 +80,5 @@ export function clipGradNorm(models: Models, maxNorm: number, normType = 2, erro
  */
 export function clipGradValue(models: Models, clipValue: number): void {
   if (typeof clipValue !== "number" || !(clipValue >= 0)) throw new RnnError("unexpected", `clipValue must be a number >= 0, got ${describeValue(clipValue)}`);
-  for (const b of buffersOf(models)) {
-    const w = b.wasm();
-    if (w) w.runtime.kernels.clampInPlace(w.grads, b.size, clipValue);
-    else ref.clampInPlace(b.grads(), b.size, clipValue);
-  }
+  for (const b of buffersOf(models)) bufferOps(b).clampGrads(clipValue);
 }

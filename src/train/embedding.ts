@@ -1,16 +1,19 @@
 // src/train/embedding.ts: a lookup table, as torch.nn.Embedding: indices [...] -> rows of weight [..., dim].
 // Backward adds each upstream row into the gradient row of its index. Pure gathers and scatters, so it runs
-// in TypeScript on views of the same wasm block the optimizers update (or on arrays, reference backend).
+// in TypeScript on the table's values wherever its backend keeps them (its engine is a ParamStore: wasm blocks
+// the optimizers update in place, or arrays; chosen once in the constructor, src/backend.ts).
+import { backendRuntime, chooseBackend } from "../backend.js";
 import { RnnError } from "../errors.js";
-import { getRuntime, type Runtime } from "../runtime.js";
+import { bytesOf } from "../layout.js";
+import { ArrayParamStore, WasmParamStore, type ParamStore } from "../param-store.js";
+import type { Runtime } from "../runtime.js";
 import { mulberry32 } from "../random.js";
 import { checkTensor, numel, type Tensor } from "../tensor.js";
-import { Blocks } from "../blocks.js";
 import { checkBlockSize } from "../runtime.js";
 import { trainOption, describeValue, knownKeys, optionsObject } from "../options.js";
 import { checkBackendOptions } from "../recurrent-base.js";
 import { checkWeight, type WeightValue } from "../weights.js";
-import { arrayBuffer, wasmBuffer, type ParamBuffer, type Trainable } from "./params.js";
+import type { ParamBuffer, Trainable } from "./params.js";
 
 /** Integer indices with a shape: Int32Array, or float data holding whole numbers. */
 export interface IndexTensor {
@@ -48,12 +51,7 @@ export class Embedding implements Trainable {
   readonly numEmbeddings: number;
   /** Features of each row. */
   readonly embeddingDim: number;
-  private readonly rt: Runtime | null;
-  private readonly blocks: Blocks | null = null;
-  private paramsPtr = 0;
-  private gradsPtr = 0;
-  private W: Float32Array | null = null;
-  private dW: Float32Array | null = null;
+  private readonly table: ParamStore; // weight [numEmbeddings, embeddingDim] and its gradient
   private saved: { idx: Int32Array; shape: number[] } | null = null;
   private disposed = false;
 
@@ -74,34 +72,19 @@ export class Embedding implements Trainable {
     this.embeddingDim = o.embeddingDim;
     const n = this.numEmbeddings * this.embeddingDim;
     const what = `an Embedding(${this.numEmbeddings}, ${this.embeddingDim})`;
-    checkBlockSize(n * 4, `the table of ${what}`, "use a smaller table");
+    checkBlockSize(bytesOf(n), `the table of ${what}`, "use a smaller table");
     const w = weight === undefined
       ? normal(n, mulberry32(b.seed ?? Math.floor(Math.random() * 2 ** 32)))
       : checkWeight("weight", weight, [this.numEmbeddings, this.embeddingDim], "propagate", what);
-    if (b.backend === "wasm") {
-      this.rt = b.runtime ?? getRuntime();
-      this.blocks = new Blocks(this.rt, this, what);
-      this.paramsPtr = this.blocks.alloc(n * 4, "the table");
-      this.gradsPtr = this.blocks.alloc(n * 4, "the gradients");
-      this.rt.f32(this.paramsPtr, n).set(w);
-      this.rt.f32(this.gradsPtr, n).fill(0);
-    } else {
-      this.rt = null;
-      this.W = w.slice();
-      this.dW = new Float32Array(n);
-    }
+    this.table = chooseBackend<ParamStore>(backendRuntime(b.backend, b.runtime), {
+      wasm: (rt) => new WasmParamStore(rt, n, what, { params: "the table", grads: "the gradients" }),
+      reference: () => new ArrayParamStore(n),
+    });
+    this.table.params().set(w);
   }
 
   private live(): void {
     if (this.disposed) throw new RnnError("disposed", "this Embedding was disposed; create a new one");
-  }
-
-  private weights(): Float32Array {
-    return this.rt ? this.rt.f32(this.paramsPtr, this.numEmbeddings * this.embeddingDim) : this.W!;
-  }
-
-  private gradients(): Float32Array {
-    return this.rt ? this.rt.f32(this.gradsPtr, this.numEmbeddings * this.embeddingDim) : this.dW!;
   }
 
   /** indices [...] -> [..., embeddingDim]. With `train`, keeps the indices for backward(). */
@@ -121,7 +104,7 @@ export class Embedding implements Trainable {
       idx[i] = v;
     }
     const D = this.embeddingDim;
-    const W = this.weights();
+    const W = this.table.params();
     const out = new Float32Array(n * D);
     for (let i = 0; i < n; i++) out.set(W.subarray(idx[i] * D, (idx[i] + 1) * D), i * D);
     this.saved = trainOption("Embedding.forward", options) ? { idx, shape: [...indices.shape] } : null;
@@ -136,7 +119,7 @@ export class Embedding implements Trainable {
     const D = this.embeddingDim;
     const g = checkTensor("output gradient", dy, [...s.shape, D]);
     this.saved = null;
-    const dW = this.gradients();
+    const dW = this.table.grads();
     for (let i = 0; i < s.idx.length; i++) {
       const row = s.idx[i] * D;
       for (let j = 0; j < D; j++) dW[row + j] += g.data[i * D + j];
@@ -147,34 +130,32 @@ export class Embedding implements Trainable {
   /** `{ weight [numEmbeddings, embeddingDim] }`, as PyTorch names it (a copy). */
   toTorch(): Record<string, Tensor> {
     this.live();
-    return { weight: { shape: [this.numEmbeddings, this.embeddingDim], data: this.weights().slice() } };
+    return { weight: { shape: [this.numEmbeddings, this.embeddingDim], data: this.table.params().slice() } };
   }
 
   /** The accumulated gradient under the same name (a copy). */
   grads(): Record<string, Tensor> {
     this.live();
-    return { weight: { shape: [this.numEmbeddings, this.embeddingDim], data: this.gradients().slice() } };
+    return { weight: { shape: [this.numEmbeddings, this.embeddingDim], data: this.table.grads().slice() } };
   }
 
   /** Sets the gradient to zero. */
   zeroGrad(): void {
     this.live();
-    this.gradients().fill(0);
+    this.table.grads().fill(0);
   }
 
   /** The table and its gradient as a flat buffer, for optimizers and clipping. */
   parameterBuffers(): ParamBuffer[] {
     this.live();
-    const alive = () => this.live();
-    const n = this.numEmbeddings * this.embeddingDim;
-    return this.rt ? [wasmBuffer(this.rt, this.paramsPtr, this.gradsPtr, n, alive)] : [arrayBuffer(this.W!, this.dW!, alive)];
+    return this.table.buffers(() => this.live());
   }
 
   /** Frees the wasm memory. Safe to call twice; any later call throws `code 'disposed'`. */
   dispose(): void {
     if (this.disposed) return;
     this.disposed = true;
-    this.blocks?.freeAll();
+    this.table.dispose();
     this.saved = null;
   }
 

@@ -1,11 +1,12 @@
 // src/train/optim.ts: SGD, Adam and AdamW with torch.optim's update rules and defaults (assembly/optim.ts
 // states them). Each keeps its moments in buffers of the same layout as the parameters: wasm blocks in the
-// model's runtime, or arrays for the reference backend, and updates every buffer in one whole-buffer pass.
+// model's runtime, or arrays for the reference backend (train/buffer-ops.ts, chosen once per parameter buffer),
+// and updates every buffer in one whole-buffer pass.
 import { RnnError } from "../errors.js";
 import type { Runtime } from "../runtime.js";
-import * as ref from "../reference/optim.js";
 import { Blocks } from "../blocks.js";
 import { describeValue, flag, knownKeys, optionsObject } from "../options.js";
+import { bufferOps, type AdamBuffer, type SgdBuffer } from "./buffer-ops.js";
 import { buffersOf, type ParamBuffer, type Trainable } from "./params.js";
 
 /**
@@ -14,24 +15,6 @@ import { buffersOf, type ParamBuffer, type Trainable } from "./params.js";
  * @inline
  */
 type Models = Trainable | Trainable[] | ParamBuffer[];
-
-/** A moment buffer: a zeroed wasm block next to a wasm parameter buffer (owned by `blocks`), or an array. */
-class Moment {
-  readonly ptr: number;
-  readonly array: Float32Array | null;
-
-  constructor(b: ParamBuffer, blocks: (rt: Runtime) => Blocks) {
-    const w = b.wasm();
-    if (w) {
-      this.ptr = blocks(w.runtime).alloc(b.size * 4, "a moment buffer");
-      w.runtime.f32(this.ptr, b.size).fill(0);
-      this.array = null;
-    } else {
-      this.ptr = 0;
-      this.array = new Float32Array(b.size);
-    }
-  }
-}
 
 /** A hyperparameter: a finite number (undefined gives `fallback`) for which `ok` holds; `rule` says what ok means. */
 function hyper(name: string, v: unknown, fallback: number, ok: (v: number) => boolean, rule: string): number {
@@ -66,17 +49,12 @@ export abstract class Optimizer {
     return b;
   };
 
-  /** Zeroed moment buffers, one per parameter buffer. */
-  protected newMoments(): Moment[] {
-    return this.buffers.map((b) => new Moment(b, this.blocksIn));
-  }
-
   /** Applies one update from the current gradients. */
   step(): void {
     if (this.disposed) throw new RnnError("disposed", "this optimizer was disposed");
     for (const b of this.buffers) b.wasm(); // throws if any model was disposed, before anything changes
     this.stepCount++;
-    this.buffers.forEach((b, i) => this.update(b, i));
+    this.update();
   }
 
   /** Zeroes the gradients of the models this optimizer updates. */
@@ -88,7 +66,8 @@ export abstract class Optimizer {
     }
   }
 
-  protected abstract update(b: ParamBuffer, i: number): void;
+  /** One update of every buffer, stepCount being the step's number (1 for the first). */
+  protected abstract update(): void;
 
   /** Frees the moment buffers (wasm memory). Safe to call twice. */
   dispose(): void {
@@ -140,7 +119,7 @@ export class SGD extends Optimizer {
   readonly weightDecay: number;
   /** Whether the momentum is Nesterov's. */
   readonly nesterov: boolean;
-  private readonly bufs: Moment[];
+  private states: SgdBuffer[] | null;
 
   /**
    * An SGD optimizer over the parameters of `models`.
@@ -162,20 +141,18 @@ export class SGD extends Optimizer {
     if (this.nesterov && (this.momentum <= 0 || this.dampening !== 0)) {
       throw new RnnError("unexpected", "Nesterov momentum requires a momentum and zero dampening");
     }
-    this.bufs = this.momentum !== 0 ? this.newMoments() : [];
+    // made now when there are momentum buffers to allocate; without, at the first step (making one then touches
+    // no buffer, so an SGD can be made over models that are disposed before it steps, which then throws)
+    this.states = this.momentum !== 0 ? this.newStates() : null;
   }
 
-  protected update(b: ParamBuffer, i: number): void {
-    const w = b.wasm();
-    const buf = this.bufs[i];
-    const first = this.stepCount === 1;
-    if (w) {
-      w.runtime.kernels.sgdStep(w.params, w.grads, buf?.ptr ?? 0, b.size, this.lr, this.momentum, this.dampening,
-        this.weightDecay, this.nesterov ? 1 : 0, first ? 1 : 0);
-    } else {
-      ref.sgdStep(b.params(), b.grads(), buf?.array ?? null, b.size, this.lr, this.momentum, this.dampening,
-        this.weightDecay, this.nesterov, first);
-    }
+  private newStates(): SgdBuffer[] {
+    return this.buffers.map((b) => bufferOps(b).sgd(this.momentum !== 0, this.blocksIn));
+  }
+
+  protected update(): void {
+    this.states ??= this.newStates();
+    for (const s of this.states) s.step(this, this.stepCount === 1);
   }
 }
 
@@ -216,9 +193,7 @@ export class Adam extends Optimizer {
   /** Whether AMSGrad is on. */
   readonly amsgrad: boolean;
   protected readonly decoupled: boolean = false;
-  private readonly m: Moment[];
-  private readonly v: Moment[];
-  private readonly vmax: Moment[];
+  private readonly states: AdamBuffer[];
 
   /**
    * An Adam optimizer over the parameters of `models` (its moments start at zero).
@@ -243,23 +218,15 @@ export class Adam extends Optimizer {
     this.eps = hyper("eps", o.eps, 1e-8, nonNegative, "a number >= 0");
     this.weightDecay = hyper("weightDecay", o.weightDecay, defaultWeightDecay, nonNegative, "a number >= 0");
     this.amsgrad = flag("amsgrad", o.amsgrad, false);
-    this.m = this.newMoments();
-    this.v = this.newMoments();
-    this.vmax = this.amsgrad ? this.newMoments() : [];
+    this.states = this.buffers.map((b) => bufferOps(b).adam(this.amsgrad, this.blocksIn));
   }
 
-  protected update(b: ParamBuffer, i: number): void {
-    const [b1, b2] = this.betas;
-    const bc1 = 1 - b1 ** this.stepCount;
-    const bc2 = 1 - b2 ** this.stepCount;
-    const w = b.wasm();
-    if (w) {
-      w.runtime.kernels.adamStep(w.params, w.grads, this.m[i].ptr, this.v[i].ptr, this.vmax[i]?.ptr ?? 0, b.size,
-        this.lr, b1, b2, this.eps, this.weightDecay, bc1, bc2, this.decoupled ? 1 : 0);
-    } else {
-      ref.adamStep(b.params(), b.grads(), this.m[i].array!, this.v[i].array!, this.vmax[i]?.array ?? null, b.size,
-        this.lr, b1, b2, this.eps, this.weightDecay, bc1, bc2, this.decoupled);
-    }
+  protected update(): void {
+    const [beta1, beta2] = this.betas;
+    const bc1 = 1 - beta1 ** this.stepCount;
+    const bc2 = 1 - beta2 ** this.stepCount;
+    const h = { lr: this.lr, beta1, beta2, eps: this.eps, weightDecay: this.weightDecay, decoupled: this.decoupled };
+    for (const s of this.states) s.step(h, bc1, bc2);
   }
 }
 
