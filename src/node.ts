@@ -5,7 +5,7 @@ import * as url from "node:url";
 import { readFirstFile, readSourceFile, setPlatform, wasmFileName } from "./wasm-source.js";
 
 // This module's URL, in a variable: `new URL(`...${name}`, import.meta.url)` written out makes webpack look for the
-// folders at build time (see HERE in platform.ts). In a CommonJS bundle of a program (esbuild --format=cjs)
+// folders at build time (see HERE in wasm-source.ts). In a CommonJS bundle of a program (esbuild --format=cjs)
 // import.meta is empty and __filename is the bundle.
 const HERE = import.meta.url ?? url.pathToFileURL(__filename).href;
 
@@ -13,7 +13,7 @@ setPlatform({
   name: "node",
   // build/ is two levels up from dist/src/node.js and one level up from src/node.ts (run from source) and from
   // dist/rnn-wasm.node.js (this entry bundled into one file, what package.json's "node" export loads: one file
-  // imports in ~7 ms where the module graph took ~45). When a program bundles the package (esbuild --platform=node),
+  // imports in about 7 ms, the module graph in about 45). When a program bundles the package (esbuild --platform=node),
   // this URL is the program's bundle: a build/ folder beside it comes first, the recipe in docs/bundlers.md.
   packagedWasm: (build) => readFirstFile({ readFile }, url, [
     new URL(`./build/${wasmFileName(build)}`, HERE),

@@ -180,8 +180,8 @@ export class Runtime {
   private heapView: Float32Array | null = null;
 
   /**
-   * A Float32Array over the whole memory (index = byte offset / 4), made again only after memory grew (growth
-   * detaches the old one). For hot paths that copy many small pieces: no view per piece.
+   * A Float32Array over the whole memory (a byte address's index is layout.ts heapIndex), made again only after
+   * memory grew (growth detaches the old one). For hot paths that copy many small pieces: no view per piece.
    */
   heap(): Float32Array {
     const buffer = this.kernels.memory.buffer;

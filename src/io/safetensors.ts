@@ -183,16 +183,16 @@ function decode(e: Entry, file: Uint8Array, view: DataView, dataStart: number): 
   const bits = new Uint32Array(out.buffer); // writing bits keeps NaN payloads that a float store could canonicalise
   switch (e.dtype) {
     case "F32":
-      for (let i = 0; i < count; i++) bits[i] = view.getUint32(at + 4 * i, true);
+      for (let i = 0; i < count; i++) bits[i] = view.getUint32(at + DTYPE_BYTES.F32 * i, true);
       break;
     case "F16":
-      for (let i = 0; i < count; i++) bits[i] = f16ToF32Bits(view.getUint16(at + 2 * i, true));
+      for (let i = 0; i < count; i++) bits[i] = f16ToF32Bits(view.getUint16(at + DTYPE_BYTES.F16 * i, true));
       break;
     case "BF16": // bfloat16 is the high half of a float32
-      for (let i = 0; i < count; i++) bits[i] = view.getUint16(at + 2 * i, true) << 16;
+      for (let i = 0; i < count; i++) bits[i] = view.getUint16(at + DTYPE_BYTES.BF16 * i, true) << 16;
       break;
     case "F64": // the Float32Array store rounds to nearest, ties to even
-      for (let i = 0; i < count; i++) out[i] = view.getFloat64(at + 8 * i, true);
+      for (let i = 0; i < count; i++) out[i] = view.getFloat64(at + DTYPE_BYTES.F64 * i, true);
       break;
   }
   return out;
@@ -268,7 +268,7 @@ export function saveSafetensors(tensors: Record<string, Tensor>, metadata?: Reco
     if (HOST_IS_LITTLE_ENDIAN) file.set(new Uint8Array(data.buffer, data.byteOffset, data.byteLength), at);
     else {
       const bits = new Uint32Array(data.buffer, data.byteOffset, data.length);
-      for (let i = 0; i < bits.length; i++) view.setUint32(at + 4 * i, bits[i], true);
+      for (let i = 0; i < bits.length; i++) view.setUint32(at + DTYPE_BYTES.F32 * i, bits[i], true);
     }
     at += data.byteLength;
   }

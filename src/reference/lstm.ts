@@ -18,16 +18,17 @@ export function lstmForward(
   lengths: Int32Array | null = null,
 ): void {
   const width = lstmGateWidth(H, Wr !== null);
+  const G = 4 * H; // a row of xz: the four gate blocks
   for (let step = 0; step < T; step++) {
     const t = reverse ? T - 1 - step : step;
     const prev = reverse ? t + 1 : t;
     const next = reverse ? t : t + 1;
     const g = gates.subarray(t * B * width, (t + 1) * B * width);
-    gemm(g, width, hs.subarray(prev * B * P), P, Wh, P, bh, B, P, 4 * H, false);
+    gemm(g, width, hs.subarray(prev * B * P), P, Wh, P, bh, B, P, G, false);
     for (let b = 0; b < B; b++) {
       for (let j = 0; j < H; j++) {
         const gi = b * width + j;
-        const xi = (t * B + b) * 4 * H + j;
+        const xi = (t * B + b) * G + j;
         const i = sigmoid(xz[xi] + g[gi]);
         const f = sigmoid(xz[xi + H] + g[gi + H]);
         const gg = tanh(xz[xi + 2 * H] + g[gi + 2 * H]);
@@ -65,17 +66,18 @@ export function lstmBackward(
   lengths: Int32Array | null = null,
 ): void {
   const width = lstmGateWidth(H, Wr !== null);
+  const G = 4 * H; // a row of dxz: the four gate blocks
   for (let step = 0; step < T; step++) {
     const t = reverse ? step : T - 1 - step;
     const prev = reverse ? t + 1 : t;
     const next = reverse ? t : t + 1;
     const dht = dhs.subarray(t * B * P, (t + 1) * B * P);
-    const dz = dxz.subarray(t * B * 4 * H, (t + 1) * B * 4 * H);
+    const dz = dxz.subarray(t * B * G, (t + 1) * B * G);
     addInto(dht, dh, B * P);
     if (Wr) gemmBackwardInput(dr, H, dht, P, Wr, H, B, H, P, false);
     for (let b = 0; b < B; b++) {
       if (ended(lengths, b, t)) {
-        dz.fill(0, b * 4 * H, (b + 1) * 4 * H);
+        dz.fill(0, b * G, (b + 1) * G);
         continue;
       }
       for (let j = 0; j < H; j++) {
@@ -85,14 +87,14 @@ export function lstmBackward(
         const drv = Wr ? dr[b * H + j] : dht[b * P + j];
         const dcv = dc[b * H + j] + drv * o * (1 - tc * tc);
         dc[b * H + j] = dcv * f;
-        const zi = b * 4 * H + j;
+        const zi = b * G + j;
         dz[zi] = dcv * g * i * (1 - i);
         dz[zi + H] = dcv * cs[(prev * B + b) * H + j] * f * (1 - f);
         dz[zi + 2 * H] = dcv * i * (1 - g * g);
         dz[zi + 3 * H] = drv * tc * o * (1 - o);
       }
     }
-    gemmBackwardInput(dh, P, dz, 4 * H, Wh, P, B, P, 4 * H, false);
+    gemmBackwardInput(dh, P, dz, G, Wh, P, B, P, G, false);
     for (let b = 0; b < B; b++) if (ended(lengths, b, t)) dh.set(dht.subarray(b * P, (b + 1) * P), b * P);
   }
 }
