@@ -8,7 +8,9 @@
 //                 outputs pass no gradient back
 //   interleaving  the last layer's output (T,B,D*P) holds direction d's h_t in columns d*P..(d+1)*P
 //   chunking      inference runs a direction's steps in chunks, in the direction's order of time
-import type { Vec } from "./reference/math.js";
+
+/** Float32Array, or Float64Array for the reference run as a float64 oracle. */
+type Vec = Float32Array | Float64Array;
 
 /** Slot of direction d's state before its first step. */
 export function firstSlot(d: number, T: number): number {
