@@ -257,7 +257,6 @@ class Notes {
 
 /** The rows of one workload's table, and its notes. */
 function renderWorkload(r: WorkloadResult): string {
-  const { I, H, B, T } = r.shape;
   const notes = new Notes();
   const timed = r.rows.filter((x) => x.status === "timed");
   const has = (key: "vsOrtNative" | "vsPytorch") => timed.some((x) => x[key] !== undefined);
