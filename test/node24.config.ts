@@ -11,7 +11,7 @@
 // and error messages (test/api/errors, hostile), files (test/io, test/fuzz), the float64 reference against finite
 // differences (test/gradcheck/reference), the example programs (they call the API the numerical tests cover),
 // and test/js-runtimes, which starts Node 24 itself. Docs, bundlers, the packed package and the CLI are not
-// engine tests either.
+// engine tests either. A new test file runs here only once it is listed below.
 import { defineConfig } from "vitest/config";
 import base from "../vitest.config.js";
 
