@@ -174,12 +174,12 @@ export function checkInitialGradient(name: string, what: string, kernel: Float32
  * The suite of one cell's kernels: the property over random cases, the edge cases, and that the harness left no
  * block allocated; the largest error per build and buffer is printed at the end.
  */
-export function describeCellKernels<C>(title: string, o: {
+export function describeCellKernels<C>(title: string, reference: string, o: {
   property: string; arbitrary: fc.Arbitrary<C>; numRuns: number; seed: number;
   edges: string; edgeCases: () => C[];
   check: (rts: Runtimes, c: C, log: ErrorLog) => void;
 }): void {
-  describe(`${title} (wasm) vs the reference, all builds`, () => {
+  describe(`${title} (wasm) vs ${reference}, all builds`, () => {
     let rts: Runtimes;
     const log = new ErrorLog();
     beforeAll(async () => {

@@ -214,7 +214,7 @@ function checkBackward(c: GruCase, d: CellData, k: KernelRun, Wh: Float64Array, 
   checkInitialGradient(name, "dL/dh_0", k.dh0, dh, c, H, TOL_BWD, rowLane(H), log, key("dh0"));
 }
 
-describeCellKernels("gruForward, gruBackward", {
+describeCellKernels("gruForward, gruBackward", "reference/gru.ts", {
   property: "matches the reference step by step, over the sequence, and backward (H 1..37, B 1..6, T 1..9, I 1..23, both resets)",
   arbitrary: gruCase, numRuns: 500, seed: 0x6e0,
   edges: "covers the edges: H = 1, 4, 5, 37, T = 1 and 9, every flag",

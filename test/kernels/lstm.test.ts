@@ -244,7 +244,7 @@ function checkBackward(c: LstmCase, d: LstmData, k: KernelRun, w: { Wh: Float64A
   checkInitialGradient(name, "dL/dc_0", k.dc0, dc, c, H, TOL_BWD, rowLane(H), log, key("dc0"));
 }
 
-describeCellKernels("lstmForward, lstmBackward", {
+describeCellKernels("lstmForward, lstmBackward", "reference/lstm.ts", {
   property: "matches the reference step by step, over the sequence, and backward (H 1..37, P < H, B 1..6, T 1..9, I 1..23)",
   arbitrary: lstmCase, numRuns: 500, seed: 0x157f,
   edges: "covers the edges: H = 1, P = H - 1, T = 1 and a long sequence, reverse and bias both ways",

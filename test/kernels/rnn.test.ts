@@ -121,7 +121,7 @@ function checkBackward(c: RnnCase, d: CellData, k: KernelRun, Wh: Float64Array, 
   checkInitialGradient(name, "dL/dh_0", k.dh0, dh, c, H, TOL_BWD, rowLane(H), log, key("dh0"));
 }
 
-describeCellKernels("rnnForward, rnnBackward", {
+describeCellKernels("rnnForward, rnnBackward", "reference/rnn.ts", {
   property: "matches the reference step by step, over the sequence, and backward (H 1..37, B 1..6, T 1..9, I 1..23, tanh and relu)",
   arbitrary: rnnCase, numRuns: 600, seed: 0x2a1,
   edges: "covers the edges: H = 1, 4, 5, 37, T = 1 and 9, every flag",
