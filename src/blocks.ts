@@ -102,6 +102,14 @@ export class Workspace {
     return this.ptr;
   }
 
+  /**
+   * The current block's address when it holds `floats`, else 0: a call checks this first and builds the message for
+   * get() only when the block must grow, so a steady-state call allocates nothing, not even that closure.
+   */
+  fits(floats: number): number {
+    return floats <= this.floats ? this.ptr : 0;
+  }
+
   /** Byte address of the current block (0 before the first get). */
   get address(): number {
     return this.ptr;

@@ -86,7 +86,8 @@ export class WasmEngine implements Engine {
   /** The forward over every layer and direction, in the workspace `ws`; `train` keeps each step's gates. */
   private runForward(ws: ForwardWorkspace, x: Float32Array, T: number, B: number, h0: Float32Array | null,
     c0: Float32Array | null, train: boolean, lengths: Int32Array | null): EngineResult {
-    const wsPtr = this.scratch.get(ws.totalFloats, () => `the ${train ? "training" : "inference"} workspace for T = ${T}, B = ${B}`);
+    const wsPtr = this.scratch.fits(ws.totalFloats) ||
+      this.scratch.get(ws.totalFloats, () => `the ${train ? "training" : "inference"} workspace for T = ${T}, B = ${B}`);
     if (train) this.params.ensureGrads(); // after the workspace, so a call refused for its size allocates nothing
     const c = this.call(T, B, lengths, ptrAt(wsPtr, ws.lengths));
     const { D, L, H, P, Pp } = this.dims;

@@ -74,7 +74,7 @@ export class WasmLinear implements LinearEngine {
   forward(x: Float32Array, M: number): Float32Array {
     const { rt, I, N } = this;
     const ws = linearForwardLayout(M, I, N);
-    const wsPtr = this.scratch.get(ws.totalFloats, () => `the workspace for ${M} rows`);
+    const wsPtr = this.scratch.fits(ws.totalFloats) || this.scratch.get(ws.totalFloats, () => `the workspace for ${M} rows`);
     const xPtr = ptrAt(wsPtr, ws.x);
     const yPtr = ptrAt(wsPtr, ws.y);
     const wPtr = ptrAt(this.params.paramsPtr, this.layout.weight.offset);
@@ -89,7 +89,7 @@ export class WasmLinear implements LinearEngine {
     const k = rt.kernels;
     const Np = roundUp4(N);
     const ws = linearBackwardLayout(M, I, Np);
-    const wsPtr = this.scratch.get(ws.totalFloats, () => `the workspace for ${M} rows`);
+    const wsPtr = this.scratch.fits(ws.totalFloats) || this.scratch.get(ws.totalFloats, () => `the workspace for ${M} rows`);
     const xPtr = ptrAt(wsPtr, ws.x);
     const dyPtr = ptrAt(wsPtr, ws.dy); // (M,Np): dy's rows padded, the padding zero
     const dxPtr = ptrAt(wsPtr, ws.dx);

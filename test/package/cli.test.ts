@@ -1,7 +1,7 @@
 // test/package/cli.test.ts: the command line as a user installs it. `npm pack` of the library and of the CLI package
 // (cli/, rnn-wasm-cli), both tarballs installed into an empty app, then the `rnn-wasm` command the CLI's tarball
 // provides runs its demo on the data its tarball ships. The CLI's dependencies come from npm's cache or registry.
-import { existsSync, mkdirSync, readdirSync, rmSync, writeFileSync } from "node:fs";
+import { existsSync, mkdirSync, readdirSync, readFileSync, rmSync, writeFileSync } from "node:fs";
 import { join } from "node:path";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { describeProc, packed, removePacked, run, ROOT, tempDir, type Proc } from "../bundlers/helpers.js";
@@ -46,6 +46,10 @@ describe("the packed CLI, installed with the packed library into an empty app", 
   it("installs, with rnn-wasm from the library's tarball (not the registry)", () => {
     expect(install.code, describeProc(install)).toBe(0);
     expect(readdirSync(join(app, "node_modules"))).toEqual(expect.arrayContaining(["rnn-wasm", "rnn-wasm-cli", "commander"]));
+    // npm's lockfile says where each came from: both packages from the tarballs (file:), never the registry
+    const lock = JSON.parse(readFileSync(join(app, "package-lock.json"), "utf8")) as { packages: Record<string, { resolved?: string }> };
+    expect(lock.packages["node_modules/rnn-wasm"].resolved).toMatch(/^file:.*rnn-wasm-0\.1\.0\.tgz$/);
+    expect(lock.packages["node_modules/rnn-wasm-cli"].resolved).toMatch(/^file:.*rnn-wasm-cli-0\.1\.0\.tgz$/);
   });
 
   it("`rnn-wasm demo` runs from the installed tarballs and matches PyTorch", async () => {
