@@ -12,7 +12,7 @@ import { bytesOf, paramBlockFloats } from "./layout.js";
 import { describeValue, nanPolicyOption, oneOf, seedOption } from "./options.js";
 import { initBound, paramList, type Spec } from "./architecture.js";
 import { numel, type NanPolicy, type Tensor } from "./tensor.js";
-import { checkWeights, describeSpec, modelName, type WeightValue } from "./weights.js";
+import { checkedByFromTorch, checkWeights, describeSpec, modelName, type WeightValue } from "./weights.js";
 import type { ParamBuffer, Trainable } from "./param-buffer.js";
 
 /** Options about where and how a layer or cell runs (not its architecture). */
@@ -70,7 +70,10 @@ export abstract class RecurrentBase implements Trainable {
     this.nanPolicy = o.nanPolicy;
     checkModelSize(spec);
     const runtime = backendRuntime(o.backend, o.runtime);
-    const weights = params === undefined ? randomParams(spec, o.seed) : checkWeights(spec, params, o.nanPolicy);
+    const checkedUnder = params && checkedByFromTorch.get(params);
+    if (params) checkedByFromTorch.delete(params);
+    const weights = params === undefined ? randomParams(spec, o.seed)
+      : checkedUnder === o.nanPolicy ? params as Record<string, Float32Array> : checkWeights(spec, params, o.nanPolicy);
     this.engine = chooseBackend<Engine>(runtime, {
       wasm: (rt) => new WasmEngine(rt, spec, weights, modelName(spec)),
       reference: () => new ReferenceEngine(spec, weights),

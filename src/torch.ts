@@ -10,7 +10,7 @@ import { describeValue, knownKeys, nanPolicyOption, oneOf, optionsObject } from 
 import { BACKEND_KEYS } from "./recurrent-base.js";
 import { KINDS, makeSpec, type ArchitectureOptions, type Kind, type Nonlinearity, type Spec } from "./architecture.js";
 import { checkTensor, type Tensor } from "./tensor.js";
-import { checkWeights } from "./weights.js";
+import { checkedByFromTorch, checkWeights } from "./weights.js";
 
 export interface FromTorchOptions extends BackendOptions {
   /** Force the kind; by default it follows from weight_hh's rows per hidden unit (4 LSTM, 3 GRU, 1 RNN). */
@@ -168,6 +168,7 @@ export function fromTorch(tensors: Record<string, Tensor>, options: FromTorchOpt
   const { spec, params } = readTorchStateDict(tensors, options);
   const arch = architectureOf(spec);
   const o = options ?? {};
+  checkedByFromTorch.set(params, nanPolicyOption(o.nanPolicy)); // checked just now: the constructor need not scan again
   const backend: BackendOptions = { backend: o.backend, runtime: o.runtime, seed: o.seed, nanPolicy: o.nanPolicy };
   return spec.cell ? cellFor(spec.kind, { ...arch, ...backend }, params) : layerFor(spec.kind, { ...arch, ...backend }, params);
 }

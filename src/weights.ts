@@ -26,6 +26,13 @@ export function describeSpec(s: Spec): string {
 }
 
 /**
+ * Weight records fromTorch has just checked (readTorchStateDict) and hands straight to a constructor, with the NaN
+ * policy they were checked under: the constructor takes the entry (deleting it) instead of scanning every value again.
+ * Only fromTorch sets one, on a record no caller has seen, so nothing can change between the check and its use.
+ */
+export const checkedByFromTorch = new WeakMap<object, NanPolicy>();
+
+/**
  * One weight of shape `shape`: a Float32Array of that many values, or a tensor of that shape; finite under
  * nanPolicy 'error'. `owner` names the model in messages (`a Linear(3, 2)`). Returns the flat data, not copied.
  */
