@@ -6,7 +6,7 @@
 import fc from "fast-check";
 import { describe, it, expect, beforeAll } from "vitest";
 import {
-  fromTorch, GRU, GRUCell, LSTM, RNN, RecurrentCell, RecurrentLayer, loadSafetensors, saveSafetensors, tensor,
+  fromTorch, GRU, GRUCell, LSTM, RNN, RecurrentCell, RecurrentLayer, loadSafetensors, saveSafetensors,
   type Runtime, type Tensor,
 } from "../../src/index.js";
 import { buildFile } from "../io/build-safetensors.js";
@@ -147,6 +147,5 @@ describe("hostile safetensors files through loadSafetensors → fromTorch → fo
       expect(model.spec.inputSize).toBeGreaterThan(0);
       model.dispose();
     }
-    expect(tensor([1]).data.length).toBe(1);
   });
 });

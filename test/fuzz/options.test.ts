@@ -6,7 +6,7 @@ import fc from "fast-check";
 import { describe, it, expect, beforeAll } from "vitest";
 import {
   Adam, AdamW, Embedding, GRU, GRUCell, Linear, LSTM, LSTMCell, RNN, RNNCell, SGD, clipGradNorm, clipGradValue, crossEntropyLoss,
-  gradNorm, mseLoss, tensor, type RecurrentCell, type RecurrentLayer, type Runtime, type Tensor,
+  gradNorm, mseLoss, type RecurrentCell, type RecurrentLayer, type Runtime, type Tensor,
 } from "../../src/index.js";
 import { memorySnapshot } from "../api/helpers.js";
 import { expectBitwise } from "../helpers/compare.js";
@@ -193,6 +193,5 @@ describe("hostile arguments to Linear, Embedding, optimizers, clipping and losse
     report("Linear, Embedding, optimizers, clipping, losses", tally, details);
     expect(memorySnapshot(rt).blocks).toBe(before.blocks);
     expect(memorySnapshot(rt).bytes).toBe(before.bytes);
-    expect(tensor([2]).shape).toEqual([2]);
   });
 });
