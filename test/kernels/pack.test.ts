@@ -1,13 +1,14 @@
 // packWeights (wasm) must lay a PyTorch (G*R, C) matrix out exactly as src/layout.ts's pack does: the engine
 // loads every model through the kernel, and toTorch()/the tests read it back with the TypeScript unpack.
 // Pure data movement, so the comparison is bit for bit, zero padding included.
-import { describe, it, beforeAll } from "vitest";
+import { describe, it, expect, beforeAll } from "vitest";
 import fc from "fast-check";
 import { BUILDS, loadRuntimes, packed, withWasm } from "./harness.js";
 import { expectSameBits } from "../helpers/compare.js";
 import { randomF32, rng } from "../helpers/random.js";
 import { type Runtimes } from "../helpers/runtimes.js";
-import { packedSize, roundUp4 } from "../../src/layout.js";
+import { gateWidth, packedSize, roundUp4 } from "../../src/layout.js";
+import { makeSpec, type Spec } from "../../src/architecture.js";
 
 describe("packWeights (wasm) vs layout.ts pack, all builds", () => {
   let rts: Runtimes;
@@ -35,5 +36,26 @@ describe("packWeights (wasm) vs layout.ts pack, all builds", () => {
         }),
       { numRuns: 300, seed: 0x9ac },
     );
+  });
+});
+
+// The engine sizes each gates buffer with layout.ts's gateWidth; the kernels index it with their own
+// lstmGateWidth/gruGateWidth. A disagreement would read or write past a step's gates, so they are compared here.
+describe("gate buffer widths: the kernels' own (wasm) vs layout.ts's gateWidth, all builds", () => {
+  let rts: Runtimes;
+  beforeAll(async () => {
+    rts = await loadRuntimes();
+  });
+
+  it("agree for every hidden size 1..67, with and without an LSTM projection (projSize < hiddenSize, as PyTorch requires)", () => {
+    for (const build of BUILDS) {
+      const k = rts[build].kernels;
+      for (let H = 1; H <= 67; H++) {
+        const spec = (kind: Spec["kind"], projSize: number) => makeSpec(kind, { inputSize: 3, hiddenSize: H, projSize });
+        expect(k.lstmGateWidth(H, 0), `lstm H=${H} (${build})`).toBe(gateWidth(spec("lstm", 0)));
+        if (H > 1) expect(k.lstmGateWidth(H, 1), `lstm H=${H} projSize 1 (${build})`).toBe(gateWidth(spec("lstm", 1)));
+        expect(k.gruGateWidth(H), `gru H=${H} (${build})`).toBe(gateWidth(spec("gru", 0)));
+      }
+    }
   });
 });
