@@ -66,29 +66,46 @@ export function readTorchStateDict(tensors: Record<string, Tensor>, options: Fro
   const nanPolicy = nanPolicyOption(o.nanPolicy);
   const forcedKind = o.kind === undefined ? undefined : oneOf("kind", o.kind, KINDS, "lstm");
   if (tensors === null || typeof tensors !== "object") throw new RnnError("missing", "fromTorch needs a record of tensors by state_dict name");
-  const all = Object.keys(tensors);
-  let prefix = o.prefix;
-  if (prefix !== undefined && typeof prefix !== "string") throw new RnnError("unexpected", `prefix must be a string, got ${describeValue(prefix)}`);
-  if (prefix === undefined) {
-    const prefixes = recurrentPrefixes(all);
-    if (prefixes.length === 0) throw new RnnError("missing", `no weight_ih_l0 (or weight_ih) tensor among: ${all.slice(0, 12).join(", ") || "(none)"}`);
-    if (prefixes.length > 1) throw new RnnError("unexpected", `several recurrent modules in this state_dict (${prefixes.map((p) => `'${p}'`).join(", ")}); pass prefix to choose one`);
-    prefix = prefixes[0];
-  }
+  const prefix = modulePrefix(Object.keys(tensors), o.prefix);
+  const own = moduleTensors(tensors, prefix);
+  const spec = inferSpec(own, prefix, o, forcedKind);
+  return { spec, prefix, params: checkWeights(spec, own, nanPolicy, prefix) };
+}
+
+/** The prefix given, or the one recurrent module's found among the names (several are an error: the caller chooses). */
+function modulePrefix(names: string[], given: unknown): string {
+  if (given !== undefined && typeof given !== "string") throw new RnnError("unexpected", `prefix must be a string, got ${describeValue(given)}`);
+  if (given !== undefined) return given;
+  const prefixes = recurrentPrefixes(names);
+  if (prefixes.length === 0) throw new RnnError("missing", `no weight_ih_l0 (or weight_ih) tensor among: ${names.slice(0, 12).join(", ") || "(none)"}`);
+  if (prefixes.length > 1) throw new RnnError("unexpected", `several recurrent modules in this state_dict (${prefixes.map((p) => `'${p}'`).join(", ")}); pass prefix to choose one`);
+  return prefixes[0];
+}
+
+/** The tensors under `prefix`, by their names without it; any that is not a recurrent parameter is refused. */
+function moduleTensors(tensors: Record<string, Tensor>, prefix: string): Record<string, Tensor> {
   const own: Record<string, Tensor> = {};
-  for (const name of all) if (name.startsWith(prefix)) own[name.slice(prefix.length)] = tensors[name];
-  const names = Object.keys(own);
-  const where = prefix ? ` (prefix '${prefix}')` : "";
-  for (const n of names) {
-    if (!isRecurrentParamName(n)) throw new RnnError("unexpected", `unexpected tensor '${prefix}${n}'${where}: not a recurrent layer parameter`);
+  for (const name of Object.keys(tensors)) if (name.startsWith(prefix)) own[name.slice(prefix.length)] = tensors[name];
+  for (const n of Object.keys(own)) {
+    if (!isRecurrentParamName(n)) throw new RnnError("unexpected", `unexpected tensor '${prefix}${n}'${inPrefix(prefix)}: not a recurrent layer parameter`);
   }
+  return own;
+}
+
+const inPrefix = (prefix: string) => (prefix ? ` (prefix '${prefix}')` : "");
+
+/**
+ * The architecture the module's names and shapes describe: sizes from weight_ih and weight_hh (weight_hr with a
+ * projection), the kind from weight_hh's rows unless forced, layers and directions from the names, and what a
+ * state_dict does not record from the options. Shapes only: the values are checked later, under nanPolicy.
+ */
+function inferSpec(own: Record<string, Tensor>, prefix: string, o: FromTorchOptions, forcedKind: Kind | undefined): Spec {
   const wih = own["weight_ih_l0"] ?? own["weight_ih"];
-  if (!wih) throw new RnnError("missing", `missing tensor '${prefix}weight_ih_l0'${where}`);
+  if (!wih) throw new RnnError("missing", `missing tensor '${prefix}weight_ih_l0'${inPrefix(prefix)}`);
   const cell = own["weight_ih"] !== undefined;
   const sfx = cell ? "" : "_l0";
   const whh = own["weight_hh" + sfx];
-  if (!whh) throw new RnnError("missing", `missing tensor '${prefix}weight_hh${sfx}'${where}`);
-  // shapes only here: the values are checked once, under the caller's nanPolicy, with every other tensor below
+  if (!whh) throw new RnnError("missing", `missing tensor '${prefix}weight_hh${sfx}'${inPrefix(prefix)}`);
   const matrix = (name: string, t: Tensor) => checkTensor(`${prefix}${name}`, t, [null, null], "propagate");
   matrix(`weight_ih${sfx}`, wih);
   matrix(`weight_hh${sfx}`, whh);
@@ -96,15 +113,9 @@ export function readTorchStateDict(tensors: Record<string, Tensor>, options: Fro
   if (whr) matrix("weight_hr_l0", whr);
   // weight_hh is (G*H, P): P = H without projection, weight_hr (P, H) gives H with one.
   const hiddenSize = whr ? whr.shape[1] : whh.shape[1];
-  const rows = whh.shape[0];
-  let kind = forcedKind;
-  if (!kind) {
-    const G = hiddenSize > 0 ? rows / hiddenSize : 0;
-    kind = G === 4 ? "lstm" : G === 3 ? "gru" : G === 1 ? "rnn" : undefined;
-    if (!kind) throw new RnnError("shape", `${prefix}weight_hh${sfx} has shape [${whh.shape}]: its rows are not 4, 3 or 1 times the hidden size ${hiddenSize}`);
-  }
-  const { numLayers, bidirectional } = cell ? { numLayers: 1, bidirectional: false } : stackOf(names, prefix);
-  const arch = {
+  const kind = forcedKind ?? kindFromRows(whh, hiddenSize, `${prefix}weight_hh${sfx}`);
+  const { numLayers, bidirectional } = cell ? { numLayers: 1, bidirectional: false } : stackOf(Object.keys(own), prefix);
+  return makeSpec(kind, {
     inputSize: wih.shape[1],
     hiddenSize,
     bias: own["bias_ih" + sfx] !== undefined || own["bias_hh" + sfx] !== undefined,
@@ -112,9 +123,15 @@ export function readTorchStateDict(tensors: Record<string, Tensor>, options: Fro
     ...(kind === "rnn" && o.nonlinearity !== undefined ? { nonlinearity: o.nonlinearity } : {}),
     ...(kind === "gru" && o.resetAfter !== undefined ? { resetAfter: o.resetAfter } : {}),
     ...(cell ? {} : { numLayers, bidirectional, batchFirst: o.batchFirst ?? false }),
-  };
-  const spec = makeSpec(kind, arch, cell);
-  return { spec, prefix, params: checkWeights(spec, own, nanPolicy, prefix) };
+  }, cell);
+}
+
+/** LSTM, GRU or RNN from weight_hh's rows: 4, 3 or 1 gates of hiddenSize rows each. */
+function kindFromRows(whh: Tensor, hiddenSize: number, name: string): Kind {
+  const G = hiddenSize > 0 ? whh.shape[0] / hiddenSize : 0;
+  const kind = G === 4 ? "lstm" : G === 3 ? "gru" : G === 1 ? "rnn" : undefined;
+  if (!kind) throw new RnnError("shape", `${name} has shape [${whh.shape}]: its rows are not 4, 3 or 1 times the hidden size ${hiddenSize}`);
+  return kind;
 }
 
 /**
