@@ -16,6 +16,9 @@
  * | `state` | a call the object's state does not allow (such as `backward()` without a training forward) |
  * | `memory` | the wasm memory cannot hold what a call needs |
  * | `init` | the wasm is not loaded, cannot be found, or cannot be compiled here |
+ * | `overloaded` | serving: a queue or a session store is full (try again later; a server answers 429) |
+ * | `aborted` | serving: the request's AbortSignal fired before its batch started |
+ * | `closed` | serving: a call on a batcher, session store or pool after `close()` |
  */
 export type RnnErrorCode =
   | "shape"      // wrong rank or size
@@ -27,7 +30,10 @@ export type RnnErrorCode =
   | "disposed"   // use after dispose()
   | "state"      // a call that the object's state does not allow
   | "memory"     // the wasm memory cannot hold what a call needs
-  | "init";      // wasm not loaded, or failed to load
+  | "init"       // wasm not loaded, or failed to load
+  | "overloaded" // a serving queue or session store is at its cap
+  | "aborted"    // a serving request was cancelled before it ran
+  | "closed";    // a serving object was closed
 
 /**
  * The one error type the library throws. Its `message` names the tensor, option or file and what was expected;

@@ -7,6 +7,8 @@
 //   - `npm install <tgz>` into an empty app adds no other package;
 //   - ESM import runs an LSTM with the same output as the repository's source, and so does require() on
 //     Node >= 20.19 (require(esm));
+//   - "rnn-wasm/serving" (ESM and require) answers the same LSTM through ServedModel and DynamicBatcher, and the
+//     RnnError it throws is "rnn-wasm"'s class (the entries share one module instance);
 //   - `tsc --noEmit` passes for a Node consumer with lib es2022 and @types/node only (no DOM lib), and for a browser
 //     consumer with lib es2022 + dom, both with skipLibCheck off so the package's declarations are checked.
 // The install prefers npm's cache (--prefer-offline) and runs no audit or funding requests.
@@ -70,6 +72,7 @@ describe("the packed library, installed into an empty app", () => {
   let install: Proc;
   let esm: Proc;
   let cjs: Proc | null;
+  let serving: { esm: Proc; cjs: Proc | null };
   let tsc: { node: Proc; dom: Proc };
   let expected: AppResult;
 
@@ -96,20 +99,22 @@ describe("the packed library, installed into an empty app", () => {
     const base = { target: "es2022", strict: true, noEmit: true, skipLibCheck: false, typeRoots: [types] };
     writeFileSync(join(app, "tsconfig.node.json"), JSON.stringify({
       compilerOptions: { ...base, module: "nodenext", moduleResolution: "nodenext", lib: ["es2022"], types: ["node"] },
-      files: ["consumer-node.ts"],
+      files: ["consumer-node.ts", "consumer-serving.ts"],
     }, null, 2));
     writeFileSync(join(app, "tsconfig.dom.json"), JSON.stringify({
       compilerOptions: { ...base, module: "esnext", moduleResolution: "bundler", lib: ["es2022", "dom"], types: [] },
-      files: ["consumer-dom.ts"],
+      files: ["consumer-dom.ts", "consumer-serving.ts"],
     }, null, 2));
     const tscBin = join(BIN, process.platform === "win32" ? "tsc.cmd" : "tsc");
-    const [e, c, tn, td] = await Promise.all([
+    const [e, c, se, sc, tn, td] = await Promise.all([
       run(process.execPath, ["esm.mjs"], app),
       requireEsm ? run(process.execPath, ["require.cjs"], app) : Promise.resolve(null),
+      run(process.execPath, ["serving.mjs"], app),
+      requireEsm ? run(process.execPath, ["serving.cjs"], app) : Promise.resolve(null),
       run(tscBin, ["-p", "tsconfig.node.json"], app),
       run(tscBin, ["-p", "tsconfig.dom.json"], app),
     ]);
-    [esm, cjs, tsc] = [e, c, { node: tn, dom: td }];
+    [esm, cjs, serving, tsc] = [e, c, { esm: se, cjs: sc }, { node: tn, dom: td }];
 
     const runtime = await init();
     const lstm = new LSTM({ inputSize: 3, hiddenSize: 4, seed: 1 });
@@ -186,6 +191,16 @@ describe("the packed library, installed into an empty app", () => {
   it.skipIf(!requireEsm)(`require('rnn-wasm') runs the same LSTM (require(esm), Node >= 20.19; this is ${process.version})`, () => {
     expect(cjs!.code, describeProc(cjs!)).toBe(0);
     expect(JSON.parse(cjs!.stdout.trim().split("\n").pop()!)).toEqual(expected);
+  });
+
+  it("import from 'rnn-wasm/serving' answers the same LSTM, and its RnnError is 'rnn-wasm''s class", () => {
+    expect(serving.esm.code, describeProc(serving.esm)).toBe(0);
+    expect(JSON.parse(serving.esm.stdout)).toEqual({ ...expected, sameRnnError: true });
+  });
+
+  it.skipIf(!requireEsm)("require('rnn-wasm/serving') beside require('rnn-wasm'): the same answer and the same RnnError class", () => {
+    expect(serving.cjs!.code, describeProc(serving.cjs!)).toBe(0);
+    expect(JSON.parse(serving.cjs!.stdout.trim().split("\n").pop()!)).toEqual({ ...expected, sameRnnError: true });
   });
 
   it("tsc --noEmit passes for a Node consumer with lib es2022 and @types/node only (no DOM lib)", () => {
