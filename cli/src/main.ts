@@ -16,6 +16,7 @@ import { registerForecastDemo } from "./forecast-demo.js";
 import { registerInspect } from "./inspect.js";
 import { registerPredict } from "./predict.js";
 import { registerRun } from "./run.js";
+import { registerServe } from "./serve/command.js";
 import { useColor } from "./terminal-chart.js";
 import { registerTrain } from "./train.js";
 
@@ -58,6 +59,7 @@ function program(io: CliIo): Command {
   registerPredict(cli, io);
   registerForecastDemo(cli, io);
   registerDemo(cli, io);
+  registerServe(cli, io);
   return cli;
 }
 

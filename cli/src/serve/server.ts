@@ -1,0 +1,253 @@
+// cli/src/serve/server.ts: the HTTP server of `rnn-wasm serve` (fastify), its worker pool (piscina) and its batcher.
+//   main thread   reads each body as raw bytes (up to --max-body; beyond: 413 without reading on), submits it to the
+//                 DynamicBatcher (rnn-wasm/serving), which hands batches of up to --max-batch requests to the pool,
+//                 one batch per free thread; writes the bytes each request's answer came back as. It also keeps the
+//                 sessions' state (sessions.ts) and the metrics. It never parses or builds a model body.
+//   pool          --threads workers (worker.ts), each with its own wasm runtime and copy of the model: decode, check,
+//                 one batched forward, encode.
+// Routes: POST /v1/predict, POST /v1/sessions/:id/step, DELETE /v1/sessions/:id, GET /v1/model, GET /healthz,
+// GET /metrics; every error is JSON {"error", "code"}. close() drains: new requests get 503 and the listener closes,
+// requests in flight are answered, then the pool stops.
+import { existsSync } from "node:fs";
+import { dirname, join } from "node:path";
+import { fileURLToPath } from "node:url";
+import Fastify, { LogController, type FastifyReply, type FastifyRequest } from "fastify";
+import { Piscina } from "piscina";
+import { RnnError } from "rnn-wasm";
+import { DynamicBatcher } from "rnn-wasm/serving";
+import { CliError, packageRoot, type CliStream } from "../common.js";
+import { ownBytes } from "./codecs.js";
+import { ServerMetrics } from "./metrics.js";
+import { loadOptions, readModel } from "./model.js";
+import { answerFormat, errorJson, formatOf, MEDIA_TYPES, type ModelInfo, type WorkerData, type WorkerRequest, type WorkerResult, type WorkerTask } from "./protocol.js";
+import { SessionTable, SESSION_ID, type Lease } from "./sessions.js";
+import type { ServeOptions } from "./options.js";
+
+/** A running server. */
+export interface ServerHandle {
+  /** `http://HOST:PORT`, with the port it really listens on. */
+  url: string;
+  info: ModelInfo;
+  threads: number;
+  /** Drains and stops: new requests 503, the listener closed, requests in flight answered, the pool ended. Safe to call twice. */
+  close(): Promise<void>;
+  /** Closes every connection at once, answered or not (a second signal, or --drain-timeout passed). */
+  forceClose(): void;
+}
+
+const ROUTES = "POST /v1/predict, POST /v1/sessions/:id/step, DELETE /v1/sessions/:id, GET /v1/model, GET /healthz, GET /metrics";
+const ACCEPTED = `${MEDIA_TYPES.json}, ${MEDIA_TYPES.raw} (with X-Shape: T,I) or ${MEDIA_TYPES.safetensors}`;
+
+/** The worker's file: beside this one when built (dist/serve/), the build's when this runs from the sources (tests). */
+export function workerFile(): string {
+  const here = fileURLToPath(import.meta.url);
+  const file = here.endsWith(".ts") ? join(packageRoot(), "dist/serve/worker.js") : join(dirname(here), "worker.js");
+  if (!existsSync(file)) throw new CliError(`the server's worker '${file}' is missing: run 'npm run build'`);
+  return file;
+}
+
+/** An answer from this thread: JSON {"error", "code"}. */
+function sendError(reply: FastifyReply, status: number, message: string, code: string): FastifyReply {
+  return reply.code(status).type(MEDIA_TYPES.json).send(errorJson(message, code));
+}
+
+/** Starts the pool (every worker loaded) and the HTTP server; resolves once it listens. */
+export async function startServer(o: ServeOptions, logTo: CliStream): Promise<ServerHandle> {
+  const { bytes, info } = await readModel(o.model, loadOptions(o));
+  const shared = new SharedArrayBuffer(bytes.byteLength);
+  new Uint8Array(shared).set(bytes);
+  const workerData: WorkerData = { model: shared, options: loadOptions(o), maxSteps: o.maxSteps };
+  const pool = new Piscina({ filename: workerFile(), minThreads: o.threads, maxThreads: o.threads, idleTimeout: Infinity, concurrentTasksPerWorker: 1, workerData });
+  try {
+    await everyWorkerLoaded(pool, o.threads);
+  } catch (e) {
+    await pool.destroy();
+    throw new CliError(`a worker could not load model '${o.model}': ${(e as Error).message}`);
+  }
+
+  const runBatch = (requests: WorkerRequest[]): Promise<WorkerResult[]> =>
+    pool.run({ kind: "batch", requests } satisfies WorkerTask, { transferList: requests.map((r) => r.body.buffer as ArrayBuffer) });
+  const batcher = new DynamicBatcher<WorkerRequest, WorkerResult>(runBatch, { maxBatch: o.maxBatch, maxWaitMs: o.maxWaitMs, maxQueue: o.maxQueue, concurrency: o.threads });
+  const sessions = new SessionTable({ ttlMs: o.sessionTtl * 1000, maxSessions: o.maxSessions, maxBytes: o.maxSessionBytes, stateShape: info.stateShape });
+  const metrics = new ServerMetrics({ queued: () => batcher.queued, inFlight: () => batcher.inFlight, sessions: () => sessions.size, sessionBytes: () => sessions.bytes });
+  batcher.onBatch = (size) => metrics.batchSize.observe(size);
+  sessions.onEvict = (reason) => metrics.evicted.inc({ reason });
+
+  const app = Fastify({
+    logger: { level: o.logLevel, stream: { write: (line: string) => void logTo.write(line) } },
+    logController: new LogController({ disableRequestLogging: true }), // one line per request at debug: onResponse below
+    return503OnClosing: false, // answered below, as JSON
+    bodyLimit: o.maxBody,
+  });
+  let draining = false;
+
+  app.removeAllContentTypeParsers();
+  app.addContentTypeParser(Object.values(MEDIA_TYPES), { parseAs: "buffer", bodyLimit: o.maxBody }, (_request, body, done) => done(null, body));
+
+  app.addHook("onRequest", async (request, reply) => {
+    if (!draining) return;
+    reply.header("connection", "close");
+    if (request.url === "/healthz") return; // answers 503 itself
+    return sendError(reply, 503, "the server is shutting down; send this request to another replica", "draining");
+  });
+  app.addHook("onResponse", async (request, reply) => {
+    const route = request.routeOptions.url ?? "unmatched";
+    metrics.requests.inc({ route, status: reply.statusCode });
+    metrics.duration.observe({ route }, reply.elapsedTime / 1000);
+    request.log.debug({ method: request.method, url: request.url, status: reply.statusCode, ms: Math.round(reply.elapsedTime * 100) / 100 }, "answered");
+  });
+
+  app.setErrorHandler((error: Error & { code?: string; statusCode?: number }, request, reply) => {
+    if (error.code === "FST_ERR_CTP_BODY_TOO_LARGE") {
+      reply.header("connection", "close"); // the rest of the body is not read
+      return sendError(reply, 413, `the body is larger than this server takes (--max-body ${o.maxBody} bytes)`, "body_too_large");
+    }
+    if (error.code === "FST_ERR_CTP_INVALID_MEDIA_TYPE") {
+      return sendError(reply, 415, `Content-Type ${JSON.stringify(request.headers["content-type"] ?? "")} is not taken; send ${ACCEPTED}`, "unsupported_media_type");
+    }
+    const status = error.statusCode ?? 500;
+    if (status >= 400 && status < 500) return sendError(reply, status, error.message, (error.code ?? "bad_request").toLowerCase());
+    request.log.error({ err: error }, "internal error");
+    return sendError(reply, 500, `internal error: ${error.message}`, "internal");
+  });
+  app.setNotFoundHandler((request, reply) => sendError(reply, 404, `no route ${request.method} ${request.url.split("?")[0]}; this server answers ${ROUTES}`, "not_found"));
+
+  /** Submits one request's body to the batcher and writes its answer. */
+  async function answer(request: FastifyRequest, reply: FastifyReply, session?: WorkerRequest["session"]): Promise<WorkerResult | undefined> {
+    const format = formatOf(request.headers["content-type"]);
+    if (!format || !(request.body instanceof Uint8Array)) {
+      const type = request.headers["content-type"];
+      sendError(reply, 415, type ? `Content-Type ${JSON.stringify(type)} is not taken; send ${ACCEPTED}` : `the request has no Content-Type; send ${ACCEPTED}`, "unsupported_media_type");
+      return undefined;
+    }
+    const shape = request.headers["x-shape"];
+    const item: WorkerRequest = {
+      body: ownBytes(request.body), // a body in Node's shared pool is copied, so that transferring it detaches nothing else
+      format,
+      answer: answerFormat(request.headers.accept, format),
+      ...(typeof shape === "string" ? { shape } : {}),
+      ...(session ? { session } : {}),
+    };
+    const gone = new AbortController();
+    reply.raw.once("close", () => { if (!reply.raw.writableFinished) gone.abort(new Error("the client closed the connection")); });
+    let result: WorkerResult;
+    try {
+      result = await batcher.submit(item, gone.signal);
+    } catch (e) {
+      if (e instanceof RnnError && e.code === "overloaded") {
+        reply.header("retry-after", "1");
+        sendError(reply, 429, `the server is busy (${o.maxQueue} requests wait, --max-queue); retry after a second`, "overloaded");
+      } else if (e instanceof RnnError && e.code === "closed") {
+        sendError(reply, 503, "the server is shutting down; send this request to another replica", "draining");
+      } else if (e instanceof RnnError && e.code === "aborted") {
+        sendError(reply, 499, "the client closed the connection before the request ran", "aborted"); // no one reads it
+      } else {
+        request.log.error({ err: e }, "batch failed");
+        sendError(reply, 500, `internal error: ${(e as Error).message}`, "internal");
+      }
+      return undefined;
+    }
+    reply.code(result.status).type(result.contentType);
+    if (result.headers) reply.headers(result.headers);
+    reply.send(Buffer.from(result.bytes.buffer, result.bytes.byteOffset, result.bytes.byteLength));
+    return result;
+  }
+
+  app.post("/v1/predict", (request, reply) => answer(request, reply).then(() => reply));
+
+  app.post<{ Params: { id: string } }>("/v1/sessions/:id/step", async (request, reply) => {
+    const { id } = request.params;
+    if (!SESSION_ID.test(id)) return sendError(reply, 400, `session id ${JSON.stringify(id.slice(0, 140))} is not 1 to 128 characters of A-Z a-z 0-9 _ . : -`, "invalid_session_id");
+    if (info.bidirectional) return sendError(reply, 400, `sessions need a unidirectional model, and this one is bidirectional (${info.description}): its reverse direction starts from each sequence's end; send whole sequences to /v1/predict`, "bidirectional");
+    if (!formatOf(request.headers["content-type"])) return answer(request, reply).then(() => reply); // the 415, before the session is touched
+    let lease: Lease;
+    try {
+      lease = await sessions.acquire(id);
+    } catch (e) {
+      if (!(e instanceof RnnError && e.code === "overloaded")) throw e;
+      reply.header("retry-after", "1");
+      return sendError(reply, 429, e.message, "too_many_sessions");
+    }
+    try {
+      const result = await answer(request, reply, { state: lease.state, steps: lease.steps });
+      if (result?.session) lease.commit(result.session.state, result.session.steps);
+    } finally {
+      lease.release();
+    }
+    return reply;
+  });
+
+  app.delete<{ Params: { id: string } }>("/v1/sessions/:id", async (request, reply) => {
+    const { id } = request.params;
+    if (!SESSION_ID.test(id)) return sendError(reply, 400, `session id ${JSON.stringify(id.slice(0, 140))} is not 1 to 128 characters of A-Z a-z 0-9 _ . : -`, "invalid_session_id");
+    if (!(await sessions.delete(id))) return sendError(reply, 404, `no session ${JSON.stringify(id)} (never started, ended, or forgotten after --session-ttl ${o.sessionTtl} s)`, "unknown_session");
+    return reply.code(204).send();
+  });
+
+  app.get("/v1/model", async (_request, reply) => {
+    const { description, ...rest } = info;
+    return reply.type(MEDIA_TYPES.json).send(JSON.stringify({ ...rest, description, threads: o.threads, maxBatch: o.maxBatch, maxSteps: o.maxSteps, maxBody: o.maxBody }));
+  });
+
+  app.get("/healthz", async (_request, reply) => {
+    return reply.code(draining ? 503 : 200).type(MEDIA_TYPES.json).send(JSON.stringify({ status: draining ? "draining" : "ok" }));
+  });
+
+  app.get("/metrics", async (_request, reply) => reply.type(metrics.contentType).send(await metrics.text()));
+
+  let address: string;
+  try {
+    address = await app.listen({ host: o.host, port: o.port });
+  } catch (e) {
+    await batcher.close();
+    sessions.close();
+    await pool.destroy();
+    const err = e as NodeJS.ErrnoException;
+    if (err.code === "EADDRINUSE") throw new CliError(`cannot listen on ${o.host}:${o.port}: the port is in use (--port 0 picks a free one)`);
+    if (err.code === "EADDRNOTAVAIL" || err.code === "ENOTFOUND") throw new CliError(`cannot listen on ${o.host}: no such address on this machine`);
+    if (err.code === "EACCES") throw new CliError(`cannot listen on ${o.host}:${o.port}: permission denied (ports below 1024 need privileges)`);
+    throw new CliError(`cannot listen on ${o.host}:${o.port}: ${err.message}`);
+  }
+  const port = (app.server.address() as { port: number }).port;
+  const host = o.host.includes(":") ? `[${o.host}]` : o.host;
+  void address;
+
+  let closing: Promise<void> | null = null;
+  const forceClose = () => {
+    app.server.closeAllConnections();
+  };
+  const close = (): Promise<void> => {
+    if (!closing) {
+      draining = true;
+      closing = (async () => {
+        app.log.info({ inFlight: batcher.inFlight, queued: batcher.queued }, "draining");
+        const timer = setTimeout(() => {
+          app.log.warn(`requests still in flight after --drain-timeout ${o.drainTimeout} s: closing their connections`);
+          forceClose();
+        }, o.drainTimeout * 1000);
+        try {
+          await app.close(); // the listener closes now; this resolves once every request in flight is answered
+          await batcher.close();
+        } finally {
+          clearTimeout(timer);
+          sessions.close();
+          await pool.destroy();
+        }
+        app.log.info("stopped");
+      })();
+    }
+    return closing;
+  };
+
+  app.log.info({ url: `http://${host}:${port}`, model: o.model, description: info.description, threads: o.threads }, "listening");
+  return { url: `http://${host}:${port}`, info, threads: o.threads, close, forceClose };
+}
+
+/** Resolves once every worker has loaded the model (each answers a ping only then); rejects with a worker's error. */
+async function everyWorkerLoaded(pool: Piscina, threads: number): Promise<void> {
+  const seen = new Set<number>();
+  for (let round = 0; round < 20 && seen.size < threads; round++) {
+    const answers = await Promise.all(Array.from({ length: threads }, () => pool.run({ kind: "ping" } satisfies WorkerTask) as Promise<{ threadId: number }>));
+    for (const a of answers) seen.add(a.threadId);
+  }
+}

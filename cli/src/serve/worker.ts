@@ -1,0 +1,72 @@
+// cli/src/serve/worker.ts: one thread of the server's pool (piscina loads this file in each worker). At start it
+// loads its own wasm runtime and its own copy of the model (from the file's bytes, shared by the main thread), once.
+// Each task is a batch of raw requests (protocol.ts): every body is decoded and checked here, off the event loop; a
+// bad one gets its own 4xx answer and the others still run, as ONE batched forward (ServedModel.run); every answer
+// is encoded here, and its bytes (and a session's new state) go back transferred.
+import { threadId } from "node:worker_threads";
+import { move, workerData, transferableSymbol, valueSymbol } from "piscina";
+import { init } from "rnn-wasm";
+import { ServedModel, type SequenceRequest } from "rnn-wasm/serving";
+import { BodyError, decodeBody, encodeAnswer, encodeError, ownFloats, type DecodedRequest } from "./codecs.js";
+import { modelInfo, servedModelOptions } from "./model.js";
+import type { ModelInfo, WorkerData, WorkerRequest, WorkerResult, WorkerTask } from "./protocol.js";
+
+const data = workerData as WorkerData;
+await init(undefined, data.options.build ? { build: data.options.build } : {});
+const model = ServedModel.fromSafetensors(new Uint8Array(data.model).slice(), servedModelOptions(data.options));
+const info: ModelInfo = modelInfo(model);
+
+/** A result to piscina: its value, and the buffers to transfer (not copy) with it. */
+function transferred<T>(value: T, buffers: ArrayBuffer[]): unknown {
+  return move({ [transferableSymbol]: buffers, [valueSymbol]: value } as unknown as Parameters<typeof move>[0]);
+}
+
+function errorResult(status: number, message: string, code: string): WorkerResult {
+  return { status, ...encodeError(message, code) };
+}
+
+/** Decodes, checks, runs and encodes a batch: one result per request, in order. */
+function runBatch(requests: WorkerRequest[]): WorkerResult[] {
+  const results: (WorkerResult | undefined)[] = new Array(requests.length);
+  const runnable: { at: number; request: DecodedRequest }[] = [];
+  requests.forEach((r, at) => {
+    try {
+      const decoded = decodeBody(r.body, info, { format: r.format, shape: r.shape, maxSteps: data.maxSteps, session: r.session !== undefined });
+      if (r.session?.state) {
+        decoded.h0 = r.session.state.h;
+        decoded.c0 = r.session.state.c;
+      }
+      model.check(decoded as SequenceRequest); // the codecs checked every field; this is the model's own word on it
+      runnable.push({ at, request: decoded });
+    } catch (e) {
+      if (e instanceof BodyError) results[at] = errorResult(e.status, e.message, e.code);
+      else if (e instanceof Error && e.name === "RnnError") results[at] = errorResult(400, e.message, (e as Error & { code: string }).code);
+      else throw e;
+    }
+  });
+  if (runnable.length) {
+    const answers = model.run(runnable.map((r) => r.request));
+    runnable.forEach(({ at }, k) => {
+      const r = requests[at], a = answers[k];
+      const steps = r.session ? r.session.steps + runnable[k].request.steps : undefined;
+      results[at] = { status: 200, ...encodeAnswer(a, info, r.answer, steps) };
+      if (r.session) results[at]!.session = { state: { h: ownFloats(a.hN), ...(a.cN ? { c: ownFloats(a.cN) } : {}) }, steps: steps! };
+    });
+  }
+  return results as WorkerResult[];
+}
+
+/** The pool's task handler: a batch, or a ping that answers once this worker has its model (start-up). */
+export default function handle(task: WorkerTask): unknown {
+  if (task.kind === "ping") return { threadId, info };
+  const results = runBatch(task.requests);
+  const buffers = new Set<ArrayBuffer>();
+  for (const r of results) {
+    buffers.add(r.bytes.buffer as ArrayBuffer);
+    if (r.session) {
+      buffers.add(r.session.state.h.buffer as ArrayBuffer);
+      if (r.session.state.c) buffers.add(r.session.state.c.buffer as ArrayBuffer);
+    }
+  }
+  return transferred(results, [...buffers]);
+}
