@@ -1,0 +1,137 @@
+// bench/serve/load.ts: one cell of the load table: autocannon (programmatic) against one server, one scenario, one
+// number of connections, for a bounded time, with a /healthz probe (bench/serve/probe.ts) in its own process
+// alongside. Every answer's latency is recorded here (not from autocannon's whole-millisecond histogram).
+// Scenarios:
+//   sequence-json    POST /v1/predict {"input": [[64] x 128]}  (W-seq's input)
+//   sequence-binary  POST /v1/predict raw float32, X-Shape: 128,64
+//   stream-json      one stream per connection, one timestep per request. `rnn-wasm serve`: POST
+//                    /v1/sessions/<id>/step {"input": [[64]]} (the server keeps the state); the naive server:
+//                    POST /v1/predict {"input": [[64]], "state": <the previous answer's state>} (the client keeps it)
+//   stream-binary    `rnn-wasm serve` only: the session step with a raw float32 body, X-Shape: 1,64
+import { spawn } from "node:child_process";
+import { join } from "node:path";
+import autocannon, { type Client, type Request } from "autocannon";
+import { rows, sequenceBinary, sequenceJson, stepRow, type ServedFile } from "./model.js";
+import { ROOT, type RunningServer } from "./servers.js";
+import { percentiles, type Percentiles } from "./stats.js";
+
+export const SCENARIOS = ["sequence-json", "sequence-binary", "stream-json", "stream-binary"] as const;
+export type Scenario = (typeof SCENARIOS)[number];
+
+export interface CellResult {
+  server: string;
+  scenario: Scenario;
+  connections: number;
+  /** Seconds autocannon ran. */
+  durationS: number;
+  /** Answers with a 2xx status, per second: sequences/s or steps/s. */
+  throughput: number;
+  ok: number;
+  non2xx: number;
+  statusCounts: Record<string, number>;
+  errors: number;
+  timeouts: number;
+  /** Of the 2xx answers, ms. */
+  latencyMs: Percentiles;
+  /** GET /healthz during the cell, from its own process; null when the probe did not run. */
+  healthz: (Percentiles & { non200: number; errors: number; timeouts: number }) | null;
+}
+
+export interface CellOptions {
+  durationS: number;
+  /** Probe /healthz every this many ms (0: no probe). */
+  probeIntervalMs: number;
+  /** A label that keeps session ids of different cells apart. */
+  tag: string;
+}
+
+const JSON_HEADERS = { "content-type": "application/json" };
+
+/** Whether `server` can run `scenario` (the naive server has no sessions, so no binary stream). */
+export function supports(server: RunningServer, scenario: Scenario): boolean {
+  return !(scenario === "stream-binary" && server.spec.id === "naive");
+}
+
+/** autocannon's options for a scenario: fixed bodies, or per connection a stream with its own state. */
+function scenarioOptions(server: RunningServer, scenario: Scenario, f: ServedFile, tag: string) {
+  if (scenario === "sequence-json") {
+    return { requests: [{ method: "POST", path: "/v1/predict", headers: JSON_HEADERS, body: sequenceJson(f) }] };
+  }
+  if (scenario === "sequence-binary") {
+    const headers = { "content-type": "application/octet-stream", "x-shape": `${f.T},${f.I}` };
+    return { requests: [{ method: "POST", path: "/v1/predict", headers, body: sequenceBinary(f) }] };
+  }
+  let next = 0;
+  const setupClient = (client: Client) => {
+    const k = next++;
+    let t = k * 7; // streams start at different rows of the input
+    if (server.spec.id === "naive") {
+      let state: unknown;
+      const step: Request = {
+        method: "POST", path: "/v1/predict", headers: JSON_HEADERS,
+        setupRequest: (req) => ({ ...req, body: JSON.stringify(state === undefined ? { input: rows(stepRow(f, t++), f.I) } : { input: rows(stepRow(f, t++), f.I), state }) }),
+        onResponse: (status, body) => {
+          if (status === 200) state = (JSON.parse(body) as { state: unknown }).state;
+        },
+      };
+      client.setRequests([step]);
+    } else {
+      const path = `/v1/sessions/bench-${tag}-${k}/step`;
+      const binary = scenario === "stream-binary";
+      const step: Request = binary
+        ? { method: "POST", path, headers: { "content-type": "application/octet-stream", "x-shape": `1,${f.I}` },
+            setupRequest: (req) => ({ ...req, body: Buffer.from(stepRow(f, t++).slice().buffer) }) }
+        : { method: "POST", path, headers: JSON_HEADERS, setupRequest: (req) => ({ ...req, body: JSON.stringify({ input: rows(stepRow(f, t++), f.I) }) }) };
+      client.setRequests([step]);
+    }
+  };
+  return { setupClient };
+}
+
+function runProbe(url: string, durationMs: number, intervalMs: number): Promise<CellResult["healthz"]> {
+  const args = ["--import", "tsx", join(ROOT, "bench/serve/probe.ts"), "--url", url, "--delay", "500",
+    "--duration", String(Math.max(200, durationMs - 1000)), "--interval", String(intervalMs)];
+  return new Promise((resolve, reject) => {
+    const child = spawn(process.execPath, args, { cwd: ROOT, stdio: ["ignore", "pipe", "inherit"] });
+    let out = "";
+    child.stdout.on("data", (c: Buffer) => (out += c.toString("utf8")));
+    child.on("error", reject);
+    child.on("exit", (code) => {
+      if (code !== 0) return reject(new Error(`the /healthz probe exited with ${code}`));
+      const r = JSON.parse(out) as { latenciesMs: number[]; non200: number; errors: number; timeouts: number };
+      resolve({ ...percentiles(r.latenciesMs), non200: r.non200, errors: r.errors, timeouts: r.timeouts });
+    });
+  });
+}
+
+export async function runCell(server: RunningServer, scenario: Scenario, connections: number, f: ServedFile, o: CellOptions): Promise<CellResult> {
+  const latencies: number[] = [];
+  const probe = o.probeIntervalMs > 0 ? runProbe(server.url, o.durationS * 1000, o.probeIntervalMs) : Promise.resolve(null);
+  const instance = autocannon({
+    url: server.url,
+    connections,
+    duration: o.durationS,
+    timeout: 30,
+    ...scenarioOptions(server, scenario, f, `${o.tag}-${connections}`),
+  });
+  instance.on("response", (_client: unknown, status: number, _bytes: number, ms: number) => {
+    if (status >= 200 && status < 300) latencies.push(ms);
+  });
+  const [r, healthz] = await Promise.all([instance, probe]);
+  const statusCounts = Object.fromEntries(Object.entries(r.statusCodeStats).map(([s, v]) => [s, v.count]));
+  const ok = latencies.length;
+  return {
+    server: server.spec.id,
+    scenario,
+    connections,
+    durationS: r.duration,
+    throughput: Number((ok / r.duration).toFixed(1)),
+    ok,
+    non2xx: r.non2xx,
+    statusCounts,
+    errors: r.errors,
+    timeouts: r.timeouts,
+    latencyMs: percentiles(latencies),
+    healthz,
+  };
+}

@@ -1,0 +1,124 @@
+// bench/serve/render.ts: renders bench/results/serve.json as the Serving section's tables in docs/benchmarks.md,
+// between <!-- bench:serve:start --> and <!-- bench:serve:end -->. bench/serve/run.ts calls it after a run; run this
+// file alone (`npx tsx bench/serve/render.ts`) to re-render the saved results without measuring again.
+import { existsSync, readFileSync, writeFileSync } from "node:fs";
+import { join } from "node:path";
+import { pathToFileURL } from "node:url";
+import type { CellResult } from "./load.js";
+import type { ServeResults } from "./run.js";
+import { ROOT } from "./servers.js";
+import { findCell } from "./targets.js";
+
+export const SERVE_RESULTS = join(ROOT, "bench/results/serve.json");
+const DOC = join(ROOT, "docs/benchmarks.md");
+const START = "<!-- bench:serve:start -->", END = "<!-- bench:serve:end -->";
+
+const num = (v: number) => (v >= 100 ? Math.round(v).toLocaleString("en-US") : v >= 10 ? v.toFixed(1) : v.toFixed(2));
+const mib = (b: number | null | undefined) => (b == null ? "?" : `${(b / 2 ** 20).toFixed(1)} MiB`);
+const lat = (c: CellResult | undefined) => (c ? `${num(c.latencyMs.p50)} / ${num(c.latencyMs.p99)}` : "—");
+const thr = (c: CellResult | undefined) => (c ? num(c.throughput) : "—");
+const bad = (c: CellResult | undefined) => (c ? String(c.non2xx + c.errors + c.timeouts) : "—");
+const health = (c: CellResult | undefined) => (c?.healthz && c.healthz.count > 0 ? num(c.healthz.p99) : "—");
+const ratio = (a: CellResult | undefined, b: CellResult | undefined) => (a && b && a.throughput > 0 ? `${(b.throughput / a.throughput).toFixed(2)}x` : "—");
+
+function loadTable(r: ServeResults, scenarios: [string, string][], unit: string, clients: string): string[] {
+  const lines = [
+    `| body | ${clients} | naive: ${unit} | naive: p50 / p99 ms | serve: ${unit} | serve: p50 / p99 ms | serve / naive | /healthz p99 ms, naive / serve | non-2xx + errors, naive / serve |`,
+    "|---|---:|---:|---:|---:|---:|---:|---:|---:|",
+  ];
+  for (const [scenario, body] of scenarios) {
+    for (const n of r.settings.connections) {
+      const a = findCell(r.cells, "naive", scenario, n), b = findCell(r.cells, "serve", scenario, n);
+      if (!a && !b) continue;
+      lines.push(`| ${body} | ${n} | ${thr(a)} | ${lat(a)} | ${thr(b)} | ${lat(b)} | ${ratio(a, b)} | ${health(a)} / ${health(b)} | ${bad(a)} / ${bad(b)} |`);
+    }
+  }
+  return lines;
+}
+
+export function renderServeSection(r: ServeResults): string {
+  const m = r.machine;
+  const check = (id: string) => {
+    const c = r.checks[id];
+    if (!c) return null;
+    const v = (d: number | string) => (typeof d === "number" ? d.toExponential(1) : `failed (${d})`);
+    return `${id} ${v(c.sequenceJson)} (JSON), ${v(c.sequenceBinary)} (raw), ${v(c.stream)} (stream)`;
+  };
+  const out: string[] = [];
+  out.push(
+    `Measured ${r.date.slice(0, 10)} on ${m.cpu} (${m.logicalCpus} logical CPUs, ${m.platform} ${m.arch}), Node ${m.node}; ` +
+    `load average (1, 5, 15 min) ${r.loadAverage.before.join(", ")} before the first cell and ${r.loadAverage.after.join(", ")} after the last phase. ` +
+    `Model: ${r.model.workload} (${r.model.description}${r.model.head ? `, Linear head of ${r.model.head}` : ", no head"}), one file loaded by both servers. ` +
+    `Each cell is ${r.settings.cellSeconds} s of autocannon on loopback after ${r.settings.warmupSeconds} s of warm-up per server and scenario; ` +
+    `the two servers alternate cell by cell; the load generator runs on the same ${m.logicalCpus} CPUs. ` +
+    `Latencies are over every 2xx answer; /healthz p99 comes from a separate process sending GET /healthz every ${r.settings.probeIntervalMs} ms during the cell.`,
+    "",
+    `**Whole sequences** (POST /v1/predict, ${r.model.T} rows of ${r.model.I}; sequences per second):`,
+    "",
+    ...loadTable(r, [["sequence-json", "JSON"], ["sequence-binary", "raw float32"]], "seq/s", "clients"),
+    "",
+    `**Streams** (one stream per client, one timestep per request; steps per second). The naive server carries the state in each request and answer (JSON); \`rnn-wasm serve\` keeps it in a session (POST /v1/sessions/:id/step):`,
+    "",
+    ...loadTable(r, [["stream-json", "JSON"], ["stream-binary", "raw float32"]], "steps/s", "streams"),
+    "",
+    "**Targets** (issue 13):",
+    "",
+    "| target | goal | measured | met |",
+    "|---|---|---|---|",
+    ...r.targets.map((t) => `| ${t.name} | ${t.target} | ${t.measured.replace(/\|/g, "\\|")} | ${t.met === null ? "—" : t.met ? "yes" : "**no**"} |`),
+  );
+  if (r.soak) {
+    const s = r.soak, start = s.memory[0], end = s.memory[s.memory.length - 2], rest = s.memory[s.memory.length - 1];
+    const wasm = (x: typeof start) => (x.wasm ? mib(Object.values(x.wasm).reduce((a, b) => a + b, 0)) : null);
+    out.push(
+      "",
+      `**Soak**: ${s.durationS} s against \`rnn-wasm serve\` with ${s.sequences.connections} clients sending whole sequences (raw float32) and ` +
+      `${s.streams.connections} session streams at once: ${num(s.sequences.throughput)} sequences/s (p99 ${num(s.sequences.latencyMs.p99)} ms) and ` +
+      `${num(s.streams.throughput)} steps/s; RSS ${mib(start.rss)} at the start, ${mib(end.rss)} at the end, ${mib(rest.rss)} after 5 s at rest; ` +
+      `wasm memory ${wasm(start) ? `${wasm(start)} -> ${wasm(end)}` : "not reported (its /metrics has no wasm series)"}; ` +
+      `${s.non2xx} non-2xx, ${s.errors} connection errors or timeouts.`,
+    );
+  }
+  if (r.malformed) {
+    const x = r.malformed;
+    out.push(
+      "",
+      `**Malformed requests**: ${x.malformed.toLocaleString("en-US")} malformed requests shuffled into ${x.valid.toLocaleString("en-US")} valid ones, ` +
+      `16 at a time, against \`rnn-wasm serve\` (${x.elapsedS} s). A malformed one passes when answered 4xx with a JSON \`{"error": ...}\`, a valid one when answered 2xx. ` +
+      `Still serving afterwards: ${x.stillServing ? "yes" : "**no**"}; RSS ${mib(x.memory[0].rss)} before, ${mib(x.memory[x.memory.length - 1].rss)} after.`,
+      "",
+      "| request | sent | answers | not as required |",
+      "|---|---:|---|---:|",
+      ...Object.entries(x.byCase).map(([name, t]) =>
+        `| ${name} | ${t.sent} | ${Object.entries(t.statuses).map(([s, n]) => `${s}: ${n}`).join(", ")} | ${t.wrong}${t.example ? ` (e.g. ${t.example.slice(0, 80).replace(/\|/g, "\\|").replace(/\n/g, " ")})` : ""} |`),
+    );
+  }
+  const checks = Object.keys(r.checks).map(check).filter(Boolean);
+  out.push(
+    "",
+    `Before timing, each server's answers were compared with the library run in the bench's process (max abs difference): ${checks.join("; ")}. ` +
+    `Servers: naive \`${r.servers.naive?.command ?? "not run"}\`; serve \`${r.servers.serve?.command ?? "not run"}\`. ` +
+    `Regenerate with \`npm run bench:serve\` (or \`npx tsx bench/serve/run.ts\` after \`npm run build\` and \`npm run bench:install\`); ` +
+    `results in \`bench/results/serve.json\`; \`npx tsx bench/serve/render.ts\` re-renders this section from them.`,
+  );
+  return out.join("\n");
+}
+
+/** Rewrites the Serving section of docs/benchmarks.md; returns the page's path, or null when it lacks the markers. */
+export function updateServeSection(r: ServeResults, docPath = DOC): string | null {
+  if (!existsSync(docPath)) return null;
+  const text = readFileSync(docPath, "utf8");
+  const start = text.indexOf(START), end = text.indexOf(END);
+  if (start < 0 || end < start) return null;
+  writeFileSync(docPath, text.slice(0, start + START.length) + "\n" + renderServeSection(r) + "\n" + text.slice(end));
+  return docPath;
+}
+
+if (process.argv[1] && import.meta.url === pathToFileURL(process.argv[1]).href) {
+  const r = JSON.parse(readFileSync(SERVE_RESULTS, "utf8")) as ServeResults;
+  const path = updateServeSection(r);
+  if (!path) {
+    console.error(`docs/benchmarks.md has no ${START} ... ${END} markers`);
+    process.exitCode = 1;
+  } else console.log(`Updated the serving tables in ${path}`);
+}

@@ -1,0 +1,195 @@
+// bench/serve/run.ts: the serving load benchmark of issue 13. In one run on this machine it compares
+// `rnn-wasm serve` (the CLI package's build) with the naive node:http server a user writes today
+// (bench/serve/naive-server.ts), both loading the same W-seq model (LSTM 64 -> 256) from a temp dir:
+//   1. each server's answers checked against the library run in this process (check.ts)
+//   2. the load table (load.ts): autocannon at 1, 16 and 64 connections for whole sequences (JSON and raw float32
+//      bodies) and for streams stepping one timestep per request, the two servers alternating cell by cell, with
+//      GET /healthz probed from another process throughout
+//   3. a soak at saturation against `rnn-wasm serve` (soak.ts): memory at start and end
+//   4. malformed requests mixed into valid load against `rnn-wasm serve` (malformed.ts)
+// and writes bench/results/serve.json, then the Serving table of docs/benchmarks.md (render.ts).
+//
+//   npx tsx bench/serve/run.ts                 (the full run: 8 s per cell, 60 s soak, 10,000 malformed; ~10 min)
+//   npx tsx bench/serve/run.ts --quick         (a smoke test: 1 s per cell, 5 s soak, 500 malformed; not saved
+//                                               over the full results and not rendered)
+// Needs `npm run build` (cli/dist and dist) and `npm run bench:install` (autocannon) first.
+import { existsSync, rmSync, writeFileSync } from "node:fs";
+import { loadavg } from "node:os";
+import { join } from "node:path";
+import { Command, InvalidArgumentError, Option } from "commander";
+import { machineInfo, type MachineInfo } from "../machine.js";
+import { checkServer, expectedOutput, type CheckResult } from "./check.js";
+import { runCell, SCENARIOS, supports, type CellResult, type Scenario } from "./load.js";
+import { runMalformed, type MalformedResult } from "./malformed.js";
+import { WORKLOAD, writeModel } from "./model.js";
+import { renderServeSection, updateServeSection } from "./render.js";
+import { NAIVE, ROOT, serveSpec, startServer, type RunningServer, type ServerSpec } from "./servers.js";
+import { runSoak, type SoakResult } from "./soak.js";
+import { computeTargets, type Target } from "./targets.js";
+
+export interface ServeResults {
+  suite: "serve";
+  date: string;
+  command: string;
+  machine: MachineInfo;
+  /** os.loadavg() (1, 5 and 15 minutes) before the first cell and after the last phase. */
+  loadAverage: { before: number[]; after: number[] };
+  model: { workload: string; description: string; I: number; H: number; T: number; head: number };
+  settings: {
+    quick: boolean;
+    cellSeconds: number;
+    warmupSeconds: number;
+    connections: number[];
+    scenarios: Scenario[];
+    probeIntervalMs: number;
+    maxBody: number;
+    maxSteps: number;
+  };
+  servers: Record<string, { label: string; command: string }>;
+  checks: Record<string, CheckResult>;
+  cells: CellResult[];
+  soak: SoakResult | null;
+  malformed: MalformedResult | null;
+  targets: Target[];
+}
+
+const int = (what: string) => (v: string) => {
+  const n = Number(v);
+  if (!Number.isInteger(n) || n < 0) throw new InvalidArgumentError(`${what} must be a whole number >= 0`);
+  return n;
+};
+const list = <T extends string>(allowed: readonly T[]) => (v: string) => {
+  const xs = v.split(",").map((s) => s.trim()).filter(Boolean);
+  for (const x of xs) if (!allowed.includes(x as T)) throw new InvalidArgumentError(`"${x}" is not one of ${allowed.join(", ")}`);
+  return xs as T[];
+};
+
+const program = new Command("bench/serve/run.ts")
+  .description("Load benchmark: rnn-wasm serve against a naive node:http server, same model, same run")
+  .option("--quick", "smoke test: 1 s per cell, 5 s soak, 500 malformed, results to serve.quick.json, docs untouched")
+  .option("--duration <s>", "seconds per cell", int("--duration"))
+  .option("--warmup <s>", "seconds of load per server and scenario before timing", int("--warmup"))
+  .option("--connections <list>", "connections per cell", (v) => v.split(",").map(int("--connections")), [1, 16, 64])
+  .addOption(new Option("--scenarios <list>", "scenarios").argParser(list(SCENARIOS)).default([...SCENARIOS]))
+  .addOption(new Option("--servers <list>", "servers to compare").argParser(list(["naive", "serve"] as const)).default(["naive", "serve"]))
+  .option("--soak <s>", "seconds of the soak against rnn-wasm serve (0: none)", int("--soak"))
+  .option("--malformed <n>", "malformed requests in the mix (0: none)", int("--malformed"))
+  .option("--valid-ratio <r>", "valid requests per malformed one in the mix", Number, 0.25)
+  .option("--probe-interval <ms>", "ms between /healthz probes (0: none)", int("--probe-interval"), 20)
+  .option("--max-body <bytes>", "--max-body for both servers", int("--max-body"), 1 << 20)
+  .option("--max-steps <n>", "--max-steps for both servers", int("--max-steps"), 1024)
+  .option("--serve-args <flags>", "more flags for rnn-wasm serve, space-separated", "")
+  .option("--head <n>", "give the model a seeded Linear head of n outputs", int("--head"), 0)
+  .option("--out <file>", "results file (default bench/results/serve.json; --quick: serve.quick.json)")
+  .option("--no-docs", "do not rewrite the Serving table of docs/benchmarks.md")
+  .parse();
+
+const o = program.opts<{
+  quick?: boolean; duration?: number; warmup?: number; connections: number[]; scenarios: Scenario[];
+  servers: ("naive" | "serve")[]; soak?: number; malformed?: number; validRatio: number; probeInterval: number;
+  maxBody: number; maxSteps: number; serveArgs: string; head: number; out?: string; docs: boolean;
+}>();
+const quick = o.quick ?? false;
+const cellSeconds = o.duration ?? (quick ? 1 : 8);
+const warmupSeconds = o.warmup ?? (quick ? 1 : 3);
+const soakSeconds = o.soak ?? (quick ? 5 : 60);
+const malformedCount = o.malformed ?? (quick ? 500 : 10_000);
+const out = o.out ?? join(ROOT, "bench/results", quick ? "serve.quick.json" : "serve.json");
+const log = (s: string) => console.log(s);
+
+if (o.servers.includes("serve") && !existsSync(join(ROOT, "cli/dist/cli.js"))) {
+  throw new Error("cli/dist/cli.js does not exist: run `npm run build` first");
+}
+const limits = ["--max-body", String(o.maxBody), "--max-steps", String(o.maxSteps)];
+const specs: ServerSpec[] = [];
+if (o.servers.includes("naive")) specs.push({ ...NAIVE, args: [...NAIVE.args, ...limits] });
+if (o.servers.includes("serve")) specs.push(serveSpec([...limits, ...o.serveArgs.split(" ").filter(Boolean)]));
+
+const model = writeModel(o.head);
+const expected = await expectedOutput(model);
+const servers: RunningServer[] = [];
+try {
+  for (const spec of specs) {
+    const s = await startServer(spec, model.path);
+    servers.push(s);
+    log(`${spec.id}: ${s.url} (pid ${s.pid})`);
+  }
+  const checks: Record<string, CheckResult> = {};
+  for (const s of servers) {
+    checks[s.spec.id] = await checkServer(s, model, expected);
+    log(`check ${s.spec.id}: ${JSON.stringify(checks[s.spec.id])}`);
+  }
+
+  // warm up every server on every scenario (V8 optimises the wasm and the JS after some thousands of calls)
+  for (const s of servers) {
+    for (const scenario of o.scenarios) {
+      if (supports(s, scenario) && warmupSeconds > 0) await runCell(s, scenario, 16, model, { durationS: warmupSeconds, probeIntervalMs: 0, tag: "warmup" });
+    }
+  }
+
+  const loadBefore = loadavg();
+  const cells: CellResult[] = [];
+  let turn = 0;
+  for (const scenario of o.scenarios) {
+    for (const connections of o.connections) {
+      const order = turn++ % 2 === 0 ? servers : [...servers].reverse(); // alternate who goes first
+      for (const s of order) {
+        if (!supports(s, scenario)) continue;
+        const cell = await runCell(s, scenario, connections, model, { durationS: cellSeconds, probeIntervalMs: o.probeInterval, tag: `${scenario}` });
+        cells.push(cell);
+        log(`${s.spec.id.padEnd(5)} ${scenario.padEnd(15)} c=${String(connections).padStart(2)}: ${cell.throughput}/s, ` +
+          `p50 ${cell.latencyMs.p50} ms, p99 ${cell.latencyMs.p99} ms, non-2xx ${cell.non2xx}, errors ${cell.errors + cell.timeouts}, ` +
+          `healthz p99 ${cell.healthz?.p99 ?? "-"} ms`);
+        if (s.exited()) throw new Error(`${s.spec.id} exited during the load:\n${s.tail()}`);
+        await new Promise((r) => setTimeout(r, 500));
+      }
+    }
+  }
+
+  const serve = servers.find((s) => s.spec.id === "serve");
+  let soak: SoakResult | null = null;
+  if (serve && soakSeconds > 0) {
+    log(`soak: ${soakSeconds} s against ${serve.spec.id}`);
+    soak = await runSoak(serve, model, { durationS: soakSeconds, sequenceConnections: 48, streamConnections: 16, sampleEveryS: 5, probeIntervalMs: o.probeInterval });
+    log(`soak: RSS ${soak.memory[0].rss} -> ${soak.memory.at(-2)!.rss} (x${soak.rssGrowth}), non-2xx ${soak.non2xx}, errors ${soak.errors}`);
+  }
+  let malformed: MalformedResult | null = null;
+  if (serve && malformedCount > 0) {
+    log(`malformed mix: ${malformedCount} malformed, ${Math.round(malformedCount * o.validRatio)} valid`);
+    malformed = await runMalformed(serve, model, {
+      malformed: malformedCount, validRatio: o.validRatio, concurrency: 16, maxBody: o.maxBody, maxSteps: o.maxSteps, deadlineS: 600,
+    }, log);
+    log(`malformed mix: wrong answers ${malformed.wrong}, malformed ${JSON.stringify(malformed.malformedStatuses)}, valid ${JSON.stringify(malformed.validStatuses)}, still serving ${malformed.stillServing}`);
+  }
+
+  const results: ServeResults = {
+    suite: "serve",
+    date: new Date().toISOString(),
+    command: `npx tsx bench/serve/run.ts ${process.argv.slice(2).join(" ")}`.trim(),
+    machine: machineInfo(loadBefore[0]),
+    loadAverage: { before: loadBefore.map((v) => Number(v.toFixed(2))), after: loadavg().map((v) => Number(v.toFixed(2))) },
+    model: { workload: WORKLOAD.id, description: WORKLOAD.description, I: model.I, H: model.H, T: model.T, head: model.O },
+    settings: { quick, cellSeconds, warmupSeconds, connections: o.connections, scenarios: o.scenarios, probeIntervalMs: o.probeInterval, maxBody: o.maxBody, maxSteps: o.maxSteps },
+    servers: Object.fromEntries(servers.map((s) => [s.spec.id, {
+      label: s.spec.label,
+      command: `node ${s.spec.args.map((a) => (a === "{model}" ? "model.safetensors" : a.startsWith(ROOT) ? a.slice(ROOT.length) : a)).join(" ")}`,
+    }])),
+    checks,
+    cells,
+    soak,
+    malformed,
+    targets: [],
+  };
+  results.targets = computeTargets(results);
+  writeFileSync(out, JSON.stringify(results, null, 2) + "\n");
+  log(`wrote ${out}`);
+  for (const t of results.targets) log(`target ${t.met === null ? "n/a " : t.met ? "MET " : "MISS"} ${t.name}: ${t.measured}`);
+  if (o.docs && !quick) log(updateServeSection(results) ?? "docs/benchmarks.md has no bench:serve markers");
+  else log(renderServeSection(results));
+} finally {
+  for (const s of servers) {
+    const code = await s.stop();
+    if (code !== 0) log(`${s.spec.id} exited with ${code} on SIGTERM; its log ends:\n${s.tail().slice(-2000)}`);
+  }
+  rmSync(model.dir, { recursive: true, force: true });
+}

@@ -1,0 +1,92 @@
+// bench/serve/targets.ts: issue 13's targets, judged from one run's results (ratios against the naive server of
+// the same run). "Flat" memory is read as RSS at the end of the soak within 10% of its start.
+import type { CellResult } from "./load.js";
+import type { ServeResults } from "./run.js";
+
+export interface Target {
+  name: string;
+  target: string;
+  measured: string;
+  /** null when the run did not measure it. */
+  met: boolean | null;
+}
+
+export const RSS_FLAT = 1.1;
+
+const fmt = (v: number, digits = 2) => v.toFixed(digits);
+
+export function findCell(cells: CellResult[], server: string, scenario: string, connections: number): CellResult | undefined {
+  return cells.find((c) => c.server === server && c.scenario === scenario && c.connections === connections);
+}
+
+export function computeTargets(r: Pick<ServeResults, "cells" | "soak" | "malformed">): Target[] {
+  const out: Target[] = [];
+  const pair = (scenario: string, n: number) => [findCell(r.cells, "naive", scenario, n), findCell(r.cells, "serve", scenario, n)] as const;
+
+  const [nb, sb] = pair("sequence-binary", 16);
+  out.push({
+    name: "whole sequences, 16 clients, raw float32",
+    target: ">= 1.8x the naive throughput, p99 no worse",
+    measured: nb && sb ? `${fmt(sb.throughput / nb.throughput)}x (${sb.throughput} / ${nb.throughput} sequences/s), p99 ${sb.latencyMs.p99} ms vs ${nb.latencyMs.p99} ms` : "not measured",
+    met: nb && sb ? sb.throughput >= 1.8 * nb.throughput && sb.latencyMs.p99 <= nb.latencyMs.p99 : null,
+  });
+
+  const [ns, ss] = pair("stream-json", 64);
+  const ssb = findCell(r.cells, "serve", "stream-binary", 64);
+  out.push({
+    name: "64 stepping sessions (JSON bodies; the naive server carries the state in them)",
+    target: ">= 1.5x the naive steps/s",
+    measured: ns && ss
+      ? `${fmt(ss.throughput / ns.throughput)}x (${ss.throughput} / ${ns.throughput} steps/s)` + (ssb ? `; raw float32 steps: ${fmt(ssb.throughput / ns.throughput)}x (${ssb.throughput} steps/s)` : "")
+      : "not measured",
+    met: ns && ss ? ss.throughput >= 1.5 * ns.throughput : null,
+  });
+
+  const saturated = r.cells.filter((c) => c.server === "serve" && c.connections >= 16 && c.healthz && c.healthz.count > 0);
+  const worst = saturated.reduce<CellResult | null>((w, c) => (!w || c.healthz!.p99 > w.healthz!.p99 ? c : w), null);
+  const soakHealth = r.soak?.sequences.healthz;
+  const healthP99 = Math.max(worst?.healthz!.p99 ?? 0, soakHealth?.p99 ?? 0);
+  out.push({
+    name: "GET /healthz p99 while rnn-wasm serve is saturated (every cell of 16 and 64 clients, and the soak)",
+    target: "< 5 ms",
+    measured: worst ? `worst ${fmt(healthP99)} ms (${worst.scenario} at ${worst.connections}: ${worst.healthz!.p99} ms${soakHealth ? `; soak ${soakHealth.p99} ms` : ""})` : "not measured",
+    met: worst ? healthP99 < 5 : null,
+  });
+
+  const serveCells = r.cells.filter((c) => c.server === "serve");
+  const non2xx = serveCells.reduce((n, c) => n + c.non2xx, 0) + (r.soak?.non2xx ?? 0);
+  const errors = serveCells.reduce((n, c) => n + c.errors + c.timeouts, 0) + (r.soak?.errors ?? 0);
+  const answered = serveCells.reduce((n, c) => n + c.ok + c.non2xx, 0) + (r.soak ? r.soak.sequences.ok + r.soak.streams.ok + r.soak.non2xx : 0);
+  out.push({
+    name: "valid load answered 2xx (rnn-wasm serve: every cell and the soak)",
+    target: "zero non-2xx",
+    measured: serveCells.length ? `${non2xx} non-2xx and ${errors} connection errors or timeouts in ${answered} answers` : "not measured",
+    met: serveCells.length ? non2xx === 0 && errors === 0 : null,
+  });
+
+  const soak = r.soak;
+  if (soak) {
+    const start = soak.memory[0], end = soak.memory[soak.memory.length - 2];
+    const mib = (b: number | null | undefined) => (b == null ? "?" : `${fmt(b / 2 ** 20, 1)} MiB`);
+    const wasm = (m: typeof start) => (m.wasm ? Object.values(m.wasm).reduce((a, b) => a + b, 0) : null);
+    out.push({
+      name: `${soak.durationS} s soak at saturation`,
+      target: `memory flat (RSS end/start < ${RSS_FLAT}), no error`,
+      measured: `RSS ${mib(start.rss)} -> ${mib(end.rss)} (x${soak.rssGrowth}); wasm ${start.wasm ? `${mib(wasm(start))} -> ${mib(wasm(end))}` : "not exposed by /metrics"}; ${soak.non2xx} non-2xx, ${soak.errors} errors`,
+      met: soak.rssGrowth !== null && soak.rssGrowth < RSS_FLAT && soak.non2xx === 0 && soak.errors === 0,
+    });
+  } else out.push({ name: "soak at saturation", target: "memory flat, no error", measured: "not measured", met: null });
+
+  const m = r.malformed;
+  if (m) {
+    const first = m.memory[0].rss, last = m.memory[m.memory.length - 1].rss;
+    out.push({
+      name: `${m.malformed} malformed requests mixed into ${m.valid} valid ones`,
+      target: "every malformed one 4xx with a JSON error, every valid one 2xx, still serving, memory flat",
+      measured: `${m.wrong} answered otherwise; malformed ${JSON.stringify(m.malformedStatuses)}, valid ${JSON.stringify(m.validStatuses)}; ` +
+        `still serving: ${m.stillServing ? "yes" : "no"}; RSS ${first && last ? `${fmt(first / 2 ** 20, 1)} -> ${fmt(last / 2 ** 20, 1)} MiB` : "?"}`,
+      met: m.wrong === 0 && m.stillServing && m.finishedInTime && (first && last ? last / first < RSS_FLAT : true),
+    });
+  } else out.push({ name: "malformed requests mixed into valid load", target: "every one 4xx with a JSON error", measured: "not measured", met: null });
+  return out;
+}
