@@ -7,7 +7,7 @@
 /**
  * Serving many requests with one model: {@link ServedModel} loads a PyTorch state_dict once and answers several
  * single-sequence requests in one batched forward, {@link DynamicBatcher} collects concurrent requests into such
- * batches, and `SessionStore` keeps the recurrent state of streams between their requests. Runs wherever
+ * batches, and {@link SessionStore} keeps the recurrent state of streams between their requests. Runs wherever
  * `rnn-wasm` runs; `rnn-wasm/worker-pool` runs the same off the main thread in Node.
  *
  * @example
@@ -27,3 +27,5 @@ export type { SequenceRequest, SequenceResult, ModelInfo, StateShape } from "./s
 export type { ServedModelOptions } from "./model-file.js";
 export { DynamicBatcher } from "./batcher.js";
 export type { BatcherOptions } from "./batcher.js";
+export { SessionStore } from "./session-store.js";
+export type { SessionStoreOptions, SessionState, SessionUpdate } from "./session-store.js";
