@@ -5,7 +5,6 @@
 //   rnn_wasm_batch_size                              requests per batched forward
 //   rnn_wasm_queue_depth, rnn_wasm_batches_in_flight requests waiting for a thread; batches running
 //   rnn_wasm_sessions, rnn_wasm_session_bytes        sessions kept, and the bytes of their state
-//   rnn_wasm_sessions_evicted_total{reason}          sessions forgotten: ttl, capacity
 // plus prom-client's default process metrics (CPU, memory, event-loop lag) under `rnn_wasm_`.
 import { collectDefaultMetrics, Counter, Gauge, Histogram, Registry } from "prom-client";
 
@@ -22,7 +21,6 @@ export class ServerMetrics {
   readonly requests: Counter<"route" | "status">;
   readonly duration: Histogram<"route">;
   readonly batchSize: Histogram;
-  readonly evicted: Counter<"reason">;
 
   constructor(sources: MetricSources) {
     const registers = [this.registry];
@@ -32,7 +30,6 @@ export class ServerMetrics {
       buckets: [0.0005, 0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10],
     });
     this.batchSize = new Histogram({ name: "rnn_wasm_batch_size", help: "Requests per batched forward", registers, buckets: [1, 2, 4, 8, 16, 32, 64, 128, 256, 512, 1024] });
-    this.evicted = new Counter({ name: "rnn_wasm_sessions_evicted_total", help: "Sessions forgotten, by reason (ttl: unused too long; capacity: --max-sessions or --max-session-bytes)", labelNames: ["reason"], registers });
     const gauge = (name: string, help: string, read: () => number) => new Gauge({ name, help, registers, collect() { this.set(read()); } });
     gauge("rnn_wasm_queue_depth", "Requests waiting for a thread", sources.queued);
     gauge("rnn_wasm_batches_in_flight", "Batched forwards running", sources.inFlight);

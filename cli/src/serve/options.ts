@@ -128,7 +128,7 @@ export function addServeOptions(command: Command): Command {
     .option("--max-body <bytes>", "largest request body (such as 1048576, 64k, 16m); larger: 413, not read", bytes(L.maxBody), d.maxBody)
     .option("--max-steps <n>", "most timesteps in one request; more: 413", positiveIntUpTo(L.maxSteps), d.maxSteps)
     .option("--session-ttl <seconds>", "a session unused this long is forgotten", seconds(L.sessionTtl), d.sessionTtl)
-    .option("--max-sessions <n>", "most sessions kept; a new one beyond it evicts the least recently used idle one", positiveIntUpTo(L.maxSessions), d.maxSessions)
+    .option("--max-sessions <n>", "most sessions kept; a new one beyond it is refused (429) until others end or expire", positiveIntUpTo(L.maxSessions), d.maxSessions)
     .option("--max-session-bytes <bytes>", "most bytes of state kept for all sessions together (such as 256m)", bytes(L.maxSessionBytes), d.maxSessionBytes)
     .option("--drain-timeout <seconds>", "on SIGTERM or SIGINT, how long to wait for requests in flight before closing their connections", seconds(L.drainTimeout), d.drainTimeout)
     .addOption(new Option("--log-level <level>", "structured logs (JSON lines on stderr): 'debug' adds one line per request").choices(LOG_LEVELS).default(d.logLevel));

@@ -2,7 +2,7 @@
 //   main thread   reads each body as raw bytes (up to --max-body; beyond: 413 without reading on), submits it to the
 //                 DynamicBatcher (rnn-wasm/serving), which hands batches of up to --max-batch requests to the pool,
 //                 one batch per free thread; writes the bytes each request's answer came back as. It also keeps the
-//                 sessions' state (sessions.ts) and the metrics. It never parses or builds a model body.
+//                 sessions' state (rnn-wasm/serving's SessionStore: TTL, caps, one step of a session at a time) and the metrics. It never parses or builds a model body.
 //   pool          --threads workers (worker.ts), each with its own wasm runtime and copy of the model: decode, check,
 //                 one batched forward, encode.
 // Routes: POST /v1/predict, POST /v1/sessions/:id/step, DELETE /v1/sessions/:id, GET /v1/model, GET /healthz,
@@ -14,13 +14,13 @@ import { fileURLToPath } from "node:url";
 import Fastify, { LogController, type FastifyReply, type FastifyRequest } from "fastify";
 import { Piscina } from "piscina";
 import { RnnError } from "rnn-wasm";
-import { DynamicBatcher } from "rnn-wasm/serving";
+import { DynamicBatcher, SessionStore } from "rnn-wasm/serving";
 import { CliError, packageRoot, type CliStream } from "../common.js";
 import { ownBytes } from "./codecs.js";
 import { ServerMetrics } from "./metrics.js";
 import { loadOptions, readModel } from "./model.js";
 import { answerFormat, errorJson, formatOf, MEDIA_TYPES, type ModelInfo, type WorkerData, type WorkerRequest, type WorkerResult, type WorkerTask } from "./protocol.js";
-import { SessionTable, SESSION_ID, type Lease } from "./sessions.js";
+
 import type { ServeOptions } from "./options.js";
 
 /** A running server. */
@@ -34,6 +34,12 @@ export interface ServerHandle {
   /** Closes every connection at once, answered or not (a second signal, or --drain-timeout passed). */
   forceClose(): void;
 }
+
+/** 1 to 128 characters of A-Z a-z 0-9 _ . : - */
+export const SESSION_ID = /^[A-Za-z0-9_.:-]{1,128}$/;
+
+/** A session's step that was answered with an error: the session's state stays as it was. */
+class StepFailed extends Error {}
 
 const ROUTES = "POST /v1/predict, POST /v1/sessions/:id/step, DELETE /v1/sessions/:id, GET /v1/model, GET /healthz, GET /metrics";
 const ACCEPTED = `${MEDIA_TYPES.json}, ${MEDIA_TYPES.raw} (with X-Shape: T,I) or ${MEDIA_TYPES.safetensors}`;
@@ -68,10 +74,9 @@ export async function startServer(o: ServeOptions, logTo: CliStream): Promise<Se
   const runBatch = (requests: WorkerRequest[]): Promise<WorkerResult[]> =>
     pool.run({ kind: "batch", requests } satisfies WorkerTask, { transferList: requests.map((r) => r.body.buffer as ArrayBuffer) });
   const batcher = new DynamicBatcher<WorkerRequest, WorkerResult>(runBatch, { maxBatch: o.maxBatch, maxWaitMs: o.maxWaitMs, maxQueue: o.maxQueue, concurrency: o.threads });
-  const sessions = new SessionTable({ ttlMs: o.sessionTtl * 1000, maxSessions: o.maxSessions, maxBytes: o.maxSessionBytes, stateShape: info.stateShape });
+  const sessions = new SessionStore({ stateShape: info.stateShape, ttlMs: o.sessionTtl * 1000, maxSessions: o.maxSessions, maxBytes: o.maxSessionBytes, sweepIntervalMs: Math.min(o.sessionTtl * 1000, 10_000) });
   const metrics = new ServerMetrics({ queued: () => batcher.queued, inFlight: () => batcher.inFlight, sessions: () => sessions.size, sessionBytes: () => sessions.bytes });
   batcher.onBatch = (size) => metrics.batchSize.observe(size);
-  sessions.onEvict = (reason) => metrics.evicted.inc({ reason });
 
   const app = Fastify({
     logger: { level: o.logLevel, stream: { write: (line: string) => void logTo.write(line) } },
@@ -160,19 +165,20 @@ export async function startServer(o: ServeOptions, logTo: CliStream): Promise<Se
     if (!SESSION_ID.test(id)) return sendError(reply, 400, `session id ${JSON.stringify(id.slice(0, 140))} is not 1 to 128 characters of A-Z a-z 0-9 _ . : -`, "invalid_session_id");
     if (info.bidirectional) return sendError(reply, 400, `sessions need a unidirectional model, and this one is bidirectional (${info.description}): its reverse direction starts from each sequence's end; send whole sequences to /v1/predict`, "bidirectional");
     if (!formatOf(request.headers["content-type"])) return answer(request, reply).then(() => reply); // the 415, before the session is touched
-    let lease: Lease;
     try {
-      lease = await sessions.acquire(id);
+      await sessions.step(id, async (state) => {
+        const result = await answer(request, reply, { state: { h: state.h, ...(state.c ? { c: state.c } : {}) }, steps: state.steps });
+        if (!result?.session) throw new StepFailed(); // answered already (an error): the state stays as it was
+        return { h: result.session.state.h, c: result.session.state.c, steps: result.session.steps - state.steps, result };
+      });
     } catch (e) {
-      if (!(e instanceof RnnError && e.code === "overloaded")) throw e;
-      reply.header("retry-after", "1");
-      return sendError(reply, 429, e.message, "too_many_sessions");
-    }
-    try {
-      const result = await answer(request, reply, { state: lease.state, steps: lease.steps });
-      if (result?.session) lease.commit(result.session.state, result.session.steps);
-    } finally {
-      lease.release();
+      if (e instanceof StepFailed) return reply;
+      if (e instanceof RnnError && e.code === "overloaded") {
+        reply.header("retry-after", "1");
+        return sendError(reply, 429, `${e.message} (--max-sessions ${o.maxSessions}, --max-session-bytes ${o.maxSessionBytes})`, "too_many_sessions");
+      }
+      if (e instanceof RnnError && e.code === "closed") return sendError(reply, 503, "the server is shutting down; send this request to another replica", "draining");
+      throw e;
     }
     return reply;
   });
@@ -180,7 +186,7 @@ export async function startServer(o: ServeOptions, logTo: CliStream): Promise<Se
   app.delete<{ Params: { id: string } }>("/v1/sessions/:id", async (request, reply) => {
     const { id } = request.params;
     if (!SESSION_ID.test(id)) return sendError(reply, 400, `session id ${JSON.stringify(id.slice(0, 140))} is not 1 to 128 characters of A-Z a-z 0-9 _ . : -`, "invalid_session_id");
-    if (!(await sessions.delete(id))) return sendError(reply, 404, `no session ${JSON.stringify(id)} (never started, ended, or forgotten after --session-ttl ${o.sessionTtl} s)`, "unknown_session");
+    if (!sessions.delete(id)) return sendError(reply, 404, `no session ${JSON.stringify(id)} (never started, ended, or forgotten after --session-ttl ${o.sessionTtl} s)`, "unknown_session");
     return reply.code(204).send();
   });
 
@@ -200,7 +206,7 @@ export async function startServer(o: ServeOptions, logTo: CliStream): Promise<Se
     address = await app.listen({ host: o.host, port: o.port });
   } catch (e) {
     await batcher.close();
-    sessions.close();
+    await sessions.close();
     await pool.destroy();
     const err = e as NodeJS.ErrnoException;
     if (err.code === "EADDRINUSE") throw new CliError(`cannot listen on ${o.host}:${o.port}: the port is in use (--port 0 picks a free one)`);
@@ -230,7 +236,7 @@ export async function startServer(o: ServeOptions, logTo: CliStream): Promise<Se
           await batcher.close();
         } finally {
           clearTimeout(timer);
-          sessions.close();
+          await sessions.close();
           await pool.destroy();
         }
         app.log.info("stopped");

@@ -1,0 +1,169 @@
+// cli/test/serve.test.ts: `rnn-wasm serve`'s endpoints over real HTTP on a loopback port (the server started in this
+// process, its workers the built worker.js): what each answers, the three body formats giving the same numbers as
+// the plain layer (bitwise: the batch runs each request as it runs alone, and the workers use the same wasm build as
+// this process), every error as JSON with its status and code, the limits, and the metrics.
+import { afterAll, beforeAll, describe, expect, it } from "vitest";
+import { loadSafetensors, maxAbsDiff } from "rnn-wasm";
+import { call, DEMO_MODEL, expected, fromTorch, metric, nested, rawBody, rows, safetensorsBody, serve, smallModels, type TestServer } from "./serve-helpers.js";
+import { readTensors } from "./helpers.js";
+
+let demo: TestServer;
+let headServer: TestServer;
+let models: Awaited<ReturnType<typeof smallModels>>;
+const demoLayer = () => fromTorch(readTensors(DEMO_MODEL)) as import("rnn-wasm").RecurrentLayer;
+
+beforeAll(async () => {
+  models = await smallModels();
+  [demo, headServer] = await Promise.all([
+    serve({ model: DEMO_MODEL, maxBody: 64 * 1024, maxSteps: 100 }),
+    serve({ model: models.lstmHead.file }),
+  ]);
+});
+afterAll(async () => {
+  await Promise.all([demo?.close(), headServer?.close()]);
+});
+
+describe("POST /v1/predict", () => {
+  it("JSON: output [T, D*P] and the final state, bitwise the plain layer's", async () => {
+    const input = rows(7, 64, 1);
+    const r = await call(`${demo.url}/v1/predict`, { json: { input } });
+    expect(r.status, r.text).toBe(200);
+    expect(r.headers.get("content-type")).toMatch(/^application\/json/);
+    const layer = demoLayer();
+    const want = expected(layer, input);
+    layer.dispose();
+    expect(r.json.output).toEqual(nested(want.output, 256));
+    expect(r.json.state).toEqual({ h: nested(want.h, 256), c: nested(want.c!, 256) });
+    expect(r.json.head).toBeUndefined();
+  });
+
+  it("a state in the request continues from it; a model with a head answers head [T, O]", async () => {
+    const { layer, head } = models.lstmHead;
+    const input = rows(4, 3, 2), state = { h: rows(2, 5, 3), c: rows(2, 5, 4) };
+    const r = await call(`${headServer.url}/v1/predict`, { json: { input, state } });
+    expect(r.status, r.text).toBe(200);
+    const want = expected(layer, input, state, head);
+    expect(r.json.output).toEqual(nested(want.output, 5));
+    expect(r.json.head).toEqual(nested(want.head!, 2));
+    expect(r.json.state).toEqual({ h: nested(want.h, 5), c: nested(want.c!, 5) });
+  });
+
+  it("raw float32 with X-Shape answers the output as float32 with its X-Shape; safetensors answers every tensor; the same numbers as JSON", async () => {
+    const input = rows(5, 64, 5);
+    const json = await call(`${demo.url}/v1/predict`, { json: { input } });
+    const raw = await call(`${demo.url}/v1/predict`, { method: "POST", ...rawBody(input) });
+    expect(raw.status, raw.text).toBe(200);
+    expect(raw.headers.get("content-type")).toBe("application/octet-stream");
+    expect(raw.headers.get("x-shape")).toBe("5,256");
+    expect(nested(new Float32Array(raw.bytes.buffer, raw.bytes.byteOffset, raw.bytes.byteLength / 4), 256)).toEqual(json.json.output);
+    const st = await call(`${demo.url}/v1/predict`, { method: "POST", ...safetensorsBody({ input, h0: rows(1, 256, 6), c0: rows(1, 256, 7) }) });
+    expect(st.status, st.text).toBe(200);
+    expect(st.headers.get("content-type")).toBe("application/vnd.safetensors");
+    const t = loadSafetensors(st.bytes).tensors;
+    expect(Object.keys(t).sort()).toEqual(["c_n", "h_n", "output"]);
+    expect([t.output.shape, t.h_n.shape, t.c_n.shape]).toEqual([[5, 256], [1, 256], [1, 256]]);
+    const withState = await call(`${demo.url}/v1/predict`, { json: { input, state: { h: rows(1, 256, 6), c: rows(1, 256, 7) } } });
+    expect(nested(t.output.data, 256)).toEqual(withState.json.output);
+    expect(nested(t.c_n.data, 256)).toEqual(withState.json.state.c);
+  });
+
+  it("Accept: application/json asks a binary request for a JSON answer (and the reverse)", async () => {
+    const input = rows(3, 64, 8);
+    const raw = await call(`${demo.url}/v1/predict`, { method: "POST", body: rawBody(input).body, headers: { ...rawBody(input).headers, accept: "application/json" } });
+    expect(raw.headers.get("content-type")).toMatch(/^application\/json/);
+    const json = await call(`${demo.url}/v1/predict`, { json: { input }, headers: { accept: "application/vnd.safetensors" } });
+    expect(json.headers.get("content-type")).toBe("application/vnd.safetensors");
+    expect(nested(loadSafetensors(json.bytes).tensors.output.data, 256)).toEqual(raw.json.output);
+  });
+
+  it("a head model's safetensors answer holds head; its raw answer is the output", async () => {
+    const { layer, head } = models.lstmHead;
+    const input = rows(6, 3, 9);
+    const want = expected(layer, input, undefined, head);
+    const st = await call(`${headServer.url}/v1/predict`, { method: "POST", ...safetensorsBody({ input }) });
+    const t = loadSafetensors(st.bytes).tensors;
+    expect(t.head.shape).toEqual([6, 2]);
+    expect(maxAbsDiff(t.head.data, want.head!)).toBe(0);
+    const raw = await call(`${headServer.url}/v1/predict`, { method: "POST", ...rawBody(input) });
+    expect(raw.headers.get("x-shape")).toBe("6,5");
+  });
+});
+
+describe("errors: JSON {error, code}, naming the field", () => {
+  const cases: [string, number, string, RegExp, () => RequestInit][] = [
+    ["NaN written bare (Python's json.dumps)", 400, "nonfinite", /^input\[1\]\[7\] is NaN, not a finite number$/, () => ({ method: "POST", headers: { "content-type": "application/json" }, body: `{"input": [[${"0,".repeat(63)}0], [${"0,".repeat(7)}NaN${",0".repeat(56)}]]}` })],
+    ["1e39, beyond float32", 400, "nonfinite", /^input\[0\]\[63\] is 1e\+39, beyond float32's range/, () => ({ method: "POST", headers: { "content-type": "application/json" }, body: `{"input": [[${"0,".repeat(63)}1e39]]}` })],
+    ["a string among the numbers", 400, "invalid_body", /^input\[0\]\[63\] is "x", not a number$/, () => json({ input: [[...Array(63).fill(0), "x"]] })],
+    ["rows one short", 400, "shape", /^input has 12 rows of 63 numbers; the model takes 64$/, () => json({ input: rows(12, 63) })],
+    ["one row short", 400, "shape", /^input\[3\] has 2 numbers; the model takes 64$/, () => json({ input: [...rows(3, 64), [1, 2]] })],
+    ["no rows", 400, "shape", /^input has no rows/, () => json({ input: [] })],
+    ["no input", 400, "invalid_body", /^unknown field "inputs"; the body takes "input" and "state"$/, () => json({ inputs: [] })],
+    ["state of the wrong size", 400, "shape", /^state\.h has 1 row of 10 numbers; the model's state rows have 256$/, () => json({ input: rows(1, 64), state: { h: rows(1, 10) } })],
+    ["state.h missing", 400, "invalid_body", /^state\.h is missing/, () => json({ input: rows(1, 64), state: { c: rows(1, 256) } })],
+    ["not JSON", 400, "invalid_json", /^the body is not valid JSON: /, () => ({ method: "POST", headers: { "content-type": "application/json" }, body: "{\"input\": [[1,2" })],
+    ["an empty body", 400, "invalid_body", /^the body is empty/, () => ({ method: "POST", headers: { "content-type": "application/json" }, body: "" })],
+    ["raw without X-Shape", 400, "invalid_header", /needs the header X-Shape: T,64/, () => ({ method: "POST", headers: { "content-type": "application/octet-stream" }, body: new Uint8Array(256) })],
+    ["raw of the wrong length", 400, "shape", /^the body has 256 bytes; X-Shape 2,64 needs 512/, () => ({ method: "POST", headers: { "content-type": "application/octet-stream", "x-shape": "2,64" }, body: new Uint8Array(256) })],
+    ["raw with NaN", 400, "nonfinite", /^input\[1\]\[6\] is NaN, not a finite number$/, () => { const f = new Float32Array(128); f[70] = NaN; return { method: "POST", headers: { "content-type": "application/octet-stream", "x-shape": "2,64" }, body: new Uint8Array(f.buffer) }; }],
+    ["safetensors that is not", 400, "invalid_body", /^the body is not a readable safetensors file: /, () => ({ method: "POST", headers: { "content-type": "application/vnd.safetensors" }, body: new Uint8Array(16) })],
+    ["safetensors input of the wrong shape", 400, "shape", /^input has shape \[2, 5\]; expected \[T, 64\]/, () => ({ method: "POST", ...safetensorsBody({ input: rows(2, 5) }) })],
+    ["more steps than --max-steps", 413, "too_many_steps", /^input has 101 steps; this server takes at most 100 per request \(--max-steps\)$/, () => json({ input: Array(101).fill(Array(64).fill(0)) })],
+    ["a body over --max-body", 413, "body_too_large", /--max-body 65536 bytes/, () => ({ method: "POST", headers: { "content-type": "application/octet-stream", "x-shape": "100,64" }, body: new Uint8Array(70 * 1024) })],
+    ["text/plain", 415, "unsupported_media_type", /^Content-Type "text\/plain" is not taken; send application\/json, /, () => ({ method: "POST", headers: { "content-type": "text/plain" }, body: "hello" })],
+    ["no Content-Type", 415, "unsupported_media_type", /no Content-Type/, () => ({ method: "POST" })],
+  ];
+  function json(body: unknown): RequestInit {
+    return { method: "POST", headers: { "content-type": "application/json" }, body: JSON.stringify(body) };
+  }
+
+  it.each(cases)("%s: %i %s", async (_name, status, code, message, init) => {
+    const r = await call(`${demo.url}/v1/predict`, init());
+    expect(r.status, r.text).toBe(status);
+    expect(r.headers.get("content-type")).toMatch(/^application\/json/);
+    expect(r.json.code).toBe(code);
+    expect(r.json.error).toMatch(message);
+  });
+
+  it("a bad request in a batch gets its own error; the others in that batch are answered", async () => {
+    const good = rows(2, 64, 3);
+    const answers = await Promise.all([0, 1, 2, 3].map((k) => call(`${demo.url}/v1/predict`, { json: { input: k === 2 ? [[1]] : good } })));
+    expect(answers.map((a) => a.status)).toEqual([200, 200, 400, 200]);
+  });
+
+  it("unknown routes and methods: 404 JSON naming the routes there are", async () => {
+    for (const [method, path] of [["GET", "/nope"], ["GET", "/v1/predict"], ["PUT", "/v1/sessions/a/step"]]) {
+      const r = await call(`${demo.url}${path}`, { method });
+      expect(r.status).toBe(404);
+      expect(r.json.code).toBe("not_found");
+      expect(r.json.error).toContain(`no route ${method} ${path}; this server answers POST /v1/predict`);
+    }
+  });
+});
+
+describe("GET endpoints", () => {
+  it("/healthz: 200 {status: ok}", async () => {
+    const r = await call(`${demo.url}/healthz`);
+    expect([r.status, r.json]).toEqual([200, { status: "ok" }]);
+  });
+
+  it("/v1/model: the sizes a client needs", async () => {
+    const r = await call(`${headServer.url}/v1/model`);
+    expect(r.json).toMatchObject({ kind: "lstm", inputSize: 3, outputSize: 5, headSize: 2, stateShape: { h: [2, 5], c: [2, 5] }, bidirectional: false, threads: 1 });
+  });
+
+  it("/metrics: Prometheus text with requests by route and status, latency, batch sizes, queue depth and sessions", async () => {
+    const r = await call(`${headServer.url}/metrics`);
+    expect(r.status).toBe(200);
+    expect(r.headers.get("content-type")).toMatch(/^text\/plain; version=0\.0\.4/);
+    const okBefore = metric(r.text, "rnn_wasm_requests_total", 'route="/v1/predict",status="200"') ?? 0;
+    await call(`${headServer.url}/v1/predict`, { json: { input: rows(2, 3) } });
+    await call(`${headServer.url}/v1/predict`, { json: { input: [[1]] } });
+    const m = (await call(`${headServer.url}/metrics`)).text;
+    expect(metric(m, "rnn_wasm_requests_total", 'route="/v1/predict",status="200"')).toBe(okBefore + 1);
+    expect(metric(m, "rnn_wasm_requests_total", 'route="/v1/predict",status="400"')).toBeGreaterThanOrEqual(1);
+    expect(metric(m, "rnn_wasm_request_duration_seconds_count", 'route="/v1/predict"')).toBeGreaterThanOrEqual(2);
+    expect(metric(m, "rnn_wasm_batch_size_count")).toBeGreaterThanOrEqual(2);
+    for (const name of ["rnn_wasm_queue_depth", "rnn_wasm_batches_in_flight", "rnn_wasm_sessions", "rnn_wasm_session_bytes"]) expect(metric(m, name), name).toBe(0);
+    for (const line of m.split("\n").filter((l) => l && !l.startsWith("#"))) expect(line).toMatch(/^[a-z_:][a-z0-9_:]*(\{[^}]*\})? -?[0-9.e+-]+|NaN|[+-]Inf$/i);
+  });
+});
