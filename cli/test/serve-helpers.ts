@@ -102,16 +102,16 @@ export async function call(url: string, init: RequestInit & { json?: unknown } =
 }
 
 /** input [T, I] as raw little-endian float32 with its X-Shape. */
-export function rawBody(input: number[][]): { body: Uint8Array; headers: Record<string, string> } {
+export function rawBody(input: number[][]): { body: Uint8Array<ArrayBuffer>; headers: Record<string, string> } {
   const data = Float32Array.from(input.flat());
   return { body: new Uint8Array(data.buffer), headers: { "content-type": "application/octet-stream", "x-shape": `${input.length},${input[0].length}` } };
 }
 
 /** input (and h0, c0) as a safetensors body. */
-export function safetensorsBody(tensors: Record<string, number[][]>): { body: Uint8Array; headers: Record<string, string> } {
+export function safetensorsBody(tensors: Record<string, number[][]>): { body: Uint8Array<ArrayBuffer>; headers: Record<string, string> } {
   const t: Record<string, Tensor> = {};
   for (const [name, m] of Object.entries(tensors)) t[name] = tensor([m.length, m[0].length], Float32Array.from(m.flat()));
-  return { body: saveSafetensors(t), headers: { "content-type": "application/vnd.safetensors" } };
+  return { body: saveSafetensors(t) as Uint8Array<ArrayBuffer>, headers: { "content-type": "application/vnd.safetensors" } };
 }
 
 /** A row-major [rows, cols] array as nested arrays (for comparing with a JSON answer). */

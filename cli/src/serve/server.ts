@@ -83,6 +83,7 @@ export async function startServer(o: ServeOptions, logTo: CliStream): Promise<Se
     logController: new LogController({ disableRequestLogging: true }), // one line per request at debug: onResponse below
     return503OnClosing: false, // answered below, as JSON
     bodyLimit: o.maxBody,
+    routerOptions: { maxParamLength: 1024 }, // a longer session id is named in our 400, not a bare 414
   });
   let draining = false;
 
