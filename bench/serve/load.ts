@@ -12,7 +12,7 @@ import { spawn } from "node:child_process";
 import { join } from "node:path";
 import autocannon, { type Client, type Request } from "autocannon";
 import { rows, sequenceBinary, sequenceJson, stepRow, type ServedFile } from "./model.js";
-import { ROOT, type RunningServer } from "./servers.js";
+import { cpuSecondsOf, ROOT, scrapeMetrics, type RunningServer } from "./servers.js";
 import { percentiles, type Percentiles } from "./stats.js";
 
 export const SCENARIOS = ["sequence-json", "sequence-binary", "stream-json", "stream-binary"] as const;
@@ -35,6 +35,10 @@ export interface CellResult {
   latencyMs: Percentiles;
   /** GET /healthz during the cell, from its own process; null when the probe did not run. */
   healthz: (Percentiles & { non200: number; errors: number; timeouts: number }) | null;
+  /** CPU time per second of the cell (1 = one core busy): the server process (all its threads), and this process (autocannon). */
+  cpu: { server: number | null; loadGenerator: number };
+  /** From the server's /metrics, when it has them: batched forwards during the cell and their mean size. */
+  batches?: { count: number; meanSize: number };
 }
 
 export interface CellOptions {
@@ -104,8 +108,17 @@ function runProbe(url: string, durationMs: number, intervalMs: number): Promise<
   });
 }
 
+/** rnn_wasm_batch_size's count and sum, or null when the server has no such histogram. */
+async function batchCounters(server: RunningServer): Promise<{ count: number; sum: number } | null> {
+  const m = await scrapeMetrics(server.url);
+  const count = m?.get("rnn_wasm_batch_size_count"), sum = m?.get("rnn_wasm_batch_size_sum");
+  return count === undefined || sum === undefined ? null : { count, sum };
+}
+
 export async function runCell(server: RunningServer, scenario: Scenario, connections: number, f: ServedFile, o: CellOptions): Promise<CellResult> {
   const latencies: number[] = [];
+  const batchesBefore = server.spec.id === "naive" ? null : await batchCounters(server);
+  const serverCpu0 = cpuSecondsOf(server.pid), ownCpu0 = process.cpuUsage(), t0 = performance.now();
   const probe = o.probeIntervalMs > 0 ? runProbe(server.url, o.durationS * 1000, o.probeIntervalMs) : Promise.resolve(null);
   const instance = autocannon({
     url: server.url,
@@ -118,6 +131,11 @@ export async function runCell(server: RunningServer, scenario: Scenario, connect
     if (status >= 200 && status < 300) latencies.push(ms);
   });
   const [r, healthz] = await Promise.all([instance, probe]);
+  const elapsed = (performance.now() - t0) / 1000, serverCpu1 = cpuSecondsOf(server.pid), ownCpu = process.cpuUsage(ownCpu0);
+  const batchesAfter = batchesBefore ? await batchCounters(server) : null;
+  const batches = batchesBefore && batchesAfter && batchesAfter.count > batchesBefore.count
+    ? { count: batchesAfter.count - batchesBefore.count, meanSize: Number(((batchesAfter.sum - batchesBefore.sum) / (batchesAfter.count - batchesBefore.count)).toFixed(2)) }
+    : undefined;
   const statusCounts = Object.fromEntries(Object.entries(r.statusCodeStats).map(([s, v]) => [s, v.count]));
   const ok = latencies.length;
   return {
@@ -133,5 +151,10 @@ export async function runCell(server: RunningServer, scenario: Scenario, connect
     timeouts: r.timeouts,
     latencyMs: percentiles(latencies),
     healthz,
+    cpu: {
+      server: serverCpu0 !== null && serverCpu1 !== null ? Number(((serverCpu1 - serverCpu0) / elapsed).toFixed(2)) : null,
+      loadGenerator: Number(((ownCpu.user + ownCpu.system) / 1e6 / elapsed).toFixed(2)),
+    },
+    ...(batches ? { batches } : {}),
   };
 }

@@ -36,6 +36,18 @@ function loadTable(r: ServeResults, scenarios: [string, string][], unit: string,
   return lines;
 }
 
+/** Where the CPUs went in the 16-client raw float32 cells: the server's threads, and autocannon in the bench's process. */
+function cpuLine(r: ServeResults): string {
+  const part = (id: string) => {
+    const c = findCell(r.cells, id, "sequence-binary", 16);
+    return c ? `${id} ${c.cpu.server ?? "?"} + ${c.cpu.loadGenerator}${c.batches ? ` (mean batch ${c.batches.meanSize})` : ""}` : null;
+  };
+  const parts = ["naive", "serve"].map(part).filter(Boolean);
+  return parts.length
+    ? `CPU in cores busy (server + autocannon), whole sequences in raw float32 at 16 clients: ${parts.join("; ")}; every cell's is in the results file.`
+    : "";
+}
+
 export function renderServeSection(r: ServeResults): string {
   const m = r.machine;
   const check = (id: string) => {
@@ -60,6 +72,8 @@ export function renderServeSection(r: ServeResults): string {
     `**Streams** (one stream per client, one timestep per request; steps per second). The naive server carries the state in each request and answer (JSON); \`rnn-wasm serve\` keeps it in a session (POST /v1/sessions/:id/step):`,
     "",
     ...loadTable(r, [["stream-json", "JSON"], ["stream-binary", "raw float32"]], "steps/s", "streams"),
+    "",
+    cpuLine(r),
     "",
     "**Targets** (issue 13):",
     "",

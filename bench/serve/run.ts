@@ -139,7 +139,8 @@ try {
         cells.push(cell);
         log(`${s.spec.id.padEnd(5)} ${scenario.padEnd(15)} c=${String(connections).padStart(2)}: ${cell.throughput}/s, ` +
           `p50 ${cell.latencyMs.p50} ms, p99 ${cell.latencyMs.p99} ms, non-2xx ${cell.non2xx}, errors ${cell.errors + cell.timeouts}, ` +
-          `healthz p99 ${cell.healthz?.p99 ?? "-"} ms`);
+          `healthz p99 ${cell.healthz?.p99 ?? "-"} ms, CPU server ${cell.cpu.server} + autocannon ${cell.cpu.loadGenerator}` +
+          (cell.batches ? `, ${cell.batches.count} batches of ${cell.batches.meanSize}` : ""));
         if (s.exited()) throw new Error(`${s.spec.id} exited during the load:\n${s.tail()}`);
         await new Promise((r) => setTimeout(r, 500));
       }

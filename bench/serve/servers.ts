@@ -100,6 +100,17 @@ export function rssOf(pid: number): number | null {
   }
 }
 
+/** CPU seconds (user + system, every thread) a process has used so far, from /proc; null where there is none. */
+export function cpuSecondsOf(pid: number): number | null {
+  try {
+    // fields after the command name (which may hold spaces, so split after its closing parenthesis): utime is the 12th, stime the 13th
+    const fields = readFileSync(`/proc/${pid}/stat`, "utf8").split(") ")[1].split(" ");
+    return (Number(fields[11]) + Number(fields[12])) / 100; // USER_HZ is 100 on Linux
+  } catch {
+    return null;
+  }
+}
+
 /** The server's /metrics as name{labels} -> value, or null when it has none (404 or not text). */
 export async function scrapeMetrics(url: string): Promise<Map<string, number> | null> {
   try {
@@ -125,7 +136,7 @@ export interface MemorySample {
   rss: number | null;
   /** process_resident_memory_bytes from /metrics. */
   metricsRss?: number;
-  /** Every /metrics series whose name says wasm (summed over labels under its name), bytes. */
+  /** Every /metrics series of bytes whose name (after the server's prefix) says wasm. */
   wasm?: Record<string, number>;
   /** Sessions the server holds, when /metrics has a gauge for them. */
   sessions?: Record<string, number>;
@@ -135,14 +146,15 @@ export async function memorySample(server: RunningServer, t0: number): Promise<M
   const sample: MemorySample = { at: Number(((performance.now() - t0) / 1000).toFixed(1)), rss: rssOf(server.pid) };
   const metrics = await scrapeMetrics(server.url);
   if (metrics) {
-    const rss = metrics.get("process_resident_memory_bytes");
-    if (rss !== undefined) sample.metricsRss = rss;
+    // prom-client's default metrics may carry a prefix (rnn-wasm serve's is "rnn_wasm_"): match on what follows it
+    const base = (series: string) => series.split("{")[0].replace(/^rnn_wasm_/, "");
+    for (const [series, v] of metrics) if (base(series) === "process_resident_memory_bytes") sample.metricsRss = v;
     const pick = (test: (name: string) => boolean) => {
       const out: Record<string, number> = {};
-      for (const [series, v] of metrics) if (test(series.split("{")[0])) out[series] = v;
+      for (const [series, v] of metrics) if (test(base(series))) out[series] = v;
       return Object.keys(out).length ? out : undefined;
     };
-    sample.wasm = pick((n) => /wasm/i.test(n));
+    sample.wasm = pick((n) => /wasm/i.test(n) && /bytes/.test(n));
     sample.sessions = pick((n) => /session/i.test(n) && !/_bucket$|_sum$|_count$/.test(n));
   }
   return sample;
