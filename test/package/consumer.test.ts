@@ -7,8 +7,9 @@
 //   - `npm install <tgz>` into an empty app adds no other package;
 //   - ESM import runs an LSTM with the same output as the repository's source, and so does require() on
 //     Node >= 20.19 (require(esm));
-//   - "rnn-wasm/serving" (ESM and require) answers the same LSTM through ServedModel and DynamicBatcher, and the
-//     RnnError it throws is "rnn-wasm"'s class (the entries share one module instance);
+//   - "rnn-wasm/serving" and "rnn-wasm/worker-pool" (ESM and require) answer the same LSTM through ServedModel,
+//     DynamicBatcher and ModelPool (whose worker runs the shipped worker script), and the RnnError they throw is
+//     "rnn-wasm"'s class (the entries share one module instance);
 //   - `tsc --noEmit` passes for a Node consumer with lib es2022 and @types/node only (no DOM lib), and for a browser
 //     consumer with lib es2022 + dom, both with skipLibCheck off so the package's declarations are checked.
 // The install prefers npm's cache (--prefer-offline) and runs no audit or funding requests.
@@ -99,7 +100,7 @@ describe("the packed library, installed into an empty app", () => {
     const base = { target: "es2022", strict: true, noEmit: true, skipLibCheck: false, typeRoots: [types] };
     writeFileSync(join(app, "tsconfig.node.json"), JSON.stringify({
       compilerOptions: { ...base, module: "nodenext", moduleResolution: "nodenext", lib: ["es2022"], types: ["node"] },
-      files: ["consumer-node.ts", "consumer-serving.ts"],
+      files: ["consumer-node.ts", "consumer-serving.ts", "consumer-pool.ts"],
     }, null, 2));
     writeFileSync(join(app, "tsconfig.dom.json"), JSON.stringify({
       compilerOptions: { ...base, module: "esnext", moduleResolution: "bundler", lib: ["es2022", "dom"], types: [] },
@@ -193,14 +194,14 @@ describe("the packed library, installed into an empty app", () => {
     expect(JSON.parse(cjs!.stdout.trim().split("\n").pop()!)).toEqual(expected);
   });
 
-  it("import from 'rnn-wasm/serving' answers the same LSTM, and its RnnError is 'rnn-wasm''s class", () => {
+  it("import from 'rnn-wasm/serving' and 'rnn-wasm/worker-pool' answers the same LSTM, and their RnnError is 'rnn-wasm''s class", () => {
     expect(serving.esm.code, describeProc(serving.esm)).toBe(0);
-    expect(JSON.parse(serving.esm.stdout)).toEqual({ ...expected, sameRnnError: true });
+    expect(JSON.parse(serving.esm.stdout)).toEqual({ ...expected, sameRnnError: true, poolOutput: expected.output, poolRnnError: true });
   });
 
-  it.skipIf(!requireEsm)("require('rnn-wasm/serving') beside require('rnn-wasm'): the same answer and the same RnnError class", () => {
+  it.skipIf(!requireEsm)("require('rnn-wasm/serving') and require('rnn-wasm/worker-pool') beside require('rnn-wasm'): the same answers and RnnError class", () => {
     expect(serving.cjs!.code, describeProc(serving.cjs!)).toBe(0);
-    expect(JSON.parse(serving.cjs!.stdout.trim().split("\n").pop()!)).toEqual({ ...expected, sameRnnError: true });
+    expect(JSON.parse(serving.cjs!.stdout.trim().split("\n").pop()!)).toEqual({ ...expected, sameRnnError: true, poolOutput: expected.output, poolRnnError: true });
   });
 
   it("tsc --noEmit passes for a Node consumer with lib es2022 and @types/node only (no DOM lib)", () => {
