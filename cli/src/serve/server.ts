@@ -91,10 +91,13 @@ export async function startServer(o: ServeOptions, logTo: CliStream): Promise<Se
   app.addContentTypeParser(Object.values(MEDIA_TYPES), { parseAs: "buffer", bodyLimit: o.maxBody }, (_request, body, done) => done(null, body));
 
   app.addHook("onRequest", async (request, reply) => {
-    if (!draining) return;
-    reply.header("connection", "close");
-    if (request.url === "/healthz") return; // answers 503 itself
+    if (!draining || request.url === "/healthz") return; // /healthz answers 503 itself
     return sendError(reply, 503, "the server is shutting down; send this request to another replica", "draining");
+  });
+  // While draining, every answer (those in flight included) closes its connection, so no keep-alive connection
+  // outlives the drain.
+  app.addHook("onSend", async (_request, reply) => {
+    if (draining) reply.header("connection", "close");
   });
   app.addHook("onResponse", async (request, reply) => {
     const route = request.routeOptions.url ?? "unmatched";
