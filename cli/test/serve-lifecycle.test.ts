@@ -8,7 +8,7 @@
 //              connection gets the draining 503 (healthz says 503 too), then the port is closed
 //   binary     the built command in a process of its own: one line on stdout with the URL, JSON logs on stderr,
 //              SIGTERM with requests in flight: all answered 200, then exit 0
-import { spawn } from "node:child_process";
+import { execFile, spawn } from "node:child_process";
 import { writeFileSync } from "node:fs";
 import { connect } from "node:net";
 import { join } from "node:path";
@@ -17,7 +17,7 @@ import { init, saveSafetensors } from "rnn-wasm";
 import { startServer } from "../src/serve/server.js";
 import { resolveServeOptions } from "../src/serve/options.js";
 import { call, DEMO_MODEL, metric, rows, serve, type TestServer } from "./serve-helpers.js";
-import { CLI, cliInProcess, describeRun, FIXTURES, ROOT, tempDir } from "./helpers.js";
+import { CLI, CLI_ROOT, cliInProcess, describeRun, FIXTURES, ROOT, tempDir } from "./helpers.js";
 
 let dir: string;
 beforeAll(() => {
@@ -163,6 +163,21 @@ describe("overload and shutdown", () => {
     await closed;
     await expect(fetch(`${server.url}/healthz`)).rejects.toThrow();
     expect(server.logs().map((l) => JSON.parse(l).msg)).toEqual(expect.arrayContaining(["draining", "stopped"]));
+  });
+});
+
+describe("the client example (docs/serving.md)", () => {
+  it("cli/examples/serve-client.mjs runs against the demo model and exits 0", async () => {
+    const server = await serve({ model: DEMO_MODEL });
+    try {
+      const r = await new Promise<{ code: number | null; stdout: string; stderr: string }>((resolve) => {
+        execFile(process.execPath, [join(CLI_ROOT, "examples/serve-client.mjs"), server.url], { timeout: 30_000 }, (error, stdout, stderr) => resolve({ code: error ? (error.code as number) ?? null : 0, stdout, stderr }));
+      });
+      expect(r.code, describeRun(r)).toBe(0);
+      expect(r.stdout).toMatch(/^LSTM\(inputSize 64, hiddenSize 256, 1 layer\): output \[12, 256\], state h \[1, 256\]\nraw float32 vs JSON: max difference 0\nstream of 12 steps vs the whole sequence, final h: max difference \S+\n$/);
+    } finally {
+      await server.close();
+    }
   });
 });
 
