@@ -5,7 +5,7 @@
 import type { Command } from "commander";
 import type { CliIo } from "../common.js";
 import { addServeOptions, resolveServeOptions, type ServeOptions } from "./options.js";
-import { startServer, type ServerHandle } from "./server.js";
+import { startServer } from "./server.js";
 
 const HELP = `
 Endpoints (every error is JSON: {"error": "<what is wrong>", "code": "<short code>"}):
@@ -30,28 +30,37 @@ export function registerServe(program: Command, io: CliIo): void {
     .addHelpText("after", HELP)
     .action(async (flags: ServeOptions) => {
       const o = resolveServeOptions(flags);
-      const server = await startServer(o, io.stderr);
-      io.stdout.write(`rnn-wasm serve: ${server.info.description} from '${o.model}' on ${server.threads} thread${server.threads > 1 ? "s" : ""}, listening at ${server.url}\n`);
-      await untilSignal(server);
+      // The signals are watched from the start: one during start-up stops the server as soon as it is up.
+      const signals = watchSignals();
+      try {
+        const server = await startServer(o, io.stderr);
+        signals.onForce = () => server.forceClose();
+        io.stdout.write(`rnn-wasm serve: ${server.info.description} from '${o.model}' on ${server.threads} thread${server.threads > 1 ? "s" : ""}, listening at ${server.url}\n`);
+        await signals.first;
+        await server.close();
+      } finally {
+        signals.dispose();
+      }
     });
 }
 
-/** Waits for SIGTERM or SIGINT, then drains; a second signal forces the connections closed. */
-async function untilSignal(server: ServerHandle): Promise<void> {
-  let signals = 0;
+/** SIGTERM and SIGINT: `first` resolves on the first; a second calls onForce (closes every connection at once). */
+function watchSignals(): { first: Promise<void>; onForce?: () => void; dispose(): void } {
+  let count = 0;
   let stop!: () => void;
-  const stopped = new Promise<void>((resolve) => (stop = resolve));
-  const onSignal = () => {
-    if (++signals === 1) stop();
-    else server.forceClose();
+  const watch = {
+    first: new Promise<void>((resolve) => (stop = resolve)),
+    onForce: undefined as (() => void) | undefined,
+    dispose: () => {
+      process.off("SIGTERM", onSignal);
+      process.off("SIGINT", onSignal);
+    },
   };
+  function onSignal() {
+    if (++count === 1) stop();
+    else watch.onForce?.();
+  }
   process.on("SIGTERM", onSignal);
   process.on("SIGINT", onSignal);
-  try {
-    await stopped;
-    await server.close();
-  } finally {
-    process.off("SIGTERM", onSignal);
-    process.off("SIGINT", onSignal);
-  }
+  return watch;
 }
