@@ -9,7 +9,7 @@
 //   4. malformed requests mixed into valid load against `rnn-wasm serve` (malformed.ts)
 // and writes bench/results/serve.json, then the Serving table of docs/benchmarks.md (render.ts).
 //
-//   npx tsx bench/serve/run.ts                 (the full run: 8 s per cell, 60 s soak, 10,000 malformed; ~10 min)
+//   npx tsx bench/serve/run.ts                 (the full run: 10 s per cell, 60 s soak, 10,000 malformed; ~8 min)
 //   npx tsx bench/serve/run.ts --quick         (a smoke test: 1 s per cell, 5 s soak, 500 malformed; not saved
 //                                               over the full results and not rendered)
 // Needs `npm run build` (cli/dist and dist) and `npm run bench:install` (autocannon) first.
@@ -90,7 +90,7 @@ const o = program.opts<{
   maxBody: number; maxSteps: number; serveArgs: string; head: number; out?: string; docs: boolean;
 }>();
 const quick = o.quick ?? false;
-const cellSeconds = o.duration ?? (quick ? 1 : 8);
+const cellSeconds = o.duration ?? (quick ? 1 : 10);
 const warmupSeconds = o.warmup ?? (quick ? 1 : 3);
 const soakSeconds = o.soak ?? (quick ? 5 : 60);
 const malformedCount = o.malformed ?? (quick ? 500 : 10_000);
