@@ -15,3 +15,4 @@ export function free(ptr: usize): void {
   heap.free(ptr);
 }
 export { sumSquares, maxAbs, scaleInPlace, clampInPlace, sgdStep, adamStep } from "./optim";
+export { quantizeQ16, quantizeQ8, gemmQ16, gemmQ8 } from "./quant";

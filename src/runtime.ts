@@ -67,6 +67,26 @@ export interface Kernels {
   /** Backpropagation through time for one Elman RNN direction (assembly/rnn.ts). */
   rnnBackward(dxz: number, dhs: number, dh: number, hs: number, WhT: number,
     T: number, B: number, H: number, relu: number, reverse: number, lengths: number): void;
+  /**
+   * Quantizes M rows of K floats (row stride ldx) to int16 lanes, symmetric per row with `qmax` levels (127 for
+   * int8, 2047 for int12): `q` (M, ldq) int16, zeros past K; `sa` (M) f32 scales (assembly/quant.ts).
+   */
+  quantizeQ16(q: number, ldq: number, sa: number, x: number, ldx: number, M: number, K: number, qmax: number): void;
+  /** Quantizes M rows to 7 bits plus 64 in uint8 lanes (the relaxed dot's operand): `q` (M, ldq), `sa` (M). */
+  quantizeQ8(q: number, ldq: number, sa: number, x: number, ldx: number, M: number, K: number): void;
+  /**
+   * `out (M, N) = f32(aq · Wqᵀ) * sw * sa + bias` (or `+=` with `accumulate`): int16 activations against int16
+   * weights packed in src/quant-layout.ts's Q16 form (`i32x4.dot_i16x8_s`).
+   */
+  gemmQ16(out: number, ldo: number, aq: number, lda: number, sa: number, w: number, wps: number, sw: number, bias: number,
+    M: number, K: number, N: number, accumulate: number): void;
+  /**
+   * The same with 7-bit activations against int8 weights in the Q8 form: the relaxed build uses
+   * `i32x4.relaxed_dot_i8x16_i7x16_add_s`, which V8 11.3 (Node 20) computes wrongly until it tiers up; the other
+   * builds compute the same integers without it.
+   */
+  gemmQ8(out: number, ldo: number, aq: number, lda: number, sa: number, w: number, wps: number, sw: number, corr: number,
+    bias: number, M: number, K: number, N: number, accumulate: number): void;
   /** `Σ x[i]²` over n floats, summed in float64 (for gradient norms). */
   sumSquares(x: number, n: number): number;
   /** `max |x[i]|` over n floats (NaN if any is NaN). */

@@ -1,0 +1,115 @@
+// src/quant-layout.ts: how the quantized kernels (assembly/quant.ts) see a weight matrix and a row of activations:
+// every size, offset and stride of the two packed forms is a named function here, as src/layout.ts is for float32.
+//
+// A PyTorch matrix (G*R, C) of weights quantized per row (src/reference/quant.ts quantizeRows) becomes N = G*Rp
+// output rows, each gate block padded to Rp = roundUp4(R) rows of zeros as in the float layout (so the product
+// writes the same (B, G*Hp) gate rows the float gemm does), by K = C inputs. Rows go in panels of 8 (N padded to
+// roundUp8(N) with zero rows), K is padded with zero weights to the form's depth:
+//   Q16 (int16 values, "int8" or "int12"): depth roundUp2(K); element (n, k) at int16 index
+//       (n >> 3) * depth*8 + (k >> 1) * 16 + (n & 7) * 2 + (k & 1)
+//     so one v128 holds rows 4j..4j+3 of a panel at inputs k, k+1 (i32x4.dot_i16x8_s against a broadcast pair).
+//   Q8 (int8 values): depth roundUp4(K); element (n, k) at byte
+//       (n >> 3) * depth*8 + (k >> 2) * 32 + (n & 7) * 4 + (k & 3)
+//     so one v128 holds rows 4j..4j+3 at inputs k..k+3 (the relaxed dot's quads).
+// A quantized matrix's block: the packed weights, then roundUp8(N) f32 scales (zero for padding rows), then for Q8
+// roundUp8(N) i32 corrections (64 * the row's weight sum: assembly/quant.ts gemmQ8); each part 16-byte aligned.
+// Activation rows (quantizeQ16 / quantizeQ8 output) have a stride of roundUp8(K) int16 / roundUp16(K) bytes.
+import { roundUp4, roundUp8 } from "./layout.js";
+import { Q8_OFFSET } from "./reference/quant.js";
+
+export type QuantForm = "q16" | "q8";
+
+/** Rows per panel of a packed quantized matrix. */
+const QPANEL = 8;
+
+const roundUp = (n: number, m: number) => Math.ceil(n / m) * m;
+
+/** Elements of K a packed row holds: K padded with zero weights to whole pairs (Q16) or quads (Q8). */
+export function quantDepth(form: QuantForm, K: number): number {
+  return form === "q16" ? roundUp(K, 2) : roundUp(K, 4);
+}
+
+/** Bytes of one packed element. */
+export function quantElementBytes(form: QuantForm): number {
+  return form === "q16" ? 2 : 1;
+}
+
+/** Elements (int16 or int8) from one panel to the next: the kernels' wps. */
+export function quantPanelStride(form: QuantForm, K: number): number {
+  return quantDepth(form, K) * QPANEL;
+}
+
+/** Elements of a packed (N rows, K inputs) matrix. */
+export function quantPackedSize(form: QuantForm, K: number, N: number): number {
+  return (roundUp8(N) / QPANEL) * quantPanelStride(form, K);
+}
+
+/** Element index of (row n, input k) in a packed matrix of K inputs. */
+export function quantPackedIndex(form: QuantForm, n: number, k: number, K: number): number {
+  const panel = Math.floor(n / QPANEL) * quantPanelStride(form, K), j = n % QPANEL;
+  return form === "q16"
+    ? panel + Math.floor(k / 2) * 2 * QPANEL + j * 2 + (k % 2)
+    : panel + Math.floor(k / 4) * 4 * QPANEL + j * 4 + (k % 4);
+}
+
+/** Row stride, in elements (int16 for Q16, bytes for Q8), of quantized activations with K inputs. */
+export function quantRowStride(form: QuantForm, K: number): number {
+  return form === "q16" ? roundUp8(K) : roundUp(K, 16);
+}
+
+/** Output rows of a (G*R, C) matrix in the kernels' padded order: gate block g's row j is n = g * Rp + j. */
+export function quantRows(G: number, R: number): number {
+  return G * roundUp4(R);
+}
+
+/** Where each part of a quantized matrix's block sits, in bytes from its start. */
+export interface QuantMatrixLayout {
+  form: QuantForm;
+  N: number; // output rows, gate blocks padded: G * roundUp4(R)
+  K: number;
+  weights: number; // byte offset of the packed weights
+  scales: number; // byte offset of roundUp8(N) f32 scales
+  corr: number; // byte offset of roundUp8(N) i32 corrections (Q8), -1 for Q16
+  panelStride: number; // the kernels' wps, in elements
+  totalBytes: number;
+}
+
+export function quantMatrixLayout(form: QuantForm, G: number, R: number, C: number): QuantMatrixLayout {
+  const N = quantRows(G, R);
+  const aligned = (bytes: number) => roundUp(bytes, 16);
+  const weights = 0;
+  const scales = aligned(quantPackedSize(form, C, N) * quantElementBytes(form));
+  const corr = form === "q8" ? scales + roundUp8(N) * 4 : -1;
+  const end = form === "q8" ? corr + roundUp8(N) * 4 : scales + roundUp8(N) * 4;
+  return { form, N, K: C, weights, scales, corr, panelStride: quantPanelStride(form, C), totalBytes: aligned(end) };
+}
+
+/**
+ * Writes the quantized (G*R, C) matrix `q` (row scales `scale`, G*R of them) into `block` (a view of the matrix's
+ * block, quantMatrixLayout's totalBytes long): packed weights with zero padding, scales (0 for padding rows), and for
+ * Q8 the corrections.
+ */
+export function packQuantized(block: Uint8Array, q: Int8Array | Int16Array, scale: Float32Array, form: QuantForm, G: number, R: number, C: number): QuantMatrixLayout {
+  const L = quantMatrixLayout(form, G, R, C);
+  block.fill(0, 0, L.totalBytes);
+  const Rp = roundUp4(R);
+  const buf = block.buffer, at = block.byteOffset;
+  const w = form === "q16"
+    ? new Int16Array(buf, at + L.weights, quantPackedSize(form, C, L.N))
+    : new Int8Array(buf, at + L.weights, quantPackedSize(form, C, L.N));
+  const sw = new Float32Array(buf, at + L.scales, roundUp8(L.N));
+  const corr = form === "q8" ? new Int32Array(buf, at + L.corr, roundUp8(L.N)) : null;
+  for (let g = 0; g < G; g++) {
+    for (let j = 0; j < R; j++) {
+      const row = g * R + j, n = g * Rp + j;
+      let sum = 0;
+      for (let k = 0; k < C; k++) {
+        w[quantPackedIndex(form, n, k, C)] = q[row * C + k];
+        sum += q[row * C + k];
+      }
+      sw[n] = scale[row];
+      if (corr) corr[n] = Q8_OFFSET * sum;
+    }
+  }
+  return L;
+}
