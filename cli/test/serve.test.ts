@@ -151,7 +151,7 @@ describe("GET endpoints", () => {
     expect(r.json).toMatchObject({ kind: "lstm", inputSize: 3, outputSize: 5, headSize: 2, stateShape: { h: [2, 5], c: [2, 5] }, bidirectional: false, threads: 1 });
   });
 
-  it("/metrics: Prometheus text with requests by route and status, latency, batch sizes, queue depth and sessions", async () => {
+  it("/metrics: Prometheus text with requests by route and status, latency, batch sizes, queue depth, sessions and each thread's wasm memory", async () => {
     const r = await call(`${headServer.url}/metrics`);
     expect(r.status).toBe(200);
     expect(r.headers.get("content-type")).toMatch(/^text\/plain; version=0\.0\.4/);
@@ -163,6 +163,8 @@ describe("GET endpoints", () => {
     expect(metric(m, "rnn_wasm_requests_total", 'route="/v1/predict",status="400"')).toBeGreaterThanOrEqual(1);
     expect(metric(m, "rnn_wasm_request_duration_seconds_count", 'route="/v1/predict"')).toBeGreaterThanOrEqual(2);
     expect(metric(m, "rnn_wasm_batch_size_count")).toBeGreaterThanOrEqual(2);
+    expect(m).toMatch(/^rnn_wasm_wasm_memory_bytes\{thread="\d+"\} [1-9]\d+$/m);
+    expect(m).toMatch(/^rnn_wasm_wasm_blocks_in_use\{thread="\d+"\} \d+$/m);
     for (const name of ["rnn_wasm_queue_depth", "rnn_wasm_batches_in_flight", "rnn_wasm_sessions", "rnn_wasm_session_bytes"]) expect(metric(m, name), name).toBe(0);
     for (const line of m.split("\n").filter((l) => l && !l.startsWith("#"))) expect(line).toMatch(/^[a-z_:][a-z0-9_:]*(\{[^}]*\})? -?[0-9.e+-]+|NaN|[+-]Inf$/i);
   });

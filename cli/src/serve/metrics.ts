@@ -5,8 +5,11 @@
 //   rnn_wasm_batch_size                              requests per batched forward
 //   rnn_wasm_queue_depth, rnn_wasm_batches_in_flight requests waiting for a thread; batches running
 //   rnn_wasm_sessions, rnn_wasm_session_bytes        sessions kept, and the bytes of their state
+//   rnn_wasm_wasm_memory_bytes{thread}               each worker's wasm linear memory, as of its last batch
+//   rnn_wasm_wasm_blocks_in_use{thread}              blocks the library holds in it (flat in steady state)
 // plus prom-client's default process metrics (CPU, memory, event-loop lag) under `rnn_wasm_`.
 import { collectDefaultMetrics, Counter, Gauge, Histogram, Registry } from "prom-client";
+import type { WorkerMemory } from "./protocol.js";
 
 /** What the gauges read when /metrics is scraped. */
 export interface MetricSources {
@@ -14,6 +17,7 @@ export interface MetricSources {
   inFlight(): number;
   sessions(): number;
   sessionBytes(): number;
+  wasm(): WorkerMemory[];
 }
 
 export class ServerMetrics {
@@ -35,6 +39,15 @@ export class ServerMetrics {
     gauge("rnn_wasm_batches_in_flight", "Batched forwards running", sources.inFlight);
     gauge("rnn_wasm_sessions", "Sessions kept", sources.sessions);
     gauge("rnn_wasm_session_bytes", "Bytes of recurrent state kept for sessions", sources.sessionBytes);
+    const perThread = (name: string, help: string, read: (m: WorkerMemory) => number) => new Gauge({
+      name, help, labelNames: ["thread"], registers,
+      collect() {
+        this.reset();
+        for (const m of sources.wasm()) this.set({ thread: String(m.threadId) }, read(m));
+      },
+    });
+    perThread("rnn_wasm_wasm_memory_bytes", "Each worker thread's wasm linear memory, as of its last batch", (m) => m.memoryBytes);
+    perThread("rnn_wasm_wasm_blocks_in_use", "Blocks of wasm memory the library holds in each worker thread, as of its last batch", (m) => m.blocksInUse);
     collectDefaultMetrics({ register: this.registry, prefix: "rnn_wasm_" });
   }
 

@@ -79,6 +79,19 @@ export interface WorkerResult {
   session?: { state: State; steps: number };
 }
 
+/** A worker's wasm memory, reported with every answer (for /metrics): the linear memory's size, and blocks in use. */
+export interface WorkerMemory {
+  threadId: number;
+  memoryBytes: number;
+  blocksInUse: number;
+}
+
+/** What a batch task returns: one result per request, in order, and the worker's memory after it. */
+export interface BatchAnswer {
+  results: WorkerResult[];
+  memory: WorkerMemory;
+}
+
 /** A batch as the pool runs it: `ping` only answers once the worker has loaded its model (start-up). */
 export type WorkerTask = { kind: "batch"; requests: WorkerRequest[] } | { kind: "ping" };
 

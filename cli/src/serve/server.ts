@@ -19,7 +19,7 @@ import { CliError, packageRoot, type CliStream } from "../common.js";
 import { ownBytes } from "./codecs.js";
 import { ServerMetrics } from "./metrics.js";
 import { loadOptions, readModel } from "./model.js";
-import { answerFormat, errorJson, formatOf, MEDIA_TYPES, type ModelInfo, type WorkerData, type WorkerRequest, type WorkerResult, type WorkerTask } from "./protocol.js";
+import { answerFormat, errorJson, formatOf, MEDIA_TYPES, type BatchAnswer, type ModelInfo, type WorkerData, type WorkerMemory, type WorkerRequest, type WorkerResult, type WorkerTask } from "./protocol.js";
 
 import type { ServeOptions } from "./options.js";
 
@@ -63,19 +63,23 @@ export async function startServer(o: ServeOptions, logTo: CliStream): Promise<Se
   const shared = new SharedArrayBuffer(bytes.byteLength);
   new Uint8Array(shared).set(bytes);
   const workerData: WorkerData = { model: shared, options: loadOptions(o), maxSteps: o.maxSteps };
+  const wasm = new Map<number, WorkerMemory>(); // each worker's memory, by thread, as it last reported it
   const pool = new Piscina({ filename: workerFile(), minThreads: o.threads, maxThreads: o.threads, idleTimeout: Infinity, concurrentTasksPerWorker: 1, workerData });
   try {
-    await everyWorkerLoaded(pool, o.threads);
+    for (const m of await everyWorkerLoaded(pool, o.threads)) wasm.set(m.threadId, m);
   } catch (e) {
     await pool.destroy();
     throw new CliError(`a worker could not load model '${o.model}': ${(e as Error).message}`);
   }
 
-  const runBatch = (requests: WorkerRequest[]): Promise<WorkerResult[]> =>
-    pool.run({ kind: "batch", requests } satisfies WorkerTask, { transferList: requests.map((r) => r.body.buffer as ArrayBuffer) });
+  const runBatch = async (requests: WorkerRequest[]): Promise<WorkerResult[]> => {
+    const answer: BatchAnswer = await pool.run({ kind: "batch", requests } satisfies WorkerTask, { transferList: requests.map((r) => r.body.buffer as ArrayBuffer) });
+    wasm.set(answer.memory.threadId, answer.memory);
+    return answer.results;
+  };
   const batcher = new DynamicBatcher<WorkerRequest, WorkerResult>(runBatch, { maxBatch: o.maxBatch, maxWaitMs: o.maxWaitMs, maxQueue: o.maxQueue, concurrency: o.threads });
   const sessions = new SessionStore({ stateShape: info.stateShape, ttlMs: o.sessionTtl * 1000, maxSessions: o.maxSessions, maxBytes: o.maxSessionBytes, sweepIntervalMs: Math.min(o.sessionTtl * 1000, 10_000) });
-  const metrics = new ServerMetrics({ queued: () => batcher.queued, inFlight: () => batcher.inFlight, sessions: () => sessions.size, sessionBytes: () => sessions.bytes });
+  const metrics = new ServerMetrics({ queued: () => batcher.queued, inFlight: () => batcher.inFlight, sessions: () => sessions.size, sessionBytes: () => sessions.bytes, wasm: () => [...wasm.values()] });
   batcher.onBatch = (size) => metrics.batchSize.observe(size);
 
   const app = Fastify({
@@ -253,11 +257,15 @@ export async function startServer(o: ServeOptions, logTo: CliStream): Promise<Se
   return { url: `http://${host}:${port}`, info, threads: o.threads, close, forceClose };
 }
 
-/** Resolves once every worker has loaded the model (each answers a ping only then); rejects with a worker's error. */
-async function everyWorkerLoaded(pool: Piscina, threads: number): Promise<void> {
-  const seen = new Set<number>();
+/**
+ * Resolves once every worker has loaded the model (each answers a ping only then), with each one's memory; rejects
+ * with a worker's error.
+ */
+async function everyWorkerLoaded(pool: Piscina, threads: number): Promise<WorkerMemory[]> {
+  const seen = new Map<number, WorkerMemory>();
   for (let round = 0; round < 20 && seen.size < threads; round++) {
-    const answers = await Promise.all(Array.from({ length: threads }, () => pool.run({ kind: "ping" } satisfies WorkerTask) as Promise<{ threadId: number }>));
-    for (const a of answers) seen.add(a.threadId);
+    const answers = await Promise.all(Array.from({ length: threads }, () => pool.run({ kind: "ping" } satisfies WorkerTask) as Promise<WorkerMemory>));
+    for (const a of answers) seen.set(a.threadId, a);
   }
+  return [...seen.values()];
 }

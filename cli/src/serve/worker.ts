@@ -9,10 +9,10 @@ import { init } from "rnn-wasm";
 import { ServedModel, type SequenceRequest } from "rnn-wasm/serving";
 import { BodyError, decodeBody, encodeAnswer, encodeError, ownFloats, type DecodedRequest } from "./codecs.js";
 import { modelInfo, servedModelOptions } from "./model.js";
-import type { ModelInfo, WorkerData, WorkerRequest, WorkerResult, WorkerTask } from "./protocol.js";
+import type { BatchAnswer, ModelInfo, WorkerData, WorkerMemory, WorkerRequest, WorkerResult, WorkerTask } from "./protocol.js";
 
 const data = workerData as WorkerData;
-await init(undefined, data.options.build ? { build: data.options.build } : {});
+const runtime = await init(undefined, data.options.build ? { build: data.options.build } : {});
 const model = ServedModel.fromSafetensors(new Uint8Array(data.model).slice(), servedModelOptions(data.options));
 const info: ModelInfo = modelInfo(model);
 
@@ -56,9 +56,11 @@ function runBatch(requests: WorkerRequest[]): WorkerResult[] {
   return results as WorkerResult[];
 }
 
+const memory = (): WorkerMemory => ({ threadId, memoryBytes: runtime.memoryBytes, blocksInUse: runtime.blocksInUse });
+
 /** The pool's task handler: a batch, or a ping that answers once this worker has its model (start-up). */
 export default function handle(task: WorkerTask): unknown {
-  if (task.kind === "ping") return { threadId, info };
+  if (task.kind === "ping") return memory();
   const results = runBatch(task.requests);
   const buffers = new Set<ArrayBuffer>();
   for (const r of results) {
@@ -68,5 +70,5 @@ export default function handle(task: WorkerTask): unknown {
       if (r.session.state.c) buffers.add(r.session.state.c.buffer as ArrayBuffer);
     }
   }
-  return transferred(results, [...buffers]);
+  return transferred<BatchAnswer>({ results, memory: memory() }, [...buffers]);
 }
