@@ -1,0 +1,141 @@
+// scripts/quant-probe.ts: how fast the quantized recurrent product (assembly/quant.ts) runs against the float32 gemm
+// it replaces, at batch 1, on the engine running it. A probe, not a benchmark: one process, every variant timed
+// round by round in turn (so load drifting over the run moves all of them alike), median time per product.
+//   npx tsx scripts/quant-probe.ts [rounds]                                     (the machine's Node)
+//   $(node scripts/node24.mjs) node_modules/tsx/dist/cli.mjs scripts/quant-probe.ts   (Node 24)
+// Shapes: W_hh of an LSTM with H = 256 (1024 x 256: W-seq and W-stream) and of a GRU (768 x 256: W-gru); the
+// quantized times include quantizing h_{t-1} (quantizeQ16 / quantizeQ8), as a step must. Each variant's result is
+// checked against the float one first (relative error printed), and the relaxed build's gemmQ8 against the
+// portable one: on V8 11.3 (Node 20) the relaxed dot-add is computed wrongly until the function tiers up, so there
+// the relaxed Q8 row is refused after that check shows it.
+import v8 from "node:v8";
+import os from "node:os";
+import { createRuntime, supportsBuild, type Build, type Runtime } from "../src/runtime.js";
+import { pack, packedSize, panelStride } from "../src/layout.js";
+import { packQuantized, quantMatrixLayout, quantRowStride, type QuantForm } from "../src/quant-layout.js";
+import { quantizeRows, QMAX_INT12, QMAX_INT8 } from "../src/reference/quant.js";
+import { mulberry32 } from "../src/random.js";
+
+const ROUNDS = Number(process.argv[2] ?? 25);
+const SHAPES = [
+  { name: "LSTM W_hh 1024x256 (W-seq, W-stream)", N: 1024, K: 256 },
+  { name: "GRU W_hh 768x256 (W-gru)", N: 768, K: 256 },
+];
+const relaxedDotSound = Number(process.versions.v8.split(".")[0]) >= 12;
+
+interface Variant {
+  name: string;
+  run: () => void;
+  out: () => Float32Array;
+}
+
+function setup(rt: Runtime, N: number, K: number) {
+  const next = mulberry32(7);
+  const W = Float32Array.from({ length: N * K }, () => (2 * next() - 1) / Math.sqrt(K)); // PyTorch's init scale
+  const h = Float32Array.from({ length: K }, () => Math.tanh(2 * (2 * next() - 1))); // a hidden state in (-1, 1)
+  const bias = Float32Array.from({ length: N }, () => (2 * next() - 1) / Math.sqrt(K));
+  const k = rt.kernels;
+  const put = (a: Float32Array) => {
+    const p = rt.alloc(a.byteLength);
+    rt.f32(p, a.length).set(a);
+    return p;
+  };
+  const hp = put(h), bp = put(bias);
+  const packedW = new Float32Array(packedSize(K, N));
+  pack(packedW, W, 1, N, K);
+  const wp = put(packedW);
+  const outF = rt.alloc(N * 4);
+  const variants: Variant[] = [{
+    name: "float32 gemm",
+    run: () => k.gemm(outF, N, hp, K, wp, panelStride(K), bp, 1, K, N, 0),
+    out: () => rt.f32(outF, N).slice(),
+  }];
+  const quantized = (label: string, form: QuantForm, qmax: number) => {
+    const wq = form === "q16" ? new Int16Array(N * K) : new Int8Array(N * K);
+    const sw = new Float32Array(N);
+    quantizeRows(wq, K, sw, W, K, N, K, qmax);
+    const L = quantMatrixLayout(form, 1, N, K);
+    const block = rt.alloc(L.totalBytes);
+    packQuantized(new Uint8Array(k.memory.buffer, block, L.totalBytes), wq, sw, form, 1, N, K);
+    const lda = quantRowStride(form, K);
+    const aq = rt.alloc(lda * 2), sa = rt.alloc(16), out = rt.alloc(N * 4);
+    variants.push({
+      name: label,
+      run: form === "q16"
+        ? () => {
+          k.quantizeQ16(aq, lda, sa, hp, K, 1, K, qmax);
+          k.gemmQ16(out, N, aq, lda, sa, block + L.weights, L.panelStride, block + L.scales, bp, 1, K, N, 0);
+        }
+        : () => {
+          k.quantizeQ8(aq, lda, sa, hp, K, 1, K);
+          k.gemmQ8(out, N, aq, lda, sa, block + L.weights, L.panelStride, block + L.scales, block + L.corr, bp, 1, K, N, 0);
+        },
+      out: () => rt.f32(out, N).slice(),
+    });
+  };
+  quantized("int8  (Q16: int8 in int16, dot_i16x8)", "q16", QMAX_INT8);
+  quantized("int12 (Q16: 12-bit in int16, dot_i16x8)", "q16", QMAX_INT12);
+  quantized(rt.build === "relaxed" ? "int8 x 7-bit (Q8: relaxed dot-add)" : "int8 x 7-bit (Q8: portable, widening)", "q8", QMAX_INT8);
+  return variants;
+}
+
+function relErr(got: Float32Array, want: Float32Array): number {
+  let num = 0, den = 0;
+  for (let i = 0; i < want.length; i++) {
+    num += (got[i] - want[i]) ** 2;
+    den += want[i] ** 2;
+  }
+  return Math.sqrt(num / den);
+}
+
+/** Calls per timed sample so that one sample takes about 2 ms. */
+function calibrate(v: Variant): number {
+  let reps = 16;
+  for (;;) {
+    const t0 = performance.now();
+    for (let i = 0; i < reps; i++) v.run();
+    if (performance.now() - t0 > 2) return reps;
+    reps *= 2;
+  }
+}
+
+const median = (a: number[]) => [...a].sort((x, y) => x - y)[a.length >> 1];
+
+async function main() {
+  if (!(await supportsBuild("relaxed"))) v8.setFlagsFromString("--experimental-wasm-relaxed-simd");
+  const cpu = os.cpus()[0]?.model ?? "unknown CPU";
+  console.log(`Node ${process.version} (V8 ${process.versions.v8}), ${cpu}, ${ROUNDS} rounds, batch 1; time per product incl. quantizing h`);
+  for (const build of ["simd", "relaxed"] as Build[]) {
+    for (const shape of SHAPES) {
+      const rt = await createRuntime(undefined, { build });
+      const variants = setup(rt, shape.N, shape.K);
+      const ref = (variants[0].run(), variants[0].out());
+      // the relaxed Q8 product's first call (the baseline tier) against the float result: wrong on V8 11.3
+      const q8 = variants[3];
+      q8.run();
+      const firstCallErr = relErr(q8.out(), ref);
+      const usable = variants.filter((v) => v !== q8 || build !== "relaxed" || relaxedDotSound);
+      const reps = usable.map(calibrate);
+      const times: number[][] = usable.map(() => []);
+      for (let r = 0; r < ROUNDS; r++) {
+        usable.forEach((v, i) => {
+          const t0 = performance.now();
+          for (let j = 0; j < reps[i]; j++) v.run();
+          times[i].push(((performance.now() - t0) * 1000) / reps[i]);
+        });
+      }
+      const base = median(times[0]);
+      console.log(`\n${build} build, ${shape.name}`);
+      usable.forEach((v, i) => {
+        const t = median(times[i]);
+        const err = i === 0 ? "" : `  rel. error vs float32 ${relErr(v.out(), ref).toExponential(2)}`;
+        console.log(`  ${v.name.padEnd(44)} ${t.toFixed(2).padStart(7)} µs  ${(base / t).toFixed(2)}x${err}`);
+      });
+      if (build === "relaxed" && !relaxedDotSound) {
+        console.log(`  ${q8.name.padEnd(44)} not run: V8 ${process.versions.v8} (first call's rel. error vs float32 ${firstCallErr.toExponential(2)})`);
+      }
+    }
+  }
+}
+
+main();
