@@ -58,7 +58,7 @@ export function renderServeSection(r: ServeResults): string {
   };
   const out: string[] = [];
   out.push(
-    `Measured ${r.date.slice(0, 10)} on ${m.cpu} (${m.logicalCpus} logical CPUs, ${m.platform} ${m.arch}), Node ${m.node}; ` +
+    `Measured ${r.date.slice(0, 16).replace("T", " ")} UTC (commit ${r.commit}, autocannon ${r.autocannon}) on ${m.cpu} (${m.logicalCpus} logical CPUs, ${m.platform} ${m.arch}), Node ${m.node}; ` +
     `load average (1, 5, 15 min) ${r.loadAverage.before.join(", ")} before the first cell and ${r.loadAverage.after.join(", ")} after the last phase. ` +
     `Model: ${r.model.workload} (${r.model.description}${r.model.head ? `, Linear head of ${r.model.head}` : ", no head"}), one file loaded by both servers. ` +
     `Each cell is ${r.settings.cellSeconds} s of autocannon on loopback after ${r.settings.warmupSeconds} s of warm-up per server and scenario; ` +
@@ -84,12 +84,14 @@ export function renderServeSection(r: ServeResults): string {
   if (r.soak) {
     const s = r.soak, start = s.memory[0], end = s.memory[s.memory.length - 2], rest = s.memory[s.memory.length - 1];
     const wasm = (x: typeof start) => (x.wasm ? mib(Object.values(x.wasm).reduce((a, b) => a + b, 0)) : null);
+    const blocks = (x: typeof start) => (x.wasmBlocks ? Object.values(x.wasmBlocks).reduce((a, b) => a + b, 0) : null);
     out.push(
       "",
       `**Soak**: ${s.durationS} s against \`rnn-wasm serve\` with ${s.sequences.connections} clients sending whole sequences (raw float32) and ` +
       `${s.streams.connections} session streams at once: ${num(s.sequences.throughput)} sequences/s (p99 ${num(s.sequences.latencyMs.p99)} ms) and ` +
       `${num(s.streams.throughput)} steps/s; RSS ${mib(start.rss)} at the start, ${mib(end.rss)} at the end, ${mib(rest.rss)} after 5 s at rest; ` +
-      `wasm memory ${wasm(start) ? `${wasm(start)} -> ${wasm(end)}` : "not reported (its /metrics has no wasm series)"}; ` +
+      `wasm memory (all worker threads) ${wasm(start) ? `${wasm(start)} -> ${wasm(end)}` : "not reported (its /metrics has no wasm series)"}` +
+      `${blocks(start) !== null ? `, blocks the library holds in it ${blocks(start)} -> ${blocks(end)}` : ""}; ` +
       `${s.non2xx} non-2xx, ${s.errors} connection errors or timeouts.`,
     );
   }

@@ -13,7 +13,8 @@
 //   npx tsx bench/serve/run.ts --quick         (a smoke test: 1 s per cell, 5 s soak, 500 malformed; not saved
 //                                               over the full results and not rendered)
 // Needs `npm run build` (cli/dist and dist) and `npm run bench:install` (autocannon) first.
-import { existsSync, rmSync, writeFileSync } from "node:fs";
+import { execFileSync } from "node:child_process";
+import { existsSync, readFileSync, rmSync, writeFileSync } from "node:fs";
 import { loadavg } from "node:os";
 import { join } from "node:path";
 import { Command, InvalidArgumentError, Option } from "commander";
@@ -31,6 +32,9 @@ export interface ServeResults {
   suite: "serve";
   date: string;
   command: string;
+  /** The repository's commit, with "+changes" when cli/, src/ or bench/serve/ differ from it. */
+  commit: string;
+  autocannon: string;
   machine: MachineInfo;
   /** os.loadavg() (1, 5 and 15 minutes) before the first cell and after the last phase. */
   loadAverage: { before: number[]; after: number[] };
@@ -105,6 +109,15 @@ const specs: ServerSpec[] = [];
 if (o.servers.includes("naive")) specs.push({ ...NAIVE, args: [...NAIVE.args, ...limits] });
 if (o.servers.includes("serve")) specs.push(serveSpec([...limits, ...o.serveArgs.split(" ").filter(Boolean)]));
 
+function commit(): string {
+  try {
+    const git = (...args: string[]) => execFileSync("git", args, { cwd: ROOT, encoding: "utf8" }).trim();
+    return git("rev-parse", "--short", "HEAD") + (git("status", "--porcelain", "--", "cli", "src", "bench/serve") ? "+changes" : "");
+  } catch {
+    return "unknown";
+  }
+}
+
 const model = writeModel(o.head);
 const expected = await expectedOutput(model);
 const servers: RunningServer[] = [];
@@ -167,6 +180,8 @@ try {
     suite: "serve",
     date: new Date().toISOString(),
     command: `npx tsx bench/serve/run.ts ${process.argv.slice(2).join(" ")}`.trim(),
+    commit: commit(),
+    autocannon: (JSON.parse(readFileSync(join(ROOT, "bench/node_modules/autocannon/package.json"), "utf8")) as { version: string }).version,
     machine: machineInfo(loadBefore[0]),
     loadAverage: { before: loadBefore.map((v) => Number(v.toFixed(2))), after: loadavg().map((v) => Number(v.toFixed(2))) },
     model: { workload: WORKLOAD.id, description: WORKLOAD.description, I: model.I, H: model.H, T: model.T, head: model.O },

@@ -138,6 +138,8 @@ export interface MemorySample {
   metricsRss?: number;
   /** Every /metrics series of bytes whose name (after the server's prefix) says wasm. */
   wasm?: Record<string, number>;
+  /** Every /metrics series that counts blocks held in wasm memory (rnn-wasm serve: per worker thread). */
+  wasmBlocks?: Record<string, number>;
   /** Sessions the server holds, when /metrics has a gauge for them. */
   sessions?: Record<string, number>;
 }
@@ -155,6 +157,7 @@ export async function memorySample(server: RunningServer, t0: number): Promise<M
       return Object.keys(out).length ? out : undefined;
     };
     sample.wasm = pick((n) => /wasm/i.test(n) && /bytes/.test(n));
+    sample.wasmBlocks = pick((n) => /wasm/i.test(n) && /blocks/.test(n));
     sample.sessions = pick((n) => /session/i.test(n) && !/_bucket$|_sum$|_count$/.test(n));
   }
   return sample;
