@@ -1,6 +1,7 @@
 // src/serving/batcher.ts: dynamic batching (Triton's dynamic batcher, TorchServe's batch_size/max_batch_delay):
 // items submitted one at a time are collected into batches for one `run` call each.
-//   - a batch holds at most maxBatch items, oldest first;
+//   - a batch holds at most maxBatch items, oldest first; when several slots are free, what waits is shared evenly
+//     among them (idle threads are used rather than one full batch and idle slots);
 //   - it starts when one of `concurrency` slots is free and either maxBatch items wait or the oldest has waited
 //     maxWaitMs (0: as soon as a slot is free, with whatever waits);
 //   - at most maxQueue items wait; one more is refused at once ('overloaded'), so a saturated server sheds load
@@ -140,16 +141,23 @@ export class DynamicBatcher<Item, Result> {
     return this.closing;
   }
 
-  /** Starts every batch that may start now, and arms the timer for the oldest item that must wait. */
+  /**
+   * Starts every batch that may start now, and arms the timer for the oldest item that must wait. Once batches
+   * start, what waits is shared evenly among the free slots (16 items and 2 free slots: two batches of 8, not one
+   * of 16 and an idle slot), so idle threads are used; under load slots free one at a time and batches stay full.
+   */
   private schedule(): void {
     const { maxBatch, maxWaitMs, concurrency } = this.options;
+    let starting = false;
     while (this.running < concurrency && this.queue.length > 0) {
       const due = this.queue[0].since + maxWaitMs;
-      if (this.queue.length < maxBatch && maxWaitMs > 0 && !this.closing && Date.now() < due) {
+      if (!starting && this.queue.length < maxBatch && maxWaitMs > 0 && !this.closing && Date.now() < due) {
         this.arm(due - Date.now());
         return;
       }
-      this.start(this.queue.splice(0, maxBatch));
+      starting = true;
+      const free = concurrency - this.running;
+      this.start(this.queue.splice(0, Math.min(maxBatch, Math.ceil(this.queue.length / free))));
     }
   }
 

@@ -33,7 +33,7 @@ afterEach(() => {
 describe("DynamicBatcher", () => {
   it("starts a batch when maxBatch items wait, without waiting for maxWaitMs", async () => {
     const { run, batches, answer } = controlledRun();
-    const b = new DynamicBatcher(run, options({ maxBatch: 3, concurrency: 2 }));
+    const b = new DynamicBatcher(run, options({ maxBatch: 3, concurrency: 1 }));
     const sizes: number[] = [];
     b.onBatch = (n) => sizes.push(n);
     const results = [1, 2, 3].map((x) => b.submit(x));
@@ -42,6 +42,29 @@ describe("DynamicBatcher", () => {
     answer(0);
     expect(await Promise.all(results)).toEqual(["r1", "r2", "r3"]);
     expect(sizes).toEqual([3]);
+  });
+
+  it("shares what waits evenly among free slots when batches start (no slot idles while another gets everything)", async () => {
+    const { run, batches, answer } = controlledRun();
+    const b = new DynamicBatcher(run, options({ maxBatch: 8, maxWaitMs: 5, concurrency: 3, maxQueue: 32 }));
+    const ps = Array.from({ length: 7 }, (_, i) => b.submit(i));
+    expect(batches).toHaveLength(0); // fewer than maxBatch: they wait
+    vi.advanceTimersByTime(5);
+    expect(batches.map((x) => x.items)).toEqual([[0, 1, 2], [3, 4], [5, 6]]);
+    [0, 1, 2].forEach(answer);
+    await Promise.all(ps);
+    await flush();
+    // maxBatch items arriving at once start at once, shared among the three free slots; those after them wait
+    const more = Array.from({ length: 11 }, (_, i) => b.submit(100 + i));
+    expect(batches.slice(3).map((x) => x.items.length)).toEqual([3, 3, 2]);
+    expect(b.queued).toBe(3);
+    answer(3); // one slot frees: the 3 waiting have not waited 5 ms, so they wait for it
+    await flush();
+    expect(batches).toHaveLength(6);
+    vi.advanceTimersByTime(5);
+    expect(batches.slice(6).map((x) => x.items)).toEqual([[108, 109, 110]]); // one free slot: one batch
+    [4, 5, 6].forEach(answer);
+    await Promise.all(more);
   });
 
   it("waits up to maxWaitMs from the oldest item for others to join, then runs what waits", async () => {
