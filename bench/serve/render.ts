@@ -6,7 +6,7 @@ import { join } from "node:path";
 import { pathToFileURL } from "node:url";
 import type { CellResult } from "./load.js";
 import type { ServeResults } from "./run.js";
-import { ROOT } from "./servers.js";
+import { ROOT, type MemorySample } from "./servers.js";
 import { findCell } from "./targets.js";
 
 export const SERVE_RESULTS = join(ROOT, "bench/results/serve.json");
@@ -35,6 +35,9 @@ function loadTable(r: ServeResults, scenarios: [string, string][], unit: string,
   }
   return lines;
 }
+
+/** The sessions gauge of a memory sample (rnn_wasm_sessions), if the server has one. */
+const sessionsOf = (m: MemorySample) => Object.entries(m.sessions ?? {}).find(([k]) => k.split("{")[0].endsWith("_sessions"))?.[1];
 
 /** Where the CPUs went in the 16-client raw float32 cells: the server's threads, and autocannon in the bench's process. */
 function cpuLine(r: ServeResults): string {
@@ -101,7 +104,9 @@ export function renderServeSection(r: ServeResults): string {
       "",
       `**Malformed requests**: ${x.malformed.toLocaleString("en-US")} malformed requests shuffled into ${x.valid.toLocaleString("en-US")} valid ones, ` +
       `16 at a time, against \`rnn-wasm serve\` (${x.elapsedS} s). A malformed one passes when answered 4xx with a JSON \`{"error": ...}\`, a valid one when answered 2xx. ` +
-      `Still serving afterwards: ${x.stillServing ? "yes" : "**no**"}; RSS ${mib(x.memory[0].rss)} before, ${mib(x.memory[x.memory.length - 1].rss)} after.`,
+      `Still serving afterwards: ${x.stillServing ? "yes" : "**no**"}; RSS ${x.memory.map((s) => mib(s.rss).replace(" MiB", "")).join(" -> ")} MiB ` +
+      `(before, after each fifth of the requests, and 2 s after the last)` +
+      `${sessionsOf(x.memory[0]) !== undefined ? `; sessions held ${sessionsOf(x.memory[0])} before, ${sessionsOf(x.memory[x.memory.length - 1]) ?? "?"} after` : ""}.`,
       "",
       "| request | sent | answers | not as required |",
       "|---|---:|---|---:|",
