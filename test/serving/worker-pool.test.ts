@@ -142,6 +142,19 @@ describe("ModelPool: batching, the queue, cancellation and close (one worker, ke
     expect((await rejection(pool.predict(short))).code).toBe("closed");
   });
 
+  it("a worker that dies fails only its running batch; with no worker left, later requests reject 'closed'", async () => {
+    const pool = await ModelPool.create(file, { threads: 1, maxWaitMs: 0 });
+    try {
+      const running = pool.predict(long);
+      const worker = (pool as unknown as { threads: { worker: { terminate(): Promise<number> } }[] }).threads[0].worker;
+      await worker.terminate(); // as a crash would: the batch in it is lost
+      await expect(running).rejects.toThrow(/worker exited/);
+      expect((await rejection(pool.predict(short))).message).toContain("every worker");
+    } finally {
+      await pool.close();
+    }
+  });
+
   it("the event loop stays free while a worker runs: a setInterval keeps ticking during a long request", async () => {
     const pool = await ModelPool.create(file, { threads: 1 });
     try {
