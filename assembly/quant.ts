@@ -6,8 +6,9 @@
 //                amax_m = max_k |x[m,k]|; a row with amax_m < QUANT_TINY quantizes to zeros with sa[m] = 0
 //   gemmQ16: out[m,n] (+)= f32(sum_k aq[m,k] wq[n,k]) * sw[n] * sa[m] + bias[n]
 //   gemmQ8:  out[m,n] (+)= f32(sum_k (aq[m,k] - 64) wq[n,k]) * sw[n] * sa[m] + bias[n]
-// wq holds weights quantized once per output row n (symmetric, scale sw[n]; src/reference/quant.ts quantizes them,
-// src/quant-layout.ts packs them). Every float operation above is one f32 rounding in the order written (product
+// wq holds weights quantized once per output row n (symmetric, scale sw[n]) by the same rule as the activations,
+// and packed: packQ16 / packQ8 below do both in one pass from PyTorch's float matrix (mirror: src/reference/quant.ts
+// quantizeRows, then src/quant-layout.ts packQuantized). Every float operation above is one f32 rounding in the order written (product
 // by sw first, then by sa, then bias, then the old value), so all builds give the same bits as the mirror.
 //
 // Forms (src/quant-layout.ts states the packed layouts):
@@ -428,6 +429,66 @@ function gemmQ8Portable(
           finish1Q(or + (<usize>(n + j) << 2), <f32>acc, sw, s, bias, n + j, accumulate);
         }
       }
+    }
+  }
+}
+
+// ---------------------------------------------------------------------------------------------------------
+// Weights: quantized per output row and packed, in one pass (so a model loads without a JavaScript loop)
+
+// PyTorch's (G*R, C) float matrix src, each row quantized as quantizeQ16 quantizes activations (qmax levels), into
+// the Q16 form: w packed (panels of 8 rows of the G*Rp padded rows, depth roundUp2(C), zeros in all padding) and sw
+// (roundUp8(G*Rp) f32 scales, 0 on padding rows). src/quant-layout.ts packQuantized is the mirror.
+export function packQ16(w: usize, sw: usize, src: usize, G: i32, R: i32, C: i32, qmax: i32): void {
+  const Rp = (R + 3) & ~3;
+  const N8 = (G * Rp + 7) & ~7;
+  const depth = (C + 1) & ~1;
+  memory.fill(w, 0, (<usize>N8 * depth) << 1);
+  memory.fill(sw, 0, <usize>N8 << 2);
+  for (let g = 0; g < G; g++) {
+    for (let j = 0; j < R; j++) {
+      const n = g * Rp + j;
+      const row = src + ((<usize>(g * R + j) * C) << 2);
+      // the row's quantized values go to pair k/2 of its panel, lane 2(n & 7) + (k & 1)
+      const base = w + ((<usize>(n >> 3) * depth * 8 + <usize>(n & 7) * 2) << 1);
+      const amax = rowAmax(row, C);
+      const tiny = amax < QUANT_TINY;
+      const inv: f32 = tiny ? 0 : <f32>qmax / amax;
+      store<f32>(sw + (<usize>n << 2), tiny ? 0 : amax / <f32>qmax);
+      for (let k = 0; k < C; k++) {
+        const q = <i32>nearest<f32>(load<f32>(row + (<usize>k << 2)) * inv);
+        store<i16>(base + ((<usize>(k >> 1) * 16 + (k & 1)) << 1), <i16>q);
+      }
+    }
+  }
+}
+
+// The same into the Q8 form (int8, qmax 127, depth roundUp4(C)), with corr (roundUp8(G*Rp) i32) = 64 * each row's
+// sum of quantized weights (0 on padding rows).
+export function packQ8(w: usize, sw: usize, corr: usize, src: usize, G: i32, R: i32, C: i32): void {
+  const Rp = (R + 3) & ~3;
+  const N8 = (G * Rp + 7) & ~7;
+  const depth = (C + 3) & ~3;
+  memory.fill(w, 0, <usize>N8 * depth);
+  memory.fill(sw, 0, <usize>N8 << 2);
+  memory.fill(corr, 0, <usize>N8 << 2);
+  const qmax: i32 = 127;
+  for (let g = 0; g < G; g++) {
+    for (let j = 0; j < R; j++) {
+      const n = g * Rp + j;
+      const row = src + ((<usize>(g * R + j) * C) << 2);
+      const base = w + <usize>(n >> 3) * depth * 8 + <usize>(n & 7) * 4;
+      const amax = rowAmax(row, C);
+      const tiny = amax < QUANT_TINY;
+      const inv: f32 = tiny ? 0 : <f32>qmax / amax;
+      store<f32>(sw + (<usize>n << 2), tiny ? 0 : amax / <f32>qmax);
+      let sum: i32 = 0;
+      for (let k = 0; k < C; k++) {
+        const q = <i32>nearest<f32>(load<f32>(row + (<usize>k << 2)) * inv);
+        store<i8>(base + <usize>(k >> 2) * 32 + (k & 3), <i8>q);
+        sum += q;
+      }
+      store<i32>(corr + (<usize>n << 2), Q8_OFFSET * sum);
     }
   }
 }

@@ -52,6 +52,15 @@ export function quantPackedIndex(form: QuantForm, n: number, k: number, K: numbe
     : panel + Math.floor(k / 4) * 4 * QPANEL + j * 4 + (k % 4);
 }
 
+/**
+ * Element offset of rows n0.. (n0 a multiple of 8) of a packed matrix of K inputs: whole panels in, as for GRU's n
+ * block (rows 2·Hp.. of W_hh). Its scales and corrections start n0 entries in.
+ */
+export function quantPanelOffset(form: QuantForm, n0: number, K: number): number {
+  if (n0 % QPANEL !== 0) throw new Error(`quantPanelOffset: row ${n0} does not start a panel of ${QPANEL}`);
+  return (n0 / QPANEL) * quantPanelStride(form, K);
+}
+
 /** Row stride, in elements (int16 for Q16, bytes for Q8), of quantized activations with K inputs. */
 export function quantRowStride(form: QuantForm, K: number): number {
   return form === "q16" ? roundUp8(K) : roundUp(K, 16);

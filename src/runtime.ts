@@ -87,6 +87,13 @@ export interface Kernels {
    */
   gemmQ8(out: number, ldo: number, aq: number, lda: number, sa: number, w: number, wps: number, sw: number, corr: number,
     bias: number, M: number, K: number, N: number, accumulate: number): void;
+  /**
+   * Quantizes PyTorch's (G*R, C) float matrix per row (qmax levels) and packs it in the Q16 form: `w` the packed int16
+   * weights and `sw` the row scales, where src/quant-layout.ts's quantMatrixLayout puts them.
+   */
+  packQ16(w: number, sw: number, src: number, G: number, R: number, C: number, qmax: number): void;
+  /** The same in the Q8 form (int8, qmax 127), with `corr` the Q8 corrections (64 · each row's quantized sum). */
+  packQ8(w: number, sw: number, corr: number, src: number, G: number, R: number, C: number): void;
   /** `Σ x[i]²` over n floats, summed in float64 (for gradient norms). */
   sumSquares(x: number, n: number): number;
   /** `max |x[i]|` over n floats (NaN if any is NaN). */

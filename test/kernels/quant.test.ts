@@ -16,7 +16,9 @@
 //
 // Sizes: K 1..70 (not multiples of 2, 4, 16: the packed depth pads with zero weights, the activation rows with the
 // form's zero), and K up to 1100 in some cases so gemmQ16 spans several int32 chunks of 512; N is a gate-padded
-// G*roundUp4(R) or, with `tail`, the last gate block unpadded (N % 8 and N % 4 anything: the store tails).
+// G*roundUp4(R) or, with `tail`, the last gate block unpadded (N % 8 and N % 4 anything: the store tails); with
+// `block` the product runs over rows n0.. only (whole panels in, scales and bias n0 in), as GRU's n block will, and
+// the columns before n0 must keep their values.
 import { beforeAll, describe, expect, it } from "vitest";
 import fc from "fast-check";
 import {
@@ -24,7 +26,8 @@ import {
   quantizeRows, QCHUNK, QMAX_INT12, QMAX_INT8,
 } from "../../src/reference/quant.js";
 import {
-  packQuantized, quantDepth, quantMatrixLayout, quantPackedIndex, quantPackedSize, quantRowStride, type QuantForm,
+  packQuantized, quantDepth, quantMatrixLayout, quantPackedIndex, quantPackedSize, quantPanelOffset, quantRowStride,
+  type QuantForm,
 } from "../../src/quant-layout.js";
 import { roundUp4, roundUp8 } from "../../src/layout.js";
 import { BUILDS, gamma, loadRuntimes, withWasm, type WasmScope } from "./harness.js";
@@ -40,9 +43,12 @@ const buildsFor = (form: QuantForm): Build[] => BUILDS.filter((b) => form === "q
 // ---------------------------------------------------------------------------------------------------------
 // Data
 
-/** How a row of activations is drawn: its values' scale, a row of zeros, a tiny row, or ties (x * inv = j + 1/2). */
-type RowKind = "unit" | "small" | "big" | "zero" | "tiny" | "ties";
-const rowKinds: RowKind[] = ["unit", "small", "big", "zero", "tiny", "ties"];
+/**
+ * How a row of activations is drawn: its values' scale, a row of zeros, a tiny row, ties (x * inv = j + 1/2), or a
+ * NaN among unit values (the row's scale must be NaN, so its outputs are).
+ */
+type RowKind = "unit" | "small" | "big" | "zero" | "tiny" | "ties" | "nan";
+const rowKinds: RowKind[] = ["unit", "small", "big", "zero", "tiny", "ties", "nan"];
 
 /** M rows of K activations (row stride ldx), each row of its own kind. */
 function activations(M: number, K: number, ldx: number, qmax: number, kinds: RowKind[], next: Rng): Float32Array {
@@ -58,6 +64,7 @@ function activations(M: number, K: number, ldx: number, qmax: number, kinds: Row
       if (kind === "tiny") v = u * 1e-32;
       // amax = qmax / 4 makes qmax / amax exactly 4, so (j + 1/2) / 4 quantizes at an exact tie
       if (kind === "ties") v = k === 0 ? qmax / 4 : (Math.floor(u * qmax) + 0.5) / 4;
+      if (kind === "nan" && k === (m * 7) % K) v = NaN;
       x[m * ldx + k] = v;
     }
   }
@@ -90,7 +97,7 @@ describe("quantizeQ16 and quantizeQ8 (wasm) vs the reference, all builds: the sa
     rts = await loadRuntimes();
   });
 
-  it("bit for bit, padding lanes included (M 1..6, K 1..70, int8 and int12 levels, zero, tiny and tie rows)", () => {
+  it("bit for bit, padding lanes included (M 1..6, K 1..70, int8 and int12 levels, zero, tiny, tie and NaN rows)", () => {
     fc.assert(
       fc.property(
         fc.integer({ min: 1, max: 6 }), fc.integer({ min: 1, max: 70 }), fc.integer({ min: 0, max: 5 }),
@@ -115,7 +122,10 @@ describe("quantizeQ16 and quantizeQ8 (wasm) vs the reference, all builds: the sa
                 return [new Uint8Array(w.k.memory.buffer, q, want.byteLength).slice(), w.read(sa, M)];
               });
               const what = `${form} M=${M} K=${K} ldq=${ldq} qmax=${qmax} kinds=${kinds} (${build})`;
-              expectSameBits(`${what}: scales`, gotScale, wantScale);
+              // a NaN scale's bits are the engine's (which NaN an operation returns is not fixed): NaN matches NaN
+              const nanFree = (a: Float32Array) => a.map((v) => (Number.isNaN(v) ? 12345 : v));
+              for (let m = 0; m < M; m++) expect(Number.isNaN(gotScale[m]), `${what}: row ${m}'s scale`).toBe(kinds[m % kinds.length] === "nan");
+              expectSameBits(`${what}: scales`, nanFree(gotScale), nanFree(wantScale));
               const gotQ = form === "q16" ? new Int16Array(got.buffer) : got;
               const i = gotQ.findIndex((v, j) => v !== want[j]);
               expect(i, `${what}: q[${Math.floor(i / ldq)}, ${i % ldq}] is ${gotQ[i]}, expected ${want[i]}`).toBe(-1);
@@ -138,6 +148,7 @@ interface ProductCase {
   G: number;
   R: number;
   tail: boolean; // N = (G-1)*Rp + R: the last gate block unpadded
+  block: boolean; // the product over rows n0..N only (n0 a multiple of 8: whole panels in), as GRU's n block is run
   bias: boolean;
   accumulate: boolean;
   seed: number;
@@ -151,6 +162,7 @@ const productArb: fc.Arbitrary<ProductCase> = fc.record({
   G: fc.integer({ min: 1, max: 4 }),
   R: fc.integer({ min: 1, max: 23 }),
   tail: fc.boolean(),
+  block: fc.boolean(),
   bias: fc.boolean(),
   accumulate: fc.boolean(),
   seed: fc.integer(),
@@ -163,6 +175,7 @@ function productData(c: ProductCase) {
   const Rp = roundUp4(R), Np = G * Rp;
   const N = c.tail ? Np - Rp + R : Np;
   const ldo = N + 3;
+  const n0 = c.block ? 8 * Math.floor(next() * Math.floor((N - 1) / 8 + 1)) : 0; // a panel start below N
   const x = activations(M, K, K, qmax, rowKinds.slice(0, 3), next); // unit, small and big rows
   const W = randomF32(G * R * K, next, 1 / Math.sqrt(K));
   const wq = form === "q16" ? new Int16Array(G * R * K) : new Int8Array(G * R * K);
@@ -181,13 +194,15 @@ function productData(c: ProductCase) {
   if (form === "q16") {
     const aq = new Int16Array(M * lda);
     refQuantizeQ16(aq, lda, sa, x, K, M, K, qmax);
-    refGemmQ16(want, ldo, aq, lda, sa, wPad as Int16Array, K, swPad, bias, M, K, N, c.accumulate);
-    return { N, ldo, lda, x, wq, sw, bias, old, want, aq: aq as Int16Array | Uint8Array, wPad, sa };
+    refGemmQ16(want.subarray(n0), ldo, aq, lda, sa, (wPad as Int16Array).subarray(n0 * K), K, swPad.subarray(n0),
+      bias && bias.subarray(n0), M, K, N - n0, c.accumulate);
+    return { N, n0, ldo, lda, x, wq, sw, bias, old, want, aq: aq as Int16Array | Uint8Array, wPad, sa };
   }
   const aq = new Uint8Array(M * lda);
   refQuantizeQ8(aq, lda, sa, x, K, M, K);
-  refGemmQ8(want, ldo, aq, lda, sa, wPad as Int8Array, K, swPad, bias, M, K, N, c.accumulate);
-  return { N, ldo, lda, x, wq, sw, bias, old, want, aq: aq as Int16Array | Uint8Array, wPad, sa };
+  refGemmQ8(want.subarray(n0), ldo, aq, lda, sa, (wPad as Int8Array).subarray(n0 * K), K, swPad.subarray(n0),
+    bias && bias.subarray(n0), M, K, N - n0, c.accumulate);
+  return { N, n0, ldo, lda, x, wq, sw, bias, old, want, aq: aq as Int16Array | Uint8Array, wPad, sa };
 }
 
 /** Runs quantize + gemm of `form` in wasm on x with the packed block; returns out (M, ldo). */
@@ -198,21 +213,24 @@ function runProduct(w: WasmScope, c: ProductCase, d: ReturnType<typeof productDa
   const xp = w.put(d.x, "x");
   const aq = w.alloc(Math.ceil((M * d.lda * (form === "q16" ? 2 : 1)) / 4), NaN, "aq");
   const sa = w.alloc(M, NaN, "sa");
-  const bias = d.bias ? w.put(d.bias, "bias") : 0;
+  const n0 = d.n0, N = d.N - n0;
+  const bias = d.bias ? w.put(d.bias, "bias") + 4 * n0 : 0;
   const out = w.put(d.old, "out");
+  const rows = quantPanelOffset(form, n0, K) * (form === "q16" ? 2 : 1); // bytes to row n0's panel
   if (form === "q16") {
     w.k.quantizeQ16(aq, d.lda, sa, xp, K, M, K, c.qmax);
-    w.k.gemmQ16(out, d.ldo, aq, d.lda, sa, bp + L.weights, L.panelStride, bp + L.scales, bias, M, K, d.N, c.accumulate ? 1 : 0);
+    w.k.gemmQ16(out + 4 * n0, d.ldo, aq, d.lda, sa, bp + L.weights + rows, L.panelStride, bp + L.scales + 4 * n0, bias, M, K, N, c.accumulate ? 1 : 0);
   } else {
     w.k.quantizeQ8(aq, d.lda, sa, xp, K, M, K);
-    w.k.gemmQ8(out, d.ldo, aq, d.lda, sa, bp + L.weights, L.panelStride, bp + L.scales, bp + L.corr, bias, M, K, d.N, c.accumulate ? 1 : 0);
+    w.k.gemmQ8(out + 4 * n0, d.ldo, aq, d.lda, sa, bp + L.weights + rows, L.panelStride, bp + L.scales + 4 * n0, bp + L.corr + 4 * n0,
+      bias, M, K, N, c.accumulate ? 1 : 0);
   }
   w.checkGuards(`gemm ${form}`);
   return w.read(out, M * d.ldo);
 }
 
-const caseName = (c: ProductCase, N: number) =>
-  `${c.form} qmax=${c.qmax} M=${c.M} K=${c.K} G=${c.G} R=${c.R} N=${N}${c.bias ? " bias" : ""}${c.accumulate ? " accumulate" : ""}`;
+const caseName = (c: ProductCase, N: number, n0 = 0) =>
+  `${c.form} qmax=${c.qmax} M=${c.M} K=${c.K} G=${c.G} R=${c.R} N=${N}${n0 ? ` rows ${n0}..` : ""}${c.bias ? " bias" : ""}${c.accumulate ? " accumulate" : ""}`;
 
 describe("gemmQ16 and gemmQ8 (wasm) vs the reference, all builds", () => {
   let rts: Runtimes;
@@ -228,7 +246,7 @@ describe("gemmQ16 and gemmQ8 (wasm) vs the reference, all builds", () => {
         packQuantized(block, d.wq, d.sw, c.form, c.G, c.R, c.K);
         for (const build of buildsFor(c.form)) {
           const got = withWasm(rts[build], (w) => runProduct(w, c, d, block));
-          expectSameBits(`${caseName(c, d.N)} (${build})`, got, d.want, (i) => `out[${Math.floor(i / d.ldo)}, ${i % d.ldo}]`);
+          expectSameBits(`${caseName(c, d.N, d.n0)} (${build})`, got, d.want, (i) => `out[${Math.floor(i / d.ldo)}, ${i % d.ldo}]`);
         }
       }),
       { numRuns: 250, seed: 0x9e44 },
@@ -238,7 +256,7 @@ describe("gemmQ16 and gemmQ8 (wasm) vs the reference, all builds", () => {
   it("the int32 sums themselves: with unit scales and no bias, out is the exact integer sum_k aq·wq (int8, K <= 1040)", () => {
     fc.assert(
       fc.property(productArb.filter((c) => c.qmax === QMAX_INT8 && c.K <= 1040), (c0) => {
-        const c = { ...c0, bias: false, accumulate: false };
+        const c = { ...c0, bias: false, accumulate: false, block: false };
         const d = productData(c);
         const ones = new Float32Array(c.G * c.R).fill(1);
         const block = new Uint8Array(quantMatrixLayout(c.form, c.G, c.R, c.K).totalBytes);
@@ -277,7 +295,8 @@ describe("gemmQ16 and gemmQ8 (wasm) vs the reference, all builds", () => {
   // |out - exact| <= gamma(c + 3) (sum_i |S_i| sw sa + |bias|) (Higham 3.1; sum_i |S_i|, not |S|: chunks can cancel).
   it("dequantized outputs are within gamma(chunks + 3) (sum |S_chunk| sw sa + |bias|) of the float64 value of the same integers", () => {
     fc.assert(
-      fc.property(productArb.filter((c) => !c.accumulate), (c) => {
+      fc.property(productArb.filter((c) => !c.accumulate), (c0) => {
+        const c = { ...c0, block: false };
         const d = productData(c);
         const swPad = padGateRows(d.sw, c.G, c.R, 1, (n) => new Float32Array(n));
         const offset = c.form === "q8" ? 64 : 0;
@@ -302,6 +321,47 @@ describe("gemmQ16 and gemmQ8 (wasm) vs the reference, all builds", () => {
         }
       }),
       { numRuns: 150, seed: 0xb0d },
+    );
+  });
+});
+
+// ---------------------------------------------------------------------------------------------------------
+// Weights: packQ16 / packQ8 (quantize and pack in wasm) against quantizeRows + packQuantized
+
+describe("packQ16 and packQ8 (wasm) vs the reference's quantizeRows + packQuantized, all builds", () => {
+  let rts: Runtimes;
+  beforeAll(async () => {
+    rts = await loadRuntimes();
+  });
+
+  it("write the same block, bit for bit: weights, padding, scales, corrections (G 1..4, R 1..23, C 1..41, zero rows)", () => {
+    fc.assert(
+      fc.property(fc.constantFrom<QuantForm>("q16", "q8"), fc.constantFrom(QMAX_INT8, QMAX_INT12), fc.integer({ min: 1, max: 4 }),
+        fc.integer({ min: 1, max: 23 }), fc.integer({ min: 1, max: 41 }), fc.integer(), (form, qmax0, G, R, C, seed) => {
+          const qmax = form === "q8" ? QMAX_INT8 : qmax0;
+          const next = rng(seed);
+          const W = randomF32(G * R * C, next, 10 ** Math.floor(next() * 6 - 3));
+          if (G * R > 1) W.fill(0, 0, C); // a zero row: scale 0, zero weights
+          const q = form === "q16" ? new Int16Array(G * R * C) : new Int8Array(G * R * C);
+          const scale = new Float32Array(G * R);
+          quantizeRows(q, C, scale, W, C, G * R, C, qmax);
+          const L = quantMatrixLayout(form, G, R, C);
+          const want = new Uint8Array(L.totalBytes);
+          packQuantized(want, q, scale, form, G, R, C);
+          for (const build of BUILDS) {
+            const got = withWasm(rts[build], (w) => {
+              const src = w.put(W, "src");
+              const block = w.alloc(L.totalBytes / 4, NaN, "block");
+              if (form === "q16") w.k.packQ16(block + L.weights, block + L.scales, src, G, R, C, qmax);
+              else w.k.packQ8(block + L.weights, block + L.scales, block + L.corr, src, G, R, C);
+              w.checkGuards(`pack ${form}`);
+              return new Uint8Array(w.k.memory.buffer, block, L.totalBytes).slice();
+            });
+            const i = got.findIndex((v, j) => v !== want[j]);
+            expect(i, `${form} qmax=${qmax} G=${G} R=${R} C=${C} (${build}): byte ${i} of the block is ${got[i]}, expected ${want[i]}`).toBe(-1);
+          }
+        }),
+      { numRuns: 150, seed: 0x9ac8 },
     );
   });
 });
