@@ -18,8 +18,9 @@ import { mulberry32 } from "../src/random.js";
 
 const ROUNDS = Number(process.argv[2] ?? 25);
 const SHAPES = [
-  { name: "LSTM W_hh 1024x256 (W-seq, W-stream)", N: 1024, K: 256 },
-  { name: "GRU W_hh 768x256 (W-gru)", N: 768, K: 256 },
+  { name: "LSTM W_hh 1024x256 (W-seq, W-stream), batch 1", N: 1024, K: 256, M: 1 },
+  { name: "GRU W_hh 768x256 (W-gru), batch 1", N: 768, K: 256, M: 1 },
+  { name: "LSTM W_hh 1024x256, batch 64 (W-batch's step)", N: 1024, K: 256, M: 64 },
 ];
 const relaxedDotSound = Number(process.versions.v8.split(".")[0]) >= 12;
 
@@ -29,10 +30,10 @@ interface Variant {
   out: () => Float32Array;
 }
 
-function setup(rt: Runtime, N: number, K: number) {
+function setup(rt: Runtime, N: number, K: number, M: number) {
   const next = mulberry32(7);
   const W = Float32Array.from({ length: N * K }, () => (2 * next() - 1) / Math.sqrt(K)); // PyTorch's init scale
-  const h = Float32Array.from({ length: K }, () => Math.tanh(2 * (2 * next() - 1))); // a hidden state in (-1, 1)
+  const h = Float32Array.from({ length: M * K }, () => Math.tanh(2 * (2 * next() - 1))); // hidden states in (-1, 1)
   const bias = Float32Array.from({ length: N }, () => (2 * next() - 1) / Math.sqrt(K));
   const k = rt.kernels;
   const put = (a: Float32Array) => {
@@ -44,11 +45,11 @@ function setup(rt: Runtime, N: number, K: number) {
   const packedW = new Float32Array(packedSize(K, N));
   pack(packedW, W, 1, N, K);
   const wp = put(packedW);
-  const outF = rt.alloc(N * 4);
+  const outF = rt.alloc(M * N * 4);
   const variants: Variant[] = [{
     name: "float32 gemm",
-    run: () => k.gemm(outF, N, hp, K, wp, panelStride(K), bp, 1, K, N, 0),
-    out: () => rt.f32(outF, N).slice(),
+    run: () => k.gemm(outF, N, hp, K, wp, panelStride(K), bp, M, K, N, 0),
+    out: () => rt.f32(outF, M * N).slice(),
   }];
   const quantized = (label: string, form: QuantForm, qmax: number) => {
     const wq = form === "q16" ? new Int16Array(N * K) : new Int8Array(N * K);
@@ -58,19 +59,19 @@ function setup(rt: Runtime, N: number, K: number) {
     const block = rt.alloc(L.totalBytes);
     packQuantized(new Uint8Array(k.memory.buffer, block, L.totalBytes), wq, sw, form, 1, N, K);
     const lda = quantRowStride(form, K);
-    const aq = rt.alloc(lda * 2), sa = rt.alloc(16), out = rt.alloc(N * 4);
+    const aq = rt.alloc(M * lda * 2), sa = rt.alloc(M * 4), out = rt.alloc(M * N * 4);
     variants.push({
       name: label,
       run: form === "q16"
         ? () => {
-          k.quantizeQ16(aq, lda, sa, hp, K, 1, K, qmax);
-          k.gemmQ16(out, N, aq, lda, sa, block + L.weights, L.panelStride, block + L.scales, bp, 1, K, N, 0);
+          k.quantizeQ16(aq, lda, sa, hp, K, M, K, qmax);
+          k.gemmQ16(out, N, aq, lda, sa, block + L.weights, L.panelStride, block + L.scales, bp, M, K, N, 0);
         }
         : () => {
-          k.quantizeQ8(aq, lda, sa, hp, K, 1, K);
-          k.gemmQ8(out, N, aq, lda, sa, block + L.weights, L.panelStride, block + L.scales, block + L.corr, bp, 1, K, N, 0);
+          k.quantizeQ8(aq, lda, sa, hp, K, M, K);
+          k.gemmQ8(out, N, aq, lda, sa, block + L.weights, L.panelStride, block + L.scales, block + L.corr, bp, M, K, N, 0);
         },
-      out: () => rt.f32(out, N).slice(),
+      out: () => rt.f32(out, M * N).slice(),
     });
   };
   quantized("int8  (Q16: int8 in int16, dot_i16x8)", "q16", QMAX_INT8);
@@ -101,14 +102,48 @@ function calibrate(v: Variant): number {
 
 const median = (a: number[]) => [...a].sort((x, y) => x - y)[a.length >> 1];
 
+/**
+ * Loading a weight matrix: packWeights (float32, the layers' loader) against packQ16 / packQ8 (quantize and pack),
+ * median of `rounds` calls each, the first call (cold code) shown apart.
+ */
+async function loadTimes(build: Build, N: number, K: number, rounds: number) {
+  const rt = await createRuntime(undefined, { build });
+  const k = rt.kernels;
+  const next = mulberry32(11);
+  const W = Float32Array.from({ length: N * K }, () => (2 * next() - 1) / Math.sqrt(K));
+  const src = rt.alloc(W.byteLength);
+  rt.f32(src, W.length).set(W);
+  const dst = rt.alloc(packedSize(K, N) * 4);
+  const q16 = quantMatrixLayout("q16", 1, N, K), q8 = quantMatrixLayout("q8", 1, N, K);
+  const b16 = rt.alloc(q16.totalBytes), b8 = rt.alloc(q8.totalBytes);
+  const loads: [string, () => void][] = [
+    ["packWeights (float32)", () => k.packWeights(dst, src, 1, N, K)],
+    ["packQ16 (quantize + pack)", () => k.packQ16(b16 + q16.weights, b16 + q16.scales, src, 1, N, K, QMAX_INT8)],
+    ["packQ8 (quantize + pack)", () => k.packQ8(b8 + q8.weights, b8 + q8.scales, b8 + q8.corr, src, 1, N, K)],
+  ];
+  console.log(`\n${build} build, loading a ${N}x${K} matrix (first call, then median of ${rounds})`);
+  for (const [name, run] of loads) {
+    const t0 = performance.now();
+    run();
+    const first = performance.now() - t0;
+    const times: number[] = [];
+    for (let r = 0; r < rounds; r++) {
+      const t1 = performance.now();
+      run();
+      times.push(performance.now() - t1);
+    }
+    console.log(`  ${name.padEnd(44)} ${(1000 * first).toFixed(0).padStart(6)} µs first, ${(1000 * median(times)).toFixed(0).padStart(6)} µs`);
+  }
+}
+
 async function main() {
   if (!(await supportsBuild("relaxed"))) v8.setFlagsFromString("--experimental-wasm-relaxed-simd");
   const cpu = os.cpus()[0]?.model ?? "unknown CPU";
-  console.log(`Node ${process.version} (V8 ${process.versions.v8}), ${cpu}, ${ROUNDS} rounds, batch 1; time per product incl. quantizing h`);
+  console.log(`Node ${process.version} (V8 ${process.versions.v8}), ${cpu}, ${ROUNDS} rounds; time per product incl. quantizing h`);
   for (const build of ["simd", "relaxed"] as Build[]) {
     for (const shape of SHAPES) {
       const rt = await createRuntime(undefined, { build });
-      const variants = setup(rt, shape.N, shape.K);
+      const variants = setup(rt, shape.N, shape.K, shape.M);
       const ref = (variants[0].run(), variants[0].out());
       // the relaxed Q8 product's first call (the baseline tier) against the float result: wrong on V8 11.3
       const q8 = variants[3];
@@ -136,6 +171,7 @@ async function main() {
       }
     }
   }
+  await loadTimes("simd", 1024, 256, ROUNDS);
 }
 
 main();
