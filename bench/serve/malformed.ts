@@ -222,7 +222,9 @@ export async function runMalformed(server: RunningServer, f: ServedFile, o: Malf
       all[a.status] = (all[a.status] ?? 0) + 1;
       if (!judge(c, a)) {
         tally.wrong++;
-        tally.example ??= `${a.status} ${a.contentType} ${a.body.slice(0, 200)}`;
+        tally.example ??= a.status === "reset" ? "the connection was reset before any answer arrived"
+          : a.status === "timeout" ? `no answer in ${TIMEOUT_MS / 1000} s`
+          : `${a.status} ${a.contentType} ${a.body.slice(0, 200)}`;
       }
       if (++finished % every === 0) {
         memory.push(await memorySample(server, t0));

@@ -18,7 +18,12 @@ const mib = (b: number | null | undefined) => (b == null ? "?" : `${(b / 2 ** 20
 const lat = (c: CellResult | undefined) => (c ? `${num(c.latencyMs.p50)} / ${num(c.latencyMs.p99)}` : "—");
 const thr = (c: CellResult | undefined) => (c ? num(c.throughput) : "—");
 const bad = (c: CellResult | undefined) => (c ? String(c.non2xx + c.errors + c.timeouts) : "—");
-const health = (c: CellResult | undefined) => (c?.healthz && c.healthz.count > 0 ? num(c.healthz.p99) : "—");
+const health = (c: CellResult | undefined) => {
+  const h = c?.healthz;
+  if (!h) return "—";
+  const lost = h.timeouts + h.errors;
+  return (h.count > 0 ? num(h.p99) : "") + (lost > 0 ? `${h.count > 0 ? " + " : ""}${lost} unanswered in ${h.timeouts ? "5 s" : "time"}` : h.count > 0 ? "" : "—");
+};
 const ratio = (a: CellResult | undefined, b: CellResult | undefined) => (a && b && a.throughput > 0 ? `${(b.throughput / a.throughput).toFixed(2)}x` : "—");
 
 function loadTable(r: ServeResults, scenarios: [string, string][], unit: string, clients: string): string[] {

@@ -42,15 +42,20 @@ export function computeTargets(r: Pick<ServeResults, "cells" | "soak" | "malform
     met: ns && ss ? ss.throughput >= 1.5 * ns.throughput : null,
   });
 
-  const saturated = r.cells.filter((c) => c.server === "serve" && c.connections >= 16 && c.healthz && c.healthz.count > 0);
-  const worst = saturated.reduce<CellResult | null>((w, c) => (!w || c.healthz!.p99 > w.healthz!.p99 ? c : w), null);
+  const saturated = r.cells.filter((c) => c.server === "serve" && c.connections >= 16 && c.healthz);
+  const worst = saturated.filter((c) => c.healthz!.count > 0).reduce<CellResult | null>((w, c) => (!w || c.healthz!.p99 > w.healthz!.p99 ? c : w), null);
   const soakHealth = r.soak?.sequences.healthz;
   const healthP99 = Math.max(worst?.healthz!.p99 ?? 0, soakHealth?.p99 ?? 0);
+  const probes = [...saturated.map((c) => c.healthz!), ...(soakHealth ? [soakHealth] : [])];
+  const unanswered = probes.reduce((n, h) => n + h.timeouts + h.errors + h.non200, 0);
   out.push({
     name: "GET /healthz p99 while rnn-wasm serve is saturated (every cell of 16 and 64 clients, and the soak)",
     target: "< 5 ms",
-    measured: worst ? `worst ${fmt(healthP99)} ms (${worst.scenario} at ${worst.connections}: ${worst.healthz!.p99} ms${soakHealth ? `; soak ${soakHealth.p99} ms` : ""})` : "not measured",
-    met: worst ? healthP99 < 5 : null,
+    measured: worst
+      ? `worst ${fmt(healthP99)} ms (${worst.scenario} at ${worst.connections}: ${worst.healthz!.p99} ms${soakHealth ? `; soak ${soakHealth.p99} ms` : ""}); ` +
+        `${probes.reduce((n, h) => n + h.count, 0)} probes, ${unanswered} not answered 200`
+      : "not measured",
+    met: worst ? healthP99 < 5 && unanswered === 0 : null,
   });
 
   const serveCells = r.cells.filter((c) => c.server === "serve");
