@@ -208,6 +208,7 @@ export class ModelPool {
    *   `overloaded` when `maxQueue` requests wait, `aborted` when the signal fires first, `closed` after close()
    */
   async predict(input: Tensor, options: PredictOptions = {}): Promise<Prediction> {
+    if (this.closing) throw new RnnError("closed", "this ModelPool is closed and takes no more requests");
     const o = optionsObject("predict options", options) as PredictOptions;
     knownKeys("predict", o, ["h0", "c0", "signal"]);
     const { inputSize: I, stateShape, outputSize: F, headSize: O } = this.info;

@@ -5,6 +5,7 @@
 import { readFile } from "node:fs/promises";
 import { parentPort, workerData } from "node:worker_threads";
 import { init } from "../node.js";
+import { RnnError } from "../errors.js";
 import { ServedModel, type SequenceRequest, type SequenceResult } from "../serving/served-model.js";
 import { buffersOf, crossError, type FromWorker, type Outcome, type RunBatch, type WorkerSetup } from "./messages.js";
 
@@ -13,8 +14,16 @@ const post = (m: FromWorker, transfer: ArrayBuffer[] = []) => port.postMessage(m
 
 async function load(setup: WorkerSetup): Promise<ServedModel> {
   await init(undefined, setup.build ? { build: setup.build } : {});
-  const bytes = typeof setup.model === "string" ? await readFile(setup.model) : setup.model;
+  const bytes = typeof setup.model === "string" ? await readModelFile(setup.model) : setup.model;
   return ServedModel.fromSafetensors(bytes, setup.options);
+}
+
+async function readModelFile(path: string): Promise<Uint8Array> {
+  try {
+    return await readFile(path);
+  } catch (e) {
+    throw new RnnError("missing", `cannot read the model file ${path}: ${(e as Error).message}`);
+  }
 }
 
 function answer(model: ServedModel, { id, requests }: RunBatch): void {

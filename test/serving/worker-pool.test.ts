@@ -4,6 +4,9 @@
 // share batches (counted by onBatch), and the queue, cancellation and close behave as the batcher's do. Order of
 // events is forced with threads: 1 and a first request that occupies the worker; nothing asserts on time.
 import { spawnSync } from "node:child_process";
+import { mkdtempSync, rmSync, writeFileSync } from "node:fs";
+import { tmpdir } from "node:os";
+import { join } from "node:path";
 import { fileURLToPath } from "node:url";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { GRU, LSTM, RnnError, saveSafetensors, type Tensor } from "rnn-wasm";
@@ -79,11 +82,23 @@ describe("ModelPool", () => {
     expect((await rejection(pool.predict(ok, { h0: { shape: [1, 3], data: new Float32Array(3) } }))).message).toContain("h0");
   });
 
-  it("refuses options it does not know, and a model that is not one, with the worker's RnnError", async () => {
+  it("reads a model from a path; refuses options it does not know, and a model that is not one, with the worker's RnnError", async () => {
     expect((await rejection(ModelPool.create(file, { threads: 0 }))).message).toContain("threads");
     expect((await rejection(ModelPool.create(file, { runtime: {} } as never))).message).toContain("runtime");
     const e = await rejection(ModelPool.create(new Uint8Array(8), { threads: 1 }));
     expect(e.code).toBe("format");
+    const missing = await rejection(ModelPool.create("/nonexistent/model.safetensors", { threads: 1 }));
+    expect(missing.code).toBe("missing");
+    expect(missing.message).toContain("/nonexistent/model.safetensors");
+    const dir = mkdtempSync(join(tmpdir(), "rnn-wasm-pool-"));
+    try {
+      writeFileSync(join(dir, "model.safetensors"), file);
+      const fromPath = await ModelPool.create(join(dir, "model.safetensors"), { threads: 1 });
+      expect(fromPath.info).toEqual(pool.info);
+      await fromPath.close();
+    } finally {
+      rmSync(dir, { recursive: true, force: true });
+    }
   });
 });
 
@@ -135,7 +150,7 @@ describe("ModelPool: batching, the queue, cancellation and close (one worker, ke
     const pool = await ModelPool.create(file, { threads: 1, maxBatch: 2, maxWaitMs: 0 });
     const inFlight = [pool.predict(long), pool.predict(short), pool.predict(short), pool.predict(short)];
     const closing = pool.close();
-    expect((await rejection(pool.predict(short))).code).toBe("closed");
+    expect((await rejection(pool.predict(short))).message).toContain("ModelPool is closed");
     const answers = await Promise.all(inFlight);
     expect(answers.map((a) => a.output.shape[0])).toEqual([400, 2, 2, 2]);
     await closing;
