@@ -84,6 +84,7 @@ const program = new Command("bench/serve/run.ts")
   .option("--max-steps <n>", "--max-steps for both servers", int("--max-steps"), 1024)
   .option("--serve-args <flags>", "more flags for rnn-wasm serve, space-separated", "")
   .option("--head <n>", "give the model a seeded Linear head of n outputs", int("--head"), 0)
+  .option("--deadline <minutes>", "stop everything (servers included) and fail after this long", int("--deadline"), 30)
   .option("--out <file>", "results file (default bench/results/serve.json; --quick: serve.quick.json)")
   .option("--no-docs", "do not rewrite the Serving table of docs/benchmarks.md")
   .parse();
@@ -91,7 +92,7 @@ const program = new Command("bench/serve/run.ts")
 const o = program.opts<{
   quick?: boolean; duration?: number; warmup?: number; connections: number[]; scenarios: Scenario[];
   servers: ("naive" | "serve")[]; soak?: number; malformed?: number; validRatio: number; probeInterval: number;
-  maxBody: number; maxSteps: number; serveArgs: string; head: number; out?: string; docs: boolean;
+  maxBody: number; maxSteps: number; serveArgs: string; head: number; deadline: number; out?: string; docs: boolean;
 }>();
 const quick = o.quick ?? false;
 const cellSeconds = o.duration ?? (quick ? 1 : 10);
@@ -121,6 +122,13 @@ function commit(): string {
 const model = writeModel(o.head);
 const expected = await expectedOutput(model);
 const servers: RunningServer[] = [];
+const watchdog = setTimeout(() => {
+  console.error(`bench/serve/run.ts: still running after ${o.deadline} minutes; stopping the servers and failing`);
+  for (const s of servers) s.child.kill("SIGKILL");
+  rmSync(model.dir, { recursive: true, force: true });
+  process.exit(1);
+}, o.deadline * 60_000);
+watchdog.unref();
 try {
   for (const spec of specs) {
     const s = await startServer(spec, model.path);
@@ -208,4 +216,5 @@ try {
     if (code !== 0) log(`${s.spec.id} exited with ${code} on SIGTERM; its log ends:\n${s.tail().slice(-2000)}`);
   }
   rmSync(model.dir, { recursive: true, force: true });
+  clearTimeout(watchdog);
 }
