@@ -35,6 +35,9 @@ export interface ServerHandle {
   forceClose(): void;
 }
 
+/** The longest a request may take to arrive whole (Node answers 408 after it). */
+const REQUEST_TIMEOUT_MS = 120_000;
+
 /** 1 to 128 characters of A-Z a-z 0-9 _ . : - */
 export const SESSION_ID = /^[A-Za-z0-9_.:-]{1,128}$/;
 
@@ -87,6 +90,7 @@ export async function startServer(o: ServeOptions, logTo: CliStream): Promise<Se
     logController: new LogController({ disableRequestLogging: true }), // one line per request at debug: onResponse below
     return503OnClosing: false, // answered below, as JSON
     bodyLimit: o.maxBody,
+    requestTimeout: REQUEST_TIMEOUT_MS, // a client that sends its request slowly does not hold a connection for ever
     routerOptions: { maxParamLength: 1024 }, // a longer session id is named in our 400, not a bare 414
   });
   let draining = false;
