@@ -1,6 +1,7 @@
 // scripts/quant-probe.ts: how fast the quantized recurrent product (assembly/quant.ts) runs against the float32 gemm
 // it replaces, at batch 1, on the engine running it. A probe, not a benchmark: one process, every variant timed
-// round by round in turn (so load drifting over the run moves all of them alike), median time per product.
+// round by round in turn (so load drifting over the run moves all of them alike): median time per product, and the
+// median over rounds of each round's float32 time / the variant's time.
 //   npx tsx scripts/quant-probe.ts [rounds]                                     (the machine's Node)
 //   $(node scripts/node24.mjs) node_modules/tsx/dist/cli.mjs scripts/quant-probe.ts   (Node 24)
 // Shapes: W_hh of an LSTM with H = 256 (1024 x 256: W-seq and W-stream) and of a GRU (768 x 256: W-gru); the
@@ -16,7 +17,7 @@ import { packQuantized, quantMatrixLayout, quantRowStride, type QuantForm } from
 import { quantizeRows, QMAX_INT12, QMAX_INT8 } from "../src/reference/quant.js";
 import { mulberry32 } from "../src/random.js";
 
-const ROUNDS = Number(process.argv[2] ?? 25);
+const ROUNDS = Number(process.argv[2] ?? 61);
 const SHAPES = [
   { name: "LSTM W_hh 1024x256 (W-seq, W-stream), batch 1", N: 1024, K: 256, M: 1 },
   { name: "GRU W_hh 768x256 (W-gru), batch 1", N: 768, K: 256, M: 1 },
@@ -159,12 +160,13 @@ async function main() {
           times[i].push(((performance.now() - t0) * 1000) / reps[i]);
         });
       }
-      const base = median(times[0]);
       console.log(`\n${build} build, ${shape.name}`);
       usable.forEach((v, i) => {
-        const t = median(times[i]);
+        // the ratio of each round (float32 and this variant timed one after the other), then the median: a paired
+        // comparison, steadier than a ratio of two medians when the machine's load moves
+        const ratio = median(times[i].map((t, r) => times[0][r] / t));
         const err = i === 0 ? "" : `  rel. error vs float32 ${relErr(v.out(), ref).toExponential(2)}`;
-        console.log(`  ${v.name.padEnd(44)} ${t.toFixed(2).padStart(7)} µs  ${(base / t).toFixed(2)}x${err}`);
+        console.log(`  ${v.name.padEnd(44)} ${median(times[i]).toFixed(2).padStart(7)} µs  ${ratio.toFixed(2)}x${err}`);
       });
       if (build === "relaxed" && !relaxedDotSound) {
         console.log(`  ${q8.name.padEnd(44)} not run: V8 ${process.versions.v8} (first call's rel. error vs float32 ${firstCallErr.toExponential(2)})`);
