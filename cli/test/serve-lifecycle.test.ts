@@ -134,6 +134,22 @@ describe("overload and shutdown", () => {
     }
   });
 
+  it("session steps waiting for their session's turn count against --max-queue too", async () => {
+    const server = await serve({ model: DEMO_MODEL, maxQueue: 2, maxBatch: 64, maxWaitMs: 300 });
+    try {
+      const step = (id: string) => call(`${server.url}/v1/sessions/${id}/step`, { json: { input: rows(1, 64) } });
+      const first = step("q"); // queued for a thread
+      await untilQueued(server.url, 1);
+      const second = step("q"); // waits for the first
+      await untilQueued(server.url, 2);
+      const r = await step("other");
+      expect([r.status, r.json.code, r.headers.get("retry-after")]).toEqual([429, "overloaded", "1"]);
+      expect((await Promise.all([first, second])).map((a) => [a.status, a.json.steps])).toEqual([[200, 1], [200, 2]]);
+    } finally {
+      await server.close();
+    }
+  });
+
   it("close() with requests in flight: each answered 200; requests that arrive meanwhile get 503 (healthz too); then the port is closed", async () => {
     const server = await serve({ model: DEMO_MODEL, maxBatch: 64, maxWaitMs: 400, logLevel: "info" });
     const { hostname, port } = new URL(server.url);

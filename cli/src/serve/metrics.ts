@@ -3,7 +3,8 @@
 //   rnn_wasm_requests_total{route,status}            answers sent, by route pattern and HTTP status
 //   rnn_wasm_request_duration_seconds{route}         time from the request's arrival to its answer
 //   rnn_wasm_batch_size                              requests per batched forward
-//   rnn_wasm_queue_depth, rnn_wasm_batches_in_flight requests waiting for a thread; batches running
+//   rnn_wasm_queue_depth, rnn_wasm_batches_in_flight requests waiting (for a thread, or for their session's turn);
+//                                                    batches running
 //   rnn_wasm_sessions, rnn_wasm_session_bytes        sessions kept, and the bytes of their state
 //   rnn_wasm_wasm_memory_bytes{thread}               each worker's wasm linear memory, as of its last batch
 //   rnn_wasm_wasm_blocks_in_use{thread}              blocks the library holds in it (flat in steady state)
@@ -35,7 +36,7 @@ export class ServerMetrics {
     });
     this.batchSize = new Histogram({ name: "rnn_wasm_batch_size", help: "Requests per batched forward", registers, buckets: [1, 2, 4, 8, 16, 32, 64, 128, 256, 512, 1024] });
     const gauge = (name: string, help: string, read: () => number) => new Gauge({ name, help, registers, collect() { this.set(read()); } });
-    gauge("rnn_wasm_queue_depth", "Requests waiting for a thread", sources.queued);
+    gauge("rnn_wasm_queue_depth", "Requests waiting for a thread, or for their session's earlier steps", sources.queued);
     gauge("rnn_wasm_batches_in_flight", "Batched forwards running", sources.inFlight);
     gauge("rnn_wasm_sessions", "Sessions kept", sources.sessions);
     gauge("rnn_wasm_session_bytes", "Bytes of recurrent state kept for sessions", sources.sessionBytes);

@@ -82,7 +82,8 @@ export async function startServer(o: ServeOptions, logTo: CliStream): Promise<Se
   };
   const batcher = new DynamicBatcher<WorkerRequest, WorkerResult>(runBatch, { maxBatch: o.maxBatch, maxWaitMs: o.maxWaitMs, maxQueue: o.maxQueue, concurrency: o.threads });
   const sessions = new SessionStore({ stateShape: info.stateShape, ttlMs: o.sessionTtl * 1000, maxSessions: o.maxSessions, maxBytes: o.maxSessionBytes, sweepIntervalMs: Math.min(o.sessionTtl * 1000, 10_000) });
-  const metrics = new ServerMetrics({ queued: () => batcher.queued, inFlight: () => batcher.inFlight, sessions: () => sessions.size, sessionBytes: () => sessions.bytes, wasm: () => [...wasm.values()] });
+  let waitingForTurn = 0; // session steps waiting for their session's earlier steps
+  const metrics = new ServerMetrics({ queued: () => batcher.queued + waitingForTurn, inFlight: () => batcher.inFlight, sessions: () => sessions.size, sessionBytes: () => sessions.bytes, wasm: () => [...wasm.values()] });
   batcher.onBatch = (size) => metrics.batchSize.observe(size);
 
   const app = Fastify({
@@ -99,7 +100,7 @@ export async function startServer(o: ServeOptions, logTo: CliStream): Promise<Se
   app.addContentTypeParser(Object.values(MEDIA_TYPES), { parseAs: "buffer", bodyLimit: o.maxBody }, (_request, body, done) => done(null, body));
 
   app.addHook("onRequest", async (request, reply) => {
-    if (!draining || request.url === "/healthz") return; // /healthz answers 503 itself
+    if (!draining || request.routeOptions.url === "/healthz") return; // /healthz answers 503 itself
     return sendError(reply, 503, "the server is shutting down; send this request to another replica", "draining");
   });
   // While draining, every answer (those in flight included) closes its connection, so no keep-alive connection
@@ -123,7 +124,7 @@ export async function startServer(o: ServeOptions, logTo: CliStream): Promise<Se
       return sendError(reply, 415, `Content-Type ${JSON.stringify(request.headers["content-type"] ?? "")} is not taken; send ${ACCEPTED}`, "unsupported_media_type");
     }
     const status = error.statusCode ?? 500;
-    if (status >= 400 && status < 500) return sendError(reply, status, error.message, (error.code ?? "bad_request").toLowerCase());
+    if (status >= 400 && status < 500) return sendError(reply, status, error.message, "bad_request"); // fastify's own (a malformed Content-Length, ...)
     request.log.error({ err: error }, "internal error");
     return sendError(reply, 500, `internal error: ${error.message}`, "internal");
   });
@@ -177,8 +178,20 @@ export async function startServer(o: ServeOptions, logTo: CliStream): Promise<Se
     if (!SESSION_ID.test(id)) return sendError(reply, 400, `session id ${JSON.stringify(id.slice(0, 140))} is not 1 to 128 characters of A-Z a-z 0-9 _ . : -`, "invalid_session_id");
     if (info.bidirectional) return sendError(reply, 400, `sessions need a unidirectional model, and this one is bidirectional (${info.description}): its reverse direction starts from each sequence's end; send whole sequences to /v1/predict`, "bidirectional");
     if (!formatOf(request.headers["content-type"])) return answer(request, reply).then(() => reply); // the 415, before the session is touched
+    // Steps waiting for their session's turn hold their bodies too: they count against --max-queue with the batcher's.
+    if (waitingForTurn + batcher.queued >= o.maxQueue) {
+      reply.header("retry-after", "1");
+      return sendError(reply, 429, `the server is busy (${o.maxQueue} requests wait, --max-queue); retry after a second`, "overloaded");
+    }
+    waitingForTurn++;
+    let waiting = true;
+    const turnTaken = () => {
+      if (waiting) waitingForTurn--;
+      waiting = false;
+    };
     try {
       await sessions.step(id, async (state) => {
+        turnTaken();
         const result = await answer(request, reply, { state: { h: state.h, ...(state.c ? { c: state.c } : {}) }, steps: state.steps });
         if (!result?.session) throw new StepFailed(); // answered already (an error): the state stays as it was
         return { h: result.session.state.h, c: result.session.state.c, steps: result.session.steps - state.steps, result };
@@ -191,6 +204,8 @@ export async function startServer(o: ServeOptions, logTo: CliStream): Promise<Se
       }
       if (e instanceof RnnError && e.code === "closed") return sendError(reply, 503, "the server is shutting down; send this request to another replica", "draining");
       throw e;
+    } finally {
+      turnTaken();
     }
     return reply;
   });
