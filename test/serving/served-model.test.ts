@@ -3,7 +3,8 @@
 // Property, on random models (LSTM with and without projSize, GRU both forms, RNN tanh and relu, 1-2 layers,
 // bidirectional, with and without an nn.Linear head, sizes mostly not multiples of 4) and batches of 1-6 requests
 // of different lengths, each with or without h0/c0, on every wasm build and on the reference:
-//   1. run(batch)[b] is BITWISE run([batch[b]]): padding with lengths changes nothing a request sees. Why exact:
+//   1. run(batch)[b] is BITWISE run([batch[b]]): padding with lengths changes nothing a request sees (requests within
+//      2x of each other's length share a forward; lengths 1-7 give several forwards per batch, all compared). Why exact:
 //      every kernel computes each batch row's numbers from that row alone, summing each dot product in the same
 //      order whatever B is (the gemm tiles over rows, never across them, and the K loop is the same), and the steps
 //      past a row's length neither read nor write its state. The head (one Linear over every real step) is
@@ -224,7 +225,7 @@ describe("ServedModel: requests", () => {
 
   it("a batch the memory cannot hold runs in halves, with the same results", () => {
     using m = ServedModel.fromTensors(createLayer("gru", { inputSize: 2, hiddenSize: 3, seed: 1, backend: "reference" }).toTorch());
-    const requests = Array.from({ length: 5 }, (_, i) => ({ input: randomF32(2 * (i + 1), rng(i)), steps: i + 1 }));
+    const requests = Array.from({ length: 5 }, (_, i) => ({ input: randomF32(2 * 3, rng(i)), steps: 3 }));
     const want = requests.map((r) => m.run([r])[0]);
     // the layer inside refuses any batch of more than 2 rows, as it would a workspace beyond one wasm block
     const layer = (m as unknown as { parts: { layer: { forward: (x: Tensor, o: object) => unknown } } }).parts.layer;
@@ -240,6 +241,25 @@ describe("ServedModel: requests", () => {
     expect(sizes).toEqual([5, 2, 3, 1, 2]);
     layer.forward = () => { throw new RnnError("memory", "too big"); };
     expectRnnError(() => m.run(requests), "memory", "too big");
+  });
+
+  it("requests share a forward when each has at least half the longest one's steps; results come back in order", () => {
+    using m = ServedModel.fromTensors(createLayer("rnn", { inputSize: 2, hiddenSize: 3, seed: 1, backend: "reference" }).toTorch());
+    const layer = (m as unknown as { parts: { layer: { forward: (x: Tensor, o: object) => unknown } } }).parts.layer;
+    const forward = layer.forward.bind(layer);
+    const forwards: number[][] = [];
+    layer.forward = (x: Tensor, o: object) => {
+      forwards.push([...(o as { lengths: Int32Array }).lengths]);
+      return forward(x, o);
+    };
+    const steps = [2, 8, 1, 5, 4, 3, 1];
+    const requests = steps.map((T, i) => ({ input: randomF32(2 * T, rng(i)), steps: T }));
+    const got = m.run(requests);
+    expect(forwards).toEqual([[8, 5, 4], [3, 2], [1, 1]]);
+    got.forEach((r, i) => expect(r.output).toHaveLength(3 * steps[i]));
+    forwards.length = 0;
+    m.run(requests.filter((r) => r.steps >= 4));
+    expect(forwards).toEqual([[8, 5, 4]]);
   });
 
   it("dispose() is safe twice; a call after it throws 'disposed'", () => {
