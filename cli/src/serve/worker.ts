@@ -5,8 +5,8 @@
 // is encoded here, and its bytes (and a session's new state) go back transferred.
 import { threadId } from "node:worker_threads";
 import { move, workerData, transferableSymbol, valueSymbol } from "piscina";
-import { init } from "rnn-wasm";
-import { ServedModel, type SequenceRequest } from "rnn-wasm/serving";
+import { init, RnnError } from "rnn-wasm";
+import { ServedModel, type SequenceRequest, type SequenceResult } from "rnn-wasm/serving";
 import { BodyError, decodeBody, encodeAnswer, encodeError, ownFloats, type DecodedRequest } from "./codecs.js";
 import { modelInfo, servedModelOptions } from "./model.js";
 import type { BatchAnswer, ModelInfo, WorkerData, WorkerMemory, WorkerRequest, WorkerResult, WorkerTask } from "./protocol.js";
@@ -25,6 +25,27 @@ function errorResult(status: number, message: string, code: string): WorkerResul
   return { status, ...encodeError(message, code) };
 }
 
+/**
+ * ONE batched forward of the requests. A batch the wasm memory cannot hold even in halves (ServedModel.run halves it
+ * down to single requests before it gives up) is run one request at a time, so that only a request too big alone
+ * fails, with its error.
+ */
+function runAll(requests: SequenceRequest[]): (SequenceResult | RnnError)[] {
+  try {
+    return model.run(requests);
+  } catch (e) {
+    if (!(e instanceof RnnError && e.code === "memory")) throw e;
+  }
+  return requests.map((r) => {
+    try {
+      return model.run([r])[0];
+    } catch (e) {
+      if (e instanceof RnnError && e.code === "memory") return e;
+      throw e;
+    }
+  });
+}
+
 /** Decodes, checks, runs and encodes a batch: one result per request, in order. */
 function runBatch(requests: WorkerRequest[]): WorkerResult[] {
   const results: (WorkerResult | undefined)[] = new Array(requests.length);
@@ -40,14 +61,15 @@ function runBatch(requests: WorkerRequest[]): WorkerResult[] {
       runnable.push({ at, request: decoded });
     } catch (e) {
       if (e instanceof BodyError) results[at] = errorResult(e.status, e.message, e.code);
-      else if (e instanceof Error && e.name === "RnnError") results[at] = errorResult(400, e.message, (e as Error & { code: string }).code);
+      else if (e instanceof RnnError) results[at] = errorResult(400, e.message, e.code);
       else throw e;
     }
   });
   if (runnable.length) {
-    const answers = model.run(runnable.map((r) => r.request));
+    const answers = runAll(runnable.map((r) => r.request));
     runnable.forEach(({ at }, k) => {
       const r = requests[at], a = answers[k];
+      if (a instanceof RnnError) return void (results[at] = errorResult(413, `the request does not fit this server's wasm memory: ${a.message}`, "too_large"));
       const steps = r.session ? r.session.steps + runnable[k].request.steps : undefined;
       results[at] = { status: 200, ...encodeAnswer(a, info, r.answer, steps) };
       if (r.session) results[at]!.session = { state: { h: ownFloats(a.hN), ...(a.cN ? { c: ownFloats(a.cN) } : {}) }, steps: steps! };
