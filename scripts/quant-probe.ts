@@ -5,33 +5,36 @@
 //   npx tsx scripts/quant-probe.ts [rounds]                                     (the machine's Node)
 //   $(node scripts/node24.mjs) node_modules/tsx/dist/cli.mjs scripts/quant-probe.ts   (Node 24)
 // Shapes: W_hh of an LSTM with H = 256 (1024 x 256: W-seq and W-stream) and of a GRU (768 x 256: W-gru); the
-// quantized times include quantizing h_{t-1} (quantizeQ16 / quantizeQ8), as a step must. Each variant's result is
+// quantized times include quantizing h_{t-1} (quantizeQ16 / quantizeQ8), as a step must. A whole float32 step of the
+// cell (lstmForward / gruForward with T = 1, as streaming calls it) is timed too, and a quantized step estimated as
+// that step with the product's time replaced by the quantized one's (what the quantized step kernels will do). Each variant's result is
 // checked against the float one first (relative error printed), and the relaxed build's gemmQ8 against the
 // portable one: on V8 11.3 (Node 20) the relaxed dot-add is computed wrongly until the function tiers up, so there
 // the relaxed Q8 row is refused after that check shows it.
 import v8 from "node:v8";
 import os from "node:os";
 import { createRuntime, supportsBuild, type Build, type Runtime } from "../src/runtime.js";
-import { pack, packedSize, panelStride } from "../src/layout.js";
+import { pack, packedSize, panelStride, roundUp4 } from "../src/layout.js";
 import { packQuantized, quantMatrixLayout, quantRowStride, type QuantForm } from "../src/quant-layout.js";
 import { quantizeRows, QMAX_INT12, QMAX_INT8 } from "../src/reference/quant.js";
 import { mulberry32 } from "../src/random.js";
 
 const ROUNDS = Number(process.argv[2] ?? 61);
 const SHAPES = [
-  { name: "LSTM W_hh 1024x256 (W-seq, W-stream), batch 1", N: 1024, K: 256, M: 1 },
-  { name: "GRU W_hh 768x256 (W-gru), batch 1", N: 768, K: 256, M: 1 },
-  { name: "LSTM W_hh 1024x256, batch 64 (W-batch's step)", N: 1024, K: 256, M: 64 },
+  { name: "LSTM W_hh 1024x256 (W-seq, W-stream), batch 1", kind: "lstm", N: 1024, K: 256, M: 1 },
+  { name: "GRU W_hh 768x256 (W-gru), batch 1", kind: "gru", N: 768, K: 256, M: 1 },
+  { name: "LSTM W_hh 1024x256, batch 64 (W-batch's step)", kind: "lstm", N: 1024, K: 256, M: 64 },
 ];
 const relaxedDotSound = Number(process.versions.v8.split(".")[0]) >= 12;
 
 interface Variant {
   name: string;
+  step?: boolean; // a whole float32 step (lstmForward / gruForward, T = 1), for the estimate of a quantized step
   run: () => void;
   out: () => Float32Array;
 }
 
-function setup(rt: Runtime, N: number, K: number, M: number) {
+function setup(rt: Runtime, kind: string, N: number, K: number, M: number) {
   const next = mulberry32(7);
   const W = Float32Array.from({ length: N * K }, () => (2 * next() - 1) / Math.sqrt(K)); // PyTorch's init scale
   const h = Float32Array.from({ length: M * K }, () => Math.tanh(2 * (2 * next() - 1))); // hidden states in (-1, 1)
@@ -75,6 +78,19 @@ function setup(rt: Runtime, N: number, K: number, M: number) {
       out: () => rt.f32(out, M * N).slice(),
     });
   };
+  // one whole float32 step of the cell whose W_hh this is (H = K), from a given input projection: streaming's call
+  const H = K, G = N / H, Hp = roundUp4(H);
+  const hs = put(new Float32Array(2 * M * Hp)), cs = put(new Float32Array(2 * M * Hp));
+  const gates = rt.alloc(M * 5 * Hp * 4), xz = put(Float32Array.from({ length: M * G * Hp }, () => 2 * next() - 1));
+  const wh = put((() => { const d = new Float32Array(packedSize(H, G * Hp)); pack(d, W, G, H, H); return d; })());
+  variants.push({
+    name: `float32 ${kind === "lstm" ? "lstmForward" : "gruForward"} step (T = 1)`,
+    step: true,
+    run: kind === "lstm"
+      ? () => k.lstmForward(hs, cs, gates, xz, wh, bp, 0, 1, M, H, H, 0, 0, 0)
+      : () => k.gruForward(hs, gates, xz, wh, bp, 1, M, H, 1, 0, 0, 0),
+    out: () => rt.f32(hs + M * Hp * 4, M * Hp).slice(),
+  });
   quantized("int8  (Q16: int8 in int16, dot_i16x8)", "q16", QMAX_INT8);
   quantized("int12 (Q16: 12-bit in int16, dot_i16x8)", "q16", QMAX_INT12);
   quantized(rt.build === "relaxed" ? "int8 x 7-bit (Q8: relaxed dot-add)" : "int8 x 7-bit (Q8: portable, widening)", "q8", QMAX_INT8);
@@ -144,10 +160,10 @@ async function main() {
   for (const build of ["simd", "relaxed"] as Build[]) {
     for (const shape of SHAPES) {
       const rt = await createRuntime(undefined, { build });
-      const variants = setup(rt, shape.N, shape.K, shape.M);
+      const variants = setup(rt, shape.kind, shape.N, shape.K, shape.M);
       const ref = (variants[0].run(), variants[0].out());
       // the relaxed Q8 product's first call (the baseline tier) against the float result: wrong on V8 11.3
-      const q8 = variants[3];
+      const q8 = variants[4];
       q8.run();
       const firstCallErr = relErr(q8.out(), ref);
       const usable = variants.filter((v) => v !== q8 || build !== "relaxed" || relaxedDotSound);
@@ -161,12 +177,19 @@ async function main() {
         });
       }
       console.log(`\n${build} build, ${shape.name}`);
+      const stepAt = usable.findIndex((v) => v.step);
       usable.forEach((v, i) => {
+        if (v.step) {
+          console.log(`  ${v.name.padEnd(44)} ${median(times[i]).toFixed(2).padStart(7)} µs`);
+          return;
+        }
         // the ratio of each round (float32 and this variant timed one after the other), then the median: a paired
         // comparison, steadier than a ratio of two medians when the machine's load moves
         const ratio = median(times[i].map((t, r) => times[0][r] / t));
         const err = i === 0 ? "" : `  rel. error vs float32 ${relErr(v.out(), ref).toExponential(2)}`;
-        console.log(`  ${v.name.padEnd(44)} ${median(times[i]).toFixed(2).padStart(7)} µs  ${ratio.toFixed(2)}x${err}`);
+        // a whole step with this product in place of the float32 one, estimated as step - gemm + this, round by round
+        const step = i === 0 ? "" : `; a step ~${median(times[i].map((t, r) => times[stepAt][r] / (times[stepAt][r] - times[0][r] + t))).toFixed(2)}x`;
+        console.log(`  ${v.name.padEnd(44)} ${median(times[i]).toFixed(2).padStart(7)} µs  ${ratio.toFixed(2)}x${step}${err}`);
       });
       if (build === "relaxed" && !relaxedDotSound) {
         console.log(`  ${q8.name.padEnd(44)} not run: V8 ${process.versions.v8} (first call's rel. error vs float32 ${firstCallErr.toExponential(2)})`);
