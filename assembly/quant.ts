@@ -54,7 +54,11 @@ const PART: usize = memory.data(8 * 16, 16);
 }
 
 // q (M, ldq) int16, sa (M) f32; x (M, K) with row stride ldx. Lanes K..ldq-1 of each row are set to 0.
-export function quantizeQ16(q: usize, ldq: i32, sa: usize, x: usize, ldx: i32, M: i32, K: i32, qmax: i32): void {
+export function quantizeQ16(
+  q: usize, ldq: i32, sa: usize,        // out (M, ldq) int16, (M) f32
+  x: usize, ldx: i32,                   // in  (M, K) f32, row stride ldx
+  M: i32, K: i32, qmax: i32,
+): void {
   for (let m = 0; m < M; m++) {
     const xr = x + ((<usize>m * ldx) << 2);
     const qr = q + ((<usize>m * ldq) << 1);
@@ -76,7 +80,11 @@ export function quantizeQ16(q: usize, ldq: i32, sa: usize, x: usize, ldx: i32, M
 }
 
 // q (M, ldq) uint8, sa (M) f32; x (M, K) with row stride ldx. Lanes K..ldq-1 of each row are set to 64 (zero).
-export function quantizeQ8(q: usize, ldq: i32, sa: usize, x: usize, ldx: i32, M: i32, K: i32): void {
+export function quantizeQ8(
+  q: usize, ldq: i32, sa: usize,        // out (M, ldq) uint8, (M) f32
+  x: usize, ldx: i32,                   // in  (M, K) f32, row stride ldx
+  M: i32, K: i32,
+): void {
   for (let m = 0; m < M; m++) {
     const xr = x + ((<usize>m * ldx) << 2);
     const qr = q + <usize>m * ldq;
@@ -143,8 +151,10 @@ export function quantizeQ8(q: usize, ldq: i32, sa: usize, x: usize, ldx: i32, M:
 
 // out (M,N) row stride ldo; aq (M, lda) int16, sa (M); w packed Q16 with panel stride wps (int16), sw (roundUp8(N)).
 export function gemmQ16(
-  out: usize, ldo: i32,
-  aq: usize, lda: i32, sa: usize, w: usize, wps: i32, sw: usize, bias: usize,
+  out: usize, ldo: i32,                 // out (M, N) f32, row stride ldo
+  aq: usize, lda: i32, sa: usize,       // in  (M, lda) int16, (M) f32
+  w: usize, wps: i32, sw: usize,        // in  Q16 packed, panel stride wps (int16); (roundUp8(N)) f32
+  bias: usize,                          // in  (roundUp4(N)) f32, or 0
   M: i32, K: i32, N: i32, accumulate: i32,
 ): void {
   if (!ASC_FEATURE_SIMD) {
@@ -293,8 +303,10 @@ function gemmQ16Scalar(
 // out (M,N) row stride ldo; aq (M, lda) uint8, sa (M); w packed Q8 with panel stride wps (bytes), sw and corr
 // (i32, 64 * the row sums of wq) (roundUp8(N)).
 export function gemmQ8(
-  out: usize, ldo: i32,
-  aq: usize, lda: i32, sa: usize, w: usize, wps: i32, sw: usize, corr: usize, bias: usize,
+  out: usize, ldo: i32,                 // out (M, N) f32, row stride ldo
+  aq: usize, lda: i32, sa: usize,       // in  (M, lda) uint8, (M) f32
+  w: usize, wps: i32, sw: usize,        // in  Q8 packed, panel stride wps (bytes); (roundUp8(N)) f32
+  corr: usize, bias: usize,             // in  (roundUp8(N)) i32; (roundUp4(N)) f32, or 0
   M: i32, K: i32, N: i32, accumulate: i32,
 ): void {
   if (!ASC_FEATURE_RELAXED_SIMD) {
@@ -439,7 +451,11 @@ function gemmQ8Portable(
 // PyTorch's (G*R, C) float matrix src, each row quantized as quantizeQ16 quantizes activations (qmax levels), into
 // the Q16 form: w packed (panels of 8 rows of the G*Rp padded rows, depth roundUp2(C), zeros in all padding) and sw
 // (roundUp8(G*Rp) f32 scales, 0 on padding rows). src/quant-layout.ts packQuantized is the mirror.
-export function packQ16(w: usize, sw: usize, src: usize, G: i32, R: i32, C: i32, qmax: i32): void {
+export function packQ16(
+  w: usize, sw: usize,                  // out Q16 packed (roundUp8(G*Rp) rows, depth roundUp2(C)); (roundUp8(G*Rp)) f32
+  src: usize,                           // in  (G*R, C) f32, PyTorch's layout
+  G: i32, R: i32, C: i32, qmax: i32,
+): void {
   const Rp = (R + 3) & ~3;
   const N8 = (G * Rp + 7) & ~7;
   const depth = (C + 1) & ~1;
@@ -477,7 +493,11 @@ export function packQ16(w: usize, sw: usize, src: usize, G: i32, R: i32, C: i32,
 
 // The same into the Q8 form (int8, qmax 127, depth roundUp4(C)), with corr (roundUp8(G*Rp) i32) = 64 * each row's
 // sum of quantized weights (0 on padding rows).
-export function packQ8(w: usize, sw: usize, corr: usize, src: usize, G: i32, R: i32, C: i32): void {
+export function packQ8(
+  w: usize, sw: usize, corr: usize,     // out Q8 packed (depth roundUp4(C)); (roundUp8(G*Rp)) f32; (roundUp8(G*Rp)) i32
+  src: usize,                           // in  (G*R, C) f32, PyTorch's layout
+  G: i32, R: i32, C: i32,
+): void {
   const Rp = (R + 3) & ~3;
   const N8 = (G * Rp + 7) & ~7;
   const depth = (C + 3) & ~3;

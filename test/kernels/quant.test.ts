@@ -188,7 +188,8 @@ function productData(c: ProductCase) {
   // the mirror, on the kernels' padded output rows
   const wPad = padGateRows(wq, G, R, K, (n) => (form === "q16" ? new Int16Array(n) : new Int8Array(n)) as typeof wq);
   const swPad = padGateRows(sw, G, R, 1, (n) => new Float32Array(n));
-  const lda = quantRowStride(form, K);
+  // activation rows of the form's stride, or one more v128 apart (rows of a larger buffer)
+  const lda = quantRowStride(form, K) + (c.seed & 1 ? (form === "q16" ? 8 : 16) : 0);
   const sa = new Float32Array(M);
   const want = old.slice();
   if (form === "q16") {
