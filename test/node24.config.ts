@@ -6,7 +6,9 @@
 //     PyTorch fixtures, the wasm backward against the reference's);
 //   - what V8 decides when it loads a module: which builds validate (relaxed SIMD without a flag from Node 22 on),
 //     each export's arity, memory growth and the views it detaches;
-//   - garbage collection: a layer dropped without dispose() gives its memory back through a FinalizationRegistry.
+//   - garbage collection: a layer dropped without dispose() gives its memory back through a FinalizationRegistry;
+//   - serving: a batched forward equals each request run alone, bit for bit, which holds only as long as the
+//     engine computes each batch row the same way whatever the batch size.
 // Not rerun: what is the same JavaScript on every engine, checked once on the machine's Node: argument validation
 // and error messages (test/api/errors, hostile), files (test/io, test/fuzz), the float64 reference against finite
 // differences (test/gradcheck/reference), the example programs (they call the API the numerical tests cover),
@@ -26,6 +28,7 @@ export default defineConfig({
       "test/api/{layers.property,chunked-inference,streaming,torch-roundtrip,memory,finalization}.test.ts",
       "test/torch/**/*.test.ts",
       "test/train/**/*.test.ts",
+      "test/serving/served-model.test.ts",
     ],
   },
 });
