@@ -134,6 +134,23 @@ describe("overload and shutdown", () => {
     }
   });
 
+  it("a client that goes away while its request waits: the request leaves the queue, the server serves on", async () => {
+    const server = await serve({ model: DEMO_MODEL, maxBatch: 64, maxWaitMs: 1000 });
+    try {
+      const gone = new AbortController();
+      const request = fetch(`${server.url}/v1/predict`, { method: "POST", headers: { "content-type": "application/json" }, body: JSON.stringify({ input: rows(2, 64) }), signal: gone.signal });
+      await untilQueued(server.url, 1);
+      gone.abort();
+      await expect(request).rejects.toThrow();
+      await untilQueued(server.url, 0);
+      const m = (await call(`${server.url}/metrics`)).text;
+      expect(metric(m, "rnn_wasm_batch_size_count")).toBe(0); // it never ran
+      expect((await call(`${server.url}/healthz`)).status).toBe(200);
+    } finally {
+      await server.close();
+    }
+  });
+
   it("session steps waiting for their session's turn count against --max-queue too", async () => {
     const server = await serve({ model: DEMO_MODEL, maxQueue: 2, maxBatch: 64, maxWaitMs: 300 });
     try {
