@@ -83,7 +83,7 @@ describe.concurrent("options", () => {
   it("--help lists the endpoints and the options", async () => {
     const r = await cliInProcess(["serve", "--help"]);
     expect(r.code).toBe(0);
-    for (const s of ["POST   /v1/predict", "POST   /v1/sessions/ID/step", "DELETE /v1/sessions/ID", "GET /healthz", "--max-queue <n>", "--max-body <bytes>", "--session-ttl <seconds>"]) expect(r.stdout).toContain(s);
+    for (const s of ["POST   /v1/predict", "POST   /v1/sessions/ID/step", "DELETE /v1/sessions/ID", "GET    /healthz", "--max-queue <n>", "--max-body <bytes>", "--session-ttl <seconds>"]) expect(r.stdout).toContain(s);
   });
 });
 

@@ -9,17 +9,22 @@ import { startServer } from "./server.js";
 
 const HELP = `
 Endpoints (every error is JSON: {"error": "<what is wrong>", "code": "<short code>"}):
-  POST   /v1/predict              a whole sequence: {"input": [[I numbers], ...one row per step], "state"?: {"h", "c"}}
-                                  -> {"output": [[D*P numbers], ...], "head"?: [...], "state": {"h", "c"?}}
-                                  also raw float32 (Content-Type application/octet-stream, X-Shape: T,I) and
-                                  safetensors (application/vnd.safetensors: input, h0, c0 -> output, head, h_n, c_n)
-  POST   /v1/sessions/ID/step     the next chunk of a stream: the same bodies without state; the server keeps it
-  DELETE /v1/sessions/ID          ends a session (204; 404 when there is none)
-  GET    /v1/model                the model's sizes;  GET /healthz  200, or 503 while draining;  GET /metrics  Prometheus
+  POST   /v1/predict           a whole sequence, as JSON:
+                               {"input": [[I numbers], ...one row per step], "state"?: {"h", "c"}}
+                               -> {"output": [[D*P numbers], ...], "head"?: [...], "state": {"h", "c"?}}
+                               or raw float32 (application/octet-stream, header X-Shape: T,I),
+                               or safetensors (application/vnd.safetensors: input, h0, c0
+                               -> output, head, h_n, c_n)
+  POST   /v1/sessions/ID/step  the next chunk of a stream: the same bodies without a state
+                               (the server keeps it)
+  DELETE /v1/sessions/ID       ends a session (204; 404 when there is none)
+  GET    /v1/model             the model's sizes
+  GET    /healthz              200, or 503 while draining
+  GET    /metrics              Prometheus text
 
 Example (from the repository root):
   $ rnn-wasm serve --model cli/data/lstm-demo.safetensors --port 8080
-  $ curl -s localhost:8080/v1/predict -H 'content-type: application/json' -d '{"input": [[0.1, ...64 numbers]]}'`;
+  $ curl -s localhost:8080/v1/predict -H 'content-type: application/json' -d '{"input": [[...64 numbers]]}'`;
 
 export function registerServe(program: Command, io: CliIo): void {
   const command = program
