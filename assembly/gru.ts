@@ -12,8 +12,10 @@
 // packed in panels (gemm.ts), so its n columns start at panel 2Hp/8.
 // gates holds, per step, r, z, n (activated), hn and, for reset before, r * h_{t-1} (what W_hn multiplies, kept
 // for the backward pass): width 5Hp. Slots, reverse, keepGates and lengths as in lstm.ts.
+// gruForwardQ16 / gruForwardQ8: the same steps with W_hh quantized (product.ts), inference only.
 import { addInto, ended, sigmoid4, tanh4, sigmoidf, tanhf } from "./math";
 import { gemm } from "./gemm";
+import { panelStrideOf, product, quantizeRows, rowsOffset } from "./product";
 
 export function gruGateWidth(H: i32): i32 {
   return 5 * ((H + 3) & ~3);
@@ -25,12 +27,50 @@ export function gruForward(
   T: i32, B: i32, H: i32, resetAfter: i32, reverse: i32, keepGates: i32,
   lengths: usize,                       // in  (B) i32, or 0 for full length
 ): void {
+  gruSteps<f32>(hs, gates, xz, Wh, 0, 0, bh, 0, 0, T, B, H, resetAfter, reverse, keepGates, lengths, 0);
+}
+
+// The same with quantized W_hh (product.ts): Wh is the Q16 form of weight_hh (3Hp rows, H inputs) with row scales
+// swh; h_{t-1} (and, reset before, r * h_{t-1}) are quantized per step into aq (B rows of quantRowStride(H)) and sa.
+export function gruForwardQ16(
+  hs: usize, gates: usize,              // out (T+1,B,Hp) (T|1,B,5Hp)
+  xz: usize, Wh: usize, swh: usize,     // in  (T,B,3Hp); Q16 (3Hp rows, H inputs), (roundUp8(3Hp)) f32
+  bh: usize,                            // in  (3Hp) or 0
+  aq: usize, sa: usize,                 // scratch (B, quantRowStride(H)) int16, (B) f32
+  T: i32, B: i32, H: i32, resetAfter: i32, reverse: i32, keepGates: i32,
+  lengths: usize,                       // in  (B) i32, or 0 for full length
+  qmax: i32,
+): void {
+  gruSteps<i16>(hs, gates, xz, Wh, swh, 0, bh, aq, sa, T, B, H, resetAfter, reverse, keepGates, lengths, qmax);
+}
+
+// The same in the Q8 form, crh the corrections (quant.ts gemmQ8).
+export function gruForwardQ8(
+  hs: usize, gates: usize,              // out (T+1,B,Hp) (T|1,B,5Hp)
+  xz: usize, Wh: usize, swh: usize,     // in  (T,B,3Hp); Q8 (3Hp rows, H inputs), (roundUp8(3Hp)) f32
+  crh: usize, bh: usize,                // in  (roundUp8(3Hp)) i32; (3Hp) or 0
+  aq: usize, sa: usize,                 // scratch (B, quantRowStride(H)) uint8, (B) f32
+  T: i32, B: i32, H: i32, resetAfter: i32, reverse: i32, keepGates: i32,
+  lengths: usize,                       // in  (B) i32, or 0 for full length
+): void {
+  gruSteps<i8>(hs, gates, xz, Wh, swh, crh, bh, aq, sa, T, B, H, resetAfter, reverse, keepGates, lengths, 0);
+}
+
+// The body of the three: F is the weights' form (product.ts).
+// @ts-ignore: decorator
+@inline function gruSteps<F>(
+  hs: usize, gates: usize, xz: usize, Wh: usize, swh: usize, crh: usize, bh: usize, aq: usize, sa: usize,
+  T: i32, B: i32, H: i32, resetAfter: i32, reverse: i32, keepGates: i32, lengths: usize, qmax: i32,
+): void {
   const Hp = (H + 3) & ~3;
   const width = gruGateWidth(H);
   const G = 3 * Hp;
   const hOff = <usize>Hp << 2;
-  const wps = H * 8;                         // Wh's panel stride
-  const WhN = Wh + 2 * hOff * H;             // the n columns of Wh: 2Hp/8 panels of H*8 floats in
+  const wps = panelStrideOf<F>(H);           // Wh's panel stride
+  // the n rows of Wh: 2Hp/8 panels in (for float32, 2Hp*H floats, written as the float32 kernel always wrote it)
+  const WhN = Wh + (sizeof<F>() == 4 ? 2 * hOff * H : rowsOffset<F>(2 * Hp, H));
+  const swhN = swh ? swh + 2 * hOff : 0;     // their scales and corrections, 2Hp entries in
+  const crhN = crh ? crh + 2 * hOff : 0;
   const bhN = bh ? bh + 2 * hOff : 0;
   for (let step = 0; step < T; step++) {
     const t = reverse ? T - 1 - step : step;
@@ -41,9 +81,10 @@ export function gruForward(
     const g = gates + (keepGates ? (<usize>t * B * width) << 2 : 0);
     const x = xz + ((<usize>t * B * G) << 2);
     // W_h{r,z} h_{t-1} + b_h{r,z} into the r and z blocks
-    gemm(g, width, hPrev, Hp, Wh, wps, bh, B, H, 2 * Hp, 0);
+    quantizeRows<F>(aq, sa, hPrev, Hp, B, H, qmax);
+    product<F>(g, width, hPrev, Hp, aq, sa, Wh, wps, swh, crh, bh, B, H, 2 * Hp);
     // reset after: hn = W_hn h_{t-1} + b_hn now, into the hn block
-    if (resetAfter) gemm(g + 3 * hOff, width, hPrev, Hp, WhN, wps, bhN, B, H, Hp, 0);
+    if (resetAfter) product<F>(g + 3 * hOff, width, hPrev, Hp, aq, sa, WhN, wps, swhN, crhN, bhN, B, H, Hp);
     // r and z (and r * h_{t-1} for reset before)
     for (let b = 0; b < B; b++) {
       const gb = g + ((<usize>b * width) << 2);
@@ -70,7 +111,10 @@ export function gruForward(
       }
     }
     // reset before: hn = W_hn (r * h_{t-1}) + b_hn
-    if (!resetAfter) gemm(g + 3 * hOff, width, g + 4 * hOff, width, WhN, wps, bhN, B, H, Hp, 0);
+    if (!resetAfter) {
+      quantizeRows<F>(aq, sa, g + 4 * hOff, width, B, H, qmax);
+      product<F>(g + 3 * hOff, width, g + 4 * hOff, width, aq, sa, WhN, wps, swhN, crhN, bhN, B, H, Hp);
+    }
     // n and h_t
     for (let b = 0; b < B; b++) {
       const gb = g + ((<usize>b * width) << 2);

@@ -1,9 +1,9 @@
 // assembly/index.ts: the module's exports: the kernels, and raw memory blocks for src/runtime.ts to own.
 export { biasBackward, addInto, sigmoidForward, tanhForward } from "./math";
 export { gemm, gemmBackwardWeight, packTransposed, packWeights } from "./gemm";
-export { lstmForward, lstmBackward, lstmGateWidth } from "./lstm";
-export { gruForward, gruBackward, gruGateWidth } from "./gru";
-export { rnnForward, rnnBackward } from "./rnn";
+export { lstmForward, lstmForwardQ16, lstmForwardQ8, lstmBackward, lstmGateWidth } from "./lstm";
+export { gruForward, gruForwardQ16, gruForwardQ8, gruBackward, gruGateWidth } from "./gru";
+export { rnnForward, rnnForwardQ16, rnnForwardQ8, rnnBackward } from "./rnn";
 
 // A block of `bytes` bytes, 16-byte aligned (so v128 loads line up), contents undefined. TLSF reuses freed
 // blocks, so memory in use stays flat over create/dispose cycles.

@@ -15,8 +15,10 @@
 // With keepGates the step t block is at gates + t*B*width (training keeps them all), else one block is reused.
 // lengths (B) i32 or 0: a row whose sequence has ended (t >= length) carries h and c through the step unchanged
 // and gets zero gates, so the backward pass sees no contribution from it.
+// lstmForwardQ16 / lstmForwardQ8: the same steps with W_hh and W_hr quantized (product.ts; issue 14), inference only.
 import { addInto, ended, sigmoid4, tanh4, sigmoidf, tanhf } from "./math";
 import { gemm } from "./gemm";
+import { panelStrideOf, product, quantizeRows } from "./product";
 
 export function lstmGateWidth(H: i32, hasProj: i32): i32 {
   const Hp = (H + 3) & ~3;
@@ -29,6 +31,45 @@ export function lstmForward(
   Wr: usize,                            // in  (H,Pp) or 0 for no projection
   T: i32, B: i32, H: i32, P: i32, reverse: i32, keepGates: i32,
   lengths: usize,                       // in  (B) i32, or 0 for full length
+): void {
+  lstmSteps<f32>(hs, cs, gates, xz, Wh, 0, 0, bh, Wr, 0, 0, 0, 0, T, B, H, P, reverse, keepGates, lengths, 0);
+}
+
+// The same with quantized W_hh and W_hr (product.ts): Wh is the Q16 form of weight_hh (4Hp rows, P inputs) with
+// row scales swh, Wr that of weight_hr (Pp rows, H inputs) or 0; h_{t-1} (and r_t) are quantized per step into aq
+// (B rows of product.ts quantRowStride(max(P, H))) and sa (B), with qmax levels (127 int8, 2047 int12).
+export function lstmForwardQ16(
+  hs: usize, cs: usize, gates: usize,   // out (T+1,B,Pp) (T+1,B,Hp) (T|1,B,width)
+  xz: usize, Wh: usize, swh: usize,     // in  (T,B,4Hp); Q16 (4Hp rows, P inputs), (roundUp8(4Hp)) f32
+  bh: usize,                            // in  (4Hp) or 0
+  Wr: usize, swr: usize,                // in  Q16 (Pp rows, H inputs), (roundUp8(Pp)) f32; or 0, 0
+  aq: usize, sa: usize,                 // scratch (B, quantRowStride(max(P,H))) int16, (B) f32
+  T: i32, B: i32, H: i32, P: i32, reverse: i32, keepGates: i32,
+  lengths: usize,                       // in  (B) i32, or 0 for full length
+  qmax: i32,
+): void {
+  lstmSteps<i16>(hs, cs, gates, xz, Wh, swh, 0, bh, Wr, swr, 0, aq, sa, T, B, H, P, reverse, keepGates, lengths, qmax);
+}
+
+// The same in the Q8 form: crh and crr are the matrices' corrections (quant.ts gemmQ8); aq holds uint8 lanes.
+export function lstmForwardQ8(
+  hs: usize, cs: usize, gates: usize,   // out (T+1,B,Pp) (T+1,B,Hp) (T|1,B,width)
+  xz: usize, Wh: usize, swh: usize,     // in  (T,B,4Hp); Q8 (4Hp rows, P inputs), (roundUp8(4Hp)) f32
+  crh: usize, bh: usize,                // in  (roundUp8(4Hp)) i32; (4Hp) or 0
+  Wr: usize, swr: usize, crr: usize,    // in  Q8 (Pp rows, H inputs) and its scales and corrections; or 0, 0, 0
+  aq: usize, sa: usize,                 // scratch (B, quantRowStride(max(P,H))) uint8, (B) f32
+  T: i32, B: i32, H: i32, P: i32, reverse: i32, keepGates: i32,
+  lengths: usize,                       // in  (B) i32, or 0 for full length
+): void {
+  lstmSteps<i8>(hs, cs, gates, xz, Wh, swh, crh, bh, Wr, swr, crr, aq, sa, T, B, H, P, reverse, keepGates, lengths, 0);
+}
+
+// The body of the three: F is the weights' form (product.ts).
+// @ts-ignore: decorator
+@inline function lstmSteps<F>(
+  hs: usize, cs: usize, gates: usize, xz: usize,
+  Wh: usize, swh: usize, crh: usize, bh: usize, Wr: usize, swr: usize, crr: usize, aq: usize, sa: usize,
+  T: i32, B: i32, H: i32, P: i32, reverse: i32, keepGates: i32, lengths: usize, qmax: i32,
 ): void {
   const Hp = (H + 3) & ~3;
   const Pp = (P + 3) & ~3;
@@ -45,7 +86,8 @@ export function lstmForward(
     const g = gates + (keepGates ? (<usize>t * B * width) << 2 : 0);
     const x = xz + ((<usize>t * B * G) << 2);
     // z_h = W_hh h_{t-1} + b_hh for all gates, written where the activated gates will go
-    gemm(g, width, hPrev, Pp, Wh, P * 8, bh, B, P, G, 0);
+    quantizeRows<F>(aq, sa, hPrev, Pp, B, P, qmax);
+    product<F>(g, width, hPrev, Pp, aq, sa, Wh, panelStrideOf<F>(P), swh, crh, bh, B, P, G);
     for (let b = 0; b < B; b++) {
       const gb = g + ((<usize>b * width) << 2);
       const xb = x + ((<usize>b * G) << 2);
@@ -88,7 +130,11 @@ export function lstmForward(
       }
     }
     // h_t = W_hr r_t
-    if (Wr) gemm(hNext, Pp, g + ((<usize>G) << 2), width, Wr, H * 8, 0, B, H, Pp, 0);
+    if (Wr) {
+      const r = g + ((<usize>G) << 2);
+      quantizeRows<F>(aq, sa, r, width, B, H, qmax);
+      product<F>(hNext, Pp, r, width, aq, sa, Wr, panelStrideOf<F>(H), swr, crr, 0, B, H, Pp);
+    }
     for (let b = 0; b < B; b++) {
       if (!ended(lengths, b, t)) continue;
       memory.copy(hNext + ((<usize>b * Pp) << 2), hPrev + ((<usize>b * Pp) << 2), <usize>Pp << 2);

@@ -5,14 +5,51 @@
 // Layout as in lstm.ts: state rows padded to Hp = roundUp4(H); Wh transposed to (H, Hp), packed. The recurrent
 // product is written straight into h_t's slot and activated in place, so no gate buffer is needed: the
 // backward pass gets everything from h (tanh' = 1 - h^2, relu' = h > 0). Slots and reverse as in lstm.ts.
+// rnnForwardQ16 / rnnForwardQ8: the same steps with W_hh quantized (product.ts), inference only.
 import { addInto, ended, tanh4, tanhf } from "./math";
 import { gemm } from "./gemm";
+import { panelStrideOf, product, quantizeRows } from "./product";
 
 export function rnnForward(
   hs: usize,                            // out (T+1,B,Hp)
   xz: usize, Wh: usize, bh: usize,      // in  (T,B,Hp) (H,Hp) (Hp) or 0
   T: i32, B: i32, H: i32, relu: i32, reverse: i32,
   lengths: usize,                       // in  (B) i32, or 0 for full length (see lstm.ts)
+): void {
+  rnnSteps<f32>(hs, xz, Wh, 0, 0, bh, 0, 0, T, B, H, relu, reverse, lengths, 0);
+}
+
+// The same with quantized W_hh (product.ts): the Q16 form (Hp rows, H inputs) with row scales swh; h_{t-1} is
+// quantized per step into aq (B rows of quantRowStride(H)) and sa (B), with qmax levels.
+export function rnnForwardQ16(
+  hs: usize,                            // out (T+1,B,Hp)
+  xz: usize, Wh: usize, swh: usize,     // in  (T,B,Hp); Q16 (Hp rows, H inputs), (roundUp8(Hp)) f32
+  bh: usize,                            // in  (Hp) or 0
+  aq: usize, sa: usize,                 // scratch (B, quantRowStride(H)) int16, (B) f32
+  T: i32, B: i32, H: i32, relu: i32, reverse: i32,
+  lengths: usize,                       // in  (B) i32, or 0 for full length
+  qmax: i32,
+): void {
+  rnnSteps<i16>(hs, xz, Wh, swh, 0, bh, aq, sa, T, B, H, relu, reverse, lengths, qmax);
+}
+
+// The same in the Q8 form, crh the corrections (quant.ts gemmQ8).
+export function rnnForwardQ8(
+  hs: usize,                            // out (T+1,B,Hp)
+  xz: usize, Wh: usize, swh: usize,     // in  (T,B,Hp); Q8 (Hp rows, H inputs), (roundUp8(Hp)) f32
+  crh: usize, bh: usize,                // in  (roundUp8(Hp)) i32; (Hp) or 0
+  aq: usize, sa: usize,                 // scratch (B, quantRowStride(H)) uint8, (B) f32
+  T: i32, B: i32, H: i32, relu: i32, reverse: i32,
+  lengths: usize,                       // in  (B) i32, or 0 for full length
+): void {
+  rnnSteps<i8>(hs, xz, Wh, swh, crh, bh, aq, sa, T, B, H, relu, reverse, lengths, 0);
+}
+
+// The body of the three: F is the weights' form (product.ts).
+// @ts-ignore: decorator
+@inline function rnnSteps<F>(
+  hs: usize, xz: usize, Wh: usize, swh: usize, crh: usize, bh: usize, aq: usize, sa: usize,
+  T: i32, B: i32, H: i32, relu: i32, reverse: i32, lengths: usize, qmax: i32,
 ): void {
   const Hp = (H + 3) & ~3;
   const n = B * Hp;
@@ -22,7 +59,9 @@ export function rnnForward(
     const next = reverse ? t : t + 1;
     const hNext = hs + ((<usize>next * n) << 2);
     const x = xz + ((<usize>t * n) << 2);
-    gemm(hNext, Hp, hs + ((<usize>prev * n) << 2), Hp, Wh, H * 8, bh, B, H, Hp, 0);
+    const hPrev = hs + ((<usize>prev * n) << 2);
+    quantizeRows<F>(aq, sa, hPrev, Hp, B, H, qmax);
+    product<F>(hNext, Hp, hPrev, Hp, aq, sa, Wh, panelStrideOf<F>(H), swh, crh, bh, B, H, Hp);
     if (ASC_FEATURE_SIMD) {
       for (let j = 0; j < n; j += 4) {
         const o4 = <usize>j << 2;

@@ -94,6 +94,29 @@ export interface Kernels {
   packQ16(w: number, sw: number, src: number, G: number, R: number, C: number, qmax: number): void;
   /** The same in the Q8 form (int8, qmax 127), with `corr` the Q8 corrections (64 · each row's quantized sum). */
   packQ8(w: number, sw: number, corr: number, src: number, G: number, R: number, C: number): void;
+  /**
+   * lstmForward with quantized recurrent weights (assembly/lstm.ts, product.ts): Wh and Wr in the Q16 form with their
+   * row scales swh, swr (src/quant-layout.ts); each step quantizes h_{t-1} (and r_t) into `aq`, `sa` with `qmax` levels.
+   */
+  lstmForwardQ16(hs: number, cs: number, gates: number, xz: number, Wh: number, swh: number, bh: number, Wr: number,
+    swr: number, aq: number, sa: number, T: number, B: number, H: number, P: number, reverse: number, keepGates: number,
+    lengths: number, qmax: number): void;
+  /** The same in the Q8 form, with the matrices' corrections crh, crr (see gemmQ8 for Node 20's relaxed build). */
+  lstmForwardQ8(hs: number, cs: number, gates: number, xz: number, Wh: number, swh: number, crh: number, bh: number,
+    Wr: number, swr: number, crr: number, aq: number, sa: number, T: number, B: number, H: number, P: number,
+    reverse: number, keepGates: number, lengths: number): void;
+  /** gruForward with W_hh in the Q16 form (assembly/gru.ts). */
+  gruForwardQ16(hs: number, gates: number, xz: number, Wh: number, swh: number, bh: number, aq: number, sa: number,
+    T: number, B: number, H: number, resetAfter: number, reverse: number, keepGates: number, lengths: number, qmax: number): void;
+  /** gruForward with W_hh in the Q8 form. */
+  gruForwardQ8(hs: number, gates: number, xz: number, Wh: number, swh: number, crh: number, bh: number, aq: number,
+    sa: number, T: number, B: number, H: number, resetAfter: number, reverse: number, keepGates: number, lengths: number): void;
+  /** rnnForward with W_hh in the Q16 form (assembly/rnn.ts). */
+  rnnForwardQ16(hs: number, xz: number, Wh: number, swh: number, bh: number, aq: number, sa: number,
+    T: number, B: number, H: number, relu: number, reverse: number, lengths: number, qmax: number): void;
+  /** rnnForward with W_hh in the Q8 form. */
+  rnnForwardQ8(hs: number, xz: number, Wh: number, swh: number, crh: number, bh: number, aq: number, sa: number,
+    T: number, B: number, H: number, relu: number, reverse: number, lengths: number): void;
   /** `Σ x[i]²` over n floats, summed in float64 (for gradient norms). */
   sumSquares(x: number, n: number): number;
   /** `max |x[i]|` over n floats (NaN if any is NaN). */

@@ -5,9 +5,10 @@
 //   reset before: hn = W_hn (r * h) + b_hn;  n = tanh(xz_n + hn)
 //   h_t = (1 - z) * n + z * h_{t-1}
 // No padding: hs (T+1,B,H), gates (T,B,5H) holding r, z, n, hn and, for reset before, r * h_{t-1};
-// xz (T,B,3H); Wh is weight_hh (3H,H).
-import { gemm, gemmBackwardInput } from "./gemm.js";
+// xz (T,B,3H); Wh is weight_hh (3H,H), float or quantized (product.ts; assembly/gru.ts's gruForwardQ16 / Q8).
+import { gemmBackwardInput } from "./gemm.js";
 import { addInto, ended, sigmoid, tanh, type Vec } from "./math.js";
+import { product, rowsOf, type Weights } from "./product.js";
 
 export function gruGateWidth(H: number): number {
   return 5 * H;
@@ -15,12 +16,12 @@ export function gruGateWidth(H: number): number {
 
 export function gruForward(
   hs: Vec, gates: Vec,
-  xz: Vec, Wh: Vec, bh: Vec | null,
+  xz: Vec, Wh: Weights, bh: Vec | null,
   T: number, B: number, H: number, resetAfter: boolean, reverse: boolean,
   lengths: Int32Array | null = null,
 ): void {
   const width = gruGateWidth(H);
-  const WhN = Wh.subarray(2 * H * H);
+  const WhN = rowsOf(Wh, 2 * H, H);
   const bhN = bh ? bh.subarray(2 * H) : null;
   for (let step = 0; step < T; step++) {
     const t = reverse ? T - 1 - step : step;
@@ -28,8 +29,8 @@ export function gruForward(
     const next = reverse ? t : t + 1;
     const hPrev = hs.subarray(prev * B * H);
     const g = gates.subarray(t * B * width, (t + 1) * B * width);
-    gemm(g, width, hPrev, H, Wh, H, bh, B, H, 2 * H, false);
-    if (resetAfter) gemm(g.subarray(3 * H), width, hPrev, H, WhN, H, bhN, B, H, H, false);
+    product(g, width, hPrev, H, Wh, H, bh, B, H, 2 * H);
+    if (resetAfter) product(g.subarray(3 * H), width, hPrev, H, WhN, H, bhN, B, H, H);
     for (let b = 0; b < B; b++) {
       for (let j = 0; j < H; j++) {
         const gi = b * width + j;
@@ -39,7 +40,7 @@ export function gruForward(
         if (!resetAfter) g[gi + 4 * H] = g[gi] * hPrev[b * H + j];
       }
     }
-    if (!resetAfter) gemm(g.subarray(3 * H), width, g.subarray(4 * H), width, WhN, H, bhN, B, H, H, false);
+    if (!resetAfter) product(g.subarray(3 * H), width, g.subarray(4 * H), width, WhN, H, bhN, B, H, H);
     for (let b = 0; b < B; b++) {
       for (let j = 0; j < H; j++) {
         const gi = b * width + j;

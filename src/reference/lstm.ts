@@ -2,10 +2,12 @@
 //   z = xz_t + W_hh h_{t-1} + b_hh;  i, f, o = sigmoid(z_i, z_f, z_o);  g = tanh(z_g)  (gate order i, f, g, o)
 //   c_t = f * c_{t-1} + i * g;  r_t = o * tanh(c_t);  h_t = r_t, or W_hr r_t with a projection
 // No padding here: hs is (T+1,B,P), cs (T+1,B,H), gates (T,B,4H [+H for r with a projection]), xz (T,B,4H).
-// Wh is PyTorch's weight_hh (4H,P), Wr its weight_hr (P,H). Slots as in assembly/lstm.ts: forward writes
+// Wh is PyTorch's weight_hh (4H,P), Wr its weight_hr (P,H), float or quantized (product.ts: assembly/lstm.ts's
+// lstmForwardQ16 / lstmForwardQ8 are this function with quantized weights). Slots as in assembly/lstm.ts: forward writes
 // slot t+1 from slot t; reverse walks t = T-1..0 and writes slot t from slot t+1.
-import { gemm, gemmBackwardInput } from "./gemm.js";
+import { gemmBackwardInput } from "./gemm.js";
 import { addInto, ended, sigmoid, tanh, type Vec } from "./math.js";
+import { product, type Weights } from "./product.js";
 
 export function lstmGateWidth(H: number, hasProj: boolean): number {
   return hasProj ? 5 * H : 4 * H;
@@ -13,7 +15,7 @@ export function lstmGateWidth(H: number, hasProj: boolean): number {
 
 export function lstmForward(
   hs: Vec, cs: Vec, gates: Vec,
-  xz: Vec, Wh: Vec, bh: Vec | null, Wr: Vec | null,
+  xz: Vec, Wh: Weights, bh: Vec | null, Wr: Weights | null,
   T: number, B: number, H: number, P: number, reverse: boolean,
   lengths: Int32Array | null = null,
 ): void {
@@ -24,7 +26,7 @@ export function lstmForward(
     const prev = reverse ? t + 1 : t;
     const next = reverse ? t : t + 1;
     const g = gates.subarray(t * B * width, (t + 1) * B * width);
-    gemm(g, width, hs.subarray(prev * B * P), P, Wh, P, bh, B, P, G, false);
+    product(g, width, hs.subarray(prev * B * P), P, Wh, P, bh, B, P, G);
     for (let b = 0; b < B; b++) {
       for (let j = 0; j < H; j++) {
         const gi = b * width + j;
@@ -44,7 +46,7 @@ export function lstmForward(
         else hs[(next * B + b) * P + j] = r;
       }
     }
-    if (Wr) gemm(hs.subarray(next * B * P), P, g.subarray(4 * H), width, Wr, H, null, B, H, P, false);
+    if (Wr) product(hs.subarray(next * B * P), P, g.subarray(4 * H), width, Wr, H, null, B, H, P);
     for (let b = 0; b < B; b++) {
       if (!ended(lengths, b, t)) continue;
       hs.copyWithin((next * B + b) * P, (prev * B + b) * P, (prev * B + b + 1) * P);

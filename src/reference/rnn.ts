@@ -1,12 +1,13 @@
 // src/reference/rnn.ts: Elman RNN over a sequence, one direction, time-major; the mirror of assembly/rnn.ts.
 //   h_t = act(xz_t + W_hh h_{t-1} + b_hh), act = tanh or relu
-// No padding: hs (T+1,B,H), xz (T,B,H), Wh is weight_hh (H,H).
-import { gemm, gemmBackwardInput } from "./gemm.js";
+// No padding: hs (T+1,B,H), xz (T,B,H), Wh is weight_hh (H,H), float or quantized (product.ts).
+import { gemmBackwardInput } from "./gemm.js";
 import { addInto, ended, tanh, type Vec } from "./math.js";
+import { product, type Weights } from "./product.js";
 
 export function rnnForward(
   hs: Vec,
-  xz: Vec, Wh: Vec, bh: Vec | null,
+  xz: Vec, Wh: Weights, bh: Vec | null,
   T: number, B: number, H: number, relu: boolean, reverse: boolean,
   lengths: Int32Array | null = null,
 ): void {
@@ -15,7 +16,7 @@ export function rnnForward(
     const prev = reverse ? t + 1 : t;
     const next = reverse ? t : t + 1;
     const hNext = hs.subarray(next * B * H, (next + 1) * B * H);
-    gemm(hNext, H, hs.subarray(prev * B * H), H, Wh, H, bh, B, H, H, false);
+    product(hNext, H, hs.subarray(prev * B * H), H, Wh, H, bh, B, H, H);
     for (let k = 0; k < B * H; k++) {
       const z = xz[t * B * H + k] + hNext[k];
       hNext[k] = relu ? Math.max(z, 0) : tanh(z);
