@@ -31,7 +31,7 @@ await fetch(`${url}/v1/sessions/${id}`, { method: "DELETE" }); // 204: the sessi
 // #endregion
 
 const maxDiff = (a, b) => a.reduce((m, v, k) => Math.max(m, Math.abs(v - b[k])), 0);
-const fromJson = output.flat();
+const fromJson = new Float32Array(output.flat()); // JSON gives each float32 in 9 digits, which read back to it exactly
 console.log(`${model.description}: output [${output.length}, ${output[0].length}], state h [${state.h.length}, ${state.h[0].length}]`);
 console.log(`raw float32 vs JSON: max difference ${maxDiff(rawOutput, fromJson)}`);
 console.log(`stream of ${last.steps} steps vs the whole sequence, final h: max difference ${maxDiff(last.state.h.flat(), state.h.flat()).toExponential(1)}`);

@@ -3,7 +3,7 @@
 // and what the answers hold. serve.test.ts checks the same over HTTP for a sample of them.
 import { describe, expect, it } from "vitest";
 import { loadSafetensors, saveSafetensors, tensor } from "rnn-wasm";
-import { BodyError, decodeBody, encodeAnswer, type DecodeOptions } from "../src/serve/codecs.js";
+import { BodyError, decodeBody, encodeAnswer, float32Json, type DecodeOptions } from "../src/serve/codecs.js";
 import { answerFormat, formatOf, type ModelInfo } from "../src/serve/protocol.js";
 
 const LSTM: ModelInfo = { kind: "lstm", inputSize: 3, outputSize: 4, headSize: 0, stateShape: { h: [2, 4], c: [2, 5] }, bidirectional: false, description: "LSTM" };
@@ -116,7 +116,7 @@ describe("answers", () => {
     const a = encodeAnswer(result, GRU, "json", 7);
     expect(JSON.parse(new TextDecoder().decode(a.bytes))).toEqual({ output: [[0.5, -1, 2, 3], [4, 5, 6, 7]], head: [[1], [2]], state: { h: [[1, 2, 3, 4]] }, steps: 7 });
     const odd = encodeAnswer({ ...result, output: Float32Array.of(NaN, Infinity, 1e-7, -0, 1, 2, 3, 4) }, GRU, "json");
-    expect(JSON.parse(new TextDecoder().decode(odd.bytes)).output[0]).toEqual([null, null, Math.fround(1e-7), 0]);
+    expect(JSON.parse(new TextDecoder().decode(odd.bytes)).output[0].map((v: number | null) => (v === null ? v : Math.fround(v)))).toEqual([null, null, Math.fround(1e-7), -0]);
   });
   it("raw: the output's bytes and X-Shape; safetensors: every tensor and the steps", () => {
     const raw = encodeAnswer(result, GRU, "raw", 3);
@@ -125,6 +125,43 @@ describe("answers", () => {
     const st = loadSafetensors(encodeAnswer(result, GRU, "safetensors").bytes);
     expect(Object.fromEntries(Object.entries(st.tensors).map(([k, t]) => [k, t.shape]))).toEqual({ output: [2, 4], head: [2, 1], h_n: [1, 4] });
     expect(st.metadata).toEqual({});
+  });
+});
+
+describe("float32 in JSON", () => {
+  it("9 significant digits at most, trailing zeros dropped, reading back to the same float32", () => {
+    const cases: [number, string][] = [[0.3, "0.300000012"], [1, "1"], [-2.5, "-2.5"], [0.0001, "0.0000999999975"], [1e-30, "1e-30"],
+      [123456.789, "123456.789"], [65504, "65504"], [-3.4e38, "-3.39999995e+38"], [1e9, "1000000000"], [0.015625, "0.015625"], [-0, "-0"], [0, "0"]];
+    for (const [x, text] of cases) {
+      const f = Math.fround(x);
+      expect(float32Json(f), String(x)).toBe(text);
+      expect(Math.fround(JSON.parse(float32Json(f))), String(x)).toBe(f);
+    }
+    expect([NaN, Infinity, -Infinity].map(float32Json)).toEqual(["null", "null", "null"]);
+  });
+
+  it("reads back exactly: 100,000 random float32 bit patterns, and the neighbours of every power of ten in range", () => {
+    const bits = new Uint32Array(1), value = new Float32Array(bits.buffer);
+    let seed = 1;
+    const bad: number[] = [];
+    const check = () => {
+      const x = value[0];
+      if (Number.isFinite(x) && Math.fround(Number(float32Json(x))) !== x && bad.length < 5) bad.push(x);
+    };
+    for (let k = 0; k < 100_000; k++) {
+      seed = (Math.imul(seed, 1664525) + 1013904223) >>> 0;
+      bits[0] = k % 2 ? seed : (seed & 0x807fffff) | ((98 + (seed % 60)) << 23); // half of them within 1e-4 .. 1e9
+      check();
+    }
+    for (let e = -5; e <= 10; e++) {
+      value[0] = 10 ** e;
+      const at = bits[0];
+      for (let d = -300; d <= 300; d++) {
+        bits[0] = at + d;
+        check();
+      }
+    }
+    expect(bad).toEqual([]);
   });
 });
 

@@ -114,7 +114,18 @@ export function safetensorsBody(tensors: Record<string, number[][]>): { body: Ui
   return { body: saveSafetensors(t) as Uint8Array<ArrayBuffer>, headers: { "content-type": "application/vnd.safetensors" } };
 }
 
-/** A row-major [rows, cols] array as nested arrays (for comparing with a JSON answer). */
+/**
+ * A JSON answer's numbers as the float32 values they stand for: the server writes each float32 in 9 significant
+ * digits, which read back (Math.fround) to exactly that float32.
+ */
+export function f32<T>(value: T): T {
+  if (typeof value === "number") return Math.fround(value) as T;
+  if (Array.isArray(value)) return value.map(f32) as T;
+  if (value && typeof value === "object") return Object.fromEntries(Object.entries(value).map(([k, v]) => [k, f32(v)])) as T;
+  return value;
+}
+
+/** A row-major [rows, cols] array as nested arrays (for comparing with a JSON answer read through f32). */
 export function nested(data: Float32Array, cols: number): number[][] {
   return Array.from({ length: data.length / cols }, (_, r) => Array.from(data.subarray(r * cols, (r + 1) * cols)));
 }

@@ -109,7 +109,7 @@ describe("starting", () => {
       expect(r.status, r.text).toBe(200);
       expect([r.json.output.length, r.json.head.length, r.json.head[0].length]).toEqual([3, 3, 1]);
       const y = net.model.forward({ shape: [3, 1, 1], data: Float32Array.of(0.1, 0.2, 0.3) }).data[0];
-      expect(r.json.head[2][0]).toBe(y);
+      expect(Math.fround(r.json.head[2][0])).toBe(y);
     } finally {
       net.layer.dispose();
       net.head.dispose();

@@ -11,7 +11,7 @@
 import { setTimeout as sleep } from "node:timers/promises";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { loadSafetensors, maxAbsDiff } from "rnn-wasm";
-import { call, expected, metric, nested, rawBody, rows, safetensorsBody, serve, smallModels, type TestServer } from "./serve-helpers.js";
+import { call, f32, expected, metric, nested, rawBody, rows, safetensorsBody, serve, smallModels, type TestServer } from "./serve-helpers.js";
 
 let models: Awaited<ReturnType<typeof smallModels>>;
 let batching: TestServer, lstm: TestServer, gru: TestServer, capped: TestServer, bidir: TestServer;
@@ -41,9 +41,9 @@ describe("dynamic batching", () => {
     answers.forEach((a, k) => {
       expect(a.status, a.text).toBe(200);
       const want = expected(layer, requests[k].input, requests[k].state, head);
-      expect(a.json.output, `request ${k}`).toEqual(nested(want.output, 5));
-      expect(a.json.head, `request ${k}`).toEqual(nested(want.head!, 2));
-      expect(a.json.state, `request ${k}`).toEqual({ h: nested(want.h, 5), c: nested(want.c!, 5) });
+      expect(f32(a.json.output), `request ${k}`).toEqual(nested(want.output, 5));
+      expect(f32(a.json.head), `request ${k}`).toEqual(nested(want.head!, 2));
+      expect(f32(a.json.state), `request ${k}`).toEqual({ h: nested(want.h, 5), c: nested(want.c!, 5) });
     });
     const m = (await call(`${batching.url}/metrics`)).text;
     expect(metric(m, "rnn_wasm_batch_size_count")).toBe(1);
@@ -101,7 +101,7 @@ describe("sessions", () => {
     expect(last.json.steps).toBe(5);
     const want = expected(models.gru.layer, whole);
     expect(maxAbsDiff(flat(last.json.state.h), want.h)).toBeLessThanOrEqual(1e-6);
-    expect(last.json.state.c).toBeUndefined();
+    expect(f32(last.json.state.c)).toBeUndefined();
   });
 
   it("a session's body carries no state: 400", async () => {
@@ -121,7 +121,7 @@ describe("sessions", () => {
     expect([again.status, again.json.code]).toEqual([404, "unknown_session"]);
     const fresh = await call(`${gru.url}/v1/sessions/del/step`, { json: { input } });
     expect(fresh.json.steps).toBe(3);
-    expect(fresh.json.output).toEqual(nested(expected(models.gru.layer, input).output, 6));
+    expect(f32(fresh.json.output)).toEqual(nested(expected(models.gru.layer, input).output, 6));
   });
 
   it("a session unused for --session-ttl is forgotten", async () => {
@@ -161,7 +161,7 @@ describe("sessions", () => {
     const input = rows(4, 3, 10);
     const p = await call(`${bidir.url}/v1/predict`, { json: { input } });
     const want = expected(models.rnnBidir.layer, input);
-    expect(p.json.output).toEqual(nested(want.output, 8));
-    expect(p.json.state.h).toEqual(nested(want.h, 4));
+    expect(f32(p.json.output)).toEqual(nested(want.output, 8));
+    expect(f32(p.json.state.h)).toEqual(nested(want.h, 4));
   });
 });

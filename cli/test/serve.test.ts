@@ -5,7 +5,7 @@
 import { request, type ClientRequest } from "node:http";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { loadSafetensors, maxAbsDiff } from "rnn-wasm";
-import { call, DEMO_MODEL, expected, fromTorch, metric, nested, rawBody, rows, safetensorsBody, serve, smallModels, type TestServer } from "./serve-helpers.js";
+import { call, f32, DEMO_MODEL, expected, fromTorch, metric, nested, rawBody, rows, safetensorsBody, serve, smallModels, type TestServer } from "./serve-helpers.js";
 import { readTensors } from "./helpers.js";
 
 let demo: TestServer;
@@ -33,9 +33,9 @@ describe("POST /v1/predict", () => {
     const layer = demoLayer();
     const want = expected(layer, input);
     layer.dispose();
-    expect(r.json.output).toEqual(nested(want.output, 256));
-    expect(r.json.state).toEqual({ h: nested(want.h, 256), c: nested(want.c!, 256) });
-    expect(r.json.head).toBeUndefined();
+    expect(f32(r.json.output)).toEqual(nested(want.output, 256));
+    expect(f32(r.json.state)).toEqual({ h: nested(want.h, 256), c: nested(want.c!, 256) });
+    expect(f32(r.json.head)).toBeUndefined();
   });
 
   it("a state in the request continues from it; a model with a head answers head [T, O]", async () => {
@@ -44,9 +44,9 @@ describe("POST /v1/predict", () => {
     const r = await call(`${headServer.url}/v1/predict`, { json: { input, state } });
     expect(r.status, r.text).toBe(200);
     const want = expected(layer, input, state, head);
-    expect(r.json.output).toEqual(nested(want.output, 5));
-    expect(r.json.head).toEqual(nested(want.head!, 2));
-    expect(r.json.state).toEqual({ h: nested(want.h, 5), c: nested(want.c!, 5) });
+    expect(f32(r.json.output)).toEqual(nested(want.output, 5));
+    expect(f32(r.json.head)).toEqual(nested(want.head!, 2));
+    expect(f32(r.json.state)).toEqual({ h: nested(want.h, 5), c: nested(want.c!, 5) });
   });
 
   it("raw float32 with X-Shape answers the output as float32 with its X-Shape; safetensors answers every tensor; the same numbers as JSON", async () => {
@@ -56,7 +56,7 @@ describe("POST /v1/predict", () => {
     expect(raw.status, raw.text).toBe(200);
     expect(raw.headers.get("content-type")).toBe("application/octet-stream");
     expect(raw.headers.get("x-shape")).toBe("5,256");
-    expect(nested(new Float32Array(raw.bytes.buffer, raw.bytes.byteOffset, raw.bytes.byteLength / 4), 256)).toEqual(json.json.output);
+    expect(nested(new Float32Array(raw.bytes.buffer, raw.bytes.byteOffset, raw.bytes.byteLength / 4), 256)).toEqual(f32(json.json.output));
     const st = await call(`${demo.url}/v1/predict`, { method: "POST", ...safetensorsBody({ input, h0: rows(1, 256, 6), c0: rows(1, 256, 7) }) });
     expect(st.status, st.text).toBe(200);
     expect(st.headers.get("content-type")).toBe("application/vnd.safetensors");
@@ -64,8 +64,8 @@ describe("POST /v1/predict", () => {
     expect(Object.keys(t).sort()).toEqual(["c_n", "h_n", "output"]);
     expect([t.output.shape, t.h_n.shape, t.c_n.shape]).toEqual([[5, 256], [1, 256], [1, 256]]);
     const withState = await call(`${demo.url}/v1/predict`, { json: { input, state: { h: rows(1, 256, 6), c: rows(1, 256, 7) } } });
-    expect(nested(t.output.data, 256)).toEqual(withState.json.output);
-    expect(nested(t.c_n.data, 256)).toEqual(withState.json.state.c);
+    expect(nested(t.output.data, 256)).toEqual(f32(withState.json.output));
+    expect(nested(t.c_n.data, 256)).toEqual(f32(withState.json.state.c));
   });
 
   it("Accept: application/json asks a binary request for a JSON answer (and the reverse)", async () => {
@@ -74,7 +74,7 @@ describe("POST /v1/predict", () => {
     expect(raw.headers.get("content-type")).toMatch(/^application\/json/);
     const json = await call(`${demo.url}/v1/predict`, { json: { input }, headers: { accept: "application/vnd.safetensors" } });
     expect(json.headers.get("content-type")).toBe("application/vnd.safetensors");
-    expect(nested(loadSafetensors(json.bytes).tensors.output.data, 256)).toEqual(raw.json.output);
+    expect(nested(loadSafetensors(json.bytes).tensors.output.data, 256)).toEqual(f32(raw.json.output));
   });
 
   it("a head model's safetensors answer holds head; its raw answer is the output", async () => {
