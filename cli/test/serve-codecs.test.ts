@@ -112,19 +112,22 @@ describe("safetensors bodies", () => {
 
 describe("answers", () => {
   const result = { output: Float32Array.of(0.5, -1, 2, 3, 4, 5, 6, 7), head: Float32Array.of(1, 2), hN: Float32Array.of(1, 2, 3, 4) };
-  it("JSON: output, head, state and (a session's) steps; non-finite values as null", () => {
-    const a = encodeAnswer(result, GRU, "json", 7);
-    expect(JSON.parse(new TextDecoder().decode(a.bytes))).toEqual({ output: [[0.5, -1, 2, 3], [4, 5, 6, 7]], head: [[1], [2]], state: { h: [[1, 2, 3, 4]] }, steps: 7 });
+  it("JSON: output, head and state; a session's step: steps instead of the state; non-finite values as null", () => {
+    const text = (steps?: number) => JSON.parse(new TextDecoder().decode(encodeAnswer(result, GRU, "json", steps).bytes));
+    expect(text()).toEqual({ output: [[0.5, -1, 2, 3], [4, 5, 6, 7]], head: [[1], [2]], state: { h: [[1, 2, 3, 4]] } });
+    expect(text(7)).toEqual({ output: [[0.5, -1, 2, 3], [4, 5, 6, 7]], head: [[1], [2]], steps: 7 });
     const odd = encodeAnswer({ ...result, output: Float32Array.of(NaN, Infinity, 1e-7, -0, 1, 2, 3, 4) }, GRU, "json");
     expect(JSON.parse(new TextDecoder().decode(odd.bytes)).output[0].map((v: number | null) => (v === null ? v : Math.fround(v)))).toEqual([null, null, Math.fround(1e-7), -0]);
   });
-  it("raw: the output's bytes and X-Shape; safetensors: every tensor and the steps", () => {
+  it("raw: the output's bytes and X-Shape; safetensors: every tensor, a session's without the state and with its steps", () => {
     const raw = encodeAnswer(result, GRU, "raw", 3);
     expect(raw.headers).toEqual({ "x-shape": "2,4", "x-session-steps": "3" });
     expect(Array.from(new Float32Array(raw.bytes.buffer))).toEqual(Array.from(result.output));
     const st = loadSafetensors(encodeAnswer(result, GRU, "safetensors").bytes);
     expect(Object.fromEntries(Object.entries(st.tensors).map(([k, t]) => [k, t.shape]))).toEqual({ output: [2, 4], head: [2, 1], h_n: [1, 4] });
     expect(st.metadata).toEqual({});
+    const step = loadSafetensors(encodeAnswer(result, GRU, "safetensors", 9).bytes);
+    expect([Object.keys(step.tensors).sort(), step.metadata]).toEqual([["head", "output"], { steps: "9" }]);
   });
 });
 

@@ -1,10 +1,11 @@
 // cli/src/serve/codecs.ts: the request and answer bodies of `rnn-wasm serve`, read and written in the pool's workers.
 //   application/json             {"input": [[I numbers] x T], "state"?: {"h": [[P] x D*L], "c"?: [[H] x D*L]}}
-//                                -> {"output": [[D*P] x T], "head"?: [[O] x T], "state": {"h", "c"?}, "steps"?: n}
+//                                -> {"output": [[D*P] x T], "head"?: [[O] x T], "state": {"h", "c"?}}
+//                                   (a session's step: "steps" instead of "state", which the server keeps)
 //   application/octet-stream     little-endian float32 [T, I], header X-Shape: T,I
 //                                -> the output [T, D*P] as float32, header X-Shape: T,D*P (no state: use safetensors)
 //   application/vnd.safetensors  input [T, I], h0 [D*L, P], c0 [D*L, H] (LSTM)
-//                                -> output, head (a model with one), h_n, c_n (LSTM)
+//                                -> output, head (a model with one), h_n, c_n (LSTM); a session's: output, head
 // A body that cannot be used throws BodyError with the HTTP status, a short code and a message that names the field
 // as a client would write it: `input[3][7] is NaN, not a finite number`, `input has 12 rows of 63 numbers; the
 // model takes 64`, `state.h[0] has 10 numbers; the model's state rows have 256`. Values must fit float32: 1e39 is
@@ -329,26 +330,34 @@ export interface EncodedAnswer {
   headers?: Record<string, string>;
 }
 
-/** Writes a sequence's results in `format`; `steps`: a session's total steps after this request. */
+/**
+ * Writes a sequence's results in `format`. `steps` is given for a session's step (its total steps after it): then
+ * the answer holds no state, which stays in the server (in JSON it would be most of the answer for a short chunk:
+ * h and c of every layer against one row of output).
+ */
 export function encodeAnswer(r: SequenceAnswer, info: ModelInfo, format: BodyFormat, steps?: number): EncodedAnswer {
   const T = r.output.length / info.outputSize;
   const [rows, P] = info.stateShape.h;
-  const stepHeader: Record<string, string> = steps === undefined ? {} : { "x-session-steps": String(steps) };
+  const session = steps !== undefined;
+  const stepHeader: Record<string, string> = session ? { "x-session-steps": String(steps) } : {};
   if (format === "raw") {
     return { contentType: MEDIA_TYPES.raw, bytes: ownBytes(r.output), headers: { "x-shape": `${T},${info.outputSize}`, ...stepHeader } };
   }
   if (format === "safetensors") {
-    const tensors: Record<string, Tensor> = { output: { shape: [T, info.outputSize], data: r.output }, h_n: { shape: [rows, P], data: r.hN } };
+    const tensors: Record<string, Tensor> = { output: { shape: [T, info.outputSize], data: r.output } };
     if (r.head) tensors.head = { shape: [T, info.headSize], data: r.head };
-    if (r.cN && info.stateShape.c) tensors.c_n = { shape: [...info.stateShape.c], data: r.cN };
-    return { contentType: MEDIA_TYPES.safetensors, bytes: saveSafetensors(tensors, steps === undefined ? undefined : { steps: String(steps) }), headers: stepHeader };
+    if (!session) tensors.h_n = { shape: [rows, P], data: r.hN };
+    if (!session && r.cN && info.stateShape.c) tensors.c_n = { shape: [...info.stateShape.c], data: r.cN };
+    return { contentType: MEDIA_TYPES.safetensors, bytes: saveSafetensors(tensors, session ? { steps: String(steps) } : undefined), headers: stepHeader };
   }
   let json = `{"output":${matrixJson(r.output, info.outputSize)}`;
   if (r.head) json += `,"head":${matrixJson(r.head, info.headSize)}`;
-  json += `,"state":{"h":${matrixJson(r.hN, P)}`;
-  if (r.cN && info.stateShape.c) json += `,"c":${matrixJson(r.cN, info.stateShape.c[1])}`;
-  json += "}";
-  if (steps !== undefined) json += `,"steps":${steps}`;
+  if (session) json += `,"steps":${steps}`;
+  else {
+    json += `,"state":{"h":${matrixJson(r.hN, P)}`;
+    if (r.cN && info.stateShape.c) json += `,"c":${matrixJson(r.cN, info.stateShape.c[1])}`;
+    json += "}";
+  }
   return { contentType: MEDIA_TYPES.json, bytes: utf8Out.encode(json + "}") };
 }
 

@@ -15,8 +15,8 @@ Endpoints (every error is JSON: {"error": "<what is wrong>", "code": "<short cod
                                or raw float32 (application/octet-stream, header X-Shape: T,I),
                                or safetensors (application/vnd.safetensors: input, h0, c0
                                -> output, head, h_n, c_n)
-  POST   /v1/sessions/ID/step  the next chunk of a stream: the same bodies without a state
-                               (the server keeps it)
+  POST   /v1/sessions/ID/step  the next chunk of a stream: the same bodies without a state, which
+                               the server keeps; answers output (and head) and "steps"
   DELETE /v1/sessions/ID       ends a session (204; 404 when there is none)
   GET    /v1/model             the model's sizes
   GET    /healthz              200, or 503 while draining
