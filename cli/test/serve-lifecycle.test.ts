@@ -118,9 +118,9 @@ describe("starting", () => {
   });
 });
 
-describe("overload and shutdown", () => {
+describe.concurrent("overload and shutdown", () => {
   it("beyond --max-queue: 429 with Retry-After and a JSON error; the queued requests are still answered", async () => {
-    const server = await serve({ model: DEMO_MODEL, maxQueue: 2, maxBatch: 64, maxWaitMs: 300 });
+    const server = await serve({ model: DEMO_MODEL, maxQueue: 2, maxBatch: 64, maxWaitMs: 1000 });
     try {
       const body = { json: { input: rows(2, 64) } };
       const queued = [call(`${server.url}/v1/predict`, body), call(`${server.url}/v1/predict`, body)];
@@ -152,7 +152,7 @@ describe("overload and shutdown", () => {
   });
 
   it("session steps waiting for their session's turn count against --max-queue too", async () => {
-    const server = await serve({ model: DEMO_MODEL, maxQueue: 2, maxBatch: 64, maxWaitMs: 300 });
+    const server = await serve({ model: DEMO_MODEL, maxQueue: 2, maxBatch: 64, maxWaitMs: 1000 });
     try {
       const step = (id: string) => call(`${server.url}/v1/sessions/${id}/step`, { json: { input: rows(1, 64) } });
       const first = step("q"); // queued for a thread
@@ -168,7 +168,7 @@ describe("overload and shutdown", () => {
   });
 
   it("close() with requests in flight: each answered 200; requests that arrive meanwhile get 503 (healthz too); then the port is closed", async () => {
-    const server = await serve({ model: DEMO_MODEL, maxBatch: 64, maxWaitMs: 400, logLevel: "info" });
+    const server = await serve({ model: DEMO_MODEL, maxBatch: 64, maxWaitMs: 1000, logLevel: "info" });
     const { hostname, port } = new URL(server.url);
     const inFlight = [1, 2, 3].map((k) => call(`${server.url}/v1/predict`, { json: { input: rows(k, 64) } }));
     await untilQueued(server.url, 3);
@@ -183,7 +183,9 @@ describe("overload and shutdown", () => {
       return { socket, ended, sent };
     });
     await Promise.all(late.map((l) => l.sent));
-    await new Promise((resolve) => setTimeout(resolve, 50)); // the server has read the half-sent headers
+    // The server has read the half-sent headers once it has answered a request sent after them: its event loop reads
+    // sockets in the order they became readable, and an answer takes at least one more turn.
+    expect((await call(`${server.url}/healthz`)).status).toBe(200);
     const closed = server.close();
     for (const l of late) l.socket.write("\r\n");
     const [health, model] = await Promise.all(late.map((l) => l.ended));
@@ -216,7 +218,7 @@ describe("the client example (docs/serving.md)", () => {
 
 describe("the built command", () => {
   it("prints one line with its URL, logs JSON to stderr, and on SIGTERM answers what is in flight and exits 0", async () => {
-    const child = spawn(process.execPath, [CLI, "serve", "--model", DEMO_MODEL, "--port", "0", "--threads", "1", "--max-batch", "64", "--max-wait-ms", "400"], { cwd: ROOT });
+    const child = spawn(process.execPath, [CLI, "serve", "--model", DEMO_MODEL, "--port", "0", "--threads", "1", "--max-batch", "64", "--max-wait-ms", "1000"], { cwd: ROOT });
     let stdout = "", stderr = "";
     child.stderr.on("data", (chunk) => (stderr += chunk));
     const exited = new Promise<{ code: number | null; signal: NodeJS.Signals | null }>((resolve) => child.on("exit", (code, signal) => resolve({ code, signal })));

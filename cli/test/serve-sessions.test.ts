@@ -20,7 +20,7 @@ const BATCH = 6;
 beforeAll(async () => {
   models = await smallModels();
   [batching, lstm, gru, capped, bidir] = await Promise.all([
-    serve({ model: models.lstmHead.file, maxBatch: BATCH, maxWaitMs: 1000 }),
+    serve({ model: models.lstmHead.file, maxBatch: BATCH, maxWaitMs: 10_000 }), // beyond what the option takes: the test sets it directly
     serve({ model: models.lstmHead.file }),
     serve({ model: models.gru.file, sessionTtl: 0.3 }),
     serve({ model: models.gru.file, maxSessions: 2 }),
