@@ -10,6 +10,8 @@
 //   - "rnn-wasm/serving" and "rnn-wasm/worker-pool" (ESM and require) answer the same LSTM through ServedModel,
 //     DynamicBatcher and ModelPool (whose worker runs the shipped worker script), and the RnnError they throw is
 //     "rnn-wasm"'s class (the entries share one module instance);
+//   - "rnn-wasm/onnx" runs examples/onnx-lstm.onnx with the repository source's outputs, and its RnnError is
+//     "rnn-wasm"'s class; the shipped JS imports no package (the protobuf reader is bundled in);
 //   - `tsc --noEmit` passes for a Node consumer with lib es2022 and @types/node only (no DOM lib), and for a browser
 //     consumer with lib es2022 + dom, both with skipLibCheck off so the package's declarations are checked.
 // The install prefers npm's cache (--prefer-offline) and runs no audit or funding requests.
@@ -17,6 +19,7 @@ import { cpSync, readdirSync, readFileSync, rmSync, writeFileSync } from "node:f
 import { join, posix } from "node:path";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { init, LSTM, tensor } from "../../src/index.js";
+import { fromOnnx } from "../../src/onnx/index.js";
 import {
   type AppResult, BIN, describeProc, packed, removePacked, type Packed, type Proc, ROOT, run, tempDir, untar,
 } from "../bundlers/helpers.js";
@@ -75,7 +78,9 @@ describe("the packed library, installed into an empty app", () => {
   let cjs: Proc | null;
   let serving: { esm: Proc; cjs: Proc | null };
   let tsc: { node: Proc; dom: Proc };
+  let onnx: Proc;
   let expected: AppResult;
+  let expectedOnnx: { build: string; Y: number[]; Y_h: number[]; sameRnnError: boolean };
 
   const requireEsm = (() => {
     const [major, minor] = process.versions.node.split(".").map(Number);
@@ -92,6 +97,7 @@ describe("the packed library, installed into an empty app", () => {
 
     app = join(root, "app");
     cpSync(FIXTURES, app, { recursive: true });
+    cpSync(join(ROOT, "examples/onnx-lstm.onnx"), join(app, "lstm.onnx"));
     writeFileSync(join(app, "package.json"), JSON.stringify({ name: "consumer", private: true, type: "module" }, null, 2));
     install = await run("npm", ["install", "--no-audit", "--no-fund", "--prefer-offline", "--loglevel=error", pack.tgz], app);
     expect(install.code, describeProc(install)).toBe(0);
@@ -100,28 +106,34 @@ describe("the packed library, installed into an empty app", () => {
     const base = { target: "es2022", strict: true, noEmit: true, skipLibCheck: false, typeRoots: [types] };
     writeFileSync(join(app, "tsconfig.node.json"), JSON.stringify({
       compilerOptions: { ...base, module: "nodenext", moduleResolution: "nodenext", lib: ["es2022"], types: ["node"] },
-      files: ["consumer-node.ts", "consumer-serving.ts", "consumer-pool.ts"],
+      files: ["consumer-node.ts", "consumer-serving.ts", "consumer-pool.ts", "consumer-onnx.ts"],
     }, null, 2));
     writeFileSync(join(app, "tsconfig.dom.json"), JSON.stringify({
       compilerOptions: { ...base, module: "esnext", moduleResolution: "bundler", lib: ["es2022", "dom"], types: [] },
-      files: ["consumer-dom.ts", "consumer-serving.ts"],
+      files: ["consumer-dom.ts", "consumer-serving.ts", "consumer-onnx.ts"],
     }, null, 2));
     const tscBin = join(BIN, process.platform === "win32" ? "tsc.cmd" : "tsc");
-    const [e, c, se, sc, tn, td] = await Promise.all([
+    const [e, c, se, sc, tn, td, ox] = await Promise.all([
       run(process.execPath, ["esm.mjs"], app),
       requireEsm ? run(process.execPath, ["require.cjs"], app) : Promise.resolve(null),
       run(process.execPath, ["serving.mjs"], app),
       requireEsm ? run(process.execPath, ["serving.cjs"], app) : Promise.resolve(null),
       run(tscBin, ["-p", "tsconfig.node.json"], app),
       run(tscBin, ["-p", "tsconfig.dom.json"], app),
+      run(process.execPath, ["onnx.mjs"], app),
     ]);
-    [esm, cjs, serving, tsc] = [e, c, { esm: se, cjs: sc }, { node: tn, dom: td }];
+    [esm, cjs, serving, tsc, onnx] = [e, c, { esm: se, cjs: sc }, { node: tn, dom: td }, ox];
 
     const runtime = await init();
     const lstm = new LSTM({ inputSize: 3, hiddenSize: 4, seed: 1 });
     const { output } = lstm.forward(tensor([5, 1, 3], Float32Array.from({ length: 15 }, (_, i) => Math.sin(i))));
     lstm.dispose();
     expected = { build: runtime.build, output: Array.from(output.data) };
+    const model = fromOnnx(readFileSync(join(ROOT, "examples/onnx-lstm.onnx")));
+    const x = tensor([6, 1, 2], Float32Array.from({ length: 12 }, (_, i) => Math.sin(i)));
+    const { Y, Y_h } = model.run({ X: x });
+    model.dispose();
+    expectedOnnx = { build: runtime.build, Y: Array.from(Y.data), Y_h: Array.from(Y_h.data), sameRnnError: true };
   }, 180_000);
 
   afterAll(async () => {
@@ -170,6 +182,24 @@ describe("the packed library, installed into an empty app", () => {
       }
     }
     expect(missing).toEqual([]);
+  });
+
+  it("the shipped JS imports no package but node: built-ins (the protobuf reader of rnn-wasm/onnx is bundled in)", () => {
+    const bare: string[] = [];
+    for (const [file, text] of texts) {
+      if (!file.endsWith(".js") || !files.has(file)) continue;
+      const code = text.replace(/\/\*[\s\S]*?\*\//g, "").replace(/^\s*\/\/.*$/gm, "");
+      for (const m of code.matchAll(/(?:\bfrom\s*|\bimport\s*\(?\s*)["']((?:@[\w.-]+\/)?[\w][\w.-]*(?:\/[\w./-]*)?)["']/g)) {
+        // a package other than node's built-ins and this one (its own wasm, by its own name: rnn-wasm/wasm/*)
+        if (!m[1].startsWith("node:") && m[1] !== "rnn-wasm" && !m[1].startsWith("rnn-wasm/")) bare.push(`${file} -> ${m[1]}`);
+      }
+    }
+    expect(bare).toEqual([]);
+  });
+
+  it("import { fromOnnx } from 'rnn-wasm/onnx' runs an ONNX LSTM: the repository source's outputs, and 'rnn-wasm''s RnnError", () => {
+    expect(onnx.code, describeProc(onnx)).toBe(0);
+    expect(JSON.parse(onnx.stdout)).toEqual(expectedOnnx);
   });
 
   it("installing it runs no scripts (npm runs preinstall, install and postinstall from a registry or a tarball)", () => {
