@@ -29,6 +29,8 @@ export { LSTM, GRU, RNN, RecurrentLayer } from "./layers.js";
 export type { LayerOptions, LSTMOptions, GRUOptions, RNNOptions, LayerState, LayerResult } from "./layers.js";
 export { LSTMCell, GRUCell, RNNCell, RecurrentCell } from "./cells.js";
 export type { CellOptions, GRUCellOptions, RNNCellOptions, CellState, CellForwardOptions, CellGradients } from "./cells.js";
+export { quantize, QuantizedLayer, QuantizedCell } from "./quantized.js";
+export type { QuantizeOptions, QuantizedForwardOptions, QuantDtype } from "./quantized.js";
 export { fromTorch, readTorchStateDict, recurrentPrefixes, isRecurrentParamName } from "./torch.js";
 export type { FromTorchOptions, TorchStateDict } from "./torch.js";
 export { paramList } from "./architecture.js";

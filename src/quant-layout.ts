@@ -14,6 +14,7 @@
 // A quantized matrix's block: the packed weights, then roundUp8(N) f32 scales (zero for padding rows), then for Q8
 // roundUp8(N) i32 corrections (64 * the row's weight sum: assembly/quant.ts gemmQ8); each part 16-byte aligned.
 // Activation rows (quantizeQ16 / quantizeQ8 output) have a stride of roundUp8(K) int16 / roundUp16(K) bytes.
+import { directions, gateCount, layerInputSize, outputSize, type Spec } from "./architecture.js";
 import { roundUp4, roundUp8 } from "./layout.js";
 import { Q8_OFFSET } from "./reference/quant.js";
 
@@ -121,4 +122,89 @@ export function packQuantized(block: Uint8Array, q: Int8Array | Int16Array, scal
     }
   }
   return L;
+}
+
+// ---------------------------------------------------------------------------------------------------------
+// A whole quantized model (src/quantized-engine.ts): one block of every layer and direction's matrices and biases,
+// and the scratch of a call's quantized activations.
+
+/** One matrix's place in the model block: its layout and its byte offset. */
+export interface PlacedQuantMatrix extends QuantMatrixLayout {
+  offset: number;
+}
+
+/**
+ * Layer l, direction d of a quantized model. W_ih is split by column blocks of its input: layer 0's one block (I
+ * columns), a deeper layer's one per direction of the layer below (P columns each), each quantized per row on its
+ * own, so each block multiplies one direction's outputs quantized on their own (the float32 engine also runs one
+ * product per block). Biases stay float32, padded to G*Hp (byte offsets, -1 without bias).
+ */
+export interface QuantRunLayout {
+  wih: PlacedQuantMatrix[];
+  whh: PlacedQuantMatrix;
+  whr: PlacedQuantMatrix | null;
+  bih: number;
+  bhh: number;
+}
+
+export interface QuantModelLayout {
+  form: QuantForm;
+  runs: QuantRunLayout[][]; // [layer][direction]
+  totalBytes: number;
+}
+
+/** Where every quantized matrix and bias of `spec` goes in the model block. */
+export function quantModelLayout(spec: Spec, form: QuantForm): QuantModelLayout {
+  const G = gateCount(spec.kind), H = spec.hiddenSize, P = outputSize(spec), D = directions(spec);
+  let at = 0;
+  const place = (g: number, r: number, c: number): PlacedQuantMatrix => {
+    const L = quantMatrixLayout(form, g, r, c);
+    const offset = at;
+    at += L.totalBytes;
+    return { ...L, offset };
+  };
+  const vector = (n: number) => {
+    const offset = at;
+    at += roundUp(n * 4, 16);
+    return offset;
+  };
+  const runs = Array.from({ length: spec.numLayers }, (_, l) => Array.from({ length: D }, () => {
+    const wih = l === 0 ? [place(G, H, layerInputSize(spec, 0))] : Array.from({ length: D }, () => place(G, H, P));
+    const whh = place(G, H, P);
+    const whr = spec.projSize > 0 ? place(1, P, H) : null;
+    const bih = spec.bias ? vector(G * roundUp4(H)) : -1;
+    const bhh = spec.bias ? vector(G * roundUp4(H)) : -1;
+    return { wih, whh, whr, bih, bhh };
+  }));
+  return { form, runs, totalBytes: Math.max(at, 16) };
+}
+
+/**
+ * The quantized activations of one call, as byte offsets into one scratch block:
+ *   aqIn, saIn   (C*B rows) a chunk's layer input quantized (the input projection's activations; C = chunk steps)
+ *   aqH, saH     (B rows) one step's h_{t-1} (or r_t, r h_{t-1}) quantized, for the step kernels
+ */
+export interface QuantScratchLayout {
+  aqIn: number;
+  saIn: number;
+  aqH: number;
+  saH: number;
+  totalBytes: number;
+}
+
+export function quantScratchLayout(spec: Spec, form: QuantForm, chunk: number, B: number): QuantScratchLayout {
+  const H = spec.hiddenSize, P = outputSize(spec);
+  const bytesPer = quantElementBytes(form);
+  const widest = Math.max(layerInputSize(spec, 0), P);
+  let at = 0;
+  const take = (bytes: number) => {
+    const offset = at;
+    at += roundUp(bytes, 16);
+    return offset;
+  };
+  const aqIn = take(chunk * B * quantRowStride(form, widest) * bytesPer);
+  const saIn = take(chunk * B * 4);
+  const aqH = take(B * quantRowStride(form, Math.max(P, H)) * bytesPer);
+  const saH = take(B * 4);
+  return { aqIn, saIn, aqH, saH, totalBytes: at };
 }

@@ -1,0 +1,440 @@
+// src/quantized-engine.ts: the engine of a quantized layer (src/quantized.ts), inference only, on either backend
+// (src/backend.ts): WasmQuantEngine over the quantized kernels, ReferenceQuantEngine over src/reference/quant-layer.ts.
+// The wasm one is src/wasm-engine.ts's forward with each matrix product quantized:
+//   loading   every matrix quantized per row and packed by the kernels' packQ16 / packQ8 into one block (the
+//             model's), biases float32 beside them (src/quant-layout.ts quantModelLayout)
+//   a call    per layer and direction, a chunk of timesteps at a time: the chunk's input quantized per row
+//             (quantizeQ16 / quantizeQ8) and multiplied (gemmQ16 / gemmQ8) into xz, then the chunk's recurrence in
+//             one call of the cell's quantized step kernel (lstmForwardQ16, ...), which quantizes h_{t-1} per step
+// The float32 workspace (states, gates, xz) is src/layout.ts's inference workspace; the quantized activations have a
+// scratch block of their own (quantScratchLayout). Both grow when a call needs more and are reused otherwise: nothing
+// is allocated per call in steady state but the results.
+//
+// The form (src/quant-layout.ts): "int12" is Q16 with 2047 levels everywhere. "int8" is Q16 with 127 levels, or Q8
+// (int8 weights x 7-bit activations, the relaxed dot-add) where that is correct and faster: chooseQuantForm below.
+import type { Spec } from "./architecture.js";
+import { directions, gateCount, layerInputSize, outputSize, paramSuffix } from "./architecture.js";
+import { Blocks, Workspace } from "./blocks.js";
+import type { EngineResult } from "./engine.js";
+import {
+  modelDims, ptrAt, readRows, stepOffset, workspaceLayout, writeRows, heapIndex,
+  type ForwardWorkspace, type ModelDims,
+} from "./layout.js";
+import {
+  quantModelLayout, quantRowStride, quantScratchLayout, quantMatrixLayout, type PlacedQuantMatrix, type QuantForm,
+  type QuantModelLayout,
+} from "./quant-layout.js";
+import { gemmQ8 as refGemmQ8, quantizeQ8 as refQuantizeQ8, quantizeRows, QMAX_INT12, QMAX_INT8 } from "./reference/quant.js";
+import { quantizedForward, type QuantRun } from "./reference/quant-layer.js";
+import type { QuantMatrix } from "./reference/product.js";
+import type { Runtime } from "./runtime.js";
+import { chunksOf, firstOutputSlot, firstSlot, interleaveOutputs, lastSlot, stateIndex } from "./sequence.js";
+import { zeros } from "./tensor.js";
+
+/** The storage a quantized layer asks for. */
+export type QuantDtype = "int8" | "int12";
+
+/** The form a quantized engine runs and its activations' levels. */
+export interface QuantChoice {
+  form: QuantForm;
+  /** Levels of the Q16 form (127 for int8, 2047 for int12); Q8's weights have 127 and its activations 63. */
+  qmax: number;
+}
+
+/** What a quantized layer needs from its backend. */
+export interface QuantEngine {
+  /** x (T,B,I) time-major; h0 (L*D,B,P), c0 (L*D,B,H) or null for zeros; results as Engine's. */
+  forward(x: Float32Array, T: number, B: number, h0: Float32Array | null, c0: Float32Array | null,
+    lengths: Int32Array | null): EngineResult;
+  /** The form it runs. */
+  readonly choice: QuantChoice;
+  /** Bytes of wasm memory the weights hold (0 on the reference backend). */
+  readonly weightBytes: number;
+  dispose(): void;
+}
+
+/** Layer l, direction d's float tensors, by role: weight_ih split into its column blocks as quantModelLayout splits it. */
+function runTensors(spec: Spec, params: Record<string, Float32Array>, l: number, d: number) {
+  const name = (role: string) => role + paramSuffix(spec, l, d);
+  const G = gateCount(spec.kind), H = spec.hiddenSize, P = outputSize(spec), D = directions(spec);
+  const wih = params[name("weight_ih")];
+  const blocks = l === 0 ? [wih] : Array.from({ length: D }, (_, e) => columns(wih, G * H, D * P, e * P, P));
+  return {
+    wih: blocks,
+    whh: params[name("weight_hh")],
+    whr: spec.projSize > 0 ? params[name("weight_hr")] : null,
+    bih: spec.bias ? params[name("bias_ih")] : null,
+    bhh: spec.bias ? params[name("bias_hh")] : null,
+    layerI: l === 0 ? layerInputSize(spec, 0) : P,
+  };
+}
+
+/** Columns c0..c0+n-1 of a (rows, C) matrix. */
+function columns(w: Float32Array, rows: number, C: number, c0: number, n: number): Float32Array {
+  const out = new Float32Array(rows * n);
+  for (let r = 0; r < rows; r++) out.set(w.subarray(r * C + c0, r * C + c0 + n), r * n);
+  return out;
+}
+
+// ---------------------------------------------------------------------------------------------------------
+// The form: chosen once per runtime
+
+const choices = new WeakMap<Runtime, boolean>();
+
+/** V8's major version where the host says it (Node, Deno, Bun say; browsers and workerd do not): null if unknown. */
+function v8Major(): number | null {
+  const v = (globalThis as { process?: { versions?: { v8?: string } } }).process?.versions?.v8;
+  return v ? Number(v.split(".")[0]) : null;
+}
+
+/**
+ * Whether `rt` should run int8 in the Q8 form: only the relaxed build (the others compute Q8 without the relaxed
+ * dot-add, slower than Q16), never on V8 < 12 (V8 11.3, Node 20, computes the relaxed dot-add wrongly until the
+ * function tiers up), and only if a first call of gemmQ8 on a small product gives the mirror's bits (which catches that
+ * bug where the engine's version is unknown: it shows on the first call) and Q8 then times faster than Q16 on a
+ * 512 x 256 matrix-vector product (it is on CPUs with AVX-VNNI; without, the issue measured it slower). Decided once per
+ * runtime, in about a millisecond.
+ */
+export function relaxedQ8Wins(rt: Runtime): boolean {
+  const known = choices.get(rt);
+  if (known !== undefined) return known;
+  const major = v8Major();
+  const wins = rt.build === "relaxed" && (major === null || major >= 12) && q8SelfCheck(rt) && q8Faster(rt);
+  choices.set(rt, wins);
+  return wins;
+}
+
+/** A deterministic small matrix and vector. */
+function probeValues(n: number, seed: number): Float32Array {
+  const out = new Float32Array(n);
+  let s = seed;
+  for (let i = 0; i < n; i++) {
+    s = (Math.imul(s, 1103515245) + 12345) | 0;
+    out[i] = ((s >>> 8) / 2 ** 24) * 2 - 1;
+  }
+  return out;
+}
+
+/** gemmQ8 (this build's) on a 1 x 40 by 40 x 16 product against the mirror's bits. */
+function q8SelfCheck(rt: Runtime): boolean {
+  const K = 40, N = 16;
+  const W = probeValues(N * K, 7), x = probeValues(K, 11);
+  const L = quantMatrixLayout("q8", 1, N, K);
+  const ldq = quantRowStride("q8", K);
+  const bytes = L.totalBytes + K * 4 + ldq + 16 + N * 4 + 64;
+  const base = rt.alloc(bytes, "the Q8 self-check");
+  try {
+    const wPtr = base, xPtr = base + L.totalBytes, aqPtr = xPtr + K * 4, saPtr = aqPtr + ldq, outPtr = saPtr + 16;
+    const srcPtr = rt.alloc(N * K * 4, "the Q8 self-check");
+    try {
+      rt.f32(srcPtr, N * K).set(W);
+      rt.kernels.packQ8(wPtr + L.weights, wPtr + L.scales, wPtr + L.corr, srcPtr, 1, N, K);
+    } finally {
+      rt.free(srcPtr);
+    }
+    rt.f32(xPtr, K).set(x);
+    const k = rt.kernels;
+    k.quantizeQ8(aqPtr, ldq, saPtr, xPtr, K, 1, K);
+    k.gemmQ8(outPtr, N, aqPtr, ldq, saPtr, wPtr + L.weights, L.panelStride, wPtr + L.scales, wPtr + L.corr, 0, 1, K, N, 0);
+    const got = rt.f32(outPtr, N).slice();
+    const q = new Int8Array(N * K), sw = new Float32Array(N);
+    quantizeRows(q, K, sw, W, K, N, K, QMAX_INT8);
+    const aq = new Uint8Array(K), sa = new Float32Array(1);
+    refQuantizeQ8(aq, K, sa, x, K, 1, K);
+    const want = new Float32Array(N);
+    refGemmQ8(want, N, aq, K, sa, q, K, sw, null, 1, K, N, false);
+    return got.every((v, i) => Object.is(v, want[i]));
+  } finally {
+    rt.free(base);
+  }
+}
+
+/** Times gemmQ16 and gemmQ8 on a 512 x 256 matrix-vector product: whether Q8 is faster by 10% or more (best of rounds). */
+function q8Faster(rt: Runtime): boolean {
+  const now = (globalThis as { performance?: { now(): number } }).performance;
+  if (!now) return true;
+  const K = 256, G = 4, R = 128;
+  const q16 = quantMatrixLayout("q16", G, R, K), q8 = quantMatrixLayout("q8", G, R, K);
+  const N = q16.N;
+  const ptrs: number[] = [];
+  const take = (bytes: number) => {
+    const p = rt.alloc(bytes, "the Q8 timing");
+    ptrs.push(p);
+    return p;
+  };
+  try {
+    const src = take(G * R * K * 4);
+    rt.f32(src, G * R * K).set(probeValues(G * R * K, 3));
+    const w16 = take(q16.totalBytes), w8 = take(q8.totalBytes);
+    const k = rt.kernels;
+    k.packQ16(w16 + q16.weights, w16 + q16.scales, src, G, R, K, QMAX_INT8);
+    k.packQ8(w8 + q8.weights, w8 + q8.scales, w8 + q8.corr, src, G, R, K);
+    const x = take(K * 4), a16 = take(quantRowStride("q16", K) * 2), a8 = take(quantRowStride("q8", K)), sa = take(16);
+    const out = take(N * 4);
+    rt.f32(x, K).set(probeValues(K, 5));
+    const run16 = () => {
+      k.quantizeQ16(a16, quantRowStride("q16", K), sa, x, K, 1, K, QMAX_INT8);
+      k.gemmQ16(out, N, a16, quantRowStride("q16", K), sa, w16 + q16.weights, q16.panelStride, w16 + q16.scales, 0, 1, K, N, 0);
+    };
+    const run8 = () => {
+      k.quantizeQ8(a8, quantRowStride("q8", K), sa, x, K, 1, K);
+      k.gemmQ8(out, N, a8, quantRowStride("q8", K), sa, w8 + q8.weights, q8.panelStride, w8 + q8.scales, w8 + q8.corr, 0, 1, K, N, 0);
+    };
+    const time = (f: () => void) => {
+      const t0 = now.now();
+      for (let i = 0; i < 8; i++) f();
+      return now.now() - t0;
+    };
+    let best16 = Infinity, best8 = Infinity;
+    for (let round = 0; round < 12; round++) {
+      best16 = Math.min(best16, time(run16));
+      best8 = Math.min(best8, time(run8));
+    }
+    return best8 < 0.9 * best16;
+  } finally {
+    for (const p of ptrs) rt.free(p);
+  }
+}
+
+/** The form and levels for `dtype` on `rt` (null: the reference backend, which runs Q16 unless told). */
+export function chooseQuantForm(dtype: QuantDtype, rt: Runtime | null, form: "auto" | QuantForm): QuantChoice {
+  if (dtype === "int12") return { form: "q16", qmax: QMAX_INT12 };
+  if (form !== "auto") return { form, qmax: QMAX_INT8 };
+  return { form: rt && relaxedQ8Wins(rt) ? "q8" : "q16", qmax: QMAX_INT8 };
+}
+
+// ---------------------------------------------------------------------------------------------------------
+// Wasm
+
+export class WasmQuantEngine implements QuantEngine {
+  readonly choice: QuantChoice;
+  private readonly rt: Runtime;
+  private readonly spec: Spec;
+  private readonly dims: ModelDims;
+  private readonly layout: QuantModelLayout;
+  private readonly blocks: Blocks;
+  private readonly modelPtr: number;
+  private readonly scratch: Workspace; // layout.ts's inference workspace
+  private readonly qscratch: Workspace; // quantScratchLayout
+  private last: { T: number; B: number; ws: ForwardWorkspace } | null = null;
+
+  constructor(rt: Runtime, spec: Spec, params: Record<string, Float32Array>, choice: QuantChoice, what: string) {
+    this.rt = rt;
+    this.spec = spec;
+    this.choice = choice;
+    this.dims = modelDims(spec);
+    this.layout = quantModelLayout(spec, choice.form);
+    this.blocks = new Blocks(rt, this, what);
+    this.scratch = new Workspace(this.blocks, "the workspace");
+    this.qscratch = new Workspace(this.blocks, "the quantized activations");
+    try {
+      this.modelPtr = this.blocks.alloc(this.layout.totalBytes, "the quantized weights");
+      this.pack(params);
+    } catch (e) {
+      this.blocks.freeAll();
+      throw e;
+    }
+  }
+
+  get weightBytes(): number {
+    return this.rt.blockBytes(this.modelPtr);
+  }
+
+  /** Quantizes and packs every matrix into the model block (through one scratch block), and writes the biases. */
+  private pack(params: Record<string, Float32Array>): void {
+    const { G, H, Hp } = { G: gateCount(this.spec.kind), H: this.spec.hiddenSize, Hp: this.dims.Hp };
+    let largest = 0;
+    for (const runs of this.layout.runs) for (const r of runs) {
+      for (const m of [...r.wih, r.whh, ...(r.whr ? [r.whr] : [])]) largest = Math.max(largest, m.N * m.K);
+    }
+    const srcPtr = this.blocks.alloc(largest * 4, "the packing scratch");
+    try {
+      this.layout.runs.forEach((runs, l) => runs.forEach((r, d) => {
+        const t = runTensors(this.spec, params, l, d);
+        r.wih.forEach((m, e) => this.packMatrix(m, srcPtr, t.wih[e], G, H, t.layerI));
+        this.packMatrix(r.whh, srcPtr, t.whh, G, H, this.dims.P);
+        if (r.whr) this.packMatrix(r.whr, srcPtr, t.whr!, 1, this.dims.P, H);
+        if (t.bih) this.putBias(r.bih, t.bih, G, H, Hp);
+        if (t.bhh) this.putBias(r.bhh, t.bhh, G, H, Hp);
+      }));
+    } finally {
+      this.blocks.free(srcPtr);
+    }
+  }
+
+  private packMatrix(m: PlacedQuantMatrix, srcPtr: number, src: Float32Array, G: number, R: number, C: number): void {
+    const base = this.modelPtr + m.offset;
+    this.rt.f32(srcPtr, G * R * C).set(src);
+    if (m.form === "q16") this.rt.kernels.packQ16(base + m.weights, base + m.scales, srcPtr, G, R, C, this.choice.qmax);
+    else this.rt.kernels.packQ8(base + m.weights, base + m.scales, base + m.corr, srcPtr, G, R, C);
+  }
+
+  private putBias(offset: number, b: Float32Array, G: number, H: number, Hp: number): void {
+    const dst = this.rt.f32(this.modelPtr + offset, G * Hp);
+    dst.fill(0);
+    for (let g = 0; g < G; g++) dst.set(b.subarray(g * H, (g + 1) * H), g * Hp);
+  }
+
+  forward(x: Float32Array, T: number, B: number, h0: Float32Array | null, c0: Float32Array | null,
+    lengths: Int32Array | null): EngineResult {
+    if (!this.last || this.last.T !== T || this.last.B !== B) this.last = { T, B, ws: workspaceLayout(this.spec, T, B) };
+    const ws = this.last.ws;
+    const qs = quantScratchLayout(this.spec, this.choice.form, ws.chunk, B);
+    const qFloats = Math.ceil(qs.totalBytes / 4);
+    const wsPtr = this.scratch.fits(ws.totalFloats) ||
+      this.scratch.get(ws.totalFloats, () => `the inference workspace for T = ${T}, B = ${B}`);
+    const qPtr = this.qscratch.fits(qFloats) || this.qscratch.get(qFloats, () => `the quantized activations for B = ${B}`);
+    const { D, L, H, P, Pp } = this.dims;
+    const lstm = this.spec.kind === "lstm";
+    const output = zeros(T * B * D * P, "the output");
+    const hN = zeros(L * D * B * P, "the final states");
+    const cN = lstm ? zeros(L * D * B * H, "the final cell states") : null;
+    const lengthsPtr = lengths ? ptrAt(wsPtr, ws.lengths) : 0;
+    for (let l = 0; l < L; l++) {
+      for (let d = 0; d < D; d++) this.runDirection(ws, wsPtr, qPtr, qs, x, T, B, l, d, h0, c0, hN, cN, lengths, lengthsPtr);
+    }
+    for (let d = 0; d < D; d++) {
+      const hsPtr = ptrAt(wsPtr, ws.runs[L - 1][d].hs);
+      interleaveOutputs(output, this.rt.f32(this.outputsPtr(hsPtr, d, B), T * B * Pp), Pp, d, D, P, T, B, lengths);
+    }
+    return { output, hN, cN };
+  }
+
+  /** Byte address of direction d's T*B output rows in its states at hsPtr. */
+  private outputsPtr(hsPtr: number, d: number, B: number): number {
+    return ptrAt(hsPtr, stepOffset(firstOutputSlot(d), B, this.dims.Pp));
+  }
+
+  /** Layer l, direction d over all T steps, a chunk of steps at a time (src/wasm-direction.ts forwardDirection). */
+  private runDirection(ws: ForwardWorkspace, wsPtr: number, qPtr: number, qs: ReturnType<typeof quantScratchLayout>,
+    x: Float32Array, T: number, B: number, l: number, d: number, h0: Float32Array | null, c0: Float32Array | null,
+    hN: Float32Array, cN: Float32Array | null, lengths: Int32Array | null, lengthsPtr: number): void {
+    const rt = this.rt, k = rt.kernels;
+    const { D, H, Hp, P, Pp, GHp, I } = this.dims;
+    const { form, qmax } = this.choice;
+    const s = stateIndex(l, d, D);
+    const r = this.layout.runs[l][d];
+    const run = ws.runs[l][d];
+    const hsPtr = ptrAt(wsPtr, run.hs), csPtr = ptrAt(wsPtr, run.cs), gatesPtr = ptrAt(wsPtr, run.gates);
+    const xzPtr = ptrAt(wsPtr, ws.xz);
+    const aqIn = qPtr + qs.aqIn, saIn = qPtr + qs.saIn, aqH = qPtr + qs.aqH, saH = qPtr + qs.saH;
+    const bihPtr = r.bih < 0 ? 0 : this.modelPtr + r.bih;
+    const bhhPtr = r.bhh < 0 ? 0 : this.modelPtr + r.bhh;
+    const whh = this.mat(r.whh), whr = r.whr ? this.mat(r.whr) : { w: 0, sw: 0, corr: 0 };
+    writeRows(rt.heap(), ptrAt(hsPtr, stepOffset(firstSlot(d, T), B, Pp)), h0, s * B * P, B, P, Pp);
+    let cLastPtr = 0;
+    const chunks = chunksOf(T, ws.chunk, d === 1);
+    for (let i = 0; i < chunks.length; i++) {
+      const { t0, n } = chunks[i];
+      const cFirstPtr = ptrAt(csPtr, stepOffset(firstSlot(d, n), B, Hp));
+      if (this.spec.kind === "lstm") {
+        if (i === 0) writeRows(rt.heap(), cFirstPtr, c0, s * B * H, B, H, Hp);
+        else rt.heap().copyWithin(heapIndex(cFirstPtr), heapIndex(cLastPtr), heapIndex(cLastPtr) + B * Hp);
+      }
+      // xz = input W_ihᵀ + b_ih for the chunk's n*B rows, one quantized product per column block of W_ih
+      const M = n * B;
+      if (l === 0) {
+        const xPtr = ptrAt(wsPtr, ws.x);
+        rt.f32(xPtr, M * I).set(x.subarray(stepOffset(t0, B, I), stepOffset(t0 + n, B, I)));
+        this.quantize(aqIn, saIn, xPtr, I, M, I);
+        this.product(xzPtr, GHp, aqIn, saIn, r.wih[0], bihPtr, M, I, 0);
+      } else {
+        for (let e = 0; e < D; e++) {
+          const belowPtr = ptrAt(this.outputsPtr(ptrAt(wsPtr, ws.runs[l - 1][e].hs), e, B), stepOffset(t0, B, Pp));
+          this.quantize(aqIn, saIn, belowPtr, Pp, M, P);
+          this.product(xzPtr, GHp, aqIn, saIn, r.wih[e], e === 0 ? bihPtr : 0, M, P, e);
+        }
+      }
+      if (lengths) {
+        const shifted = new Int32Array(k.memory.buffer, lengthsPtr, B);
+        for (let b = 0; b < B; b++) shifted[b] = lengths[b] - t0;
+      }
+      const hsChunkPtr = ptrAt(hsPtr, stepOffset(t0, B, Pp));
+      if (this.spec.kind === "lstm") {
+        if (form === "q16") {
+          k.lstmForwardQ16(hsChunkPtr, csPtr, gatesPtr, xzPtr, whh.w, whh.sw, bhhPtr, whr.w, whr.sw, aqH, saH, n, B, H, P, d, 0, lengthsPtr, qmax);
+        } else {
+          k.lstmForwardQ8(hsChunkPtr, csPtr, gatesPtr, xzPtr, whh.w, whh.sw, whh.corr, bhhPtr, whr.w, whr.sw, whr.corr, aqH, saH, n, B, H, P, d, 0, lengthsPtr);
+        }
+      } else if (this.spec.kind === "gru") {
+        const ra = this.spec.resetAfter ? 1 : 0;
+        if (form === "q16") k.gruForwardQ16(hsChunkPtr, gatesPtr, xzPtr, whh.w, whh.sw, bhhPtr, aqH, saH, n, B, H, ra, d, 0, lengthsPtr, qmax);
+        else k.gruForwardQ8(hsChunkPtr, gatesPtr, xzPtr, whh.w, whh.sw, whh.corr, bhhPtr, aqH, saH, n, B, H, ra, d, 0, lengthsPtr);
+      } else {
+        const relu = this.spec.nonlinearity === "relu" ? 1 : 0;
+        if (form === "q16") k.rnnForwardQ16(hsChunkPtr, xzPtr, whh.w, whh.sw, bhhPtr, aqH, saH, n, B, H, relu, d, lengthsPtr, qmax);
+        else k.rnnForwardQ8(hsChunkPtr, xzPtr, whh.w, whh.sw, whh.corr, bhhPtr, aqH, saH, n, B, H, relu, d, lengthsPtr);
+      }
+      cLastPtr = ptrAt(csPtr, stepOffset(lastSlot(d, n), B, Hp));
+    }
+    if (cN) readRows(cN, s * B * H, rt.heap(), cLastPtr, B, H, Hp);
+    readRows(hN, s * B * P, rt.heap(), ptrAt(hsPtr, stepOffset(lastSlot(d, T), B, Pp)), B, P, Pp);
+  }
+
+  /** A matrix's three pointers. */
+  private mat(m: PlacedQuantMatrix): { w: number; sw: number; corr: number } {
+    const base = this.modelPtr + m.offset;
+    return { w: base + m.weights, sw: base + m.scales, corr: m.corr < 0 ? 0 : base + m.corr };
+  }
+
+  /** M rows of K floats (row stride ldx) quantized into aq (the form's row stride), sa. */
+  private quantize(aq: number, sa: number, xPtr: number, ldx: number, M: number, K: number): void {
+    const { form, qmax } = this.choice;
+    if (form === "q16") this.rt.kernels.quantizeQ16(aq, quantRowStride(form, K), sa, xPtr, ldx, M, K, qmax);
+    else this.rt.kernels.quantizeQ8(aq, quantRowStride(form, K), sa, xPtr, ldx, M, K);
+  }
+
+  /** out (M, m.N) (+)= the quantized product of aq, sa (K inputs) and matrix m, plus bias (0 for none). */
+  private product(out: number, ldo: number, aq: number, sa: number, m: PlacedQuantMatrix, bias: number, M: number,
+    K: number, accumulate: number): void {
+    const p = this.mat(m);
+    const lda = quantRowStride(m.form, K);
+    if (m.form === "q16") this.rt.kernels.gemmQ16(out, ldo, aq, lda, sa, p.w, m.panelStride, p.sw, bias, M, K, m.N, accumulate);
+    else this.rt.kernels.gemmQ8(out, ldo, aq, lda, sa, p.w, m.panelStride, p.sw, p.corr, bias, M, K, m.N, accumulate);
+  }
+
+  dispose(): void {
+    this.blocks.freeAll();
+  }
+}
+
+// ---------------------------------------------------------------------------------------------------------
+// Reference
+
+export class ReferenceQuantEngine implements QuantEngine {
+  readonly choice: QuantChoice;
+  readonly weightBytes = 0;
+  private readonly spec: Spec;
+  private runs: QuantRun[][];
+
+  constructor(spec: Spec, params: Record<string, Float32Array>, choice: QuantChoice) {
+    this.spec = spec;
+    this.choice = choice;
+    const G = gateCount(spec.kind), H = spec.hiddenSize, P = outputSize(spec);
+    const quant = (W: Float32Array, N: number, K: number): QuantMatrix => {
+      const q = choice.form === "q16" ? new Int16Array(N * K) : new Int8Array(N * K);
+      const scale = new Float32Array(N);
+      quantizeRows(q, K, scale, W, K, N, K, choice.form === "q16" ? choice.qmax : QMAX_INT8);
+      return { form: choice.form, q, scale, qmax: choice.qmax };
+    };
+    this.runs = Array.from({ length: spec.numLayers }, (_, l) => Array.from({ length: directions(spec) }, (_, d) => {
+      const t = runTensors(spec, params, l, d);
+      return {
+        wih: t.wih.map((w) => quant(w, G * H, t.layerI)),
+        whh: quant(t.whh, G * H, P),
+        whr: t.whr ? quant(t.whr, P, H) : null,
+        bih: t.bih && t.bih.slice(),
+        bhh: t.bhh && t.bhh.slice(),
+      };
+    }));
+  }
+
+  forward(x: Float32Array, T: number, B: number, h0: Float32Array | null, c0: Float32Array | null,
+    lengths: Int32Array | null): EngineResult {
+    return quantizedForward(this.spec, this.runs, x, h0, c0, T, B, lengths);
+  }
+
+  dispose(): void {
+    this.runs = [];
+  }
+}

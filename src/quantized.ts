@@ -1,0 +1,378 @@
+// src/quantized.ts: quantize(), and the inference-only layers and cells it returns (issue 14). A quantized layer has
+// the float layer's forward / stream API, options and result shapes (src/layers.ts), over a QuantEngine
+// (src/quantized-engine.ts) on the backend its layer chose; training calls throw. docs/quantization.md states the
+// scheme, its error and its speed.
+import { RnnError } from "./errors.js";
+import { backendRuntime, chooseBackend } from "./backend.js";
+import { directions, outputSize, type Spec } from "./architecture.js";
+import { flag, knownKeys, oneOf, optionsObject, nanPolicyOption, describeValue } from "./options.js";
+import { checkTensor, checkTensorData, type NanPolicy, type Tensor } from "./tensor.js";
+import { RecurrentLayer, swapLeadingAxes, type LayerResult, type LayerState } from "./layers.js";
+import { RecurrentCell } from "./cells.js";
+import { Runtime } from "./runtime.js";
+import { modelName } from "./weights.js";
+import {
+  chooseQuantForm, ReferenceQuantEngine, WasmQuantEngine, type QuantChoice, type QuantDtype, type QuantEngine,
+} from "./quantized-engine.js";
+
+export type { QuantDtype };
+
+/** Options of {@link quantize}. */
+export interface QuantizeOptions {
+  /**
+   * `'int8'`: weights quantized to 8 bits per output row (a quarter of float32's bytes where the relaxed dot-add
+   * runs, half where int8 values are stored as int16), activations to 8 bits (7 in the relaxed form) per row and call;
+   * `'int12'`: 12-bit weights and activations stored as int16 (half of float32's bytes, about a sixteenth of int8's
+   * error, the same speed).
+   */
+  dtype: QuantDtype;
+  /**
+   * Which integer form runs `'int8'`: `'auto'` (default) picks `'q8'` (int8 x 7-bit, the relaxed SIMD dot-add) on a
+   * relaxed-SIMD runtime where it is correct and faster, else `'q16'` (int8 values in int16 lanes, every build);
+   * naming one forces it (`'q8'` runs on every build, slower without relaxed SIMD). Ignored for `'int12'`.
+   */
+  form?: "auto" | "q16" | "q8";
+  /** Where it runs: default the layer's own backend. */
+  backend?: "wasm" | "reference";
+  /** The wasm runtime: default the one `init()` loaded (pass the layer's if it was made on another). */
+  runtime?: Runtime;
+  /** NaN/Infinity in inputs and states: 'error' (default) throws, 'propagate' computes on. */
+  nanPolicy?: NanPolicy;
+}
+
+/** Checks the options and makes the engine of a quantized copy of `source`. */
+function quantizedEngine(source: RecurrentLayer | RecurrentCell, options: QuantizeOptions, what: string) {
+  const o = optionsObject("quantize options", options);
+  knownKeys("quantize", o, ["dtype", "form", "backend", "runtime", "nanPolicy"]);
+  if (o.dtype === undefined) throw new RnnError("missing", "quantize needs { dtype: 'int8' } or { dtype: 'int12' }");
+  const dtype = oneOf("dtype", o.dtype, ["int8", "int12"] as const, "int8");
+  const form = oneOf("form", o.form, ["auto", "q16", "q8"] as const, "auto");
+  const backend = oneOf("backend", o.backend, ["wasm", "reference"] as const, source.backend);
+  if (o.runtime !== undefined && !(o.runtime instanceof Runtime)) {
+    throw new RnnError("unexpected", `runtime must be a Runtime from init() or createRuntime(), got ${describeValue(o.runtime)}`);
+  }
+  const nanPolicy = nanPolicyOption(o.nanPolicy);
+  const spec = source.spec;
+  const params = Object.fromEntries(Object.entries(source.toTorch()).map(([k, t]) => [k, t.data]));
+  const runtime = backendRuntime(backend, o.runtime);
+  const choice: QuantChoice = chooseQuantForm(dtype, runtime, form);
+  const engine = chooseBackend<QuantEngine>(runtime, {
+    wasm: (rt) => new WasmQuantEngine(rt, spec, params, choice, `${what} (${dtype})`),
+    reference: () => new ReferenceQuantEngine(spec, params, choice),
+  });
+  return { engine, dtype, backend, nanPolicy };
+}
+
+/** The error of a training call on a quantized layer or cell. */
+function inferenceOnly(call: string): RnnError {
+  return new RnnError("state", `${call} is not available: a quantized layer or cell runs inference only ` +
+    "(train the float32 model, then quantize() it)");
+}
+
+/** What quantized layers and cells share: the engine, its lifetime, and the refusal of training calls. */
+abstract class QuantizedBase {
+  /** The architecture, as the float layer's. */
+  readonly spec: Spec;
+  /** The storage asked for. */
+  readonly dtype: QuantDtype;
+  /** 'wasm' or 'reference'. */
+  readonly backend: "wasm" | "reference";
+  /** The integer form it runs: 'q16' (int8 or int12 values in int16 lanes) or 'q8' (int8 x 7-bit, relaxed dot-add). */
+  readonly form: "q16" | "q8";
+  protected readonly nanPolicy: NanPolicy;
+  private engine: QuantEngine | null;
+
+  protected constructor(source: RecurrentLayer | RecurrentCell, options: QuantizeOptions, what: string) {
+    const e = quantizedEngine(source, options, what);
+    this.spec = source.spec;
+    this.dtype = e.dtype;
+    this.backend = e.backend;
+    this.form = e.engine.choice.form;
+    this.nanPolicy = e.nanPolicy;
+    this.engine = e.engine;
+  }
+
+  protected live(): QuantEngine {
+    if (!this.engine) throw new RnnError("disposed", `this quantized ${modelName(this.spec)} was disposed; quantize the float one again`);
+    return this.engine;
+  }
+
+  /** Bytes of wasm memory its quantized weights and biases hold (0 on the reference backend). */
+  get weightBytes(): number {
+    return this.live().weightBytes;
+  }
+
+  /** Not available: a quantized model runs inference only (throws RnnError 'state'). */
+  backward(): never {
+    this.live();
+    throw inferenceOnly("backward()");
+  }
+
+  /** Not available: a quantized model has no float parameters for an optimizer (throws RnnError 'state'). */
+  parameterBuffers(): never {
+    this.live();
+    throw inferenceOnly("parameterBuffers()");
+  }
+
+  /** Not available (throws RnnError 'state'). */
+  grads(): never {
+    this.live();
+    throw inferenceOnly("grads()");
+  }
+
+  /** Not available (throws RnnError 'state'). */
+  zeroGrad(): never {
+    this.live();
+    throw inferenceOnly("zeroGrad()");
+  }
+
+  /** Frees its wasm memory. Safe to call twice; any later call throws RnnError 'disposed'. */
+  dispose(): void {
+    if (!this.engine) return;
+    this.engine.dispose();
+    this.engine = null;
+  }
+
+  /** `dispose()`, for `using q = quantize(...)`. */
+  [Symbol.dispose](): void {
+    this.dispose();
+  }
+}
+
+/** A copy the caller cannot change under us. */
+function copyTensor(t: Tensor): Tensor {
+  return t?.data instanceof Float32Array && Array.isArray(t.shape) ? { shape: [...t.shape], data: new Float32Array(t.data) } : t;
+}
+
+function sameShape(a: Tensor, b: Tensor): boolean {
+  return a.shape.length === b.shape.length && a.shape.every((d, k) => d === b.shape[k]);
+}
+
+function checkLengths(lengths: ArrayLike<number>, T: number, B: number, batched: boolean): Int32Array {
+  if (!batched) throw new RnnError("unexpected", "lengths needs a batched input [T, B, inputSize] (or [B, T, inputSize])");
+  if (lengths === null || typeof lengths !== "object" || typeof lengths.length !== "number") {
+    throw new RnnError("dtype", "lengths must be an array or Int32Array of B sequence lengths");
+  }
+  if (lengths.length !== B) throw new RnnError("shape", `lengths has ${lengths.length} entries, expected one per batch row (${B})`);
+  const out = new Int32Array(B);
+  for (let b = 0; b < B; b++) {
+    const n = lengths[b];
+    if (!Number.isInteger(n) || n < 1 || n > T) throw new RnnError("shape", `lengths[${b}] = ${n} is not a length in [1, ${T}]`);
+    out[b] = n;
+  }
+  return out;
+}
+
+/** Options of a quantized layer's `forward`: the initial state and per-row lengths, as {@link RecurrentLayer.forward}'s. */
+export interface QuantizedForwardOptions extends LayerState {
+  /** Variable-length batch: row b's sequence is its first lengths[b] steps (as the float layer's). */
+  lengths?: ArrayLike<number>;
+  /** Must be false or absent: `true` throws RnnError 'state' (a quantized layer runs inference only). */
+  train?: boolean;
+}
+
+/**
+ * An LSTM, GRU or RNN layer with quantized weights, made by {@link quantize}: `forward` and `stream` as the float
+ * layer's (same options and result shapes), inference only.
+ *
+ * @example
+ * ```ts
+ * const lstm = new LSTM({ inputSize: 8, hiddenSize: 64, seed: 1 });
+ * const q = quantize(lstm, { dtype: "int8" });
+ * const { output, hN, cN } = q.forward(tensor([20, 1, 8])); // [20, 1, 64], [1, 1, 64], [1, 1, 64]
+ * q.dispose();
+ * ```
+ */
+export class QuantizedLayer extends QuantizedBase {
+  private streamState: { h0: Tensor; c0: Tensor | undefined } | null = null;
+
+  /**
+   * A quantized copy of `layer` (which stays as it is); {@link quantize} calls it.
+   *
+   * @param layer the float layer whose current weights are quantized
+   * @param options the dtype and where it runs; see {@link QuantizeOptions}
+   */
+  constructor(layer: RecurrentLayer, options: QuantizeOptions) {
+    super(layer, options, `a quantized ${modelName(layer.spec)}`);
+  }
+
+  /**
+   * Runs the layer over a whole sequence from `options.h0` / `c0` (zeros when omitted): results shaped as the float
+   * layer's `forward`. `train: true` throws RnnError 'state'.
+   *
+   * @param input `[T, B, inputSize]` (`[B, T, inputSize]` batch-first) or unbatched `[T, inputSize]`
+   * @param options initial states and lengths
+   */
+  forward(input: Tensor, options: QuantizedForwardOptions = {}): LayerResult {
+    const engine = this.live();
+    const state = optionsObject("forward options", options);
+    knownKeys("forward", state, ["h0", "c0", "train", "lengths"]);
+    if (flag("train", state.train, false)) throw inferenceOnly("forward(input, { train: true })");
+    const s = this.spec;
+    const D = directions(s), P = outputSize(s), H = s.hiddenSize, LD = s.numLayers * D;
+    const rank = (input as Tensor)?.shape?.length;
+    if (rank !== 2 && rank !== 3) {
+      const form = `${s.batchFirst ? "[B, T, inputSize]" : "[T, B, inputSize]"} = [*, *, ${s.inputSize}] or unbatched [T, inputSize] = [*, ${s.inputSize}]`;
+      const { shape } = checkTensorData("input", input, form);
+      throw new RnnError("shape", `input has shape [${shape.join(", ")}] (rank ${rank}); it must be ${form}`);
+    }
+    const batched = rank === 3;
+    const x = checkTensor("input", input, batched ? [null, null, s.inputSize] : [null, s.inputSize], this.nanPolicy);
+    const T = batched && s.batchFirst ? x.shape[1] : x.shape[0];
+    const B = batched ? (s.batchFirst ? x.shape[0] : x.shape[1]) : 1;
+    if (T < 1 || B < 1) throw new RnnError("shape", `input has shape [${x.shape.join(", ")}]: need at least one timestep and one batch row`);
+    const stateShape = (n: number) => (batched ? [LD, B, n] : [LD, n]);
+    const h0 = state.h0 === undefined ? null : checkTensor("h0", state.h0, stateShape(P), this.nanPolicy).data;
+    let c0: Float32Array | null = null;
+    if (state.c0 !== undefined) {
+      if (s.kind !== "lstm") throw new RnnError("unexpected", `c0 is only for an LSTM; a ${s.kind.toUpperCase()} has no cell state`);
+      c0 = checkTensor("c0", state.c0, stateShape(H), this.nanPolicy).data;
+    }
+    const timeMajor = batched && s.batchFirst ? swapLeadingAxes(x.data, B, T, s.inputSize) : x.data;
+    const lengths = state.lengths === undefined ? null : checkLengths(state.lengths, T, B, batched);
+    const r = engine.forward(timeMajor, T, B, h0, c0, lengths);
+    const output = batched && s.batchFirst ? swapLeadingAxes(r.output, T, B, D * P) : r.output;
+    const result: LayerResult = {
+      output: { shape: batched ? (s.batchFirst ? [B, T, D * P] : [T, B, D * P]) : [T, D * P], data: output },
+      hN: { shape: stateShape(P), data: r.hN },
+    };
+    if (r.cN) result.cN = { shape: stateShape(H), data: r.cN };
+    return result;
+  }
+
+  /**
+   * Streaming, as the float layer's: runs `input` from the state the previous call ended in and keeps the new one.
+   *
+   * @param input one step or a chunk, shaped as for forward
+   * @param streamOptions `train: true` throws RnnError 'state'
+   */
+  stream(input: Tensor, streamOptions: { train?: boolean } = {}): LayerResult {
+    this.live();
+    const options = optionsObject("stream options", streamOptions);
+    knownKeys("stream", options, ["train"]);
+    if (flag("train", options.train, false)) throw inferenceOnly("stream(input, { train: true })");
+    if (this.spec.bidirectional) {
+      throw new RnnError("state", "stream() needs a unidirectional layer: the reverse direction of a bidirectional one starts from the end of the whole sequence");
+    }
+    const s = this.streamState;
+    const r = this.forward(input, s ? { h0: s.h0, c0: s.c0 } : {});
+    if (s && sameShape(s.h0, r.hN) && (!r.cN || (s.c0 && sameShape(s.c0, r.cN)))) {
+      s.h0.data.set(r.hN.data);
+      if (r.cN) s.c0!.data.set(r.cN.data);
+    } else {
+      this.streamState = { h0: copyTensor(r.hN), c0: r.cN && copyTensor(r.cN) };
+    }
+    return r;
+  }
+
+  /**
+   * Forgets the streaming state, or sets it to `initial` (checked on the next stream() call).
+   *
+   * @param initial `h0` (and `c0`) to continue from
+   */
+  resetState(initial?: LayerState): void {
+    this.live();
+    const state = initial === undefined ? undefined : optionsObject("resetState's state", initial);
+    if (state) knownKeys("resetState", state, ["h0", "c0"]);
+    if (state?.c0 && !state.h0) throw new RnnError("missing", "resetState needs h0 whenever c0 is given");
+    this.streamState = state?.h0 ? { h0: copyTensor(state.h0), c0: state.c0 && copyTensor(state.c0) } : null;
+  }
+
+  /** The state stream() will continue from, or null at the start. */
+  get state(): LayerState | null {
+    this.live();
+    const s = this.streamState;
+    return s ? { h0: copyTensor(s.h0), ...(s.c0 ? { c0: copyTensor(s.c0) } : {}) } : null;
+  }
+}
+
+/**
+ * An LSTMCell, GRUCell or RNNCell with quantized weights, made by {@link quantize}: one step `forward` as the float
+ * cell's, inference only.
+ */
+export class QuantizedCell extends QuantizedBase {
+  /**
+   * A quantized copy of `cell`; {@link quantize} calls it.
+   *
+   * @param cell the float cell whose current weights are quantized
+   * @param options the dtype and where it runs; see {@link QuantizeOptions}
+   */
+  constructor(cell: RecurrentCell, options: QuantizeOptions) {
+    super(cell, options, `a quantized ${modelName(cell.spec)}Cell`);
+  }
+
+  /**
+   * One step from `state` (zeros when omitted): the new h (and c for an LSTM cell), as the float cell's forward.
+   *
+   * @param input [B, inputSize], or [inputSize] unbatched
+   * @param state `h`, `c` to start from; `train: true` throws RnnError 'state'
+   */
+  forward(input: Tensor, state: {
+    /** Hidden state, [B, H] ([H] unbatched). */
+    h?: Tensor;
+    /** LSTM cell only: cell state, [B, H]. */
+    c?: Tensor;
+    /** Must be false or absent. */
+    train?: boolean;
+  } = {}): {
+    /** The new hidden state, [B, H]. */
+    h: Tensor;
+    /** LSTM cell only: the new cell state, [B, H]. */
+    c?: Tensor;
+  } {
+    const engine = this.live();
+    const given = optionsObject("forward options", state);
+    knownKeys("forward", given, ["h", "c", "train"]);
+    if (flag("train", given.train, false)) throw inferenceOnly("forward(input, { train: true })");
+    const s = this.spec;
+    const H = s.hiddenSize;
+    const rank = (input as Tensor)?.shape?.length;
+    if (rank !== 1 && rank !== 2) {
+      const form = `[B, inputSize] = [*, ${s.inputSize}] or unbatched [inputSize] = [${s.inputSize}]`;
+      const { shape } = checkTensorData("input", input, form);
+      throw new RnnError("shape", `input has shape [${shape.join(", ")}] (rank ${rank}); it must be ${form}`);
+    }
+    const batched = rank === 2;
+    const x = checkTensor("input", input, batched ? [null, s.inputSize] : [s.inputSize], this.nanPolicy);
+    const B = batched ? x.shape[0] : 1;
+    if (B < 1) throw new RnnError("shape", "input has no batch rows");
+    const shape = batched ? [B, H] : [H];
+    const h = given.h === undefined ? null : checkTensor("h", given.h, shape, this.nanPolicy).data;
+    let c: Float32Array | null = null;
+    if (given.c !== undefined) {
+      if (s.kind !== "lstm") throw new RnnError("unexpected", `c is only for an LSTMCell; a ${s.kind.toUpperCase()}Cell has no cell state`);
+      c = checkTensor("c", given.c, shape, this.nanPolicy).data;
+    }
+    const r = engine.forward(x.data, 1, B, h, c, null);
+    const out: { h: Tensor; c?: Tensor } = { h: { shape, data: r.hN } };
+    if (r.cN) out.c = { shape: [...shape], data: r.cN };
+    return out;
+  }
+}
+
+/**
+ * An inference-only copy of a trained layer or cell with quantized weights: each weight matrix quantized once per
+ * output row (symmetric, one float32 scale per row), the input and hidden state quantized per row at each product,
+ * integer products, then the float32 gate maths as the float layer's (docs/quantization.md: the scheme, its error
+ * against PyTorch's quantize_dynamic, and its speed). The layer given is not changed; dispose each separately.
+ *
+ * @param model an {@link LSTM}, {@link GRU} or {@link RNN} (or one from {@link fromTorch}), or a cell
+ * @param options `dtype` ('int8' or 'int12') and where it runs; see {@link QuantizeOptions}
+ * @returns a {@link QuantizedLayer} for a layer, a {@link QuantizedCell} for a cell
+ * @throws RnnError 'missing' without a dtype, 'unexpected' for an unknown option or value, 'disposed' for a disposed model
+ *
+ * @example
+ * ```ts
+ * await init();
+ * const gru = new GRU({ inputSize: 4, hiddenSize: 128, seed: 1 });
+ * const q = quantize(gru, { dtype: "int8" });
+ * const { output } = q.forward(tensor([50, 1, 4])); // as gru.forward's, within about 1%
+ * ```
+ */
+export function quantize(model: RecurrentLayer, options: QuantizeOptions): QuantizedLayer;
+export function quantize(model: RecurrentCell, options: QuantizeOptions): QuantizedCell;
+export function quantize(model: RecurrentLayer | RecurrentCell, options: QuantizeOptions): QuantizedLayer | QuantizedCell {
+  if (model instanceof RecurrentLayer) return new QuantizedLayer(model, options);
+  if (model instanceof RecurrentCell) return new QuantizedCell(model, options);
+  throw new RnnError("unexpected", `quantize takes an LSTM, GRU or RNN layer or cell, got ${describeValue(model)}`);
+}
