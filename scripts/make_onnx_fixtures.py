@@ -23,6 +23,10 @@ input/output order), and examples/onnx-lstm.onnx (the docs' example model). Grou
   torch/        nn.LSTM / nn.GRU / nn.RNN weights written as ONNX nodes (PyTorch's gate orders mapped to ONNX's by
                 hand, as the exporter maps them), expected outputs from PyTorch itself in float64 (variable lengths
                 through pack_padded_sequence): an oracle that is not ours, for gate order and the GRU's reset form.
+  exported/     whole models through torch.onnx.export (opset 14, dynamic batch and sequence axes): stacked,
+                bidirectional and batch-first LSTM/GRU/RNN with Linear heads, with and without initial states,
+                run at sizes other than the export's; expected outputs from PyTorch in float64. These graphs hold
+                the exporter's glue around the recurrent nodes (Shape, Gather, Unsqueeze, Concat, Transpose, ...).
 
 Deterministic: fixed seeds, CPU only. The whole set stays a few hundred KB.
 """
@@ -371,15 +375,85 @@ def torch_cases():
     return names, example
 
 
+def exported_cases():
+    import io
+    import warnings
+    import torch
+    names = []
+
+    class Net(torch.nn.Module):
+        def __init__(self, rnn, out_features, head=True, return_state=False):
+            super().__init__()
+            self.rnn = rnn
+            D = 2 if rnn.bidirectional else 1
+            self.head = torch.nn.Linear(D * rnn.hidden_size, out_features) if head else None
+            self.return_state = return_state
+
+        def forward(self, x, *state):
+            st = None if not state else (state if len(state) > 1 else state[0])
+            out, hn = self.rnn(x, st) if st is not None else self.rnn(x)
+            y = self.head(out) if self.head is not None else out
+            if not self.return_state:
+                return y
+            return (y, *hn) if isinstance(hn, tuple) else (y, hn)
+
+    def case(name, rnn, out_features, states, T, Bn, seed, head=True, return_state=False, export_T=5, export_B=2):
+        torch.manual_seed(seed)
+        net = Net(rnn, out_features, head, return_state).eval()
+        with torch.no_grad():
+            for p in net.parameters():
+                p.copy_(p * 1.0)
+        kind = type(rnn).__name__
+        L, D, H, I = rnn.num_layers, 2 if rnn.bidirectional else 1, rnn.hidden_size, rnn.input_size
+        bf = rnn.batch_first
+        shape = lambda t, b: (b, t, I) if bf else (t, b, I)
+        state_names = (["h0", "c0"] if kind == "LSTM" else ["h0"]) if states else []
+        args = (torch.randn(*shape(export_T, export_B)),) + tuple(torch.randn(L * D, export_B, H) for _ in state_names)
+        in_names = ["input"] + state_names
+        out_names = ["output"] + ((["h_n", "c_n"] if kind == "LSTM" else ["h_n"]) if return_state else [])
+        dyn = {"input": {0: "batch", 1: "seq"} if bf else {0: "seq", 1: "batch"}}
+        for n in state_names:
+            dyn[n] = {1: "batch"}
+        for n in out_names:
+            dyn[n] = ({0: "batch", 1: "seq"} if bf else {0: "seq", 1: "batch"}) if n == "output" else {1: "batch"}
+        f = io.BytesIO()
+        with warnings.catch_warnings():
+            warnings.simplefilter("ignore")
+            torch.onnx.export(net, args, f, input_names=in_names, output_names=out_names, dynamic_axes=dyn, opset_version=14)
+        model = onnx.load_from_string(f.getvalue())
+        x = torch.randn(*shape(T, Bn))
+        st = tuple(torch.randn(L * D, Bn, H) * 0.5 for _ in state_names)
+        net64 = Net(type(rnn)(I, H, num_layers=L, bidirectional=rnn.bidirectional, batch_first=bf,
+                              **({"nonlinearity": rnn.nonlinearity} if kind == "RNN" else {})), out_features, head, return_state)
+        net64.load_state_dict(net.state_dict())
+        net64 = net64.double().eval()
+        with torch.no_grad():
+            res = net64(x.double(), *(s.double() for s in st))
+        res = res if isinstance(res, tuple) else (res,)
+        feeds = [("input", x.numpy())] + [(n, s.numpy()) for n, s in zip(state_names, st)]
+        save("exported", name, model, feeds, [(n, r.numpy()) for n, r in zip(out_names, res)])
+        names.append(name)
+        return model
+
+    case("lstm_2layer_head", torch.nn.LSTM(3, 8, num_layers=2), 2, False, 7, 3, seed=31)
+    case("lstm_bidirectional_batch_first_states", torch.nn.LSTM(4, 6, bidirectional=True, batch_first=True), 3, True, 6, 4, seed=32, return_state=True)
+    case("gru_2layer_bidirectional_head", torch.nn.GRU(3, 5, num_layers=2, bidirectional=True), 1, False, 5, 2, seed=33)
+    case("gru_batch_first_states", torch.nn.GRU(2, 7, batch_first=True), 2, True, 4, 3, seed=34, return_state=True)
+    case("rnn_relu_2layer_bidirectional", torch.nn.RNN(3, 4, num_layers=2, bidirectional=True, nonlinearity="relu"), 2, False, 6, 2, seed=35)
+    case("rnn_tanh_no_head_states", torch.nn.RNN(3, 5, batch_first=True), 1, True, 5, 1, seed=36, head=False, return_state=True)
+    return names
+
+
 def main():
     np.random.seed(0)  # the RNN generators draw from numpy's global generator
     n1 = conformance()
     n2 = attributes()
     n3, example = torch_cases()
+    n4 = exported_cases()
     with open(os.path.join(ROOT, "examples", "onnx-lstm.onnx"), "wb") as f:
         f.write(example.SerializeToString())
     total = sum(os.path.getsize(os.path.join(dp, f)) for dp, _, fs in os.walk(OUT) for f in fs)
-    print(f"{len(n1)} conformance, {len(n2)} attribute and {len(n3)} PyTorch cases, {total} bytes under {os.path.relpath(OUT, ROOT)}")
+    print(f"{len(n1)} conformance, {len(n2)} attribute, {len(n3)} PyTorch and {len(n4)} exported cases, {total} bytes under {os.path.relpath(OUT, ROOT)}")
     print("conformance:", ", ".join(n1))
 
 

@@ -205,6 +205,7 @@ export function loadOnnx(bytes: Uint8Array | ArrayBuffer, options: FromOnnxOptio
       throw new RnnError("unexpected", `ONNX model imports opset ${op.version}; rnn-wasm/onnx reads opset 7 and later`);
     }
   }
+  const opset = model.opsets.find((op) => op.domain === "" || op.domain === "ai.onnx")?.version ?? 0;
   const initial = new Map<string, Value>();
   for (const t of g.initializers) initial.set(t.name, tensorValue(t, `initializer ${t.name}`));
   const overridable = new Set(g.inputs.filter((v) => initial.has(v.name)).map((v) => v.name));
@@ -225,7 +226,7 @@ export function loadOnnx(bytes: Uint8Array | ArrayBuffer, options: FromOnnxOptio
           throw new RnnError("format", `${what} reads ${name}, which no graph input, initializer or earlier node defines (nodes must be in topological order)`);
         }
       }
-      kernels.push(OPERATORS[node.opType](node, { what, constants, backend: { backend: o.backend, runtime: o.runtime, nanPolicy: o.nanPolicy }, onnxReference }));
+      kernels.push(OPERATORS[node.opType](node, { what, constants, backend: { backend: o.backend, runtime: o.runtime, nanPolicy: o.nanPolicy }, opset, onnxReference }));
       node.outputs.forEach((n) => n !== "" && defined.add(n));
     });
     for (const out of g.outputs) {

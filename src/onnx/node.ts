@@ -19,6 +19,8 @@ export interface NodeContext {
   constants: ReadonlyMap<string, Value>;
   /** The backend options given to fromOnnx, for the wasm layers a recurrent node builds. */
   backend: BackendOptions;
+  /** The model's opset of the default domain (operators that changed between opsets read both forms). */
+  opset: number;
   /** Tests only: run every recurrent node on the plain-TypeScript ONNX path, whatever its attributes. */
   onnxReference?: boolean;
 }

@@ -3,6 +3,8 @@
 //   conformance/  ONNX's own LSTM/GRU/RNN node tests (python3-onnx's generators, their numpy references)
 //   attributes/   every attribute and optional input, against the script's float64 numpy model of the spec
 //   torch/        PyTorch's nn.LSTM/GRU/RNN written as ONNX nodes, against PyTorch's float64 outputs
+//   exported/     whole models through torch.onnx.export (stacked, bidirectional, batch-first, Linear heads, dynamic
+//                 axes run at other sizes than the export's), against PyTorch's float64 outputs
 // Each case runs three ways: as fromOnnx chooses (the wasm layers when the attributes allow, else the TypeScript
 // ONNX path), with the layers' reference backend, and on the TypeScript ONNX path for every node; so both paths
 // are checked on every case they can run. Expected values are float64 results rounded to float32; our float32
@@ -14,7 +16,7 @@ import { loadOnnx } from "../../src/onnx/model.js";
 import { caseNames, loadCase } from "./fixtures.js";
 
 const TOL = 1e-5;
-const GROUPS = ["conformance", "attributes", "torch"];
+const GROUPS = ["conformance", "attributes", "torch", "exported"];
 const WAYS = [
   { way: "default (wasm layers where they fit)", options: {}, reference: false },
   { way: "layers' reference backend", options: { backend: "reference" as const }, reference: false },
@@ -28,6 +30,7 @@ beforeAll(async () => {
 describe.each(GROUPS)("ONNX fixtures: %s", (group) => {
   const names = caseNames(group);
   it("has its cases", () => expect(names.length).toBeGreaterThan(5));
+  // the conformance generators' outputs are stored under the names the graph gives them
   it.each(names)("%s", (name) => {
     const c = loadCase(group, name);
     for (const { way, options, reference } of WAYS) {

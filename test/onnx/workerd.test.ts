@@ -35,7 +35,7 @@ describe("rnn-wasm/onnx in workerd", () => {
       const t = v as { shape: number[]; data: Float32Array | Int32Array };
       return [k, { shape: t.shape, dtype: t.data instanceof Int32Array ? "int32" : "float32", data: Array.from(t.data) }];
     }));
-    const res = await fetch(base, { method: "POST", body: model, headers: { "x-feeds": JSON.stringify(body) } });
+    const res = await fetch(base, { method: "POST", body: model.slice().buffer, headers: { "x-feeds": JSON.stringify(body) } });
     return { status: res.status, json: await res.json() as Record<string, { shape: number[]; data: number[] }> & { error?: string } };
   };
 
