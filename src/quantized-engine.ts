@@ -80,6 +80,8 @@ function columns(w: Float32Array, rows: number, C: number, c0: number, n: number
 // The form: chosen once per runtime
 
 const choices = new WeakMap<Runtime, boolean>();
+/** How long relaxedQ8Wins times the two products: long enough for V8 to have optimized both. */
+const TIMING_MS = 15;
 
 /** V8's major version where the host says it (Node, Deno, Bun say; browsers and workerd do not): null if unknown. */
 function v8Major(): number | null {
@@ -92,8 +94,8 @@ function v8Major(): number | null {
  * dot-add, slower than Q16), never on V8 < 12 (V8 11.3, Node 20, computes the relaxed dot-add wrongly until the
  * function tiers up), and only if a first call of gemmQ8 on a small product gives the mirror's bits (which catches that
  * bug where the engine's version is unknown: it shows on the first call) and Q8 then times faster than Q16 on a
- * 512 x 256 matrix-vector product (it is on CPUs with AVX-VNNI; without, the issue measured it slower). Decided once per
- * runtime, in about a millisecond.
+ * 256 x 256 matrix-vector product once both are warm (it is on CPUs with AVX-VNNI; without, the issue measured it
+ * slower). Decided once per runtime, the first time int8 is asked for there, in about 20 ms.
  */
 export function relaxedQ8Wins(rt: Runtime): boolean {
   const known = choices.get(rt);
@@ -149,11 +151,11 @@ function q8SelfCheck(rt: Runtime): boolean {
   }
 }
 
-/** Times gemmQ16 and gemmQ8 on a 512 x 256 matrix-vector product: whether Q8 is faster by 10% or more (best of rounds). */
+/** Times gemmQ16 and gemmQ8 on a 256 x 256 matrix-vector product after a warm-up: whether Q8 is faster by 10% or more (best of rounds). */
 function q8Faster(rt: Runtime): boolean {
   const now = (globalThis as { performance?: { now(): number } }).performance;
   if (!now) return true;
-  const K = 256, G = 4, R = 128;
+  const K = 256, G = 4, R = 64;
   const q16 = quantMatrixLayout("q16", G, R, K), q8 = quantMatrixLayout("q8", G, R, K);
   const N = q16.N;
   const ptrs: number[] = [];
@@ -182,11 +184,15 @@ function q8Faster(rt: Runtime): boolean {
     };
     const time = (f: () => void) => {
       const t0 = now.now();
-      for (let i = 0; i < 8; i++) f();
+      for (let i = 0; i < 4; i++) f();
       return now.now() - t0;
     };
+    // Both run in turn for TIMING_MS, each timed in batches of 4 calls, and each keeps its best batch: V8 compiles wasm
+    // with a baseline compiler first and optimizes hot functions on a background thread, so early batches may pit
+    // optimized code against baseline code; over the window both reach their optimized code, and the best batch is it.
     let best16 = Infinity, best8 = Infinity;
-    for (let round = 0; round < 12; round++) {
+    const end = now.now() + TIMING_MS;
+    while (now.now() < end) {
       best16 = Math.min(best16, time(run16));
       best8 = Math.min(best8, time(run8));
     }
