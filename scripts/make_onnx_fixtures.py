@@ -6,8 +6,9 @@ Run from the repository root (Debian: `apt-get install python3-onnx python3-torc
     /usr/bin/python3 scripts/make_onnx_fixtures.py
 
 Writes test/fixtures/onnx/<group>/<case>.json, each {"model": base64 of the .onnx bytes, "inputs": {...},
-"outputs": {...}} with every tensor as {"dtype": "float32" | "int32", "shape": [...], "data": [...]} (in the graph's
-input/output order), and examples/onnx-lstm.onnx (the docs' example model). Groups:
+"outputs": {...}} with every tensor as {"dtype": "float32" | "int32" | "int64", "shape": [...], "data": ...} (in the
+graph's input/output order; float32 data as base64 of its little-endian bytes, int64 values as decimal strings,
+smaller integer and bool types as int32 numbers), and examples/onnx-lstm.onnx (the docs' example model). Groups:
 
   conformance/  every test_lstm_*, test_gru_*, test_rnn_*, test_simple_rnn_* node test of ONNX's own backend test
                 generators (onnx/backend/test/case/node/{lstm,gru,rnn}.py, shipped by python3-onnx; Debian does not
@@ -23,6 +24,9 @@ input/output order), and examples/onnx-lstm.onnx (the docs' example model). Grou
   torch/        nn.LSTM / nn.GRU / nn.RNN weights written as ONNX nodes (PyTorch's gate orders mapped to ONNX's by
                 hand, as the exporter maps them), expected outputs from PyTorch itself in float64 (variable lengths
                 through pack_padded_sequence): an oracle that is not ours, for gate order and the GRU's reset form.
+  glue/         ONNX's own node tests for the other operators rnn-wasm/onnx runs (add.py, slice.py, gather.py, ... of
+                the same generators), small ones only (at most 2048 values in all); the test lists the ones it is
+                expected to refuse (element types it does not read) and checks it refuses them with an RnnError.
   exported/     whole models through torch.onnx.export (opset 14, dynamic batch and sequence axes): stacked,
                 bidirectional and batch-first LSTM/GRU/RNN with Linear heads, with and without initial states,
                 run at sizes other than the export's; expected outputs from PyTorch in float64. These graphs hold
@@ -43,19 +47,16 @@ ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
 OUT = os.path.join(ROOT, "test", "fixtures", "onnx")
 
 
-def f32(v):
-    """A float32 in its shortest decimal form (parses back to the same float32)."""
-    return np.format_float_positional(v, unique=True, trim="-") if v == 0 or 1e-4 <= abs(v) < 1e8 \
-        else np.format_float_scientific(v, unique=True, trim="-")
-
-
 def tensor_json(a):
+    """float32 values as base64 of their little-endian bytes (half the size of decimal text); integers as numbers."""
     a = np.asarray(a)
-    if a.dtype in (np.int32, np.int64):
-        dtype, data = "int32", ",".join(str(int(v)) for v in a.reshape(-1))
+    if a.dtype in (np.int64, np.uint64):  # as strings: JSON numbers lose int64's low bits
+        dtype, data = "int64", "[" + ",".join(f'"{int(v)}"' for v in a.reshape(-1)) + "]"
+    elif a.dtype.kind in "iub":
+        dtype, data = "int32", "[" + ",".join(str(int(v)) for v in a.reshape(-1)) + "]"
     else:
-        dtype, data = "float32", ",".join(f32(v) for v in a.astype(np.float32).reshape(-1))
-    return f'{{"dtype":"{dtype}","shape":{json.dumps(list(a.shape))},"data":[{data}]}}'
+        dtype, data = "float32", '"' + base64.b64encode(a.astype("<f4").tobytes()).decode("ascii") + '"'
+    return f'{{"dtype":"{dtype}","shape":{json.dumps(list(a.shape))},"data":{data}}}'
 
 
 def save(group, name, model, inputs, outputs):
@@ -72,6 +73,35 @@ def save(group, name, model, inputs, outputs):
 
 # ---------------------------------------------------------------------------------------------------------------
 # conformance: ONNX's generators, run as ONNX's own backend test collection runs them
+
+GLUE_GENERATORS = ["add", "sub", "mul", "div", "pow", "matmul", "gemm", "transpose", "reshape", "flatten", "squeeze",
+                   "unsqueeze", "concat", "slice", "gather", "shape", "constant", "constantofshape", "cast", "identity",
+                   "dropout", "relu", "sigmoid", "tanh", "exp", "log", "sqrt", "neg", "abs", "leakyrelu", "elu",
+                   "hardsigmoid", "softplus", "softsign", "softmax", "logsoftmax"]
+
+
+def glue():
+    import importlib
+    import onnx.backend.test.case.node as node_cases
+    before = len(node_cases._NodeTestCases)
+    skipped = []
+    for m in GLUE_GENERATORS:
+        try:
+            importlib.import_module("onnx.backend.test.case.node." + m)
+        except Exception as e:  # a generator Debian 12's numpy no longer runs
+            skipped.append(f"{m} ({type(e).__name__})")
+    names = []
+    for c in node_cases._NodeTestCases[before:]:
+        (inputs, outputs), = c.data_sets
+        if c.name.endswith("_expanded") or sum(np.asarray(a).size for a in list(inputs) + list(outputs)) > 2048:
+            continue
+        if any(np.asarray(a).dtype.kind not in "fiub" for a in list(inputs) + list(outputs)):
+            continue  # strings, and so on: not tensors this importer reads
+        g = c.model.graph
+        save("glue", c.name, c.model, [(vi.name, a) for vi, a in zip(g.input, inputs)], [(vi.name, a) for vi, a in zip(g.output, outputs)])
+        names.append(c.name)
+    return names, skipped
+
 
 def conformance():
     # collect_testcases() would import every generator, and some no longer run on Debian 12's numpy (np.float):
@@ -291,8 +321,10 @@ def attributes():
     c("gru_lbr_bidirectional", "GRU", {"hidden_size": 6, "linear_before_reset": 1, "direction": "bidirectional"}, 5, 2, 4, h0=True, seed=17)
     c("lstm_only_y", "LSTM", {"hidden_size": 3}, 3, 2, 2, outputs=("Y",), seed=18)
     c("lstm_only_y_c", "LSTM", {"hidden_size": 3}, 3, 2, 2, outputs=("", "", "Y_c"), seed=19)
-    c("gru_wide_simd_tails", "GRU", {"hidden_size": 13, "direction": "bidirectional"}, 7, 5, 11, seq=[7, 6, 1, 3, 7], h0=True, seed=20)
-    c("lstm_wide_simd_tails", "LSTM", {"hidden_size": 17, "direction": "bidirectional"}, 6, 3, 10, seq=[2, 6, 5], h0=True, c0=True, seed=21)
+    c("gru_wide_simd_tails", "GRU", {"hidden_size": 13, "direction": "bidirectional"}, 7, 5, 11, seq=[7, 6, 1, 3, 7], h0=True, seed=20,
+      initializers=("W", "R", "B"))
+    c("lstm_wide_simd_tails", "LSTM", {"hidden_size": 17, "direction": "bidirectional"}, 6, 3, 10, seq=[2, 6, 5], h0=True, c0=True, seed=21,
+      initializers=("W", "R", "B"))
     return names
 
 
@@ -450,11 +482,13 @@ def main():
     n2 = attributes()
     n3, example = torch_cases()
     n4 = exported_cases()
+    n5, skipped = glue()
     with open(os.path.join(ROOT, "examples", "onnx-lstm.onnx"), "wb") as f:
         f.write(example.SerializeToString())
     total = sum(os.path.getsize(os.path.join(dp, f)) for dp, _, fs in os.walk(OUT) for f in fs)
     print(f"{len(n1)} conformance, {len(n2)} attribute, {len(n3)} PyTorch and {len(n4)} exported cases, {total} bytes under {os.path.relpath(OUT, ROOT)}")
     print("conformance:", ", ".join(n1))
+    print(f"glue: {len(n5)} node tests; generators skipped: {', '.join(skipped) or 'none'}")
 
 
 if __name__ == "__main__":

@@ -80,15 +80,16 @@ function broadcastIndex(shape: readonly number[], out: readonly number[]): Int32
   return idx;
 }
 
-function binary(f: (a: number, b: number) => number, intF: (a: number, b: number) => number = f): (node: NodeMsg, ctx: NodeContext) => Kernel {
+/** Elementwise with broadcasting; `mixed`: B may be of another type than A (Pow), the result has A's. */
+function binary(f: (a: number, b: number) => number, intF: (a: number, b: number) => number = f, mixed = false): (node: NodeMsg, ctx: NodeContext) => Kernel {
   return (node, ctx) => {
     new Attributes(node, ctx.what, []);
     return kernel((inputs) => {
       const a = need(inputs, 0, "A", ctx.what), b = need(inputs, 1, "B", ctx.what);
-      if (a.kind !== b.kind) throw new RnnError("dtype", `${ctx.what}: A and B must have the same element type (one is float, the other integer)`);
+      if (a.kind !== b.kind && !mixed) throw new RnnError("dtype", `${ctx.what}: A and B must have the same element type (one is float, the other integer)`);
       const shape = broadcastShape(a.shape, b.shape, ctx.what);
       const out = emptyLike(a.kind, shape);
-      const g = a.kind === "float" ? f : intF;
+      const g = a.kind === "float" ? f : b.kind === "float" ? (x: number, y: number) => Math.trunc(f(x, y)) : intF;
       const same = (s: number[]) => s.length === shape.length && s.every((d, k) => d === shape[k]);
       if (same(a.shape) && same(b.shape)) {
         for (let i = 0; i < out.data.length; i++) out.data[i] = g(a.data[i], b.data[i]);
@@ -381,6 +382,7 @@ function cast(node: NodeMsg, ctx: NodeContext): Kernel {
   if (!FLOAT_TYPES.has(to) && !INT_TYPES.has(to)) throw new RnnError("dtype", `${ctx.what}: Cast to type ${to} is not supported (float and integer types are)`);
   return kernel((inputs) => {
     const x = need(inputs, 0, "input", ctx.what);
+    if (to === DT.FLOAT16 || to === DT.BFLOAT16) return [floatValue([...x.shape], Float32Array.from(x.data, to === DT.FLOAT16 ? roundHalf : roundBfloat16))];
     if (FLOAT_TYPES.has(to)) return [floatValue([...x.shape], Float32Array.from(x.data))];
     return [intValue([...x.shape], Float64Array.from(x.data, (v) => (to === DT.BOOL ? (v !== 0 ? 1 : 0) : Math.trunc(v))))];
   });
@@ -421,18 +423,45 @@ function flatten(node: NodeMsg, ctx: NodeContext): Kernel {
   });
 }
 
-/** Identity, and Dropout at inference (its optional mask output all true). */
+/** Identity, and Dropout at inference (its optional mask output all true; training mode with a ratio is refused). */
 function identity(known: string[]): (node: NodeMsg, ctx: NodeContext) => Kernel {
   return (node, ctx) => {
     new Attributes(node, ctx.what, known);
     return kernel((inputs) => {
       const x = need(inputs, 0, "input", ctx.what);
+      const ratio = inputs[1]?.data[0] ?? 0.5, training = (inputs[2]?.data[0] ?? 0) !== 0;
+      if (training && ratio !== 0) throw new RnnError("unexpected", `${ctx.what}: Dropout in training mode (a random mask) is not run; rnn-wasm/onnx runs inference graphs`);
       return [x, intValue([...x.shape], new Float64Array(x.data.length).fill(1))];
     });
   };
 }
 
 const sigmoid = (x: number) => 1 / (1 + Math.exp(-x));
+
+const f32 = new Float32Array(1);
+const u32 = new Uint32Array(f32.buffer);
+
+/** x rounded to the nearest bfloat16 (ties to even), as a float32. */
+function roundBfloat16(x: number): number {
+  f32[0] = x;
+  if (Number.isNaN(f32[0])) return NaN;
+  const bits = u32[0];
+  u32[0] = ((bits + 0x7fff + ((bits >>> 16) & 1)) >>> 16) << 16;
+  return f32[0];
+}
+
+/** x rounded to the nearest IEEE half (ties to even; overflow to Infinity, subnormals kept). */
+function roundHalf(x: number): number {
+  if (!Number.isFinite(x) || x === 0) return x;
+  const a = Math.abs(x);
+  if (a >= 65520) return Math.sign(x) * Infinity;
+  const e = Math.max(Math.floor(Math.log2(a)), -14);
+  const ulp = 2 ** (e - 10);
+  let q = a / ulp;
+  const r = Math.round(q);
+  q = Math.abs(q - Math.trunc(q) - 0.5) < 1e-12 ? (Math.trunc(q) % 2 === 0 ? Math.trunc(q) : Math.trunc(q) + 1) : r;
+  return Math.sign(x) * q * ulp;
+}
 
 export const GLUE_OPERATORS: Record<string, (node: NodeMsg, ctx: NodeContext) => Kernel> = {
   Add: binary((a, b) => a + b),
@@ -442,7 +471,7 @@ export const GLUE_OPERATORS: Record<string, (node: NodeMsg, ctx: NodeContext) =>
     if (b === 0) throw new RnnError("shape", "integer division by zero in a Div node");
     return Math.trunc(a / b);
   }),
-  Pow: binary((a, b) => a ** b),
+  Pow: binary((a, b) => a ** b, (a, b) => a ** b, true),
   MatMul: (node, ctx) => {
     new Attributes(node, ctx.what, []);
     return kernel((inputs) => [matmul(need(inputs, 0, "A", ctx.what), need(inputs, 1, "B", ctx.what), ctx.what)]);

@@ -24,8 +24,8 @@ export interface FromOnnxOptions {
 export interface IntTensor {
   /** Sizes of the axes, outermost first. */
   shape: number[];
-  /** The values, row-major. */
-  data: Int32Array;
+  /** The values, row-major (BigInt64Array for INT64 values beyond int32; read as numbers, exact to 2^53). */
+  data: Int32Array | BigInt64Array;
 }
 
 /** A graph input or output as the file declares it. */
@@ -141,8 +141,8 @@ export class OnnxModel {
 function feedValue(info: ValueInfoMsg, feed: Tensor | IntTensor): Value {
   const name = info.name;
   const data = (feed as { data?: unknown })?.data;
-  const isInt = data instanceof Int32Array;
-  // an Int32Array feed is checked as a Float32Array of its length would be (shape, sizes)
+  const isInt = data instanceof Int32Array || data instanceof BigInt64Array;
+  // an integer feed is checked as a Float32Array of its length would be (shape, sizes)
   const t = checkTensorData(name, isInt ? { shape: (feed as IntTensor).shape, data: new Float32Array((data as Int32Array).length) } : feed);
   if (info.dims) {
     const dims = info.dims;
@@ -153,7 +153,7 @@ function feedValue(info: ValueInfoMsg, feed: Tensor | IntTensor): Value {
   }
   if (INT_TYPES.has(info.elemType)) {
     const src = isInt ? (feed as IntTensor).data : t.data;
-    const out = Float64Array.from(src);
+    const out = Float64Array.from(src as ArrayLike<number>, Number);
     if (!isInt && !out.every((v) => Number.isInteger(v))) {
       throw new RnnError("dtype", `feed ${name} is an integer input (${DT_NAMES[info.elemType]}); its float32 values must be whole numbers`);
     }
@@ -162,7 +162,7 @@ function feedValue(info: ValueInfoMsg, feed: Tensor | IntTensor): Value {
   if (info.elemType !== 0 && !FLOAT_TYPES.has(info.elemType)) {
     throw new RnnError("dtype", `graph input ${name} has element type ${DT_NAMES[info.elemType] ?? info.elemType}, which rnn-wasm/onnx does not feed`);
   }
-  if (isInt) throw new RnnError("dtype", `feed ${name} is a float input (${DT_NAMES[info.elemType] ?? "FLOAT"}); give a Float32Array, not an Int32Array`);
+  if (isInt) throw new RnnError("dtype", `feed ${name} is a float input (${DT_NAMES[info.elemType] ?? "FLOAT"}); give a Float32Array, not integers`);
   return floatValue([...t.shape], t.data);
 }
 
@@ -200,11 +200,6 @@ export function loadOnnx(bytes: Uint8Array | ArrayBuffer, options: FromOnnxOptio
   }
   const model = readModel(bytes instanceof Uint8Array ? bytes : new Uint8Array(bytes));
   const g = model.graph;
-  for (const op of model.opsets) {
-    if ((op.domain === "" || op.domain === "ai.onnx") && op.version > 0 && op.version < 7) {
-      throw new RnnError("unexpected", `ONNX model imports opset ${op.version}; rnn-wasm/onnx reads opset 7 and later`);
-    }
-  }
   const opset = model.opsets.find((op) => op.domain === "" || op.domain === "ai.onnx")?.version ?? 0;
   const initial = new Map<string, Value>();
   for (const t of g.initializers) initial.set(t.name, tensorValue(t, `initializer ${t.name}`));
