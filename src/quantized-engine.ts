@@ -118,7 +118,7 @@ function probeValues(n: number, seed: number): Float32Array {
 }
 
 /** gemmQ8 (this build's) on a 1 x 40 by 40 x 16 product against the mirror's bits. */
-function q8SelfCheck(rt: Runtime): boolean {
+export function q8SelfCheck(rt: Runtime): boolean {
   const K = 40, N = 16;
   const W = probeValues(N * K, 7), x = probeValues(K, 11);
   const L = quantMatrixLayout("q8", 1, N, K);

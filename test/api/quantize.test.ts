@@ -16,6 +16,7 @@ import {
   type Tensor,
 } from "../../src/index.js";
 import { createLayer } from "./helpers.js";
+import { q8SelfCheck } from "../../src/quantized-engine.js";
 import { randomTensor, rng } from "../helpers/random.js";
 import { runtimeFor, TEST_BUILDS } from "../helpers/runtimes.js";
 
@@ -75,8 +76,11 @@ describe("quantize(): quantized layers against their float layers, both backends
     const scale = maxAbs(want.output.data);
     for (const dtype of ["int8", "int12"] as const) {
       const got: Record<string, ReturnType<typeof f.forward>> = {};
+      let form: "q16" | "q8" | undefined;
       for (const backend of ["wasm", "reference"] as const) {
-        const q = quantize(f, { dtype, backend });
+        // the reference runs the form 'auto' chose for the wasm one (Q8 on a relaxed-SIMD engine where it wins)
+        const q = quantize(f, { dtype, backend, form });
+        form ??= q.form;
         expect(q.backend).toBe(backend);
         got[backend] = q.forward(x, opts);
         expect(shapes(got[backend])).toEqual(shapes(want));
@@ -164,6 +168,14 @@ describe("quantized layers on every build and form: wasm against the reference e
       r.dispose();
     }
     expect(rt.blocksInUse).toBe(0);
+  });
+
+  it("the Q8 self-check: a first call of gemmQ8 fails it on V8 < 12's relaxed build only (the baseline compiler's bug)", async () => {
+    for (const build of TEST_BUILDS) {
+      const rt = await runtimeFor(build); // fresh: its gemmQ8 never ran
+      expect(q8SelfCheck(rt), build).toBe(build !== "relaxed" || RELAXED_DOT_SOUND);
+      expect(rt.blocksInUse).toBe(0);
+    }
   });
 
   it("'auto' picks Q16 on the simd and scalar builds, and on the relaxed build where V8 < 12", async () => {
