@@ -1,6 +1,9 @@
 // test/package/cli.test.ts: the command line as a user installs it. `npm pack` of the library and of the CLI package
 // (cli/, rnn-wasm-cli), both tarballs installed into an empty app, then the `rnn-wasm` command the CLI's tarball
-// provides runs its demo on the data its tarball ships. The CLI's dependencies come from npm's cache or registry.
+// provides runs its demo on the data its tarball ships, and serves its demo model over HTTP (its worker threads load
+// their files from the installed packages, which a run from the repository cannot show). The CLI's dependencies come from npm's cache or registry.
+import { spawn } from "node:child_process";
+import { once } from "node:events";
 import { existsSync, mkdirSync, readdirSync, readFileSync, rmSync, writeFileSync } from "node:fs";
 import { join } from "node:path";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
@@ -61,4 +64,32 @@ describe("the packed CLI, installed with the packed library into an empty app", 
     expect(demo.stdout).toMatch(/^ {2}reference .* agrees$/m);
     expect(demo.stdout).toContain("node_modules/rnn-wasm-cli/data/lstm-demo.safetensors");
   }, 120_000);
+
+  it("`rnn-wasm serve` starts from the installed tarballs, answers a prediction, and exits 0 on SIGTERM", async () => {
+    const bin = join(app, "node_modules/.bin", process.platform === "win32" ? "rnn-wasm.cmd" : "rnn-wasm");
+    const model = join(app, "node_modules/rnn-wasm-cli/data/lstm-demo.safetensors"); // LSTM 64 -> 256
+    const server = spawn(bin, ["serve", "--model", model, "--port", "0", "--threads", "1", "--log-level", "warn"], { cwd: app, stdio: ["ignore", "pipe", "pipe"] });
+    let stdout = "", stderr = "";
+    server.stdout.setEncoding("utf8").on("data", (d: string) => (stdout += d));
+    server.stderr.setEncoding("utf8").on("data", (d: string) => (stderr += d));
+    const exited = once(server, "exit");
+    try {
+      const url = await new Promise<string>((resolve, reject) => {
+        server.stdout.on("data", () => {
+          const m = /http:\/\/[\d.]+:\d+/.exec(stdout);
+          if (m) resolve(m[0]);
+        });
+        server.on("exit", (code) => reject(new Error(`serve exited ${code} before listening\n${stdout}\n${stderr}`)));
+      });
+      const input = Array.from({ length: 3 }, (_, t) => Array.from({ length: 64 }, (_, i) => Math.sin(t + i)));
+      const r = await fetch(`${url}/v1/predict`, { method: "POST", headers: { "content-type": "application/json" }, body: JSON.stringify({ input }) });
+      const body = (await r.json()) as { output: number[][] };
+      expect(r.status, JSON.stringify(body)).toBe(200);
+      expect(body.output.map((row) => row.length)).toEqual([256, 256, 256]);
+    } finally {
+      server.kill("SIGTERM");
+    }
+    const [code] = await exited;
+    expect(code, `${stdout}\n${stderr}`).toBe(0);
+  }, 60_000);
 });
