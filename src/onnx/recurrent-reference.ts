@@ -1,6 +1,6 @@
 // src/onnx/recurrent-reference.ts: ONNX's LSTM, GRU and RNN operators in plain TypeScript, with every attribute:
 // the path for what the wasm layers do not compute (activations other than the defaults, clip, input_forget,
-// peepholes, a reverse-only direction, rows of length 0). Slower than the wasm path (scalar loops, one row at a
+// peepholes, rows of length 0). Slower than the wasm path (scalar loops, one row at a
 // time), and exact in the spec's terms. Gate orders as ONNX: LSTM i, o, f, c; GRU z, r, h; per direction d
 // (forward, then reverse for bidirectional), with Wb = B[d, 0:G*H] and Rb = B[d, G*H:2*G*H]:
 //   RNN   h_t = f(clip(W x_t + Wb + R h + Rb))

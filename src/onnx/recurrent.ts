@@ -6,7 +6,8 @@
 // The operator validates the attributes once, when the model loads, and each call's tensors; then one of two paths
 // runs it (chosen per call, both give the spec's results):
 //   - wasm: when the attributes are ones our layers compute (default activations, or Relu for an RNN; no clip, no
-//     input_forget, no nonzero peepholes; forward or bidirectional; every row at least one step long), the weights
+//     input_forget, no nonzero peepholes; every row at least one step long; direction "reverse" runs the forward
+//     layer on each row's steps reversed, and reverses its outputs back), the weights
 //     are reordered into PyTorch's gate order (Wb -> bias_ih, Rb -> bias_hh; linear_before_reset 1 -> the GRU's
 //     reset-after form, 0 -> reset-before) and an LSTM/GRU/RNN layer runs the sequence (batchFirst for layout 1).
 //     A node whose W, R and B are initializers builds its layer once; otherwise one per call, freed after it;
@@ -135,7 +136,7 @@ export function recurrentKernel(kind: Kind, node: NodeMsg, ctx: NodeContext): Ke
   const names = activations.map((list) => list.map((a) => a.name.toLowerCase()).join(","));
   const defaults = DEFAULT_ACTIVATIONS[kind].map((n) => n.toLowerCase()).join(",");
   const nonlinearity = kind === "rnn" && names.every((n) => n === "relu") ? "relu" : "tanh";
-  const attrsFit = clip === null && !inputForget && direction !== "reverse" && (names.every((n) => n === defaults) || nonlinearity === "relu");
+  const attrsFit = clip === null && !inputForget && (names.every((n) => n === defaults) || nonlinearity === "relu");
   const constantWeights = [1, 2, 3].every((k) => !node.inputs[k] || ctx.constants.has(node.inputs[k]));
   let cached: RecurrentLayer | null = null;
   let disposed = false;
@@ -201,13 +202,17 @@ export function recurrentKernel(kind: Kind, node: NodeMsg, ctx: NodeContext): Ke
       }
       try {
         const h0 = states(h0v), c0 = states(c0v);
-        const r = layer.forward({ shape: [...X.shape], data: X.data as Float32Array }, {
+        // direction "reverse": the forward layer over each row's steps in reverse order, its outputs put back
+        const reverse = direction === "reverse";
+        const x = reverse ? reverseSteps(X.data as Float32Array, T, B, I, lengths, layout === 1) : (X.data as Float32Array);
+        const r = layer.forward({ shape: [...X.shape], data: x }, {
           ...(h0 ? { h0: { shape: [D, B, H], data: h0 } } : {}),
           ...(c0 ? { c0: { shape: [D, B, H], data: c0 } } : {}),
           ...(lengths ? { lengths } : {}),
         });
+        const out = reverse ? reverseSteps(r.output.data, T, B, H, lengths, layout === 1) : r.output.data;
         // layer output: [T, B, D*H] (layout 1: [B, T, D*H], which is ONNX's [B, T, D, H] already)
-        const Y = layout === 0 ? floatValue([T, D, B, H], D === 1 ? r.output.data : swap12(r.output.data, T, B, D, H)) : floatValue([B, T, D, H], r.output.data);
+        const Y = layout === 0 ? floatValue([T, D, B, H], D === 1 ? out : swap12(out, T, B, D, H)) : floatValue([B, T, D, H], out);
         return [Y, Ystate(r.hN.data), kind === "lstm" ? Ystate(r.cN!.data) : null];
       } finally {
         if (!constantWeights) layer.dispose();
@@ -219,6 +224,20 @@ export function recurrentKernel(kind: Kind, node: NodeMsg, ctx: NodeContext): Ke
       cached = null;
     },
   };
+}
+
+/**
+ * Each row's first lengths[b] steps in reverse order (steps past them copied as they are): x (T,B,F), or (B,T,F)
+ * when batchFirst. Its own inverse.
+ */
+function reverseSteps(x: Float32Array, T: number, B: number, F: number, lengths: Int32Array | null, batchFirst: boolean): Float32Array {
+  const out = x.slice();
+  const at = (t: number, b: number) => (batchFirst ? b * T + t : t * B + b) * F;
+  for (let b = 0; b < B; b++) {
+    const L = lengths ? lengths[b] : T;
+    for (let t = 0; t < L; t++) out.set(x.subarray(at(L - 1 - t, b), at(L - 1 - t, b) + F), at(t, b));
+  }
+  return out;
 }
 
 /** (T, D, B, H) -> (B, T, D, H). */
