@@ -21,8 +21,13 @@ function makeLike(kind: Value["kind"], shape: number[], data: ArrayLike<number>)
   return kind === "float" ? floatValue(shape, Float32Array.from(data)) : intValue(shape, Float64Array.from(data));
 }
 
+/** Most values one tensor of a glue operator may hold (a hostile shape must not take the process down). */
+const MAX_VALUES = 2 ** 28;
+
 function emptyLike(kind: Value["kind"], shape: number[]): Value {
-  return kind === "float" ? floatValue(shape, new Float32Array(numel(shape))) : intValue(shape, new Float64Array(numel(shape)));
+  const n = numel(shape);
+  if (!(n <= MAX_VALUES)) throw new RnnError("memory", `a tensor of shape ${shapeText(shape)} would hold ${n} values, more than rnn-wasm/onnx allocates for one (${MAX_VALUES})`);
+  return kind === "float" ? floatValue(shape, new Float32Array(n)) : intValue(shape, new Float64Array(n));
 }
 
 /** Row-major strides of a shape. */

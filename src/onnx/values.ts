@@ -55,11 +55,17 @@ export function tensorValue(t: TensorMsg, what: string): Value {
   const n = numel(t.dims);
   const shape = [...t.dims];
   const dt = t.dataType;
+  // every size is checked against the data the file holds before anything is allocated, so dims cannot make us
+  // allocate more than the file's own size implies
   if (FLOAT_TYPES.has(dt)) {
+    const size = dt === DT.FLOAT ? 4 : dt === DT.DOUBLE ? 8 : 2;
+    const v = t.raw ? rawView(t, what, n, size) : null;
+    if (!t.raw) {
+      const [field, have] = dt === DT.FLOAT ? ["float_data", t.floatData.length] : dt === DT.DOUBLE ? ["double_data", t.doubleData.length] : ["int32_data", t.int32Data.length];
+      count(what, have, n, field);
+    }
     const out = new Float32Array(n);
-    if (t.raw) {
-      const size = dt === DT.FLOAT ? 4 : dt === DT.DOUBLE ? 8 : 2;
-      const v = rawView(t, what, n, size);
+    if (v) {
       for (let k = 0; k < n; k++) {
         out[k] = dt === DT.FLOAT ? v.getFloat32(4 * k, true)
           : dt === DT.DOUBLE ? v.getFloat64(8 * k, true)
@@ -67,13 +73,10 @@ export function tensorValue(t: TensorMsg, what: string): Value {
           : new Float32Array(new Uint32Array([v.getUint16(2 * k, true) << 16]).buffer)[0];
       }
     } else if (dt === DT.FLOAT) {
-      count(what, t.floatData.length, n, "float_data");
       out.set(t.floatData);
     } else if (dt === DT.DOUBLE) {
-      count(what, t.doubleData.length, n, "double_data");
       out.set(t.doubleData);
     } else {
-      count(what, t.int32Data.length, n, "int32_data");
       for (let k = 0; k < n; k++) {
         const bits = t.int32Data[k] & 0xffff;
         out[k] = dt === DT.FLOAT16 ? half(bits) : new Float32Array(new Uint32Array([bits << 16]).buffer)[0];
@@ -82,10 +85,12 @@ export function tensorValue(t: TensorMsg, what: string): Value {
     return floatValue(shape, out);
   }
   if (INT_TYPES.has(dt)) {
+    const size = { [DT.UINT8]: 1, [DT.INT8]: 1, [DT.BOOL]: 1, [DT.UINT16]: 2, [DT.INT16]: 2, [DT.INT32]: 4, [DT.UINT32]: 4, [DT.INT64]: 8, [DT.UINT64]: 8 }[dt]!;
+    const [field, data] = dt === DT.INT64 ? ["int64_data", t.int64Data] : dt === DT.UINT32 || dt === DT.UINT64 ? ["uint64_data", t.uint64Data] : ["int32_data", t.int32Data];
+    const v = t.raw ? rawView(t, what, n, size) : null;
+    if (!t.raw) count(what, data.length, n, field);
     const out = new Float64Array(n);
-    if (t.raw) {
-      const size = { [DT.UINT8]: 1, [DT.INT8]: 1, [DT.BOOL]: 1, [DT.UINT16]: 2, [DT.INT16]: 2, [DT.INT32]: 4, [DT.UINT32]: 4, [DT.INT64]: 8, [DT.UINT64]: 8 }[dt]!;
-      const v = rawView(t, what, n, size);
+    if (v) {
       for (let k = 0; k < n; k++) {
         switch (dt) {
           case DT.UINT8: case DT.BOOL: out[k] = v.getUint8(k); break;
@@ -99,8 +104,6 @@ export function tensorValue(t: TensorMsg, what: string): Value {
         }
       }
     } else {
-      const [field, data] = dt === DT.INT64 ? ["int64_data", t.int64Data] : dt === DT.UINT32 || dt === DT.UINT64 ? ["uint64_data", t.uint64Data] : ["int32_data", t.int32Data];
-      count(what, data.length, n, field);
       out.set(data);
     }
     return intValue(shape, out);

@@ -88,6 +88,8 @@ describe("malformed files", () => {
     const spec = lstmNode();
     spec.initializers![0] = { name: "W", dims: [1, 8, 3], raw: new Uint8Array(20) };
     expect(thrown(() => fromOnnx(writeModel(spec))).message).toMatch(/initializer W: raw_data holds 20 bytes, but FLOAT \[1, 8, 3\] needs 96/);
+    spec.initializers![0] = { name: "W", dims: [1 << 30, 1 << 20], floats: [1, 2] }; // checked before any allocation
+    expect(thrown(() => fromOnnx(writeModel(spec))).message).toMatch(/initializer W: float_data holds 2 values, but its dims need 1125899906842624/);
     spec.initializers![0] = { name: "W", dims: [1, 8, 3], external: true };
     expect(thrown(() => fromOnnx(writeModel(spec))).message).toMatch(/initializer W keeps its data in an external file/);
   });
@@ -100,6 +102,17 @@ describe("graphs rnn-wasm/onnx does not run", () => {
     const e = thrown(() => fromOnnx(writeModel(spec)));
     expect(e.code).toBe("unexpected");
     expect(e.message).toMatch(/not supported by rnn-wasm\/onnx: node "foo_1" \(Foo\), node #2 \(Bar\) in domain com.example/);
+  });
+
+  it("a shape computed in the graph that would need more memory than one tensor may take: RnnError('memory')", () => {
+    const m = fromOnnx(writeModel({
+      nodes: [{ op: "ConstantOfShape", name: "huge", inputs: ["shape"], outputs: ["Z"] }],
+      inputs: [{ name: "shape", elemType: 7, dims: [2] }],
+      outputs: [{ name: "Z" }],
+    }));
+    expect(thrown(() => m.run({ shape: { shape: [2], data: Int32Array.of(1 << 20, 1 << 20) } })).code).toBe("memory");
+    expect(m.run({ shape: { shape: [2], data: Int32Array.of(2, 3) } }).Z.shape).toEqual([2, 3]);
+    m.dispose();
   });
 
   it("a node reading a value nothing defines, an output nothing computes: RnnError('format')", () => {
