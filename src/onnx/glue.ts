@@ -153,7 +153,7 @@ function matmul(a: Value, b: Value, what: string): Value {
   const batch = broadcastShape(as.slice(0, -2), bs.slice(0, -2), what);
   const ia = broadcastIndex(as.slice(0, -2), batch), ib = broadcastIndex(bs.slice(0, -2), batch);
   const nb = numel(batch);
-  const out = new Float32Array(nb * M * N);
+  const out = emptyLike("float", [nb, M, N]).data as Float32Array;
   const row = new Float64Array(N);
   for (let p = 0; p < nb; p++) {
     const A = ia[p] * M * K, B = ib[p] * K * N;
