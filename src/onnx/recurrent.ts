@@ -132,7 +132,7 @@ export function recurrentKernel(kind: Kind, node: NodeMsg, ctx: NodeContext): Ke
   }
   if (node.outputs.length > (kind === "lstm" ? 3 : 2)) throw new RnnError("format", `${what}: has ${node.outputs.length} outputs; ${node.opType} has ${kind === "lstm" ? "Y, Y_h and Y_c" : "Y and Y_h"}`);
 
-  // the wasm layers compute the defaults (and an RNN's Relu) with no clip, no input_forget, forward or both ways
+  // the wasm layers compute the default activations (and an RNN's Relu) with no clip and no input_forget, in any direction
   const names = activations.map((list) => list.map((a) => a.name.toLowerCase()).join(","));
   const defaults = DEFAULT_ACTIVATIONS[kind].map((n) => n.toLowerCase()).join(",");
   const nonlinearity = kind === "rnn" && names.every((n) => n === "relu") ? "relu" : "tanh";
