@@ -267,7 +267,7 @@ describe("inspect errors", () => {
     const length = Buffer.alloc(8);
     length.writeBigUInt64LE(BigInt(text.length));
     writeFileSync(path, Buffer.concat([length, text, Buffer.alloc(8)]));
-    expectFailure(await cliInProcess(["inspect", path]), 1, /tensor "steps" has dtype I64; only F32, F16, BF16 and F64 can be read/);
+    expectFailure(await cliInProcess(["inspect", path]), 1, /tensor "steps" has dtype I64; only F32, F16, BF16, F64, I8 and I16 can be read/);
   });
 
   it("no model argument, an unknown option (exit 2)", async () => {

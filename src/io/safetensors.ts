@@ -9,10 +9,20 @@
 import { RnnError } from "../errors.js";
 import { numel, type Tensor } from "../tensor.js";
 
-/** What a safetensors file holds: float32 tensors by name, and the string metadata of `__metadata__`. */
+/** An integer tensor as a safetensors file stores it: I8 as Int8Array, I16 as Int16Array (quantized weights). */
+export interface IntTensor {
+  /** Dimensions, row-major. */
+  shape: number[];
+  /** The values: Int8Array for dtype I8, Int16Array for I16. */
+  data: Int8Array | Int16Array;
+}
+
+/** What a safetensors file holds: float32 tensors by name, integer tensors by name, and the string metadata of `__metadata__`. */
 export interface SafetensorsFile {
-  /** Every tensor of the file by its name in the header, converted to float32. */
+  /** Every floating-point tensor of the file (F32, F16, BF16, F64) by its name in the header, converted to float32. */
   tensors: Record<string, Tensor>;
+  /** Every I8 and I16 tensor of the file by its name, as Int8Array / Int16Array (`{}` when the file has none). */
+  integers: Record<string, IntTensor>;
   /** The strings of the header's `__metadata__` (`{}` when the file has none). */
   metadata: Record<string, string>;
 }
@@ -26,8 +36,8 @@ interface Entry {
   end: number;
 }
 
-/** Bytes per element of the dtypes we convert to float32. */
-const DTYPE_BYTES = { F32: 4, F16: 2, BF16: 2, F64: 8 } as const;
+/** Bytes per element of the dtypes we read: the floats (converted to float32) and the integers (kept as they are). */
+const DTYPE_BYTES = { F32: 4, F16: 2, BF16: 2, F64: 8, I8: 1, I16: 2 } as const;
 type ReadableDtype = keyof typeof DTYPE_BYTES;
 
 /** Same bound as the official Rust reader: a larger header is a corrupt length, not a real model. */
@@ -47,15 +57,16 @@ const isPlainObject = (v: unknown): v is Record<string, unknown> =>
 const isCount = (v: unknown): v is number => Number.isSafeInteger(v) && (v as number) >= 0;
 
 /**
- * Reads a safetensors file into float32 tensors.
+ * Reads a safetensors file into float32 tensors (and integer ones).
  *
  * Reads dtypes F32, F16 and BF16 exactly (F16 subnormals, infinities and NaN payloads included), and F64 rounded
- * to the nearest float32 (values beyond the float32 range become ±Infinity). Every returned `data` is a fresh
+ * to the nearest float32 (values beyond the float32 range become ±Infinity), into `tensors`; I8 and I16 (the
+ * weights of a quantized model, see {@link saveQuantized}) into `integers`, as they are. Every returned `data` is a fresh
  * copy, so the input may be dropped or reused and its alignment does not matter. Zero-element tensors are kept.
  *
  * @param bytes the whole file
  * @returns the tensors under their header names, and the `__metadata__` strings (`{}` when absent)
- * @throws RnnError "format" when the file is truncated or malformed, "dtype" for any other dtype (I64, U8, BOOL, ...)
+ * @throws RnnError "format" when the file is truncated or malformed, "dtype" for any other dtype (I64, I32, U8, BOOL, ...)
  * @example
  * ```ts
  * const { tensors, metadata } = loadSafetensors(readFileSync("model.safetensors"));
@@ -91,9 +102,12 @@ export function loadSafetensors(bytes: Uint8Array | ArrayBuffer): SafetensorsFil
 
   // Object.fromEntries defines own properties, so a tensor named "__proto__" stays a tensor.
   const tensors = Object.fromEntries(
-    entries.map((e) => [e.name, { shape: e.shape, data: decode(e, file, view, dataStart) }]),
+    entries.filter((e) => !isInteger(e.dtype)).map((e) => [e.name, { shape: e.shape, data: decode(e, file, view, dataStart) }]),
   );
-  return { tensors, metadata };
+  const integers = Object.fromEntries(
+    entries.filter((e) => isInteger(e.dtype)).map((e) => [e.name, { shape: e.shape, data: decodeInteger(e, file, view, dataStart) }]),
+  );
+  return { tensors, integers, metadata };
 }
 
 function parseHeader(headerBytes: Uint8Array): Record<string, unknown> {
@@ -135,7 +149,7 @@ function checkEntry(name: string, value: unknown, dataLength: number): Entry {
     return fail(`${where}: data_offsets must be [begin, end] of non-negative integers, got ${JSON.stringify(offsets)}`);
   }
   if (!Object.hasOwn(DTYPE_BYTES, dtype)) {
-    throw new RnnError("dtype", `safetensors: ${where} has dtype ${dtype}; only F32, F16, BF16 and F64 can be read`);
+    throw new RnnError("dtype", `safetensors: ${where} has dtype ${dtype}; only F32, F16, BF16, F64, I8 and I16 can be read`);
   }
   const [begin, end] = offsets as [number, number];
   if (begin > end) fail(`${where}: data_offsets begin ${begin} is after end ${end}`);
@@ -170,6 +184,18 @@ function checkCoverage(entries: readonly Entry[], dataLength: number): void {
   }
 }
 
+const isInteger = (dtype: ReadableDtype): dtype is "I8" | "I16" => dtype === "I8" || dtype === "I16";
+
+/** One I8 or I16 tensor's bytes as a fresh Int8Array / Int16Array. */
+function decodeInteger(e: Entry, file: Uint8Array, view: DataView, dataStart: number): Int8Array | Int16Array {
+  const at = dataStart + e.begin;
+  if (e.dtype === "I8") return new Int8Array(file.subarray(at, dataStart + e.end)); // copies
+  const out = new Int16Array((e.end - e.begin) / 2);
+  if (HOST_IS_LITTLE_ENDIAN) new Uint8Array(out.buffer).set(file.subarray(at, dataStart + e.end));
+  else for (let i = 0; i < out.length; i++) out[i] = view.getInt16(at + 2 * i, true);
+  return out;
+}
+
 /** Converts one tensor's bytes to a fresh Float32Array; bit patterns (NaN payloads, -0) survive where exact. */
 function decode(e: Entry, file: Uint8Array, view: DataView, dataStart: number): Float32Array {
   const at = dataStart + e.begin;
@@ -194,6 +220,8 @@ function decode(e: Entry, file: Uint8Array, view: DataView, dataStart: number): 
     case "F64": // the Float32Array store rounds to nearest, ties to even
       for (let i = 0; i < count; i++) out[i] = view.getFloat64(at + DTYPE_BYTES.F64 * i, true);
       break;
+    default:
+      throw new Error(`decode: ${e.dtype} is an integer dtype`);
   }
   return out;
 }
@@ -221,20 +249,21 @@ function f16ToF32Bits(h: number): number {
 }
 
 /**
- * Writes float32 tensors as a safetensors file, laid out as the official writer does: dtype F32, tensors sorted
- * by name with contiguous offsets, and the JSON header padded with spaces so the data starts at a multiple of 8.
+ * Writes tensors as a safetensors file, laid out as the official writer does: tensors sorted by name with contiguous
+ * offsets, and the JSON header padded with spaces so the data starts at a multiple of 8. Float32Array data is stored
+ * as F32, Int8Array as I8 and Int16Array as I16 (a quantized model's weights: {@link saveQuantized}).
  *
- * @param tensors float32 tensors by name; names must be non-empty and not `__metadata__`
+ * @param tensors tensors by name, each data a Float32Array, Int8Array or Int16Array; names must be non-empty and not `__metadata__`
  * @param metadata strings stored under `__metadata__` (written only when non-empty)
  * @returns the whole file
- * @throws RnnError "dtype" when a tensor's data is not a Float32Array, "shape" when its shape is invalid or does
+ * @throws RnnError "dtype" when a tensor's data is not a Float32Array, Int8Array or Int16Array, "shape" when its shape is invalid or does
  *   not match its data length, "format" for a bad name or a non-string metadata value
  * @example
  * ```ts
  * writeFileSync("trained.safetensors", saveSafetensors(lstm.toTorch(), { epochs: "20" })); // load_file() reads it in Python
  * ```
  */
-export function saveSafetensors(tensors: Record<string, Tensor>, metadata?: Record<string, string>): Uint8Array {
+export function saveSafetensors(tensors: Record<string, Tensor | IntTensor>, metadata?: Record<string, string>): Uint8Array {
   if (!isPlainObject(tensors)) throw new RnnError("format", "saveSafetensors: tensors must be an object of tensors by name");
   const names = Object.keys(tensors).sort();
   for (const name of names) checkTensorToSave(name, tensors[name]);
@@ -250,7 +279,7 @@ export function saveSafetensors(tensors: Record<string, Tensor>, metadata?: Reco
   let offset = 0;
   for (const name of names) {
     const { shape, data } = tensors[name];
-    header.push([name, { dtype: "F32", shape, data_offsets: [offset, offset + data.byteLength] }]);
+    header.push([name, { dtype: storedDtype(data), shape, data_offsets: [offset, offset + data.byteLength] }]);
     offset += data.byteLength;
   }
 
@@ -266,10 +295,12 @@ export function saveSafetensors(tensors: Record<string, Tensor>, metadata?: Reco
   for (const name of names) {
     const { data } = tensors[name];
     if (HOST_IS_LITTLE_ENDIAN) file.set(new Uint8Array(data.buffer, data.byteOffset, data.byteLength), at);
-    else {
+    else if (data instanceof Float32Array) {
       const bits = new Uint32Array(data.buffer, data.byteOffset, data.length);
       for (let i = 0; i < bits.length; i++) view.setUint32(at + DTYPE_BYTES.F32 * i, bits[i], true);
-    }
+    } else if (data instanceof Int16Array) {
+      for (let i = 0; i < data.length; i++) view.setInt16(at + 2 * i, data[i], true);
+    } else file.set(new Uint8Array(data.buffer, data.byteOffset, data.byteLength), at);
     at += data.byteLength;
   }
   return file;
@@ -280,8 +311,8 @@ function checkTensorToSave(name: string, t: unknown): void {
     throw new RnnError("format", `saveSafetensors: tensor name ${quote(name)} is not allowed`);
   }
   const data = isPlainObject(t) ? t.data : undefined;
-  if (!(data instanceof Float32Array)) {
-    throw new RnnError("dtype", `saveSafetensors: tensor ${quote(name)} must be { shape, data: Float32Array }`);
+  if (!(data instanceof Float32Array || data instanceof Int8Array || data instanceof Int16Array)) {
+    throw new RnnError("dtype", `saveSafetensors: tensor ${quote(name)} must be { shape, data: Float32Array } (or Int8Array, Int16Array)`);
   }
   const shape = (t as { shape: unknown }).shape;
   if (!Array.isArray(shape) || !shape.every(isCount)) {
@@ -290,4 +321,9 @@ function checkTensorToSave(name: string, t: unknown): void {
   if (data.length !== numel(shape)) {
     throw new RnnError("shape", `saveSafetensors: tensor ${quote(name)} has ${data.length} values but shape [${shape.join(", ")}] needs ${numel(shape)}`);
   }
+}
+
+/** The dtype a tensor's data is stored as. */
+function storedDtype(data: Float32Array | Int8Array | Int16Array): "F32" | "I8" | "I16" {
+  return data instanceof Float32Array ? "F32" : data instanceof Int8Array ? "I8" : "I16";
 }

@@ -238,13 +238,61 @@ describe("loadSafetensors dtypes", () => {
     expectSameValues(loadSafetensors(file).tensors.x.data, expected);
   });
 
-  it.each(["I64", "I32", "I16", "I8", "U8", "U16", "BOOL", "F8_E4M3", "F8_E5M2", "f32", "constructor", "__proto__"])(
+  it.each(["I64", "I32", "U8", "U16", "BOOL", "F8_E4M3", "F8_E5M2", "f32", "constructor", "__proto__"])(
     "refuses dtype %s with a dtype error naming the tensor",
     (dtype) => {
       const file = buildFile({ weight: { dtype, shape: [1], data_offsets: [0, 8] } }, new Uint8Array(8));
       expectRnnError(() => loadSafetensors(file), "dtype", new RegExp(`"weight".*${dtype}`));
     },
   );
+});
+
+describe("integer tensors: I8 and I16 (quantized weights)", () => {
+  it("round-trips Int8Array as I8 and Int16Array as I16, beside F32, with the extremes and a view inside a larger buffer", () => {
+    const i16 = new Int16Array([7, -32768, 32767, 0, -1, 2047, 9]).subarray(1, 6);
+    const file = saveSafetensors({
+      q: { shape: [2, 3], data: new Int8Array([-128, 127, 0, -1, 1, 64]) },
+      r: { shape: [5], data: i16 },
+      s: { shape: [1], data: new Float32Array([0.5]) },
+    });
+    const header = JSON.parse(new TextDecoder().decode(file.subarray(8, 8 + Number(new DataView(file.buffer).getBigUint64(0, true)))));
+    expect([header.q.dtype, header.r.dtype, header.s.dtype]).toEqual(["I8", "I16", "F32"]);
+    const loaded = loadSafetensors(file);
+    expect(Object.keys(loaded.tensors)).toEqual(["s"]);
+    expect(loaded.integers.q.data).toBeInstanceOf(Int8Array);
+    expect(Array.from(loaded.integers.q.data)).toEqual([-128, 127, 0, -1, 1, 64]);
+    expect(loaded.integers.q.shape).toEqual([2, 3]);
+    expect(loaded.integers.r.data).toBeInstanceOf(Int16Array);
+    expect(Array.from(loaded.integers.r.data)).toEqual([-32768, 32767, 0, -1, 2047]);
+  });
+
+  it("reads I16 little-endian at an odd data offset, as a fresh copy", () => {
+    const data = new Uint8Array([5, 0x34, 0x12, 0xff, 0x7f]);
+    const file = buildFile({ a: { dtype: "I8", shape: [1], data_offsets: [0, 1] }, b: { dtype: "I16", shape: [2], data_offsets: [1, 5] } }, data);
+    const { integers } = loadSafetensors(file);
+    expect(Array.from(integers.a.data)).toEqual([5]);
+    expect(Array.from(integers.b.data)).toEqual([0x1234, 0x7fff]);
+    file[file.length - 1] = 0;
+    expect(integers.b.data[1]).toBe(0x7fff);
+  });
+
+  it("gives a file without integers an empty record", () => {
+    expect(loadSafetensors(saveSafetensors({ a: { shape: [1], data: new Float32Array(1) } })).integers).toEqual({});
+  });
+
+  it.each([
+    ["I16 bytes not a whole number of elements", { a: { dtype: "I16", shape: [2], data_offsets: [0, 3] } }, 3, /"a".*hold 3 bytes.*I16 shape \[2\] needs 4/],
+    ["I8 shape larger than its bytes", { a: { dtype: "I8", shape: [2, 3], data_offsets: [0, 5] } }, 5, /"a".*hold 5 bytes.*needs 6/],
+    ["I8 beyond the data buffer", { a: { dtype: "I8", shape: [8], data_offsets: [0, 8] } }, 4, /"a".*beyond the data buffer of 4 bytes/],
+    ["I16 overlapping I8", { a: { dtype: "I8", shape: [2], data_offsets: [0, 2] }, b: { dtype: "I16", shape: [1], data_offsets: [1, 3] } }, 3, /overlap/],
+  ])("refuses a malformed integer tensor (%s) with a format error naming it", (_, header, bytes, message) => {
+    expectRnnError(() => loadSafetensors(buildFile(header, new Uint8Array(bytes))), "format", message);
+  });
+
+  it("refuses a truncated file of integers at every cut (format)", () => {
+    const file = saveSafetensors({ q: { shape: [3, 4], data: new Int8Array(12).fill(3) }, r: { shape: [5], data: new Int16Array(5).fill(-2) } });
+    for (let cut = 0; cut < file.length; cut++) expectRnnError(() => loadSafetensors(file.subarray(0, cut)), "format", /safetensors: /);
+  });
 });
 
 describe("loadSafetensors on valid files", () => {
