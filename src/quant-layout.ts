@@ -124,6 +124,30 @@ export function packQuantized(block: Uint8Array, q: Int8Array | Int16Array, scal
   return L;
 }
 
+/**
+ * The inverse of packQuantized: the (G*R, C) integers (unpadded, row-major; Int16Array for Q16, Int8Array for Q8) and
+ * the G*R row scales of a packed matrix's block.
+ */
+export function unpackQuantized(block: Uint8Array, form: QuantForm, G: number, R: number, C: number): { q: Int8Array | Int16Array; scale: Float32Array } {
+  const L = quantMatrixLayout(form, G, R, C);
+  const Rp = roundUp4(R);
+  const buf = block.buffer, at = block.byteOffset;
+  const w = form === "q16"
+    ? new Int16Array(buf, at + L.weights, quantPackedSize(form, C, L.N))
+    : new Int8Array(buf, at + L.weights, quantPackedSize(form, C, L.N));
+  const sw = new Float32Array(buf, at + L.scales, roundUp8(L.N));
+  const q = form === "q16" ? new Int16Array(G * R * C) : new Int8Array(G * R * C);
+  const scale = new Float32Array(G * R);
+  for (let g = 0; g < G; g++) {
+    for (let j = 0; j < R; j++) {
+      const row = g * R + j, n = g * Rp + j;
+      for (let k = 0; k < C; k++) q[row * C + k] = w[quantPackedIndex(form, n, k, C)];
+      scale[row] = sw[n];
+    }
+  }
+  return { q, scale };
+}
+
 // ---------------------------------------------------------------------------------------------------------
 // A whole quantized model (src/quantized-engine.ts): one block of every layer and direction's matrices and biases,
 // and the scratch of a call's quantized activations.

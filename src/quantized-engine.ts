@@ -21,7 +21,8 @@ import {
   type ForwardWorkspace, type ModelDims,
 } from "./layout.js";
 import {
-  quantModelLayout, quantRowStride, quantScratchLayout, quantMatrixLayout, type PlacedQuantMatrix, type QuantForm,
+  packQuantized, quantModelLayout, quantRowStride, quantScratchLayout, quantMatrixLayout, unpackQuantized,
+  type PlacedQuantMatrix, type QuantForm,
   type QuantModelLayout,
 } from "./quant-layout.js";
 import { gemmQ8 as refGemmQ8, quantizeQ8 as refQuantizeQ8, quantizeRows, QMAX_INT12, QMAX_INT8 } from "./reference/quant.js";
@@ -41,6 +42,37 @@ export interface QuantChoice {
   qmax: number;
 }
 
+/**
+ * One quantized matrix as a file holds it (src/quantized-file.ts): a PyTorch matrix's G*R rows of C integers,
+ * row-major, unpadded (int8 values, or int12 in int16), and one float32 scale per row: W[n, k] ≈ q[n*C + k] * scale[n].
+ */
+export interface QuantMatrixData {
+  /** (rows, C) integers, row-major: Int8Array for int8 (or Q8), Int16Array for int12 (or Q16's int8). */
+  q: Int8Array | Int16Array;
+  /** (rows) float32 scales, one per row. */
+  scale: Float32Array;
+}
+
+/** Layer l, direction d's quantized weights: W_ih in its column blocks (one per direction of the layer below), float biases. */
+export interface QuantRunData {
+  /** weight_ih, split by columns: one block for layer 0, one per direction of the layer below for deeper layers. */
+  wih: QuantMatrixData[];
+  /** weight_hh. */
+  whh: QuantMatrixData;
+  /** weight_hr (an LSTM with projection), else null. */
+  whr: QuantMatrixData | null;
+  /** bias_ih (G*H float32), or null without bias. */
+  bih: Float32Array | null;
+  /** bias_hh (G*H float32), or null without bias. */
+  bhh: Float32Array | null;
+}
+
+/** A quantized model's weights, [layer][direction]: what an engine is built from when a file gives them, and what it saves. */
+export type QuantWeights = QuantRunData[][];
+
+/** Float32 parameters by PyTorch name (quantize() quantizes them), or weights already quantized (a file's). */
+export type QuantSource = Record<string, Float32Array> | QuantWeights;
+
 /** What a quantized layer needs from its backend. */
 export interface QuantEngine {
   /** x (T,B,I) time-major; h0 (L*D,B,P), c0 (L*D,B,H) or null for zeros; results as Engine's. */
@@ -50,7 +82,15 @@ export interface QuantEngine {
   readonly choice: QuantChoice;
   /** Bytes of wasm memory the weights hold (0 on the reference backend). */
   readonly weightBytes: number;
+  /** The quantized weights as they are held: the integers and scales (unpadded), biases. */
+  weights(): QuantWeights;
   dispose(): void;
+}
+
+/** Matrix data's integers as the form holds them: int16 for Q16, int8 for Q8 (a file's int12 cannot run as Q8). */
+function formIntegers(q: Int8Array | Int16Array, form: QuantForm): Int8Array | Int16Array {
+  if (form === "q16") return q instanceof Int16Array ? q : Int16Array.from(q);
+  return q instanceof Int8Array ? q : Int8Array.from(q);
 }
 
 /** Layer l, direction d's float tensors, by role: weight_ih split into its column blocks as quantModelLayout splits it. */
@@ -224,7 +264,7 @@ export class WasmQuantEngine implements QuantEngine {
   private readonly qscratch: Workspace; // quantScratchLayout
   private last: { T: number; B: number; ws: ForwardWorkspace } | null = null;
 
-  constructor(rt: Runtime, spec: Spec, params: Record<string, Float32Array>, choice: QuantChoice, what: string) {
+  constructor(rt: Runtime, spec: Spec, source: QuantSource, choice: QuantChoice, what: string) {
     this.rt = rt;
     this.spec = spec;
     this.choice = choice;
@@ -235,7 +275,8 @@ export class WasmQuantEngine implements QuantEngine {
     this.qscratch = new Workspace(this.blocks, "the quantized activations");
     try {
       this.modelPtr = this.blocks.alloc(this.layout.totalBytes, "the quantized weights");
-      this.pack(params);
+      if (Array.isArray(source)) this.packQuantized(source);
+      else this.pack(source);
     } catch (e) {
       this.blocks.freeAll();
       throw e;
@@ -266,6 +307,43 @@ export class WasmQuantEngine implements QuantEngine {
     } finally {
       this.blocks.free(srcPtr);
     }
+  }
+
+  /** Packs weights already quantized (a file's) into the model block as they are: no float pass, no rounding. */
+  private packQuantized(weights: QuantWeights): void {
+    const { G, H, Hp, P } = { G: gateCount(this.spec.kind), H: this.spec.hiddenSize, Hp: this.dims.Hp, P: this.dims.P };
+    const buffer = this.rt.kernels.memory.buffer;
+    const put = (m: PlacedQuantMatrix, data: QuantMatrixData, g: number, r: number, c: number) =>
+      packQuantized(new Uint8Array(buffer, this.modelPtr + m.offset, m.totalBytes), data.q, data.scale, m.form, g, r, c);
+    this.layout.runs.forEach((runs, l) => runs.forEach((r, d) => {
+      const w = weights[l][d];
+      const layerI = l === 0 ? layerInputSize(this.spec, 0) : P;
+      r.wih.forEach((m, e) => put(m, w.wih[e], G, H, layerI));
+      put(r.whh, w.whh, G, H, P);
+      if (r.whr) put(r.whr, w.whr!, 1, P, H);
+      if (w.bih) this.putBias(r.bih, w.bih, G, H, Hp);
+      if (w.bhh) this.putBias(r.bhh, w.bhh, G, H, Hp);
+    }));
+  }
+
+  weights(): QuantWeights {
+    const { G, H, Hp, P } = { G: gateCount(this.spec.kind), H: this.spec.hiddenSize, Hp: this.dims.Hp, P: this.dims.P };
+    const buffer = this.rt.kernels.memory.buffer;
+    const get = (m: PlacedQuantMatrix, g: number, r: number, c: number) =>
+      unpackQuantized(new Uint8Array(buffer, this.modelPtr + m.offset, m.totalBytes), m.form, g, r, c);
+    const bias = (offset: number) => {
+      if (offset < 0) return null;
+      const src = this.rt.f32(this.modelPtr + offset, G * Hp), out = new Float32Array(G * H);
+      for (let g = 0; g < G; g++) out.set(src.subarray(g * Hp, g * Hp + H), g * H);
+      return out;
+    };
+    return this.layout.runs.map((runs, l) => runs.map((r) => ({
+      wih: r.wih.map((m) => get(m, G, H, l === 0 ? layerInputSize(this.spec, 0) : P)),
+      whh: get(r.whh, G, H, P),
+      whr: r.whr ? get(r.whr, 1, P, H) : null,
+      bih: bias(r.bih),
+      bhh: bias(r.bhh),
+    })));
   }
 
   private packMatrix(m: PlacedQuantMatrix, srcPtr: number, src: Float32Array, G: number, R: number, C: number): void {
@@ -413,9 +491,21 @@ export class ReferenceQuantEngine implements QuantEngine {
   private readonly spec: Spec;
   private runs: QuantRun[][];
 
-  constructor(spec: Spec, params: Record<string, Float32Array>, choice: QuantChoice) {
+  constructor(spec: Spec, source: QuantSource, choice: QuantChoice) {
     this.spec = spec;
     this.choice = choice;
+    if (Array.isArray(source)) {
+      const held = (m: QuantMatrixData): QuantMatrix => ({ form: choice.form, q: formIntegers(m.q, choice.form).slice(), scale: m.scale.slice(), qmax: choice.qmax });
+      this.runs = source.map((runs) => runs.map((w) => ({
+        wih: w.wih.map(held),
+        whh: held(w.whh),
+        whr: w.whr ? held(w.whr) : null,
+        bih: w.bih && w.bih.slice(),
+        bhh: w.bhh && w.bhh.slice(),
+      })));
+      return;
+    }
+    const params = source;
     const G = gateCount(spec.kind), H = spec.hiddenSize, P = outputSize(spec);
     const quant = (W: Float32Array, N: number, K: number): QuantMatrix => {
       const q = choice.form === "q16" ? new Int16Array(N * K) : new Int8Array(N * K);
@@ -433,6 +523,17 @@ export class ReferenceQuantEngine implements QuantEngine {
         bhh: t.bhh && t.bhh.slice(),
       };
     }));
+  }
+
+  weights(): QuantWeights {
+    const copy = (m: QuantMatrix): QuantMatrixData => ({ q: m.q.slice(), scale: m.scale.slice() });
+    return this.runs.map((runs) => runs.map((r) => ({
+      wih: r.wih.map(copy),
+      whh: copy(r.whh),
+      whr: r.whr ? copy(r.whr) : null,
+      bih: r.bih && r.bih.slice(),
+      bhh: r.bhh && r.bhh.slice(),
+    })));
   }
 
   forward(x: Float32Array, T: number, B: number, h0: Float32Array | null, c0: Float32Array | null,

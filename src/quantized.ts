@@ -13,6 +13,7 @@ import { Runtime } from "./runtime.js";
 import { modelName } from "./weights.js";
 import {
   chooseQuantForm, ReferenceQuantEngine, WasmQuantEngine, type QuantChoice, type QuantDtype, type QuantEngine,
+  type QuantSource, type QuantWeights,
 } from "./quantized-engine.js";
 
 export type { QuantDtype };
@@ -40,27 +41,71 @@ export interface QuantizeOptions {
   nanPolicy?: NanPolicy;
 }
 
+/** What a quantized layer or cell is made of: its engine and the choices behind it. */
+interface QuantizedParts {
+  spec: Spec;
+  engine: QuantEngine;
+  dtype: QuantDtype;
+  backend: "wasm" | "reference";
+  nanPolicy: NanPolicy;
+}
+
+/** Options of a quantized model's engine, checked: what quantize() and loadQuantized() share. */
+export interface EngineOptions {
+  form: "auto" | "q16" | "q8";
+  backend: "wasm" | "reference";
+  runtime: Runtime | undefined;
+  nanPolicy: NanPolicy;
+}
+
+/** Checks `form`, `backend`, `runtime` and `nanPolicy` of an options object (backend's default: `defaultBackend`). */
+export function engineOptions(o: Record<string, unknown>, defaultBackend: "wasm" | "reference"): EngineOptions {
+  const form = oneOf("form", o.form, ["auto", "q16", "q8"] as const, "auto");
+  const backend = oneOf("backend", o.backend, ["wasm", "reference"] as const, defaultBackend);
+  if (o.runtime !== undefined && !(o.runtime instanceof Runtime)) {
+    throw new RnnError("unexpected", `runtime must be a Runtime from init() or createRuntime(), got ${describeValue(o.runtime)}`);
+  }
+  return { form, backend, runtime: o.runtime as Runtime | undefined, nanPolicy: nanPolicyOption(o.nanPolicy) };
+}
+
+/** The engine of `spec` from float parameters (quantized on the way) or from a file's quantized weights. */
+export function buildQuantized(spec: Spec, source: QuantSource, dtype: QuantDtype, o: EngineOptions, what: string): QuantizedParts {
+  const runtime = backendRuntime(o.backend, o.runtime);
+  const choice: QuantChoice = chooseQuantForm(dtype, runtime, o.form);
+  const engine = chooseBackend<QuantEngine>(runtime, {
+    wasm: (rt) => new WasmQuantEngine(rt, spec, source, choice, `${what} (${dtype})`),
+    reference: () => new ReferenceQuantEngine(spec, source, choice),
+  });
+  return { spec, engine, dtype, backend: o.backend, nanPolicy: o.nanPolicy };
+}
+
 /** Checks the options and makes the engine of a quantized copy of `source`. */
-function quantizedEngine(source: RecurrentLayer | RecurrentCell, options: QuantizeOptions, what: string) {
+function quantizedEngine(source: RecurrentLayer | RecurrentCell, options: QuantizeOptions, what: string): QuantizedParts {
+  if (pendingParts) return pendingParts;
   const o = optionsObject("quantize options", options);
   knownKeys("quantize", o, ["dtype", "form", "backend", "runtime", "nanPolicy"]);
   if (o.dtype === undefined) throw new RnnError("missing", "quantize needs { dtype: 'int8' } or { dtype: 'int12' }");
   const dtype = oneOf("dtype", o.dtype, ["int8", "int12"] as const, "int8");
-  const form = oneOf("form", o.form, ["auto", "q16", "q8"] as const, "auto");
-  const backend = oneOf("backend", o.backend, ["wasm", "reference"] as const, source.backend);
-  if (o.runtime !== undefined && !(o.runtime instanceof Runtime)) {
-    throw new RnnError("unexpected", `runtime must be a Runtime from init() or createRuntime(), got ${describeValue(o.runtime)}`);
-  }
-  const nanPolicy = nanPolicyOption(o.nanPolicy);
-  const spec = source.spec;
+  const checked = engineOptions(o, source.backend);
   const params = Object.fromEntries(Object.entries(source.toTorch()).map(([k, t]) => [k, t.data]));
-  const runtime = backendRuntime(backend, o.runtime);
-  const choice: QuantChoice = chooseQuantForm(dtype, runtime, form);
-  const engine = chooseBackend<QuantEngine>(runtime, {
-    wasm: (rt) => new WasmQuantEngine(rt, spec, params, choice, `${what} (${dtype})`),
-    reference: () => new ReferenceQuantEngine(spec, params, choice),
-  });
-  return { engine, dtype, backend, nanPolicy };
+  return buildQuantized(source.spec, params, dtype, checked, what);
+}
+
+/** Parts handed to the constructors by quantizedFrom (a file's model), in place of a float model to quantize. */
+let pendingParts: QuantizedParts | null = null;
+
+/**
+ * A QuantizedLayer or QuantizedCell over `parts` (src/quantized-file.ts: a model loaded from a file).
+ *
+ * @internal
+ */
+export function quantizedFrom(parts: QuantizedParts): QuantizedLayer | QuantizedCell {
+  pendingParts = parts;
+  try {
+    return parts.spec.cell ? new QuantizedCell(null as never, null as never) : new QuantizedLayer(null as never, null as never);
+  } finally {
+    pendingParts = null;
+  }
 }
 
 /** The error of a training call on a quantized layer or cell. */
@@ -84,7 +129,7 @@ abstract class QuantizedBase {
 
   protected constructor(source: RecurrentLayer | RecurrentCell, options: QuantizeOptions, what: string) {
     const e = quantizedEngine(source, options, what);
-    this.spec = source.spec;
+    this.spec = e.spec;
     this.dtype = e.dtype;
     this.backend = e.backend;
     this.form = e.engine.choice.form;
@@ -100,6 +145,15 @@ abstract class QuantizedBase {
   /** Bytes of wasm memory its quantized weights and biases hold (0 on the reference backend). */
   get weightBytes(): number {
     return this.live().weightBytes;
+  }
+
+  /**
+   * The quantized weights as held (integers, row scales, biases), for saveQuantized.
+   *
+   * @internal
+   */
+  quantizedWeights(): QuantWeights {
+    return this.live().weights();
   }
 
   /** Not available: a quantized model runs inference only (throws RnnError 'state'). */
@@ -193,7 +247,7 @@ export class QuantizedLayer extends QuantizedBase {
    * @param options the dtype and where it runs; see {@link QuantizeOptions}
    */
   constructor(layer: RecurrentLayer, options: QuantizeOptions) {
-    super(layer, options, `a quantized ${modelName(layer.spec)}`);
+    super(layer, options, pendingParts ? "" : `a quantized ${modelName(layer.spec)}`);
   }
 
   /**
@@ -298,7 +352,7 @@ export class QuantizedCell extends QuantizedBase {
    * @param options the dtype and where it runs; see {@link QuantizeOptions}
    */
   constructor(cell: RecurrentCell, options: QuantizeOptions) {
-    super(cell, options, `a quantized ${modelName(cell.spec)}Cell`);
+    super(cell, options, pendingParts ? "" : `a quantized ${modelName(cell.spec)}Cell`);
   }
 
   /**

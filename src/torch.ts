@@ -11,6 +11,7 @@ import { BACKEND_KEYS } from "./recurrent-base.js";
 import { KINDS, makeSpec, type ArchitectureOptions, type Kind, type Nonlinearity, type Spec } from "./architecture.js";
 import { checkTensor, type Tensor } from "./tensor.js";
 import { checkedByFromTorch, checkWeights } from "./weights.js";
+import { quantize, type QuantDtype, type QuantizedCell, type QuantizedLayer } from "./quantized.js";
 
 export interface FromTorchOptions extends BackendOptions {
   /** Force the kind; by default it follows from weight_hh's rows per hidden unit (4 LSTM, 3 GRU, 1 RNN). */
@@ -23,9 +24,16 @@ export interface FromTorchOptions extends BackendOptions {
   resetAfter?: boolean;
   /** Layers only: input and output as [B, T, F]. */
   batchFirst?: boolean;
+  /**
+   * 'int8' or 'int12': return the model quantized ({@link quantize}), the float one built on the way and freed.
+   * Default: none, a float32 layer or cell.
+   */
+  dtype?: QuantDtype;
+  /** With `dtype`: the integer form, as {@link QuantizeOptions}'s `form` ('auto', default, 'q16' or 'q8'). */
+  form?: "auto" | "q16" | "q8";
 }
 
-const FROM_TORCH_KEYS = ["kind", "prefix", "nonlinearity", "resetAfter", "batchFirst", ...BACKEND_KEYS];
+const FROM_TORCH_KEYS = ["kind", "prefix", "nonlinearity", "resetAfter", "batchFirst", "dtype", "form", ...BACKEND_KEYS];
 
 const PARAM_NAME = /^(weight_ih|weight_hh|bias_ih|bias_hh|weight_hr)(?:_l(\d+)(_reverse)?)?$/;
 
@@ -170,19 +178,43 @@ function stackOf(names: string[], prefix: string): { numLayers: number; bidirect
  * `bidirectional` from `_reverse` names, `bias` from the bias tensors, `projSize` from `weight_hr_l0`. What a
  * state_dict does not record (`nonlinearity`, `resetAfter`, `batchFirst`) comes from `options`.
  *
+ * With `dtype: 'int8'` or `'int12'` it returns the model quantized, as `quantize(fromTorch(tensors), { dtype })` with
+ * the float model freed: a {@link QuantizedLayer} or {@link QuantizedCell}.
+ *
  * @param tensors the state_dict: tensors by name, as `loadSafetensors(bytes).tensors` returns them
- * @param options the prefix or kind when they cannot be inferred, what the state_dict does not record, and the backend
- * @returns the layer or cell, holding copies of the weights (`spec` says which it is)
+ * @param options the prefix or kind when they cannot be inferred, what the state_dict does not record, the backend,
+ *   and `dtype` for a quantized model
+ * @returns the layer or cell, holding copies of the weights (`spec` says which it is); quantized with `dtype`
  * @throws RnnError `missing`, `unexpected` or `shape` naming the tensor, `nonfinite` for NaN weights under nanPolicy 'error'
  * @example
  * ```ts
  * const { tensors } = loadSafetensors(readFileSync("lstm.safetensors")); // save_file(model.state_dict(), ...)
  * const lstm = fromTorch(tensors); // e.g. an LSTM with spec.inputSize 64, spec.hiddenSize 256
  * const encoder = fromTorch(tensors, { prefix: "encoder.lstm." }); // one module of a larger state_dict
+ * const int8 = fromTorch(tensors, { dtype: "int8" }); // a QuantizedLayer
  * ```
  */
-export function fromTorch(tensors: Record<string, Tensor>, options: FromTorchOptions = {}): RecurrentLayer | RecurrentCell {
+export function fromTorch(tensors: Record<string, Tensor>, options: FromTorchOptions & { dtype: QuantDtype }): QuantizedLayer | QuantizedCell;
+export function fromTorch(tensors: Record<string, Tensor>, options?: FromTorchOptions & { dtype?: undefined }): RecurrentLayer | RecurrentCell;
+export function fromTorch(tensors: Record<string, Tensor>, options?: FromTorchOptions): RecurrentLayer | RecurrentCell | QuantizedLayer | QuantizedCell;
+export function fromTorch(tensors: Record<string, Tensor>, options: FromTorchOptions = {}): RecurrentLayer | RecurrentCell | QuantizedLayer | QuantizedCell {
   const { spec, params } = readTorchStateDict(tensors, options);
+  if (options?.dtype !== undefined) {
+    const dtype = oneOf("dtype", options.dtype, ["int8", "int12"] as const, "int8");
+    const float = build(spec, params, { ...options, dtype: undefined, form: undefined });
+    try {
+      const { form, backend, runtime, nanPolicy } = options;
+      return quantize(float as RecurrentLayer, { dtype, ...(form !== undefined ? { form } : {}), backend, runtime, nanPolicy });
+    } finally {
+      float.dispose();
+    }
+  }
+  if (options?.form !== undefined) throw new RnnError("unexpected", "form is an option of a quantized model: pass dtype ('int8' or 'int12') with it");
+  return build(spec, params, options);
+}
+
+/** The float layer or cell of checked parameters. */
+function build(spec: Spec, params: Record<string, Float32Array>, options: FromTorchOptions): RecurrentLayer | RecurrentCell {
   const arch = architectureOf(spec);
   const o = options ?? {};
   checkedByFromTorch.set(params, nanPolicyOption(o.nanPolicy)); // checked just now: the constructor need not scan again
