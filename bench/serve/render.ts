@@ -70,7 +70,9 @@ export function renderServeSection(r: ServeResults): string {
     `load average (1, 5, 15 min) ${r.loadAverage.before.join(", ")} before the first cell and ${r.loadAverage.after.join(", ")} after the last phase. ` +
     `Model: ${r.model.workload} (${r.model.description}${r.model.head ? `, Linear head of ${r.model.head}` : ", no head"}), one file loaded by both servers. ` +
     `Each cell is ${r.settings.cellSeconds} s of autocannon on loopback after ${r.settings.warmupSeconds} s of warm-up per server and scenario; ` +
-    `the two servers alternate cell by cell; the load generator runs on the same ${m.logicalCpus} CPUs. ` +
+    `the two servers alternate cell by cell; ` +
+    `${(r.settings.repeat ?? 1) > 1 ? `the whole table ran ${r.settings.repeat} times and each cell shows its median run by throughput (every run is in the results file); ` : ""}` +
+    `the load generator runs on the same ${m.logicalCpus} CPUs. ` +
     `Latencies are over every 2xx answer; /healthz p99 comes from a separate process sending GET /healthz every ${r.settings.probeIntervalMs} ms during the cell.`,
     "",
     `**Whole sequences** (POST /v1/predict, ${r.model.T} rows of ${r.model.I}; sequences per second):`,

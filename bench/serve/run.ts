@@ -43,6 +43,7 @@ export interface ServeResults {
     quick: boolean;
     cellSeconds: number;
     warmupSeconds: number;
+    repeat: number;
     connections: number[];
     scenarios: Scenario[];
     probeIntervalMs: number;
@@ -51,7 +52,10 @@ export interface ServeResults {
   };
   servers: Record<string, { label: string; command: string }>;
   checks: Record<string, CheckResult>;
+  /** Each cell's median run (by throughput) of settings.repeat. */
   cells: CellResult[];
+  /** Every run of every cell, in the order they ran. */
+  runs: CellResult[];
   soak: SoakResult | null;
   malformed: MalformedResult | null;
   targets: Target[];
@@ -76,6 +80,7 @@ const program = new Command("bench/serve/run.ts")
   .option("--connections <list>", "connections per cell", (v) => v.split(",").map(int("--connections")), [1, 16, 64])
   .addOption(new Option("--scenarios <list>", "scenarios").argParser(list(SCENARIOS)).default([...SCENARIOS]))
   .addOption(new Option("--servers <list>", "servers to compare").argParser(list(["naive", "serve"] as const)).default(["naive", "serve"]))
+  .option("--repeat <n>", "run the whole load table n times; each cell reports its median run by throughput", int("--repeat"), 1)
   .option("--soak <s>", "seconds of the soak against rnn-wasm serve (0: none)", int("--soak"))
   .option("--malformed <n>", "malformed requests in the mix (0: none)", int("--malformed"))
   .option("--valid-ratio <r>", "valid requests per malformed one in the mix", Number, 0.25)
@@ -91,7 +96,7 @@ const program = new Command("bench/serve/run.ts")
 
 const o = program.opts<{
   quick?: boolean; duration?: number; warmup?: number; connections: number[]; scenarios: Scenario[];
-  servers: ("naive" | "serve")[]; soak?: number; malformed?: number; validRatio: number; probeInterval: number;
+  servers: ("naive" | "serve")[]; repeat: number; soak?: number; malformed?: number; validRatio: number; probeInterval: number;
   maxBody: number; maxSteps: number; serveArgs: string; head: number; deadline: number; out?: string; docs: boolean;
 }>();
 const quick = o.quick ?? false;
@@ -109,6 +114,16 @@ const limits = ["--max-body", String(o.maxBody), "--max-steps", String(o.maxStep
 const specs: ServerSpec[] = [];
 if (o.servers.includes("naive")) specs.push({ ...NAIVE, args: [...NAIVE.args, ...limits] });
 if (o.servers.includes("serve")) specs.push(serveSpec([...limits, ...o.serveArgs.split(" ").filter(Boolean)]));
+
+/** For each server, scenario and connections, the run with the median throughput (the lower one of an even count). */
+function medianCells(runs: CellResult[]): CellResult[] {
+  const groups = new Map<string, CellResult[]>();
+  for (const c of runs) {
+    const key = `${c.server} ${c.scenario} ${c.connections}`;
+    groups.set(key, [...(groups.get(key) ?? []), c]);
+  }
+  return [...groups.values()].map((g) => [...g].sort((a, b) => a.throughput - b.throughput)[Math.floor((g.length - 1) / 2)]);
+}
 
 function commit(): string {
   try {
@@ -149,24 +164,29 @@ try {
   }
 
   const loadBefore = loadavg();
-  const cells: CellResult[] = [];
+  // every cell o.repeat times (the whole table once, then again), the servers alternating; each cell's reported run
+  // is its median by throughput, so one burst of another process's work on a shared machine does not decide a ratio
+  const runs: CellResult[] = [];
   let turn = 0;
-  for (const scenario of o.scenarios) {
-    for (const connections of o.connections) {
-      const order = turn++ % 2 === 0 ? servers : [...servers].reverse(); // alternate who goes first
-      for (const s of order) {
-        if (!supports(s, scenario)) continue;
-        const cell = await runCell(s, scenario, connections, model, { durationS: cellSeconds, probeIntervalMs: o.probeInterval, tag: `${scenario}` });
-        cells.push(cell);
-        log(`${s.spec.id.padEnd(5)} ${scenario.padEnd(15)} c=${String(connections).padStart(2)}: ${cell.throughput}/s, ` +
-          `p50 ${cell.latencyMs.p50} ms, p99 ${cell.latencyMs.p99} ms, non-2xx ${cell.non2xx}, errors ${cell.errors + cell.timeouts}, ` +
-          `healthz p99 ${cell.healthz?.p99 ?? "-"} ms, CPU server ${cell.cpu.server} + autocannon ${cell.cpu.loadGenerator}` +
-          (cell.batches ? `, ${cell.batches.count} batches of ${cell.batches.meanSize}` : ""));
-        if (s.exited()) throw new Error(`${s.spec.id} exited during the load:\n${s.tail()}`);
-        await new Promise((r) => setTimeout(r, 500));
+  for (let rep = 0; rep < o.repeat; rep++) {
+    for (const scenario of o.scenarios) {
+      for (const connections of o.connections) {
+        const order = turn++ % 2 === 0 ? servers : [...servers].reverse(); // alternate who goes first
+        for (const s of order) {
+          if (!supports(s, scenario)) continue;
+          const cell = await runCell(s, scenario, connections, model, { durationS: cellSeconds, probeIntervalMs: o.probeInterval, tag: `${scenario}-r${rep}` });
+          runs.push(cell);
+          log(`${s.spec.id.padEnd(5)} ${scenario.padEnd(15)} c=${String(connections).padStart(2)}: ${cell.throughput}/s, ` +
+            `p50 ${cell.latencyMs.p50} ms, p99 ${cell.latencyMs.p99} ms, non-2xx ${cell.non2xx}, errors ${cell.errors + cell.timeouts}, ` +
+            `healthz p99 ${cell.healthz?.p99 ?? "-"} ms, CPU server ${cell.cpu.server} + autocannon ${cell.cpu.loadGenerator}` +
+            (cell.batches ? `, ${cell.batches.count} batches of ${cell.batches.meanSize}` : ""));
+          if (s.exited()) throw new Error(`${s.spec.id} exited during the load:\n${s.tail()}`);
+          await new Promise((r) => setTimeout(r, 500));
+        }
       }
     }
   }
+  const cells = medianCells(runs);
 
   const serve = servers.find((s) => s.spec.id === "serve");
   let soak: SoakResult | null = null;
@@ -193,13 +213,14 @@ try {
     machine: machineInfo(loadBefore[0]),
     loadAverage: { before: loadBefore.map((v) => Number(v.toFixed(2))), after: loadavg().map((v) => Number(v.toFixed(2))) },
     model: { workload: WORKLOAD.id, description: WORKLOAD.description, I: model.I, H: model.H, T: model.T, head: model.O },
-    settings: { quick, cellSeconds, warmupSeconds, connections: o.connections, scenarios: o.scenarios, probeIntervalMs: o.probeInterval, maxBody: o.maxBody, maxSteps: o.maxSteps },
+    settings: { quick, cellSeconds, warmupSeconds, repeat: o.repeat, connections: o.connections, scenarios: o.scenarios, probeIntervalMs: o.probeInterval, maxBody: o.maxBody, maxSteps: o.maxSteps },
     servers: Object.fromEntries(servers.map((s) => [s.spec.id, {
       label: s.spec.label,
       command: `node ${s.spec.args.map((a) => (a === "{model}" ? "model.safetensors" : a.startsWith(ROOT) ? a.slice(ROOT.length) : a)).join(" ")}`,
     }])),
     checks,
     cells,
+    runs,
     soak,
     malformed,
     targets: [],
