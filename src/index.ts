@@ -35,7 +35,7 @@ export { saveQuantized, loadQuantized, readQuantized, isQuantizedFile, QUANTIZED
 export type { LoadQuantizedOptions, QuantizedFile } from "./quantized-file.js";
 export type { QuantRunData, QuantMatrixData, QuantWeights } from "./quantized-engine.js";
 export { fromTorch, readTorchStateDict, recurrentPrefixes, isRecurrentParamName } from "./torch.js";
-export type { FromTorchOptions, TorchStateDict } from "./torch.js";
+export type { FromTorchOptions, FromTorchQuantizedOptions, TorchStateDict } from "./torch.js";
 export { paramList } from "./architecture.js";
 export type { ParamInfo, ParamRole } from "./architecture.js";
 export { mulberry32 } from "./random.js";

@@ -109,13 +109,17 @@ export function packQuantized(block: Uint8Array, q: Int8Array | Int16Array, scal
     : new Int8Array(buf, at + L.weights, quantPackedSize(form, C, L.N));
   const sw = new Float32Array(buf, at + L.scales, roundUp8(L.N));
   const corr = form === "q8" ? new Int32Array(buf, at + L.corr, roundUp8(L.N)) : null;
+  // quantPackedIndex(form, n, k, C), walked along k: a pair (Q16) or quad (Q8) of inputs per 8-row step
+  const lanes = form === "q16" ? 2 : 4, step = lanes * QPANEL;
   for (let g = 0; g < G; g++) {
     for (let j = 0; j < R; j++) {
       const row = g * R + j, n = g * Rp + j;
+      const rowStart = (n >> 3) * L.panelStride + (n & 7) * lanes;
       let sum = 0;
-      for (let k = 0; k < C; k++) {
-        w[quantPackedIndex(form, n, k, C)] = q[row * C + k];
-        sum += q[row * C + k];
+      for (let k = 0, src = row * C; k < C; k++, src++) {
+        const v = q[src];
+        w[rowStart + ((k / lanes) | 0) * step + (k % lanes)] = v;
+        sum += v;
       }
       sw[n] = scale[row];
       if (corr) corr[n] = Q8_OFFSET * sum;

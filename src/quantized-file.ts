@@ -189,7 +189,7 @@ export function readQuantized(file: Uint8Array | ArrayBuffer | SafetensorsFile, 
       if (!t) fail(st.tensors[p.name] ? `tensor '${p.name}' is a float tensor; a ${dtype} file stores it as ${intDtype}` : `missing tensor '${p.name}' (${intDtype} [${rows}, ${C}])`);
       if ((dtype === "int8") !== (t.data instanceof Int8Array)) fail(`tensor '${p.name}' is ${t.data instanceof Int8Array ? "I8" : "I16"}; a ${dtype} file stores weights as ${intDtype}`);
       if (!sameShape(t.shape, p.shape)) fail(`tensor '${p.name}' has shape [${t.shape.join(", ")}], expected [${rows}, ${C}]`);
-      const bad = t.data.findIndex((v) => v > qmax || v < -qmax);
+      const bad = outOfRange(t.data, qmax);
       if (bad >= 0) fail(`tensor '${p.name}' holds ${t.data[bad]} at index ${bad}, outside ${dtype}'s range [-${qmax}, ${qmax}]`);
       const scaleShape = blocks > 1 ? [rows, blocks] : [rows];
       const scale = float(`${p.name}.scale`, scaleShape);
@@ -206,6 +206,12 @@ export function readQuantized(file: Uint8Array | ArrayBuffer | SafetensorsFile, 
   }
   const metadata = Object.fromEntries(Object.entries(meta).filter(([k]) => !FORMAT_KEYS.includes(k)));
   return { spec, dtype, weights, metadata };
+}
+
+/** The index of the first value beyond ±qmax, or -1. */
+function outOfRange(q: Int8Array | Int16Array, qmax: number): number {
+  for (let i = 0; i < q.length; i++) if (q[i] > qmax || q[i] < -qmax) return i;
+  return -1;
 }
 
 function sameShape(a: number[], b: number[]): boolean {

@@ -11,7 +11,7 @@ import { BACKEND_KEYS } from "./recurrent-base.js";
 import { KINDS, makeSpec, type ArchitectureOptions, type Kind, type Nonlinearity, type Spec } from "./architecture.js";
 import { checkTensor, type Tensor } from "./tensor.js";
 import { checkedByFromTorch, checkWeights } from "./weights.js";
-import { quantize, type QuantDtype, type QuantizedCell, type QuantizedLayer } from "./quantized.js";
+import { quantize, type QuantDtype, type QuantizedCell, type QuantizedLayer, type QuantizeOptions } from "./quantized.js";
 
 export interface FromTorchOptions extends BackendOptions {
   /** Force the kind; by default it follows from weight_hh's rows per hidden unit (4 LSTM, 3 GRU, 1 RNN). */
@@ -24,12 +24,13 @@ export interface FromTorchOptions extends BackendOptions {
   resetAfter?: boolean;
   /** Layers only: input and output as [B, T, F]. */
   batchFirst?: boolean;
-  /**
-   * 'int8' or 'int12': return the model quantized ({@link quantize}), the float one built on the way and freed.
-   * Default: none, a float32 layer or cell.
-   */
-  dtype?: QuantDtype;
-  /** With `dtype`: the integer form, as {@link QuantizeOptions}'s `form` ('auto', default, 'q16' or 'q8'). */
+}
+
+/** Options of `fromTorch` for a quantized model: {@link FromTorchOptions} and the dtype. */
+export interface FromTorchQuantizedOptions extends FromTorchOptions {
+  /** 'int8' or 'int12': the model is returned quantized ({@link quantize}), the float one built on the way and freed. */
+  dtype: QuantDtype;
+  /** The integer form, as {@link QuantizeOptions}'s `form` ('auto', default, 'q16' or 'q8'). */
   form?: "auto" | "q16" | "q8";
 }
 
@@ -194,22 +195,22 @@ function stackOf(names: string[], prefix: string): { numLayers: number; bidirect
  * const int8 = fromTorch(tensors, { dtype: "int8" }); // a QuantizedLayer
  * ```
  */
-export function fromTorch(tensors: Record<string, Tensor>, options: FromTorchOptions & { dtype: QuantDtype }): QuantizedLayer | QuantizedCell;
-export function fromTorch(tensors: Record<string, Tensor>, options?: FromTorchOptions & { dtype?: undefined }): RecurrentLayer | RecurrentCell;
-export function fromTorch(tensors: Record<string, Tensor>, options?: FromTorchOptions): RecurrentLayer | RecurrentCell | QuantizedLayer | QuantizedCell;
-export function fromTorch(tensors: Record<string, Tensor>, options: FromTorchOptions = {}): RecurrentLayer | RecurrentCell | QuantizedLayer | QuantizedCell {
+export function fromTorch(tensors: Record<string, Tensor>, options: FromTorchQuantizedOptions): QuantizedLayer | QuantizedCell;
+export function fromTorch(tensors: Record<string, Tensor>, options?: FromTorchOptions): RecurrentLayer | RecurrentCell;
+export function fromTorch(tensors: Record<string, Tensor>, options: FromTorchOptions | FromTorchQuantizedOptions = {}): RecurrentLayer | RecurrentCell | QuantizedLayer | QuantizedCell {
   const { spec, params } = readTorchStateDict(tensors, options);
-  if (options?.dtype !== undefined) {
-    const dtype = oneOf("dtype", options.dtype, ["int8", "int12"] as const, "int8");
-    const float = build(spec, params, { ...options, dtype: undefined, form: undefined });
+  const q = (options ?? {}) as Partial<FromTorchQuantizedOptions>;
+  if (q.dtype !== undefined) {
+    const dtype = oneOf("dtype", q.dtype, ["int8", "int12"] as const, "int8");
+    const float = build(spec, params, options);
     try {
-      const { form, backend, runtime, nanPolicy } = options;
+      const { form, backend, runtime, nanPolicy } = q;
       return quantize(float as RecurrentLayer, { dtype, ...(form !== undefined ? { form } : {}), backend, runtime, nanPolicy });
     } finally {
       float.dispose();
     }
   }
-  if (options?.form !== undefined) throw new RnnError("unexpected", "form is an option of a quantized model: pass dtype ('int8' or 'int12') with it");
+  if (q.form !== undefined) throw new RnnError("unexpected", "form is an option of a quantized model: pass dtype ('int8' or 'int12') with it");
   return build(spec, params, options);
 }
 
