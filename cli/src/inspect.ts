@@ -4,7 +4,7 @@
 // stores, the tensors that are not part of it (a train command's `head.weight`, a fixture's `input`, ...), and the
 // file's `__metadata__`. Nothing is built: no wasm is loaded.
 import type { Command } from "commander";
-import { RnnError, type Spec, type Tensor } from "rnn-wasm";
+import { isQuantizedFile, readQuantized, RnnError, type SafetensorsFile, type Spec, type Tensor } from "rnn-wasm";
 import { paramList } from "rnn-wasm";
 import { isRecurrentParamName, readTorchStateDict, recurrentPrefixes } from "rnn-wasm";
 import { CliError, jsonText, parseSafetensorsFile, readFileBytes, shapeText, type CliIo } from "./common.js";
@@ -46,6 +46,24 @@ export interface InspectReport {
   extraTensors: TensorInfo[];
   metadata: Record<string, string>;
   bytes: number;
+  /** A quantized model file's storage (absent for a float state_dict). */
+  quantized?: QuantizedInfo;
+}
+
+/** What a quantized model file stores, beside the architecture. */
+export interface QuantizedInfo {
+  /** 'int8' (I8 weights) or 'int12' (I16 weights). */
+  dtype: "int8" | "int12";
+  /** The format's version, from the metadata. */
+  formatVersion: string;
+  /** Integer weights in the file. */
+  weights: number;
+  /** Float32 per-row scales in the file. */
+  scales: number;
+  /** Bytes of the tensors' data: integer weights, scales and biases. */
+  dataBytes: number;
+  /** The same model's bytes of data as a float32 state_dict: 4 per weight and bias. */
+  float32Bytes: number;
 }
 
 const EXAMPLES = `
@@ -53,6 +71,8 @@ MODEL is a safetensors file: a PyTorch state_dict (torch.nn.LSTM/GRU/RNN or thei
 inside a larger model, e.g. 'encoder.lstm.weight_ih_l0'), or a model written by 'rnn-wasm train'.
 --json prints the architecture under the layer options' names (kind, inputSize, hiddenSize,
 numLayers, bidirectional, projSize, bias) with parameters, tensors, extraTensors and metadata.
+A quantized model file ('rnn-wasm quantize', or saveQuantized) is described from its metadata, with
+its dtype, weights, row scales and bytes against float32's ('quantized' in --json).
 
 Examples (from the repository root):
   $ rnn-wasm inspect data/lstm-demo.safetensors
@@ -77,8 +97,10 @@ export function registerInspect(program: Command, io: CliIo): void {
 /** Reads `path` and describes it; throws CliError naming the file and what is wrong. */
 export function inspect(path: string, prefixOption?: string): InspectReport {
   const bytes = readFileBytes(path, "model");
-  const { tensors, metadata } = parseSafetensorsFile(bytes, path, "model");
+  const file = parseSafetensorsFile(bytes, path, "model");
+  const { tensors, metadata } = file;
   const declared = headerTensors(bytes);
+  if (isQuantizedFile(metadata)) return inspectQuantized(path, file, declared, bytes.byteLength);
   const names = Object.keys(tensors);
   const prefix = prefixOption ?? onlyPrefix(path, names, declared);
   const own = names.filter((n) => n.startsWith(prefix) && isRecurrentParamName(n.slice(prefix.length)));
@@ -118,6 +140,61 @@ export function inspect(path: string, prefixOption?: string): InspectReport {
     extraTensors: declared.filter((t) => !ownSet.has(t.name)),
     metadata,
     bytes: bytes.byteLength,
+  };
+}
+
+/** A quantized model file: its architecture from its metadata, checked against its tensors as loadQuantized checks it. */
+function inspectQuantized(path: string, file: SafetensorsFile, declared: TensorInfo[], bytes: number): InspectReport {
+  let read: ReturnType<typeof readQuantized>;
+  try {
+    read = readQuantized(file, "propagate");
+  } catch (e) {
+    if (e instanceof RnnError) throw new CliError(`model file '${path}': ${e.message}`);
+    throw e;
+  }
+  const spec = read.spec;
+  const byName = new Map(declared.map((t) => [t.name, t]));
+  const count = (t: TensorInfo) => t.shape.reduce((a, b) => a * b, 1);
+  const tensors: TensorInfo[] = [];
+  let weights = 0, scales = 0, biases = 0;
+  for (const p of paramList(spec)) {
+    const t = byName.get(p.name)!;
+    tensors.push(t);
+    if (p.role.startsWith("bias")) biases += count(t);
+    else {
+      weights += count(t);
+      const s = byName.get(`${p.name}.scale`)!;
+      tensors.push(s);
+      scales += count(s);
+    }
+  }
+  const elementBytes = read.dtype === "int8" ? 1 : 2;
+  return {
+    file: path,
+    class: className(spec),
+    kind: spec.kind,
+    cell: spec.cell,
+    inputSize: spec.inputSize,
+    hiddenSize: spec.hiddenSize,
+    numLayers: spec.numLayers,
+    bidirectional: spec.bidirectional,
+    projSize: spec.projSize,
+    bias: spec.bias,
+    notRecorded: [],
+    prefix: "",
+    parameters: weights + biases,
+    tensors,
+    extraTensors: [],
+    metadata: file.metadata,
+    bytes,
+    quantized: {
+      dtype: read.dtype,
+      formatVersion: file.metadata.format_version,
+      weights,
+      scales,
+      dataBytes: weights * elementBytes + (scales + biases) * 4,
+      float32Bytes: (weights + biases) * 4,
+    },
   };
 }
 
@@ -178,7 +255,9 @@ const NOT_RECORDED_HINT: Record<string, string> = {
 export function formatReport(r: InspectReport): string {
   const count = (n: number) => n.toLocaleString("en-US");
   const rows: [string, string][] = [
-    ["kind", `${r.kind} (${r.cell ? "a one-step cell" : "a sequence layer"}: fromTorch builds ${r.kind === "gru" ? "a" : "an"} ${r.class}, as torch.nn.${r.class})`],
+    ["kind", r.quantized
+      ? `${r.kind} (${r.cell ? "a one-step cell" : "a sequence layer"}: loadQuantized builds a ${r.cell ? "QuantizedCell" : "QuantizedLayer"}, a quantized ${r.class})`
+      : `${r.kind} (${r.cell ? "a one-step cell" : "a sequence layer"}: fromTorch builds ${r.kind === "gru" ? "a" : "an"} ${r.class}, as torch.nn.${r.class})`],
     ["inputSize", String(r.inputSize)],
     ["hiddenSize", String(r.hiddenSize)],
   ];
@@ -186,14 +265,27 @@ export function formatReport(r: InspectReport): string {
     rows.push(["numLayers", String(r.numLayers)], ["bidirectional", String(r.bidirectional)]);
     if (r.kind === "lstm") rows.push(["projSize", r.projSize ? String(r.projSize) : "0 (none)"]);
   }
-  rows.push(
-    ["bias", String(r.bias)],
-    ["parameters", `${count(r.parameters)} (${size(r.parameters * 4)} as float32)`],
-    ["prefix", r.prefix ? `'${r.prefix}'` : "none"],
-    ["not recorded", r.notRecorded.map((o) => NOT_RECORDED_HINT[o]).join(", ")],
-  );
+  const q = r.quantized;
+  if (q) {
+    rows.push(
+      ["bias", String(r.bias)],
+      ["parameters", `${count(r.parameters)}: ${count(q.weights)} ${q.dtype} weights with ${count(q.scales)} float32 row scales, ${count(r.parameters - q.weights)} float32 biases`],
+      ["quantized", `${q.dtype} (${q.dtype === "int8" ? "I8" : "I16"} weights), format '${r.metadata.format}' version ${q.formatVersion}`],
+      ["data", `${size(q.dataBytes)}, ${(q.dataBytes / q.float32Bytes).toFixed(2)} of float32's ${size(q.float32Bytes)}`],
+    );
+    if (r.kind === "rnn") rows.push(["nonlinearity", r.metadata.nonlinearity]);
+    if (r.kind === "gru") rows.push(["resetAfter", r.metadata.reset_after]);
+    if (!r.cell) rows.push(["batchFirst", r.metadata.batch_first]);
+  } else {
+    rows.push(
+      ["bias", String(r.bias)],
+      ["parameters", `${count(r.parameters)} (${size(r.parameters * 4)} as float32)`],
+      ["prefix", r.prefix ? `'${r.prefix}'` : "none"],
+      ["not recorded", r.notRecorded.map((o) => NOT_RECORDED_HINT[o]).join(", ")],
+    );
+  }
   const width = Math.max(...rows.map(([k]) => k.length));
-  const lines = [`${r.file}: ${r.class}, ${count(r.parameters)} parameters`, ""];
+  const lines = [`${r.file}: ${q ? `quantized ${q.dtype} ` : ""}${r.class}, ${count(r.parameters)} parameters`, ""];
   for (const [k, v] of rows) lines.push(`  ${k.padEnd(width)}  ${v}`);
   lines.push("", `tensors of the ${r.class} (${r.tensors.length}):`, ...tensorTable(r.tensors, true));
   if (r.extraTensors.length) {

@@ -15,6 +15,7 @@ import { registerDemo } from "./demo.js";
 import { registerForecastDemo } from "./forecast-demo.js";
 import { registerInspect } from "./inspect.js";
 import { registerPredict } from "./predict.js";
+import { registerQuantize } from "./quantize.js";
 import { registerRun } from "./run.js";
 import { registerServe } from "./serve/command.js";
 import { useColor } from "./terminal-chart.js";
@@ -54,6 +55,7 @@ function program(io: CliIo): Command {
     .exitOverride();
   registerRun(cli, io);
   registerInspect(cli, io);
+  registerQuantize(cli, io);
   registerBench(cli, io);
   registerTrain(cli, io);
   registerPredict(cli, io);

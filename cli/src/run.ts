@@ -5,8 +5,9 @@
 //   cells  (names weight_ih, ...):     input [B, I] ([I] unbatched), h0 [B, H], c0 [B, H] -> h [B, H], c [B, H]
 import { Option, type Command } from "commander";
 import {
-  BUILDS, createRuntime, fromTorch, RnnError, saveSafetensors,
-  type Build, type FromTorchOptions, type NanPolicy, type Kind, type Nonlinearity, type RecurrentCell, type RecurrentLayer, type Runtime, type Tensor,
+  BUILDS, createRuntime, fromTorch, isQuantizedFile, loadQuantized, RnnError, saveSafetensors,
+  type Build, type FromTorchOptions, type NanPolicy, type Kind, type Nonlinearity, type QuantizedCell, type QuantizedLayer,
+  type RecurrentCell, type RecurrentLayer, type Runtime, type Tensor,
 } from "rnn-wasm";
 import { CliError, UsageError, checkOutputs, describeSpec, jsonText, readSafetensorsFile, shapeText, writeOutputFiles, type CliIo, type CliStream } from "./common.js";
 
@@ -31,7 +32,14 @@ export interface RunSummary {
   bytes: number;
   /** Each tensor written, by name: its shape. */
   tensors: Record<string, number[]>;
-  model: { file: string; description: string; kind: Kind; cell: boolean };
+  model: {
+    file: string;
+    description: string;
+    kind: Kind;
+    cell: boolean;
+    /** A quantized model file's dtype and the integer form it ran in (absent for a float32 state_dict). */
+    quantized?: { dtype: "int8" | "int12"; form: "q16" | "q8" };
+  };
   /** The input file's tensors run read (input, h0, c0), and those it ignored. */
   input: { file: string; tensors: Record<string, number[]>; ignored: string[] };
   backend: "wasm" | "reference";
@@ -50,6 +58,9 @@ The output file receives 'output', 'h_n' (and 'c_n'), shaped as PyTorch returns 
 (a state_dict with weight_ih instead of weight_ih_l0) it receives 'h' (and 'c').
 The kind (LSTM, GRU, RNN) follows from the weights' shapes unless --kind says otherwise.
 
+MODEL may also be a quantized model file ('rnn-wasm quantize', or saveQuantized in the library): it
+records its architecture, so --kind, --nonlinearity, --batch-first and --reset-before do not apply.
+
 Example (from the repository root, on the bundled model):
   $ rnn-wasm run --model data/lstm-demo.safetensors --input data/lstm-demo.input.safetensors --out /tmp/y.safetensors`;
 
@@ -58,7 +69,7 @@ export function registerRun(program: Command, io: CliIo): void {
     .command("run")
     .summary("run a PyTorch LSTM/GRU/RNN saved as safetensors on an input file")
     .description("Run a recurrent model saved from PyTorch (state_dict as safetensors) on the tensors of an input file, and write its results.")
-    .requiredOption("--model <file>", "the model: a PyTorch state_dict saved as safetensors")
+    .requiredOption("--model <file>", "the model: a PyTorch state_dict saved as safetensors, or a quantized model file")
     .requiredOption("--input <file>", "safetensors file with 'input' and optionally 'h0' and 'c0'")
     .requiredOption("--out <file>", "safetensors file to write 'output', 'h_n' (and 'c_n') to")
     .addOption(new Option("--kind <kind>", "the model's kind (default: inferred from the weights)").choices(["lstm", "gru", "rnn"]))
@@ -84,7 +95,7 @@ function checkFlags(o: RunOptions): void {
 }
 
 /** Checks the flags against the model fromTorch built (its kind may have been inferred). */
-function checkFlagsAgainstModel(o: RunOptions, model: RecurrentLayer | RecurrentCell): void {
+function checkFlagsAgainstModel(o: RunOptions, model: { spec: RecurrentLayer["spec"] }): void {
   const s = model.spec;
   const what = `model '${o.model}' is ${s.kind === "gru" ? "a" : "an"} ${describeSpec(s)}`;
   if (o.nonlinearity && s.kind !== "rnn") throw new UsageError(`--nonlinearity is an RNN option, but ${what}`);
@@ -103,7 +114,9 @@ export function summaryLine(s: RunSummary): string {
 export async function runCommand(o: RunOptions, stderr: CliStream): Promise<RunSummary> {
   checkFlags(o);
   checkOutputs([{ path: o.out, role: "output file", option: "--out" }], [{ path: o.model, option: "--model" }, { path: o.input, option: "--input" }]);
-  const weights = readSafetensorsFile(o.model, "model").tensors;
+  const modelFile = readSafetensorsFile(o.model, "model");
+  const quantized = isQuantizedFile(modelFile.metadata);
+  if (quantized) checkQuantizedFlags(o);
   const inputs = readSafetensorsFile(o.input, "input").tensors;
   const input = inputs.input;
   if (!input) {
@@ -124,9 +137,11 @@ export async function runCommand(o: RunOptions, stderr: CliStream): Promise<RunS
     ...(o.resetBefore ? { resetAfter: false } : {}), // ... and this to a GRU only; checkFlagsAgainstModel catches the rest
     ...(o.batchFirst ? { batchFirst: true } : {}),
   };
-  let model: RecurrentLayer | RecurrentCell;
+  let model: RecurrentLayer | RecurrentCell | QuantizedLayer | QuantizedCell;
   try {
-    model = fromTorch(weights, options);
+    model = quantized
+      ? loadQuantized(modelFile, { backend: o.backend, runtime, nanPolicy: o.nanPolicy })
+      : fromTorch(modelFile.tensors, options);
   } catch (e) {
     if (e instanceof RnnError) throw new CliError(`model file '${o.model}': ${cliMessage(e)}`);
     throw e;
@@ -136,7 +151,9 @@ export async function runCommand(o: RunOptions, stderr: CliStream): Promise<RunS
     const started = performance.now();
     const results = forward(model, inputs, o);
     const ms = performance.now() - started;
-    const file = saveSafetensors(results, { producer: "rnn-wasm run", model: describeSpec(model.spec) });
+    const q = "dtype" in model ? { dtype: model.dtype, form: model.form } : undefined;
+    const description = describeSpec(model.spec) + (q ? ` quantized ${q.dtype} (${q.form})` : "");
+    const file = saveSafetensors(results, { producer: "rnn-wasm run", model: description });
     writeOutputFiles([{ path: o.out, role: "output file", data: file }]);
     const bytes = file.byteLength;
     const shapes = (tensors: Record<string, Tensor>, names: string[]) => Object.fromEntries(names.map((n) => [n, [...tensors[n].shape]]));
@@ -144,7 +161,7 @@ export async function runCommand(o: RunOptions, stderr: CliStream): Promise<RunS
       out: o.out,
       bytes,
       tensors: shapes(results, Object.keys(results)),
-      model: { file: o.model, description: describeSpec(model.spec), kind: model.spec.kind, cell: model.spec.cell },
+      model: { file: o.model, description, kind: model.spec.kind, cell: model.spec.cell, ...(q ? { quantized: q } : {}) },
       input: { file: o.input, tensors: shapes(inputs, INPUT_NAMES.filter((n) => inputs[n])), ignored },
       backend: o.backend,
       build: runtime ? runtime.build : null,
@@ -155,18 +172,24 @@ export async function runCommand(o: RunOptions, stderr: CliStream): Promise<RunS
   }
 }
 
-/** Runs a layer or a cell on the input file's tensors and names the results as PyTorch does. */
-function forward(model: RecurrentLayer | RecurrentCell, inputs: Record<string, Tensor>, o: RunOptions): Record<string, Tensor> {
+/** A quantized file records its architecture: the flags that supply what a state_dict does not are refused. */
+function checkQuantizedFlags(o: RunOptions): void {
+  const given = [o.kind && "--kind", o.nonlinearity && "--nonlinearity", o.batchFirst && "--batch-first", o.resetBefore && "--reset-before"].filter(Boolean);
+  if (given.length) throw new UsageError(`${given.join(", ")} do${given.length === 1 ? "es" : ""} not apply to model '${o.model}': a quantized model file records its architecture (see 'rnn-wasm inspect ${o.model}')`);
+}
+
+/** Runs a layer or a cell (float or quantized: the same forward) on the input file's tensors and names the results as PyTorch does. */
+function forward(model: RecurrentLayer | RecurrentCell | QuantizedLayer | QuantizedCell, inputs: Record<string, Tensor>, o: RunOptions): Record<string, Tensor> {
   const { input, h0, c0 } = inputs;
   const context = () => ` (input file '${o.input}'; model ${describeSpec(model.spec)})`;
   try {
     if (model.spec.cell) {
-      const cell = model as RecurrentCell;
+      const cell = model as RecurrentCell | QuantizedCell;
       checkCellState(cell, input, { h0, c0 });
       const r = cell.forward(input, { h: h0, c: c0 });
       return r.c ? { h: r.h, c: r.c } : { h: r.h };
     }
-    const r = (model as RecurrentLayer).forward(input, { h0, c0 });
+    const r = (model as RecurrentLayer | QuantizedLayer).forward(input, { h0, c0 });
     return r.cN ? { output: r.output, h_n: r.hN, c_n: r.cN } : { output: r.output, h_n: r.hN };
   } catch (e) {
     if (e instanceof RnnError) throw new CliError(cliMessage(e) + context());
@@ -175,7 +198,7 @@ function forward(model: RecurrentLayer | RecurrentCell, inputs: Record<string, T
 }
 
 /** A cell calls its state h and c; the input file calls it h0 and c0, so check it here to name it as the file does. */
-function checkCellState(cell: RecurrentCell, input: Tensor, state: { h0?: Tensor; c0?: Tensor }): void {
+function checkCellState(cell: RecurrentCell | QuantizedCell, input: Tensor, state: { h0?: Tensor; c0?: Tensor }): void {
   const s = cell.spec;
   const rank = input.shape.length;
   if (rank !== 1 && rank !== 2) return; // cell.forward reports the input's rank
