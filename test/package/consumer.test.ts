@@ -12,6 +12,8 @@
 //     "rnn-wasm"'s class (the entries share one module instance);
 //   - "rnn-wasm/onnx" runs examples/onnx-lstm.onnx with the repository source's outputs, and its RnnError is
 //     "rnn-wasm"'s class; the shipped JS imports no package (the protobuf reader is bundled in);
+//   - "rnn-wasm/tfjs" runs test/fixtures/tfjs/lstm (a model saved by TensorFlow.js) with the repository source's
+//     output, and its RnnError is "rnn-wasm"'s class;
 //   - `tsc --noEmit` passes for a Node consumer with lib es2022 and @types/node only (no DOM lib), and for a browser
 //     consumer with lib es2022 + dom, both with skipLibCheck off so the package's declarations are checked.
 // The install prefers npm's cache (--prefer-offline) and runs no audit or funding requests.
@@ -20,11 +22,13 @@ import { join, posix } from "node:path";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { init, LSTM, tensor } from "../../src/index.js";
 import { fromOnnx } from "../../src/onnx/index.js";
+import { fromTfjs } from "../../src/tfjs/index.js";
 import {
   type AppResult, BIN, describeProc, packed, removePacked, type Packed, type Proc, ROOT, run, tempDir, untar,
 } from "../bundlers/helpers.js";
 
 const FIXTURES = join(ROOT, "test/package/fixtures");
+const TFJS_MODEL = join(ROOT, "test/fixtures/tfjs/lstm");
 const WASM = ["build/rnn-relaxed.wasm", "build/rnn-scalar.wasm", "build/rnn-simd.wasm"];
 
 /** What the library's tarball may hold. */
@@ -79,8 +83,10 @@ describe("the packed library, installed into an empty app", () => {
   let serving: { esm: Proc; cjs: Proc | null };
   let tsc: { node: Proc; dom: Proc };
   let onnx: Proc;
+  let tfjs: Proc;
   let expected: AppResult;
   let expectedOnnx: { build: string; Y: number[]; Y_h: number[]; sameRnnError: boolean };
+  let expectedTfjs: { build: string; output: number[]; sameRnnError: boolean };
 
   const requireEsm = (() => {
     const [major, minor] = process.versions.node.split(".").map(Number);
@@ -98,6 +104,7 @@ describe("the packed library, installed into an empty app", () => {
     app = join(root, "app");
     cpSync(FIXTURES, app, { recursive: true });
     cpSync(join(ROOT, "examples/onnx-lstm.onnx"), join(app, "lstm.onnx"));
+    cpSync(TFJS_MODEL, join(app, "tfjs"), { recursive: true });
     writeFileSync(join(app, "package.json"), JSON.stringify({ name: "consumer", private: true, type: "module" }, null, 2));
     install = await run("npm", ["install", "--no-audit", "--no-fund", "--prefer-offline", "--loglevel=error", pack.tgz], app);
     expect(install.code, describeProc(install)).toBe(0);
@@ -106,14 +113,14 @@ describe("the packed library, installed into an empty app", () => {
     const base = { target: "es2022", strict: true, noEmit: true, skipLibCheck: false, typeRoots: [types] };
     writeFileSync(join(app, "tsconfig.node.json"), JSON.stringify({
       compilerOptions: { ...base, module: "nodenext", moduleResolution: "nodenext", lib: ["es2022"], types: ["node"] },
-      files: ["consumer-node.ts", "consumer-serving.ts", "consumer-pool.ts", "consumer-onnx.ts"],
+      files: ["consumer-node.ts", "consumer-serving.ts", "consumer-pool.ts", "consumer-onnx.ts", "consumer-tfjs.ts"],
     }, null, 2));
     writeFileSync(join(app, "tsconfig.dom.json"), JSON.stringify({
       compilerOptions: { ...base, module: "esnext", moduleResolution: "bundler", lib: ["es2022", "dom"], types: [] },
-      files: ["consumer-dom.ts", "consumer-serving.ts", "consumer-onnx.ts"],
+      files: ["consumer-dom.ts", "consumer-serving.ts", "consumer-onnx.ts", "consumer-tfjs.ts"],
     }, null, 2));
     const tscBin = join(BIN, process.platform === "win32" ? "tsc.cmd" : "tsc");
-    const [e, c, se, sc, tn, td, ox] = await Promise.all([
+    const [e, c, se, sc, tn, td, ox, tf] = await Promise.all([
       run(process.execPath, ["esm.mjs"], app),
       requireEsm ? run(process.execPath, ["require.cjs"], app) : Promise.resolve(null),
       run(process.execPath, ["serving.mjs"], app),
@@ -121,8 +128,9 @@ describe("the packed library, installed into an empty app", () => {
       run(tscBin, ["-p", "tsconfig.node.json"], app),
       run(tscBin, ["-p", "tsconfig.dom.json"], app),
       run(process.execPath, ["onnx.mjs"], app),
+      run(process.execPath, ["tfjs.mjs"], app),
     ]);
-    [esm, cjs, serving, tsc, onnx] = [e, c, { esm: se, cjs: sc }, { node: tn, dom: td }, ox];
+    [esm, cjs, serving, tsc, onnx, tfjs] = [e, c, { esm: se, cjs: sc }, { node: tn, dom: td }, ox, tf];
 
     const runtime = await init();
     const lstm = new LSTM({ inputSize: 3, hiddenSize: 4, seed: 1 });
@@ -134,6 +142,11 @@ describe("the packed library, installed into an empty app", () => {
     const { Y, Y_h } = model.run({ X: x });
     model.dispose();
     expectedOnnx = { build: runtime.build, Y: Array.from(Y.data), Y_h: Array.from(Y_h.data), sameRnnError: true };
+    const io = JSON.parse(readFileSync(join(TFJS_MODEL, "io.json"), "utf8"));
+    const tfModel = fromTfjs(JSON.parse(readFileSync(join(TFJS_MODEL, "model.json"), "utf8")), readFileSync(join(TFJS_MODEL, "weights.bin")));
+    const y = tfModel.predict(tensor(io.inputShape, Float32Array.from(io.input)));
+    tfModel.dispose();
+    expectedTfjs = { build: runtime.build, output: Array.from(y.data), sameRnnError: true };
   }, 180_000);
 
   afterAll(async () => {
@@ -200,6 +213,11 @@ describe("the packed library, installed into an empty app", () => {
   it("import { fromOnnx } from 'rnn-wasm/onnx' runs an ONNX LSTM: the repository source's outputs, and 'rnn-wasm''s RnnError", () => {
     expect(onnx.code, describeProc(onnx)).toBe(0);
     expect(JSON.parse(onnx.stdout)).toEqual(expectedOnnx);
+  });
+
+  it("import { fromTfjs } from 'rnn-wasm/tfjs' runs a TensorFlow.js model: the repository source's output, and 'rnn-wasm''s RnnError", () => {
+    expect(tfjs.code, describeProc(tfjs)).toBe(0);
+    expect(JSON.parse(tfjs.stdout)).toEqual(expectedTfjs);
   });
 
   it("installing it runs no scripts (npm runs preinstall, install and postinstall from a registry or a tarball)", () => {
