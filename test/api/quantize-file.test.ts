@@ -11,10 +11,11 @@
 //     metadata, missing or unexpected tensors; NaN scales under nanPolicy 'error' ('nonfinite'), kept under 'propagate';
 //   - fromTorch(tensors, { dtype }) is quantize(fromTorch(tensors)) with the float model freed.
 import { beforeAll, describe, expect, it } from "vitest";
+import fc from "fast-check";
 import {
   GRUCell, LSTM, LSTMCell, QuantizedCell, QuantizedLayer, RNNCell, RnnError, fromTorch, init, loadQuantized,
   loadSafetensors, quantize, readQuantized, saveQuantized, saveSafetensors, type IntTensor, type Kind,
-  type LayerOptions, type RecurrentCell, type Runtime, type RnnErrorCode, type Tensor,
+  type LayerOptions, type RecurrentCell, type RecurrentLayer, type Runtime, type RnnErrorCode, type Tensor,
 } from "../../src/index.js";
 import { createLayer } from "./helpers.js";
 import { randomTensor, rng } from "../helpers/random.js";
@@ -279,6 +280,44 @@ describe("inconsistent files", () => {
     f.dispose();
   });
 
+  it("loads or throws RnnError for every byte flip of a file (never another error), and a refused file leaves no memory behind", async () => {
+    const own = await runtimeFor("simd");
+    const base = own.bytesInUse;
+    let loaded = 0, refused = 0;
+    fc.assert(
+      fc.property(fc.array(fc.tuple(fc.nat(), fc.integer({ min: 1, max: 255 })), { minLength: 1, maxLength: 3 }), (flips) => {
+        const damaged = good.slice();
+        for (const [at, mask] of flips) damaged[at % damaged.length] ^= mask;
+        try {
+          loadQuantized(damaged, { runtime: own, nanPolicy: "propagate" }).dispose();
+          loaded++;
+        } catch (e) {
+          if (!(e instanceof RnnError)) throw e;
+          refused++;
+        }
+        expect(own.bytesInUse).toBe(base);
+      }),
+      { numRuns: 300, seed: 20261205 },
+    );
+    expect(loaded + refused).toBe(300);
+  });
+
+  it("takes the wasm bytes quantize() takes, and frees them on dispose", async () => {
+    const own = await runtimeFor("simd");
+    const f = new LSTM({ inputSize: 5, hiddenSize: 6, numLayers: 2, bidirectional: true, projSize: 3, seed: 9, runtime: own });
+    const q = quantize(f, { dtype: "int8", runtime: own, form: "q8" });
+    const base = own.bytesInUse;
+    const r = loadQuantized(saveQuantized(q), { runtime: own, form: "q8" });
+    expect(own.bytesInUse - base).toBe(r.weightBytes);
+    expect(r.weightBytes).toBe(q.weightBytes);
+    r.dispose();
+    r.dispose();
+    expect(own.bytesInUse).toBe(base);
+    expectCode(() => (r as QuantizedLayer).forward(randomTensor([2, 1, 5], rng(1))), "disposed");
+    q.dispose();
+    f.dispose();
+  });
+
   it("refuses unknown options", () => {
     expectCode(() => loadQuantized(good, { dtype: "int8" } as never), "unexpected", /dtype/);
     expectCode(() => loadQuantized(good, { form: "q4" as never }), "unexpected", /form/);
@@ -301,6 +340,8 @@ describe("fromTorch(tensors, { dtype })", () => {
       want.dispose();
       q.dispose();
     }
+    const float: RecurrentLayer | RecurrentCell = fromTorch(state); // without dtype: the float model's type
+    float.dispose();
     const cell = fromTorch(new GRUCell({ inputSize: 3, hiddenSize: 5, seed: 1 }).toTorch(), { dtype: "int8" });
     expect(cell).toBeInstanceOf(QuantizedCell);
     cell.dispose();
