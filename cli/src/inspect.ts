@@ -2,7 +2,9 @@
 // recurrent module's architecture (inferred from the tensor names and shapes by readTorchStateDict, the first half
 // of fromTorch, so inspect and run never disagree), its parameter count and tensors with the dtypes the file
 // stores, the tensors that are not part of it (a train command's `head.weight`, a fixture's `input`, ...), and the
-// file's `__metadata__`. Nothing is built: no wasm is loaded.
+// file's `__metadata__`. A quantized model file (format "rnn-wasm quantized") is read by the library's readQuantized
+// instead, as loadQuantized reads it: its architecture from the metadata, its dtype, weights, row scales and bytes.
+// Nothing is built: no wasm is loaded.
 import type { Command } from "commander";
 import { isQuantizedFile, readQuantized, RnnError, type SafetensorsFile, type Spec, type Tensor } from "rnn-wasm";
 import { paramList } from "rnn-wasm";

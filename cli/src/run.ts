@@ -3,6 +3,8 @@
 //   layers (names weight_ih_l0, ...):  input [T, B, I] ([B, T, I] with --batch-first, [T, I] unbatched)
 //                                      -> output [T, B, D*P], h_n [D*L, B, P], c_n [D*L, B, H] (LSTM)
 //   cells  (names weight_ih, ...):     input [B, I] ([I] unbatched), h0 [B, H], c0 [B, H] -> h [B, H], c [B, H]
+// A quantized model file (format "rnn-wasm quantized": `rnn-wasm quantize`, or saveQuantized) loads with loadQuantized
+// and runs the same way; it records its architecture, so the flags that supply what a state_dict does not are refused.
 import { Option, type Command } from "commander";
 import {
   BUILDS, createRuntime, fromTorch, isQuantizedFile, loadQuantized, RnnError, saveSafetensors,
