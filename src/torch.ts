@@ -86,7 +86,11 @@ function modulePrefix(names: string[], given: unknown): string {
   if (given !== undefined && typeof given !== "string") throw new RnnError("unexpected", `prefix must be a string, got ${describeValue(given)}`);
   if (given !== undefined) return given;
   const prefixes = recurrentPrefixes(names);
-  if (prefixes.length === 0) throw new RnnError("missing", `no weight_ih_l0 (or weight_ih) tensor among: ${names.slice(0, 12).join(", ") || "(none)"}`);
+  if (prefixes.length === 0) {
+    // a quantized model file's weights are integers, which loadSafetensors keeps apart: only its scales and biases are here
+    const quantized = names.some((n) => /weight_ih(_l0)?\.scale$/.test(n)) ? " (this looks like a quantized model file: load it with loadQuantized)" : "";
+    throw new RnnError("missing", `no weight_ih_l0 (or weight_ih) tensor among: ${names.slice(0, 12).join(", ") || "(none)"}${quantized}`);
+  }
   if (prefixes.length > 1) throw new RnnError("unexpected", `several recurrent modules in this state_dict (${prefixes.map((p) => `'${p}'`).join(", ")}); pass prefix to choose one`);
   return prefixes[0];
 }

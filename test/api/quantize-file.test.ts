@@ -348,6 +348,14 @@ describe("fromTorch(tensors, { dtype })", () => {
     f.dispose();
   });
 
+  it("a quantized file given to fromTorch says to use loadQuantized", () => {
+    const f = new LSTM({ inputSize: 3, hiddenSize: 4, seed: 1 });
+    const q = quantize(f, { dtype: "int8" });
+    expectCode(() => fromTorch(loadSafetensors(saveQuantized(q)).tensors), "missing", /quantized model file: load it with loadQuantized/);
+    q.dispose();
+    f.dispose();
+  });
+
   it("refuses an unknown dtype, and form without dtype", () => {
     const state = new LSTM({ inputSize: 3, hiddenSize: 4, seed: 1 }).toTorch();
     expectCode(() => fromTorch(state, { dtype: "int4" as never }), "unexpected", /dtype/);
