@@ -1,6 +1,7 @@
 // src/tfjs/activations.ts: the activation functions a Keras / TensorFlow.js config names, as tfjs-layers 4.22 and
-// Keras 2 define them (hard_sigmoid is clip(0.2x + 0.5, 0, 1): Keras 3's clip(x/6 + 0.5) is not what a tfjs file
-// means). Element-wise ones are number -> number; softmax and log_softmax run over the last axis.
+// Keras 2 define them: hard_sigmoid is clip(0.2x + 0.5, 0, 1), except in a file whose keras_version is 3 or later,
+// where it is Keras 3's clip(x/6 + 0.5, 0, 1). Element-wise ones are number -> number; softmax and log_softmax run
+// over the last axis.
 import { RnnError } from "../errors.js";
 
 /** An element-wise activation. */
@@ -33,16 +34,19 @@ export function activationKey(name: unknown): string {
   return name.toLowerCase().replaceAll("_", "");
 }
 
-/** The element-wise activation `name`, or RnnError('unexpected') naming it and `what` uses it. */
-export function elementwise(name: unknown, what: string): Elementwise {
+/** Keras 3's hard_sigmoid: relu6(x + 3) / 6. */
+const hardSigmoidKeras3: Elementwise = (x) => Math.min(Math.max(x / 6 + 0.5, 0), 1);
+
+/** The element-wise activation `name` (`keras3`: the file's keras_version is 3 or later), or RnnError('unexpected') naming it and `what` uses it. */
+export function elementwise(name: unknown, what: string, keras3 = false): Elementwise {
   const key = activationKey(name);
-  const fn = ELEMENTWISE[key];
+  const fn = keras3 && key === "hardsigmoid" ? hardSigmoidKeras3 : ELEMENTWISE[key];
   if (!fn) throw new RnnError("unexpected", `${what}: activation ${JSON.stringify(name)} is not supported here (supported: ${Object.keys(ELEMENTWISE).join(", ")})`);
   return fn;
 }
 
 /** Applies activation `name` in place to rows of `n` values (softmax and log_softmax over each row). */
-export function applyActivation(data: Float32Array | Float64Array, n: number, name: unknown, what: string): void {
+export function applyActivation(data: Float32Array | Float64Array, n: number, name: unknown, what: string, keras3 = false): void {
   const key = activationKey(name);
   if (key === "linear") return;
   if (key === "softmax" || key === "logsoftmax") {
@@ -55,6 +59,6 @@ export function applyActivation(data: Float32Array | Float64Array, n: number, na
     }
     return;
   }
-  const fn = elementwise(name, what);
+  const fn = elementwise(name, what, keras3);
   for (let i = 0; i < data.length; i++) data[i] = fn(data[i]);
 }

@@ -32,6 +32,8 @@ export interface BuildContext {
   weights: WeightStore;
   backend: BackendOptions;
   path: RecurrentPath;
+  /** The file's keras_version is 3 or later (hard_sigmoid is Keras 3's). */
+  keras3: boolean;
 }
 
 const RECURRENT: Record<string, KerasKind> = { LSTM: "lstm", GRU: "gru", SimpleRNN: "rnn" };
@@ -67,7 +69,7 @@ function shapeText(shape: number[]): string {
 }
 
 /** x (..., I) times kernel (I, N) plus bias (N), then the activation: Keras Dense over the last axis. */
-function dense(x: Tensor, kernel: Float32Array, bias: Float32Array | null, I: number, N: number, activation: unknown, what: string): Tensor {
+function dense(x: Tensor, kernel: Float32Array, bias: Float32Array | null, I: number, N: number, activation: unknown, what: string, keras3: boolean): Tensor {
   if (x.shape.length < 2 || x.shape[x.shape.length - 1] !== I) throw new RnnError("shape", `${what}: input has shape ${shapeText(x.shape)}, expected [..., ${I}]`);
   const rows = x.data.length / I;
   const out = new Float64Array(rows * N);
@@ -79,7 +81,7 @@ function dense(x: Tensor, kernel: Float32Array, bias: Float32Array | null, I: nu
       if (v !== 0) for (let n = 0; n < N; n++) o[n] += v * kernel[i * N + n];
     }
   }
-  applyActivation(out, N, activation, what);
+  applyActivation(out, N, activation, what, keras3);
   return { shape: [...x.shape.slice(0, -1), N], data: Float32Array.from(out) };
 }
 
@@ -97,7 +99,7 @@ function buildDense(spec: LayerSpec, names: string[], ctx: BuildContext, what: s
   return {
     run: (inputs) => {
       const v = one(inputs, what);
-      return [{ tensor: dense(v.tensor, kernel, bias, I, N, activation, what), mask: v.mask }];
+      return [{ tensor: dense(v.tensor, kernel, bias, I, N, activation, what, ctx.keras3), mask: v.mask }];
     },
     dispose: () => {},
   };
@@ -130,7 +132,7 @@ function buildDirection(kind: KerasKind, c: Record<string, unknown>, names: stri
   if (opt(c, "use_bias", true, what, "boolean")) {
     bias = checkWeightShape(ctx.weights.find(names, "bias", part, what), cfg.resetAfter ? [2, GH] : [GH], what);
   }
-  return new KerasRecurrent(cfg, { kernel, recurrentKernel, bias }, I, ctx.backend, ctx.path, what);
+  return new KerasRecurrent(cfg, { kernel, recurrentKernel, bias }, I, ctx.backend, ctx.path, what, ctx.keras3);
 }
 
 function checkRecurrentInput(v: Value, I: number, what: string): [number, number] {
@@ -231,6 +233,7 @@ function buildEmbedding(spec: LayerSpec, ctx: BuildContext, what: string): Op {
   return {
     run: (inputs) => {
       const ids = one(inputs, what).tensor;
+      if (maskZero && ids.shape.length !== 2) throw new RnnError("shape", `${what}: mask_zero needs input [batch, steps], got ${shapeText(ids.shape)}`);
       const n = ids.data.length;
       const out = new Float32Array(n * D);
       const mask = maskZero ? new Uint8Array(n) : null;
@@ -240,7 +243,6 @@ function buildEmbedding(spec: LayerSpec, ctx: BuildContext, what: string): Op {
         out.set(table.subarray(id * D, (id + 1) * D), i * D);
         if (mask) mask[i] = id !== 0 ? 1 : 0;
       }
-      if (mask && ids.shape.length !== 2) throw new RnnError("shape", `${what}: mask_zero needs input [batch, steps], got ${shapeText(ids.shape)}`);
       return [{ tensor: { shape: [...ids.shape, D], data: out }, mask }];
     },
     dispose: () => {},
@@ -279,7 +281,7 @@ export function buildLayer(spec: LayerSpec, ctx: BuildContext): Op {
     return {
       run: (inputs) => {
         const v = one(inputs, what), data = Float64Array.from(v.tensor.data);
-        applyActivation(data, v.tensor.shape[v.tensor.shape.length - 1] ?? 1, activation, what);
+        applyActivation(data, v.tensor.shape[v.tensor.shape.length - 1] ?? 1, activation, what, ctx.keras3);
         return [{ tensor: { shape: [...v.tensor.shape], data: Float32Array.from(data) }, mask: v.mask }];
       },
       dispose: () => {},

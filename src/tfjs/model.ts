@@ -71,11 +71,12 @@ export class TfjsModel {
   private disposed = false;
 
   /** @internal Built by {@link fromTfjs}. */
-  constructor(topology: Record<string, unknown>, weights: WeightStore, options: FromTfjsOptions) {
+  constructor(topology: Record<string, unknown>, weights: WeightStore, options: FromTfjsOptions, kerasVersion: string | null) {
     const cls = topology.class_name, config = topology.config;
     const ctx = {
       weights,
       path: options.path ?? "auto",
+      keras3: kerasVersion !== null && /^[3-9]\./.test(kerasVersion),
       backend: { backend: options.backend, runtime: options.runtime, nanPolicy: options.nanPolicy },
     };
     this.graph = new Map();
@@ -223,6 +224,8 @@ export function fromTfjs(modelJson: unknown, weights: ArrayBuffer | ArrayBufferV
   }
   if (!isRecord(modelJson)) throw new RnnError("format", "model.json must be an object (the parsed JSON)");
   let topology = modelJson.modelTopology;
+  // "tfjs-layers 4.22.0" (model.save) or Keras' own version beside the converter's model_config ("2.15.0")
+  const version = isRecord(topology) && typeof topology.keras_version === "string" ? topology.keras_version : null;
   if (isRecord(topology) && isRecord(topology.model_config)) topology = topology.model_config;
   if (!isRecord(topology) || typeof topology.class_name !== "string") {
     throw new RnnError("format", "model.json has no modelTopology with a class_name (a tfjs layers model; graph models are not read)");
@@ -238,5 +241,5 @@ export function fromTfjs(modelJson: unknown, weights: ArrayBuffer | ArrayBufferV
   } else {
     throw new RnnError("format", "model.json has no weightsManifest (or weightSpecs)");
   }
-  return new TfjsModel(topology, new WeightStore(specs, weights), opts);
+  return new TfjsModel(topology, new WeightStore(specs, weights), opts, version);
 }

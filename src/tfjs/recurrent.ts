@@ -92,9 +92,10 @@ export class KerasRecurrent {
     private readonly backend: BackendOptions,
     path: RecurrentPath,
     what: string,
+    keras3: boolean,
   ) {
-    this.act = elementwise(cfg.activation, what);
-    this.ract = cfg.kind === "rnn" ? this.act : elementwise(cfg.recurrentActivation, `${what} (recurrent_activation)`);
+    this.act = elementwise(cfg.activation, what, keras3);
+    this.ract = cfg.kind === "rnn" ? this.act : elementwise(cfg.recurrentActivation, `${what} (recurrent_activation)`, keras3);
     const a = activationKey(cfg.activation), ra = activationKey(cfg.recurrentActivation);
     this.layerFits = path === "auto" && (cfg.kind === "rnn" ? a === "tanh" || a === "relu" : a === "tanh" && ra === "sigmoid");
   }
@@ -148,7 +149,8 @@ export class KerasRecurrent {
         for (let j = 0; j < lengths[b]; j++) input.set(x.subarray((b * T + lengths[b] - 1 - j) * I, (b * T + lengths[b] - j) * I), (b * T + j) * I);
       }
     }
-    const r = this.torchLayer().forward({ shape: [B, T, I], data: input }, { lengths: Array.from(lengths, (n) => Math.max(n, 1)) });
+    const padded = lengths.some((n) => n < T);
+    const r = this.torchLayer().forward({ shape: [B, T, I], data: input }, padded ? { lengths: Array.from(lengths, (n) => Math.max(n, 1)) } : {});
     const out = r.output.data, sequence = new Float32Array(B * T * H);
     const hN = new Float32Array(B * H), cN = new Float32Array(B * H);
     for (let b = 0; b < B; b++) {

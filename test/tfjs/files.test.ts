@@ -39,7 +39,7 @@ describe("a model saved by tfjs's model.save", () => {
     expect(rnnError(() => model.predict(x())).code).toBe("disposed");
   });
 
-  it("as tensorflowjs_converter writes it: topology under model_config, Keras' names, an optimizer weight skipped", () => {
+  it("as tensorflowjs_converter writes it: topology under model_config, an InputLayer, Keras' names, an optimizer weight skipped", () => {
     const json = modelJson();
     const specs = json.weightsManifest[0].weights as { name: string; shape: number[]; dtype: string }[];
     const rename: Record<string, string> = {};
@@ -50,6 +50,8 @@ describe("a model saved by tfjs's model.save", () => {
       s.name = keras === "lstm" ? `sequential/lstm/lstm_cell/${variable}` : `dense/${variable}`;
     }
     for (const l of json.modelTopology.config.layers) l.config.name = rename[l.config.name] ?? l.config.name;
+    // Keras 2's Sequential lists its InputLayer
+    json.modelTopology.config.layers.unshift({ class_name: "InputLayer", config: { batch_input_shape: [null, null, 3], dtype: "float32", sparse: false, ragged: false, name: "input_1" } });
     const converted = {
       format: "layers-model", generatedBy: "keras v2.15.0", convertedBy: "TensorFlow.js Converter v4.22.0",
       modelTopology: { keras_version: "2.15.0", backend: "tensorflow", model_config: json.modelTopology },
@@ -63,6 +65,54 @@ describe("a model saved by tfjs's model.save", () => {
     const model = fromTfjs(converted, bytes.buffer);
     expect(maxAbsDiff(model.predict(x()).data, Float32Array.from(io.output))).toBeLessThan(1e-5);
     model.dispose();
+  });
+});
+
+describe("hard_sigmoid follows the file's Keras version", () => {
+  it("Keras 2 and tfjs: clip(0.2x + 0.5, 0, 1); a converter file of Keras 3: clip(x/6 + 0.5, 0, 1)", () => {
+    const linear = fromTfjs(modelJson(), weights);
+    const z = linear.predict(x()).data; // the Dense's pre-activation (its activation is linear)
+    linear.dispose();
+    const run = (version: string | null) => {
+      const json = modelJson();
+      json.modelTopology.config.layers[2].config.activation = "hard_sigmoid";
+      if (version) json.modelTopology = { keras_version: version, backend: "tensorflow", model_config: json.modelTopology };
+      const model = fromTfjs(json, weights);
+      const y = Array.from(model.predict(x()).data);
+      model.dispose();
+      return y;
+    };
+    const clip = (v: number) => Math.min(Math.max(v, 0), 1);
+    const near = (got: number[], want: number[]) => expect(maxAbsDiff(Float32Array.from(got), Float32Array.from(want))).toBeLessThan(1e-6);
+    near(run(null), Array.from(z, (v) => clip(0.2 * v + 0.5)));
+    near(run("2.15.0"), Array.from(z, (v) => clip(0.2 * v + 0.5)));
+    near(run("3.3.3"), Array.from(z, (v) => clip(v / 6 + 0.5)));
+  });
+});
+
+describe("weights the converter quantized (--quantize_uint8 / --quantize_uint16)", () => {
+  it.each([["uint8", 255], ["uint16", 65535]] as const)("%s weights are read as q * scale + min: the same output as their float32 values", (dtype, top) => {
+    const json = modelJson(), quantized = modelJson();
+    const specs = json.weightsManifest[0].weights as { name: string; shape: number[] }[];
+    const floats = new Float32Array(weights.buffer.slice(weights.byteOffset, weights.byteOffset + weights.length));
+    const qParts: Uint8Array[] = [], fParts: Float32Array[] = [];
+    let at = 0;
+    specs.forEach((spec, k) => {
+      const n = spec.shape.reduce((a, b) => a * b, 1);
+      const w = floats.subarray(at, at + n);
+      at += n;
+      const min = Math.min(...w), scale = (Math.max(...w) - min) / top || 1;
+      const levels = Array.from(w, (v) => Math.round((v - min) / scale));
+      const q = dtype === "uint8" ? Uint8Array.from(levels) : Uint16Array.from(levels);
+      qParts.push(new Uint8Array(q.buffer));
+      fParts.push(Float32Array.from(levels, (v) => v * scale + min));
+      quantized.weightsManifest[0].weights[k].quantization = { dtype, scale, min };
+    });
+    const concat = (parts: ArrayBufferView[]) => Buffer.concat(parts.map((p) => new Uint8Array(p.buffer, p.byteOffset, p.byteLength)));
+    const a = fromTfjs(quantized, concat(qParts)), b = fromTfjs(json, concat(fParts));
+    expect(Array.from(a.predict(x()).data)).toEqual(Array.from(b.predict(x()).data));
+    a.dispose();
+    b.dispose();
   });
 });
 
