@@ -8,6 +8,7 @@ import { BACKEND_KEYS, RecurrentBase, type BackendOptions } from "./recurrent-ba
 import { flag, knownKeys, optionsObject } from "./options.js";
 import { ARCHITECTURE_KEYS, directions, makeSpec, outputSize, type ArchitectureOptions, type Kind, type Spec } from "./architecture.js";
 import { checkTensor, checkTensorData, type Tensor } from "./tensor.js";
+import { StreamState } from "./stream-state.js";
 import type { WeightValue } from "./weights.js";
 
 /** A layer's options: its architecture (PyTorch's constructor arguments, in camelCase) and where it runs. */
@@ -100,23 +101,12 @@ function checkLengths(lengths: ArrayLike<number>, T: number, B: number, batched:
   return out;
 }
 
-function sameShape(a: Tensor, b: Tensor): boolean {
-  return a.shape.length === b.shape.length && a.shape.every((d, k) => d === b.shape[k]);
-}
-
-/** A copy the caller cannot change under us (a malformed one is passed through for forward() to report). */
-function copyTensor(t: Tensor): Tensor {
-  // new Float32Array(x) copies on V8's fast path; x.slice() goes through the species lookup, ~10x slower for
-  // the small states stream() copies on every call
-  return t?.data instanceof Float32Array && Array.isArray(t.shape) ? { shape: [...t.shape], data: new Float32Array(t.data) } : t;
-}
-
 /**
  * What {@link LSTM}, {@link GRU} and {@link RNN} share: `forward`, `backward`, `stream` and the state it keeps,
  * `toTorch`, `grads`, `dispose`. `fromTorch` returns one; `spec.kind` says which.
  */
 export class RecurrentLayer extends RecurrentBase {
-  private streamState: { h0: Tensor; c0?: Tensor } | null = null;
+  private readonly streamState = new StreamState();
   private trainCall: TrainCall | null = null;
 
   /**
@@ -225,32 +215,22 @@ export class RecurrentLayer extends RecurrentBase {
     if (this.spec.bidirectional) {
       throw new RnnError("state", "stream() needs a unidirectional layer: the reverse direction of a bidirectional one starts from the end of the whole sequence");
     }
-    const s = this.streamState;
+    const s = this.streamState.start;
     const r = this.forward(input, s ? { h0: s.h0, c0: s.c0, train: options.train } : { train: options.train });
-    // keep a private copy (the caller may write into r.hN), reusing the arrays while the shapes stay the same
-    if (s && sameShape(s.h0, r.hN) && (!r.cN || (s.c0 && sameShape(s.c0, r.cN)))) {
-      s.h0.data.set(r.hN.data);
-      if (r.cN) s.c0!.data.set(r.cN.data);
-    } else {
-      this.streamState = { h0: copyTensor(r.hN), c0: r.cN && copyTensor(r.cN) };
-    }
+    this.streamState.keep(r.hN, r.cN);
     return r;
   }
 
   /** Forgets the streaming state, or sets it to `state` (checked on the next stream() call). */
   resetState(initial?: LayerState): void {
     this.live();
-    const state = initial === undefined ? undefined : optionsObject("resetState's state", initial);
-    if (state) knownKeys("resetState", state, ["h0", "c0"]);
-    if (state?.c0 && !state.h0) throw new RnnError("missing", "resetState needs h0 whenever c0 is given");
-    this.streamState = state?.h0 ? { h0: copyTensor(state.h0), c0: state.c0 && copyTensor(state.c0) } : null;
+    this.streamState.reset(initial);
   }
 
   /** The state stream() will continue from, or null at the start. */
   get state(): LayerState | null {
     this.live();
-    const s = this.streamState;
-    return s ? { h0: copyTensor(s.h0), ...(s.c0 ? { c0: copyTensor(s.c0) } : {}) } : null;
+    return this.streamState.snapshot();
   }
 }
 

@@ -8,6 +8,7 @@ import { directions, outputSize, type Spec } from "./architecture.js";
 import { flag, knownKeys, oneOf, optionsObject, nanPolicyOption, describeValue } from "./options.js";
 import { checkTensor, checkTensorData, type NanPolicy, type Tensor } from "./tensor.js";
 import { RecurrentLayer, swapLeadingAxes, type LayerResult, type LayerState } from "./layers.js";
+import { StreamState } from "./stream-state.js";
 import { RecurrentCell } from "./cells.js";
 import { Runtime } from "./runtime.js";
 import { modelName } from "./weights.js";
@@ -193,15 +194,6 @@ abstract class QuantizedBase {
   }
 }
 
-/** A copy the caller cannot change under us. */
-function copyTensor(t: Tensor): Tensor {
-  return t?.data instanceof Float32Array && Array.isArray(t.shape) ? { shape: [...t.shape], data: new Float32Array(t.data) } : t;
-}
-
-function sameShape(a: Tensor, b: Tensor): boolean {
-  return a.shape.length === b.shape.length && a.shape.every((d, k) => d === b.shape[k]);
-}
-
 function checkLengths(lengths: ArrayLike<number>, T: number, B: number, batched: boolean): Int32Array {
   if (!batched) throw new RnnError("unexpected", "lengths needs a batched input [T, B, inputSize] (or [B, T, inputSize])");
   if (lengths === null || typeof lengths !== "object" || typeof lengths.length !== "number") {
@@ -238,7 +230,7 @@ export interface QuantizedForwardOptions extends LayerState {
  * ```
  */
 export class QuantizedLayer extends QuantizedBase {
-  private streamState: { h0: Tensor; c0: Tensor | undefined } | null = null;
+  private readonly streamState = new StreamState();
 
   /**
    * A quantized copy of `layer` (which stays as it is); {@link quantize} calls it.
@@ -308,14 +300,9 @@ export class QuantizedLayer extends QuantizedBase {
     if (this.spec.bidirectional) {
       throw new RnnError("state", "stream() needs a unidirectional layer: the reverse direction of a bidirectional one starts from the end of the whole sequence");
     }
-    const s = this.streamState;
+    const s = this.streamState.start;
     const r = this.forward(input, s ? { h0: s.h0, c0: s.c0 } : {});
-    if (s && sameShape(s.h0, r.hN) && (!r.cN || (s.c0 && sameShape(s.c0, r.cN)))) {
-      s.h0.data.set(r.hN.data);
-      if (r.cN) s.c0!.data.set(r.cN.data);
-    } else {
-      this.streamState = { h0: copyTensor(r.hN), c0: r.cN && copyTensor(r.cN) };
-    }
+    this.streamState.keep(r.hN, r.cN);
     return r;
   }
 
@@ -326,17 +313,13 @@ export class QuantizedLayer extends QuantizedBase {
    */
   resetState(initial?: LayerState): void {
     this.live();
-    const state = initial === undefined ? undefined : optionsObject("resetState's state", initial);
-    if (state) knownKeys("resetState", state, ["h0", "c0"]);
-    if (state?.c0 && !state.h0) throw new RnnError("missing", "resetState needs h0 whenever c0 is given");
-    this.streamState = state?.h0 ? { h0: copyTensor(state.h0), c0: state.c0 && copyTensor(state.c0) } : null;
+    this.streamState.reset(initial);
   }
 
   /** The state stream() will continue from, or null at the start. */
   get state(): LayerState | null {
     this.live();
-    const s = this.streamState;
-    return s ? { h0: copyTensor(s.h0), ...(s.c0 ? { c0: copyTensor(s.c0) } : {}) } : null;
+    return this.streamState.snapshot();
   }
 }
 
