@@ -86,7 +86,8 @@ interface TrainCall {
   batched: boolean;
 }
 
-function checkLengths(lengths: ArrayLike<number>, T: number, B: number, batched: boolean): Int32Array {
+/** `lengths` checked against a [T, B] input: one whole number in [1, T] per batch row (float and quantized layers). */
+export function checkLengths(lengths: ArrayLike<number>, T: number, B: number, batched: boolean): Int32Array {
   if (!batched) throw new RnnError("unexpected", "lengths needs a batched input [T, B, inputSize] (or [B, T, inputSize])");
   if (lengths === null || typeof lengths !== "object" || typeof lengths.length !== "number") {
     throw new RnnError("dtype", "lengths must be an array or Int32Array of B sequence lengths");

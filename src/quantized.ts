@@ -7,7 +7,7 @@ import { backendRuntime, chooseBackend } from "./backend.js";
 import { directions, outputSize, type Spec } from "./architecture.js";
 import { flag, knownKeys, oneOf, optionsObject, nanPolicyOption, describeValue } from "./options.js";
 import { checkTensor, checkTensorData, type NanPolicy, type Tensor } from "./tensor.js";
-import { RecurrentLayer, swapLeadingAxes, type LayerResult, type LayerState } from "./layers.js";
+import { RecurrentLayer, checkLengths, swapLeadingAxes, type LayerResult, type LayerState } from "./layers.js";
 import { StreamState } from "./stream-state.js";
 import { RecurrentCell } from "./cells.js";
 import { Runtime } from "./runtime.js";
@@ -192,21 +192,6 @@ abstract class QuantizedBase {
   [Symbol.dispose](): void {
     this.dispose();
   }
-}
-
-function checkLengths(lengths: ArrayLike<number>, T: number, B: number, batched: boolean): Int32Array {
-  if (!batched) throw new RnnError("unexpected", "lengths needs a batched input [T, B, inputSize] (or [B, T, inputSize])");
-  if (lengths === null || typeof lengths !== "object" || typeof lengths.length !== "number") {
-    throw new RnnError("dtype", "lengths must be an array or Int32Array of B sequence lengths");
-  }
-  if (lengths.length !== B) throw new RnnError("shape", `lengths has ${lengths.length} entries, expected one per batch row (${B})`);
-  const out = new Int32Array(B);
-  for (let b = 0; b < B; b++) {
-    const n = lengths[b];
-    if (!Number.isInteger(n) || n < 1 || n > T) throw new RnnError("shape", `lengths[${b}] = ${n} is not a length in [1, ${T}]`);
-    out[b] = n;
-  }
-  return out;
 }
 
 /** Options of a quantized layer's `forward`: the initial state and per-row lengths, as {@link RecurrentLayer.forward}'s. */
