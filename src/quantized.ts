@@ -1,7 +1,8 @@
 // src/quantized.ts: quantize(), and the inference-only layers and cells it returns (issue 14). A quantized layer has
 // the float layer's forward / stream API, options and result shapes (src/layers.ts), over a QuantEngine
-// (src/quantized-engine.ts) on the backend its layer chose; training calls throw. docs/quantization.md states the
-// scheme, its error and its speed.
+// (src/quantized-engine.ts) on the backend its layer chose; training calls throw. A Sequential quantizes to a
+// QuantizedSequential: its recurrent layers quantized, its Linear / Embedding / LastStep modules copied in float32.
+// docs/quantization.md states the scheme, its error and its speed.
 import { RnnError } from "./errors.js";
 import { backendRuntime, chooseBackend } from "./backend.js";
 import { directions, outputSize, type Spec } from "./architecture.js";
@@ -11,6 +12,9 @@ import { RecurrentLayer, checkLengths, swapLeadingAxes, type LayerResult, type L
 import { StreamState } from "./stream-state.js";
 import { RecurrentCell } from "./cells.js";
 import { Runtime } from "./runtime.js";
+import { Linear } from "./train/linear.js";
+import { Embedding } from "./train/embedding.js";
+import { LastStep, Sequential, type Module } from "./train/sequential.js";
 import { modelName } from "./weights.js";
 import {
   chooseQuantForm, ReferenceQuantEngine, WasmQuantEngine, type QuantChoice, type QuantDtype, type QuantEngine,
@@ -372,16 +376,164 @@ export class QuantizedCell extends QuantizedBase {
   }
 }
 
+/** A module of a QuantizedSequential: a quantized recurrent layer, or a float32 module. */
+export type QuantizedPart = QuantizedLayer | Module;
+
+/**
+ * A {@link Sequential} with its recurrent layers quantized, made by {@link quantize}: `forward` (and `stream`) as the
+ * float model's, inference only. Its modules are copies: each recurrent layer quantized ({@link QuantizedLayer}),
+ * `Linear`, `Embedding` and `LastStep` copied in float32 (a head is one small product per sequence or step, beside
+ * the recurrent matrices every step reads: quantizing it would save little and add its error to every output); a
+ * module of your own is used as it is, shared with the float model, which keeps it (dispose() here leaves it alone).
+ *
+ * @example
+ * ```ts
+ * const model = new Sequential([new LSTM({ inputSize: 1, hiddenSize: 32 }), new LastStep(), new Linear({ inFeatures: 32, outFeatures: 4 })]);
+ * // ... train it ...
+ * const q = quantize(model, { dtype: "int8" }); // the LSTM int8, the head float32
+ * const logits = q.forward(x); // [B, 4], as model.forward(x)
+ * ```
+ */
+export class QuantizedSequential {
+  /** The modules, in the order they run: quantized layers and float32 copies (or your own modules, shared). */
+  readonly modules: readonly QuantizedPart[];
+  /** The storage of its recurrent layers' weights. */
+  readonly dtype: QuantDtype;
+  private readonly owned: ReadonlySet<QuantizedPart>;
+  private disposed = false;
+
+  /**
+   * A quantized copy of `model` (which stays as it is); {@link quantize} calls it.
+   *
+   * @param model a Sequential with at least one recurrent layer
+   * @param options as for a layer ({@link QuantizeOptions}); `backend`, `runtime` and `nanPolicy` also apply to the
+   *   float32 copies (default: a Linear's own backend; an Embedding's, which it does not record, that of the model's
+   *   first recurrent layer)
+   */
+  constructor(model: Sequential, options: QuantizeOptions) {
+    const o = optionsObject("quantize options", options);
+    if (!model.modules.some((m) => m instanceof RecurrentLayer)) {
+      throw new RnnError("unexpected", "quantize: this Sequential has no recurrent layer (LSTM, GRU or RNN) to quantize");
+    }
+    const firstLayer = model.modules.find((m): m is RecurrentLayer => m instanceof RecurrentLayer)!;
+    const floatOptions = (backend: "wasm" | "reference") => ({
+      backend: (o.backend as "wasm" | "reference" | undefined) ?? backend,
+      ...(o.runtime !== undefined ? { runtime: o.runtime as Runtime } : {}),
+      ...(o.nanPolicy !== undefined ? { nanPolicy: o.nanPolicy as NanPolicy } : {}),
+    });
+    const made: QuantizedPart[] = [];
+    const owned = new Set<QuantizedPart>();
+    try {
+      model.modules.forEach((m) => {
+        let part: QuantizedPart;
+        if (m instanceof RecurrentLayer) part = new QuantizedLayer(m, options);
+        else if (m instanceof Linear) part = Linear.fromTorch(m.toTorch(), floatOptions(m.backend));
+        else if (m instanceof Embedding) {
+          part = new Embedding({ numEmbeddings: m.numEmbeddings, embeddingDim: m.embeddingDim, ...floatOptions(firstLayer.backend) }, m.toTorch().weight.data);
+        } else if (m instanceof LastStep) part = new LastStep(m.batchFirst === undefined ? {} : { batchFirst: m.batchFirst });
+        else {
+          made.push(m);
+          return;
+        }
+        made.push(part);
+        owned.add(part);
+      });
+    } catch (e) {
+      for (const part of owned) part.dispose?.();
+      throw e;
+    }
+    this.modules = made;
+    this.owned = owned;
+    this.dtype = (made.find((m) => m instanceof QuantizedLayer) as QuantizedLayer).dtype;
+  }
+
+  private live(): void {
+    if (this.disposed) throw new RnnError("disposed", "this quantized Sequential was disposed; quantize the float one again");
+  }
+
+  /**
+   * Runs every module in turn, as the float model's forward. `stream` makes the quantized layers continue from the
+   * state their previous call ended in; `train: true` throws RnnError 'state'.
+   *
+   * @param x the first module's input
+   * @param options `stream`, and `train` (must be false or absent)
+   */
+  forward(x: Tensor, options: {
+    /** Must be false or absent. */
+    train?: boolean;
+    /** Continue each quantized layer from the state its previous call ended in. */
+    stream?: boolean;
+  } = {}): Tensor {
+    this.live();
+    const o = optionsObject("forward options", options);
+    knownKeys("forward", o, ["train", "stream"]);
+    if (flag("train", o.train, false)) throw inferenceOnly("forward(x, { train: true })");
+    const stream = flag("stream", o.stream, false);
+    let y = x;
+    for (const m of this.modules) {
+      y = m instanceof QuantizedLayer ? (stream ? m.stream(y) : m.forward(y)).output : m.forward(y);
+    }
+    return y;
+  }
+
+  /** Bytes of wasm memory the quantized layers' weights and biases hold (the float32 copies not counted). */
+  get weightBytes(): number {
+    this.live();
+    return this.modules.reduce((n, m) => n + (m instanceof QuantizedLayer ? m.weightBytes : 0), 0);
+  }
+
+  /** Not available: a quantized model runs inference only (throws RnnError 'state'). */
+  backward(): never {
+    this.live();
+    throw inferenceOnly("backward()");
+  }
+
+  /** Not available: a quantized model has no float parameters for an optimizer (throws RnnError 'state'). */
+  parameterBuffers(): never {
+    this.live();
+    throw inferenceOnly("parameterBuffers()");
+  }
+
+  /** Not available (throws RnnError 'state'). */
+  zeroGrad(): never {
+    this.live();
+    throw inferenceOnly("zeroGrad()");
+  }
+
+  /** Forgets the streaming state of every quantized layer. */
+  resetState(): void {
+    this.live();
+    for (const m of this.modules) if (m instanceof QuantizedLayer) m.resetState();
+  }
+
+  /** Frees the quantized layers and the float32 copies (not your own modules). Safe to call twice. */
+  dispose(): void {
+    if (this.disposed) return;
+    this.disposed = true;
+    for (const m of this.modules) if (this.owned.has(m)) m.dispose?.();
+  }
+
+  /** `dispose()`, for `using q = quantize(model, ...)`. */
+  [Symbol.dispose](): void {
+    this.dispose();
+  }
+}
+
 /**
  * An inference-only copy of a trained layer or cell with quantized weights: each weight matrix quantized once per
  * output row (symmetric, one float32 scale per row), the input and hidden state quantized per row at each product,
  * integer products, then the float32 gate maths as the float layer's (docs/quantization.md: the scheme, its error
  * against PyTorch's quantize_dynamic, and its speed). The layer given is not changed; dispose each separately.
  *
- * @param model an {@link LSTM}, {@link GRU} or {@link RNN} (or one from {@link fromTorch}), or a cell
+ * A {@link Sequential} gives a {@link QuantizedSequential}: its recurrent layers quantized, its Linear, Embedding and
+ * LastStep modules copied in float32.
+ *
+ * @param model an {@link LSTM}, {@link GRU} or {@link RNN} (or one from {@link fromTorch}), a cell, or a Sequential
  * @param options `dtype` ('int8' or 'int12') and where it runs; see {@link QuantizeOptions}
- * @returns a {@link QuantizedLayer} for a layer, a {@link QuantizedCell} for a cell
- * @throws RnnError 'missing' without a dtype, 'unexpected' for an unknown option or value, 'disposed' for a disposed model
+ * @returns a {@link QuantizedLayer} for a layer, a {@link QuantizedCell} for a cell, a {@link QuantizedSequential}
+ *   for a Sequential
+ * @throws RnnError 'missing' without a dtype, 'unexpected' for an unknown option or value or a Sequential without a
+ *   recurrent layer, 'disposed' for a disposed model
  *
  * @example
  * ```ts
@@ -393,8 +545,10 @@ export class QuantizedCell extends QuantizedBase {
  */
 export function quantize(model: RecurrentLayer, options: QuantizeOptions): QuantizedLayer;
 export function quantize(model: RecurrentCell, options: QuantizeOptions): QuantizedCell;
-export function quantize(model: RecurrentLayer | RecurrentCell, options: QuantizeOptions): QuantizedLayer | QuantizedCell {
+export function quantize(model: Sequential, options: QuantizeOptions): QuantizedSequential;
+export function quantize(model: RecurrentLayer | RecurrentCell | Sequential, options: QuantizeOptions): QuantizedLayer | QuantizedCell | QuantizedSequential {
   if (model instanceof RecurrentLayer) return new QuantizedLayer(model, options);
   if (model instanceof RecurrentCell) return new QuantizedCell(model, options);
-  throw new RnnError("unexpected", `quantize takes an LSTM, GRU or RNN layer or cell, got ${describeValue(model)}`);
+  if (model instanceof Sequential) return new QuantizedSequential(model, options);
+  throw new RnnError("unexpected", `quantize takes an LSTM, GRU or RNN layer or cell, or a Sequential, got ${describeValue(model)}`);
 }
