@@ -3,6 +3,7 @@
 // and run with per-row `lengths` (the layer
 // stops each row at its own last step: hN is that step's state, the reverse direction starts there), then split
 // back, so each request gets what it would get alone (test/serving/served-model.test.ts measures how exactly).
+// A quantized model file (saveQuantized's format) is served by its QuantizedLayer, through the same code.
 import { RnnError } from "../errors.js";
 import { loadSafetensors } from "../io/safetensors.js";
 import { checkFinite, type NanPolicy, type Tensor } from "../tensor.js";
@@ -10,7 +11,9 @@ import { nanPolicyOption, describeValue } from "../options.js";
 import type { Kind, Spec } from "../architecture.js";
 import type { RecurrentLayer } from "../layers.js";
 import type { Linear } from "../train/linear.js";
-import { readServedModel, type ServedModelOptions } from "./model-file.js";
+import type { QuantDtype, QuantizedLayer } from "../quantized.js";
+import { isQuantizedFile } from "../quantized-file.js";
+import { readQuantizedServedModel, readServedModel, type ServedModelOptions } from "./model-file.js";
 import { concatRows, splitState, splitSteps, stackInputs, stackStates } from "./batch.js";
 
 /**
@@ -115,11 +118,14 @@ export class ServedModel implements Disposable {
   readonly stateShape: StateShape;
   /** Whether the layer is bidirectional (a stream cannot continue a bidirectional sequence from its state). */
   readonly bidirectional: boolean;
+  /** The recurrent weights' storage: `'float32'`, or `'int8'` / `'int12'` for a quantized model file. */
+  readonly dtype: "float32" | QuantDtype;
   private readonly nanPolicy: NanPolicy;
-  private parts: { layer: RecurrentLayer; head: Linear | null } | null;
+  private parts: { layer: RecurrentLayer | QuantizedLayer; head: Linear | null } | null;
 
-  private constructor(layer: RecurrentLayer, head: Linear | null, nanPolicy: NanPolicy) {
+  private constructor(layer: RecurrentLayer | QuantizedLayer, head: Linear | null, nanPolicy: NanPolicy) {
     const s = layer.spec;
+    this.dtype = "dtype" in layer ? layer.dtype : "float32";
     const D = s.bidirectional ? 2 : 1, P = s.projSize || s.hiddenSize, LD = D * s.numLayers;
     this.spec = s;
     this.kind = s.kind;
@@ -133,15 +139,22 @@ export class ServedModel implements Disposable {
   }
 
   /**
-   * Reads a model from a safetensors file (PyTorch's `save_file(model.state_dict(), ...)`, or `rnn-wasm train`'s).
+   * Reads a model from a safetensors file (PyTorch's `save_file(model.state_dict(), ...)`, or `rnn-wasm train`'s), or
+   * a quantized model file (`saveQuantized`'s, `rnn-wasm quantize`'s: told apart by its metadata), which runs as
+   * {@link loadQuantized} would load it, with an optional float32 head beside its tensors under `headPrefix`.
    * Call after `init()` for the wasm backend.
    *
    * @param bytes the file's contents
-   * @param options the recurrent module's prefix, the head's, what the state_dict does not record, and the backend
-   * @throws RnnError `format` for a file that is not safetensors; as {@link ServedModel.fromTensors} otherwise
+   * @param options the recurrent module's prefix, the head's, what the state_dict does not record (a quantized file
+   *   records it: those options may only repeat it), `form` for a quantized file, and the backend
+   * @throws RnnError `format` for a file that is not safetensors, or a quantized file that is inconsistent (as
+   *   {@link readQuantized}); as {@link ServedModel.fromTensors} otherwise
    */
   static fromSafetensors(bytes: Uint8Array, options: ServedModelOptions = {}): ServedModel {
-    return ServedModel.fromTensors(loadSafetensors(bytes).tensors, options);
+    const file = loadSafetensors(bytes);
+    if (!isQuantizedFile(file.metadata)) return ServedModel.fromTensors(file.tensors, options);
+    const { layer, head } = readQuantizedServedModel(file, options);
+    return new ServedModel(layer, head, nanPolicyOption(options?.nanPolicy));
   }
 
   /**
@@ -236,7 +249,7 @@ export class ServedModel implements Disposable {
     this.dispose();
   }
 
-  private live(): { layer: RecurrentLayer; head: Linear | null } {
+  private live(): { layer: RecurrentLayer | QuantizedLayer; head: Linear | null } {
     if (!this.parts) throw new RnnError("disposed", "this ServedModel was disposed; load the model again");
     return this.parts;
   }
