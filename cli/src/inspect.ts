@@ -4,12 +4,16 @@
 // stores, the tensors that are not part of it (a train command's `head.weight`, a fixture's `input`, ...), and the
 // file's `__metadata__`. A quantized model file (format "rnn-wasm quantized") is read by the library's readQuantized
 // instead, as loadQuantized reads it: its architecture from the metadata, its dtype, weights, row scales and bytes.
-// Nothing is built: no wasm is loaded.
+// Nothing is built: no wasm is loaded. An ONNX model (inspect-onnx.ts) or a TensorFlow.js model.json (inspect-tfjs.ts)
+// is described as rnn-wasm/onnx or rnn-wasm/tfjs loads it; model-format.ts tells the formats apart.
 import type { Command } from "commander";
 import { isQuantizedFile, readQuantized, RnnError, type SafetensorsFile, type Spec, type Tensor } from "rnn-wasm";
 import { paramList } from "rnn-wasm";
 import { isRecurrentParamName, readTorchStateDict, recurrentPrefixes } from "rnn-wasm";
-import { CliError, jsonText, parseSafetensorsFile, readFileBytes, shapeText, type CliIo } from "./common.js";
+import { CliError, UsageError, jsonText, parseSafetensorsFile, readFileBytes, shapeText, type CliIo } from "./common.js";
+import { formatOnnxReport, inspectOnnx } from "./inspect-onnx.js";
+import { formatTfjsReport, inspectTfjs } from "./inspect-tfjs.js";
+import { FORMAT_NAMES, modelFormat } from "./model-format.js";
 
 interface InspectOptions {
   json?: boolean;
@@ -75,24 +79,39 @@ inside a larger model, e.g. 'encoder.lstm.weight_ih_l0'), or a model written by 
 numLayers, bidirectional, projSize, bias) with parameters, tensors, extraTensors and metadata.
 A quantized model file ('rnn-wasm quantize', or saveQuantized) is described from its metadata, with
 its dtype, weights, row scales and bytes against float32's ('quantized' in --json).
+MODEL may also be an ONNX model (.onnx: its inputs and outputs, recurrent nodes with their
+attributes, and operator counts) or a TensorFlow.js model.json (its layers, weights and weight
+files), each loaded as rnn-wasm/onnx or rnn-wasm/tfjs loads it.
 
 Examples (from the repository root):
   $ rnn-wasm inspect data/lstm-demo.safetensors
-  $ rnn-wasm inspect test/fixtures/lstm_b1_prefixed.safetensors --json`;
+  $ rnn-wasm inspect test/fixtures/lstm_b1_prefixed.safetensors --json
+  $ rnn-wasm inspect model.onnx`;
 
 export function registerInspect(program: Command, io: CliIo): void {
   program
     .command("inspect")
     .summary("show the architecture, parameters, tensors and metadata of a model file")
     .description("Show what a safetensors model holds: the recurrent layer or cell inferred from its tensors' names and shapes\n" +
-      "(as fromTorch infers it), its parameter count, every tensor with its dtype and shape, and the file's metadata.")
-    .argument("<model>", "a safetensors file (a PyTorch state_dict, or a model written by 'rnn-wasm train')")
+      "(as fromTorch infers it), its parameter count, every tensor with its dtype and shape, and the file's metadata.\n" +
+      "For an ONNX model or a TensorFlow.js model.json: its inputs, outputs, recurrent nodes or layers, and weights.")
+    .argument("<model>", "a safetensors file (a PyTorch state_dict, or a model written by 'rnn-wasm train'), a .onnx file, or a TensorFlow.js model.json")
     .option("--prefix <prefix>", "the recurrent module's key prefix, when the file holds several (e.g. 'encoder.lstm.')")
     .option("--json", "print a JSON object instead of text")
     .addHelpText("after", EXAMPLES)
     .action((model: string, options: InspectOptions) => {
-      const report = inspect(model, options.prefix);
-      io.stdout.write((options.json ? jsonText(report) : formatReport(report)) + "\n");
+      const format = modelFormat(model, readFileBytes(model, "model"));
+      if (format !== "safetensors" && options.prefix !== undefined) {
+        throw new UsageError(`--prefix picks a module of a safetensors state_dict; model '${model}' is ${format === "onnx" ? "an" : "a"} ${FORMAT_NAMES[format]}`);
+      }
+      const text = format === "onnx" ? describe(inspectOnnx(model), formatOnnxReport)
+        : format === "tfjs" ? describe(inspectTfjs(model), formatTfjsReport)
+        : describe(inspect(model, options.prefix), formatReport);
+      io.stdout.write(text + "\n");
+
+      function describe<R>(report: R, format: (r: R) => string): string {
+        return options.json ? jsonText(report) : format(report);
+      }
     });
 }
 

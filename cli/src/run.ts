@@ -5,13 +5,21 @@
 //   cells  (names weight_ih, ...):     input [B, I] ([I] unbatched), h0 [B, H], c0 [B, H] -> h [B, H], c [B, H]
 // A quantized model file (format "rnn-wasm quantized": `rnn-wasm quantize`, or saveQuantized) loads with loadQuantized
 // and runs the same way; it records its architecture, so the flags that supply what a state_dict does not are refused.
+// An ONNX model (run-onnx.ts) or a TensorFlow.js model.json (run-tfjs.ts) runs through rnn-wasm/onnx or rnn-wasm/tfjs;
+// model-format.ts tells them apart, and the same flags are refused for them (the files record what they set).
 import { Option, type Command } from "commander";
 import {
   BUILDS, createRuntime, fromTorch, isQuantizedFile, loadQuantized, RnnError, saveSafetensors,
   type Build, type FromTorchOptions, type NanPolicy, type Kind, type Nonlinearity, type QuantizedCell, type QuantizedLayer,
   type RecurrentCell, type RecurrentLayer, type Runtime, type Tensor,
 } from "rnn-wasm";
-import { CliError, UsageError, checkOutputs, describeSpec, jsonText, readSafetensorsFile, shapeText, writeOutputFiles, type CliIo, type CliStream } from "./common.js";
+import {
+  CliError, UsageError, checkOutputs, describeSpec, jsonText, parseSafetensorsFile, readFileBytes, readSafetensorsFile, shapeText, writeOutputFiles,
+  type CliIo, type CliStream,
+} from "./common.js";
+import { FORMAT_NAMES, modelFormat, type ModelFormat } from "./model-format.js";
+import { runOnnx } from "./run-onnx.js";
+import { runTfjs } from "./run-tfjs.js";
 
 export interface RunOptions {
   model: string;
@@ -36,13 +44,17 @@ export interface RunSummary {
   tensors: Record<string, number[]>;
   model: {
     file: string;
+    /** What the model file is: a safetensors file (a state_dict or a quantized model), an ONNX model or a TensorFlow.js model.json. */
+    format: ModelFormat;
     description: string;
-    kind: Kind;
-    cell: boolean;
+    /** The recurrent kind (safetensors models only). */
+    kind?: Kind;
+    /** Whether it is a one-step cell (safetensors models only). */
+    cell?: boolean;
     /** A quantized model file's dtype and the integer form it ran in (absent for a float32 state_dict). */
     quantized?: { dtype: "int8" | "int12"; form: "q16" | "q8" };
   };
-  /** The input file's tensors run read (input, h0, c0), and those it ignored. */
+  /** The input file's tensors run read (input, h0, c0; an ONNX model's graph inputs; a TensorFlow.js model's one input), and those it ignored. */
   input: { file: string; tensors: Record<string, number[]>; ignored: string[] };
   backend: "wasm" | "reference";
   /** The wasm build, or null on the reference backend. */
@@ -63,17 +75,25 @@ The kind (LSTM, GRU, RNN) follows from the weights' shapes unless --kind says ot
 MODEL may also be a quantized model file ('rnn-wasm quantize', or saveQuantized in the library): it
 records its architecture, so --kind, --nonlinearity, --batch-first and --reset-before do not apply.
 
+MODEL may also be an ONNX model (.onnx): the input file then holds one tensor per graph input, named
+as the graph names it (integer inputs such as sequence_lens as I32, I64 or whole-number floats), and
+the output file receives every graph output under its name. Or a TensorFlow.js model.json, with the
+weight files beside it as tfjs saves them: the input file's one tensor ([batch, steps, features])
+feeds the model, and the output file receives 'output'. The four flags above do not apply to either.
+
 Example (from the repository root, on the bundled model):
-  $ rnn-wasm run --model data/lstm-demo.safetensors --input data/lstm-demo.input.safetensors --out /tmp/y.safetensors`;
+  $ rnn-wasm run --model data/lstm-demo.safetensors --input data/lstm-demo.input.safetensors --out /tmp/y.safetensors
+  $ rnn-wasm run --model model.onnx --input feeds.safetensors --out results.safetensors
+  $ rnn-wasm run --model tfjs-model/model.json --input x.safetensors --out y.safetensors`;
 
 export function registerRun(program: Command, io: CliIo): void {
   program
     .command("run")
-    .summary("run a PyTorch LSTM/GRU/RNN saved as safetensors on an input file")
-    .description("Run a recurrent model saved from PyTorch (state_dict as safetensors) on the tensors of an input file, and write its results.")
-    .requiredOption("--model <file>", "the model: a PyTorch state_dict saved as safetensors, or a quantized model file")
-    .requiredOption("--input <file>", "safetensors file with 'input' and optionally 'h0' and 'c0'")
-    .requiredOption("--out <file>", "safetensors file to write 'output', 'h_n' (and 'c_n') to")
+    .summary("run a PyTorch (safetensors), ONNX or TensorFlow.js model on an input file")
+    .description("Run a recurrent model (a PyTorch state_dict as safetensors, an ONNX model, or a TensorFlow.js model.json) on the tensors of an input file, and write its results.")
+    .requiredOption("--model <file>", "the model: a PyTorch state_dict saved as safetensors, a quantized model file, a .onnx file, or a TensorFlow.js model.json")
+    .requiredOption("--input <file>", "safetensors file with 'input' and optionally 'h0' and 'c0' (ONNX: one tensor per graph input; TensorFlow.js: one tensor)")
+    .requiredOption("--out <file>", "safetensors file to write 'output', 'h_n' (and 'c_n') to (ONNX: every graph output; TensorFlow.js: 'output')")
     .addOption(new Option("--kind <kind>", "the model's kind (default: inferred from the weights)").choices(["lstm", "gru", "rnn"]))
     .addOption(new Option("--nonlinearity <fn>", "RNN only: the activation (default tanh; a state_dict does not record it)").choices(["tanh", "relu"]))
     .option("--batch-first", "layers only: input and output are [B, T, F], as PyTorch's batch_first=True")
@@ -116,7 +136,13 @@ export function summaryLine(s: RunSummary): string {
 export async function runCommand(o: RunOptions, stderr: CliStream): Promise<RunSummary> {
   checkFlags(o);
   checkOutputs([{ path: o.out, role: "output file", option: "--out" }], [{ path: o.model, option: "--model" }, { path: o.input, option: "--input" }]);
-  const modelFile = readSafetensorsFile(o.model, "model");
+  const modelBytes = readFileBytes(o.model, "model");
+  const format = modelFormat(o.model, modelBytes);
+  if (format !== "safetensors") {
+    checkRecordedFlags(o, `model '${o.model}' is ${format === "onnx" ? "an" : "a"} ${FORMAT_NAMES[format]}, which records its architecture`);
+    return format === "onnx" ? runOnnx(o) : runTfjs(o, stderr);
+  }
+  const modelFile = parseSafetensorsFile(modelBytes, o.model, "model");
   const quantized = isQuantizedFile(modelFile.metadata);
   if (quantized) checkQuantizedFlags(o);
   const inputs = readSafetensorsFile(o.input, "input").tensors;
@@ -163,7 +189,7 @@ export async function runCommand(o: RunOptions, stderr: CliStream): Promise<RunS
       out: o.out,
       bytes,
       tensors: shapes(results, Object.keys(results)),
-      model: { file: o.model, description, kind: model.spec.kind, cell: model.spec.cell, ...(q ? { quantized: q } : {}) },
+      model: { file: o.model, format: "safetensors", description, kind: model.spec.kind, cell: model.spec.cell, ...(q ? { quantized: q } : {}) },
       input: { file: o.input, tensors: shapes(inputs, INPUT_NAMES.filter((n) => inputs[n])), ignored },
       backend: o.backend,
       build: runtime ? runtime.build : null,
@@ -176,8 +202,13 @@ export async function runCommand(o: RunOptions, stderr: CliStream): Promise<RunS
 
 /** A quantized file records its architecture: the flags that supply what a state_dict does not are refused. */
 function checkQuantizedFlags(o: RunOptions): void {
+  checkRecordedFlags(o, "a quantized model file records its architecture");
+}
+
+/** Refuses the flags that supply what a state_dict does not record, for a model file that records it (`why`). */
+function checkRecordedFlags(o: RunOptions, why: string): void {
   const given = [o.kind && "--kind", o.nonlinearity && "--nonlinearity", o.batchFirst && "--batch-first", o.resetBefore && "--reset-before"].filter(Boolean);
-  if (given.length) throw new UsageError(`${given.join(", ")} do${given.length === 1 ? "es" : ""} not apply to model '${o.model}': a quantized model file records its architecture (see 'rnn-wasm inspect ${o.model}')`);
+  if (given.length) throw new UsageError(`${given.join(", ")} do${given.length === 1 ? "es" : ""} not apply to model '${o.model}': ${why} (see 'rnn-wasm inspect ${o.model}')`);
 }
 
 /** Runs a layer or a cell (float or quantized: the same forward) on the input file's tensors and names the results as PyTorch does. */

@@ -7,7 +7,7 @@ import { BACKEND_KEYS, type BackendOptions } from "../recurrent-base.js";
 import { checkTensorData, type Tensor } from "../tensor.js";
 import { describeNode, type Kernel } from "./node.js";
 import { OPERATORS } from "./operators.js";
-import { DT_NAMES, readModel, type GraphMsg, type ValueInfoMsg } from "./proto.js";
+import { AT, DT_NAMES, readModel, type AttributeMsg, type GraphMsg, type NodeMsg, type ValueInfoMsg } from "./proto.js";
 import { FLOAT_TYPES, INT_TYPES, floatValue, intValue, shapeText, tensorValue, type Value } from "./values.js";
 
 /** Options of {@link fromOnnx}: where the recurrent operators run. */
@@ -38,6 +38,26 @@ export interface OnnxValueInfo {
   shape: (number | string | null)[] | null;
 }
 
+/** How OPERATORS names a node's operator: the default domain's by op_type, another domain's as `domain.op_type`. */
+function operatorKey(n: NodeMsg): string {
+  return n.domain && n.domain !== "ai.onnx" ? `${n.domain}.${n.opType}` : n.opType;
+}
+
+/** An attribute's value as plain data (by its declared type, or by the field that is set when a file omits the type). */
+function attributeValue(a: AttributeMsg): number | string | number[] | string[] | { shape: number[] } | null {
+  switch (a.type) {
+    case AT.FLOAT: return a.f;
+    case AT.INT: return a.i;
+    case AT.STRING: return a.s;
+    case AT.TENSOR: return a.t ? { shape: [...a.t.dims] } : null;
+    case AT.FLOATS: return [...a.floats];
+    case AT.INTS: return [...a.ints];
+    case AT.STRINGS: return [...a.strings];
+    case 0: return a.t ? { shape: [...a.t.dims] } : a.strings.length ? [...a.strings] : a.ints.length ? [...a.ints] : a.floats.length ? [...a.floats] : a.s || a.i || a.f;
+    default: return null;
+  }
+}
+
 function valueInfo(v: ValueInfoMsg): OnnxValueInfo {
   return { name: v.name, elemType: DT_NAMES[v.elemType] ?? String(v.elemType), shape: v.dims ? [...v.dims] : null };
 }
@@ -55,8 +75,21 @@ export class OnnxModel {
   readonly inputs: OnnxValueInfo[];
   /** The graph outputs, with their declared element types and shapes. */
   readonly outputs: OnnxValueInfo[];
-  /** The operator of each node, in the file's order (for inspecting a model). */
+  /** The operator of each node, in the file's order (for inspecting a model); another domain's as `domain.op_type`. */
   readonly operators: string[];
+  /**
+   * Each node, in the file's order, for inspecting a model: its name, operator (as in {@link OnnxModel.operators}),
+   * input and output names, attributes by name (numbers, strings and their lists; a tensor attribute as its shape;
+   * null for a graph), and the shape of each input that is an initializer no feed may replace (null for the others).
+   */
+  readonly nodes: {
+    name: string;
+    operator: string;
+    inputs: string[];
+    outputs: string[];
+    attributes: Record<string, number | string | number[] | string[] | { shape: number[] } | null>;
+    constantShapes: (number[] | null)[];
+  }[];
   private readonly graph: GraphMsg;
   private readonly initial: Map<string, Value>;
   private readonly overridable: Set<string>;
@@ -73,7 +106,15 @@ export class OnnxModel {
     this.outputs = graph.outputs.map(valueInfo);
     this.inputNames = this.inputs.map((v) => v.name);
     this.outputNames = this.outputs.map((v) => v.name);
-    this.operators = graph.nodes.map((n) => (n.domain && n.domain !== "ai.onnx" ? `${n.domain}.${n.opType}` : n.opType));
+    this.operators = graph.nodes.map(operatorKey);
+    this.nodes = graph.nodes.map((n) => ({
+      name: n.name,
+      operator: operatorKey(n),
+      inputs: [...n.inputs],
+      outputs: [...n.outputs],
+      attributes: Object.fromEntries(n.attributes.map((a) => [a.name, attributeValue(a)])),
+      constantShapes: n.inputs.map((name) => (initial.has(name) && !overridable.has(name) ? [...initial.get(name)!.shape] : null)),
+    }));
   }
 
   /**
@@ -206,7 +247,7 @@ export function loadOnnx(bytes: Uint8Array | ArrayBuffer, options: FromOnnxOptio
   const overridable = new Set(g.inputs.filter((v) => initial.has(v.name)).map((v) => v.name));
   const constants = new Map([...initial].filter(([name]) => !overridable.has(name)));
 
-  const unsupported = g.nodes.map((n, k) => ({ n, k })).filter(({ n }) => (n.domain !== "" && n.domain !== "ai.onnx") || !OPERATORS[n.opType]);
+  const unsupported = g.nodes.map((n, k) => ({ n, k })).filter(({ n }) => !OPERATORS[operatorKey(n)]);
   if (unsupported.length > 0) {
     const list = unsupported.map(({ n, k }) => `${describeNode(n, k)}${n.domain && n.domain !== "ai.onnx" ? ` in domain ${n.domain}` : ""}`);
     throw new RnnError("unexpected", `ONNX operator${list.length > 1 ? "s" : ""} not supported by rnn-wasm/onnx: ${list.join(", ")} (supported: ${Object.keys(OPERATORS).sort().join(", ")})`);
@@ -221,7 +262,7 @@ export function loadOnnx(bytes: Uint8Array | ArrayBuffer, options: FromOnnxOptio
           throw new RnnError("format", `${what} reads ${name}, which no graph input, initializer or earlier node defines (nodes must be in topological order)`);
         }
       }
-      kernels.push(OPERATORS[node.opType](node, { what, constants, backend: { backend: o.backend, runtime: o.runtime, nanPolicy: o.nanPolicy }, opset, onnxReference }));
+      kernels.push(OPERATORS[operatorKey(node)](node, { what, constants, backend: { backend: o.backend, runtime: o.runtime, nanPolicy: o.nanPolicy }, opset, onnxReference }));
       node.outputs.forEach((n) => n !== "" && defined.add(n));
     });
     for (const out of g.outputs) {
