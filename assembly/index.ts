@@ -15,4 +15,4 @@ export function free(ptr: usize): void {
   heap.free(ptr);
 }
 export { sumSquares, maxAbs, scaleInPlace, clampInPlace, sgdStep, adamStep } from "./optim";
-export { quantizeQ16, quantizeQ8, gemmQ16, gemmQ8, packQ16, packQ8 } from "./quant";
+export { quantizeQ16, quantizeQ8, gemmQ16, gemmQ8, packQ16, packQ8, packIntQ16, packIntQ8 } from "./quant";

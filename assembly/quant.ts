@@ -537,3 +537,104 @@ export function packQ8(
     }
   }
 }
+
+// ---------------------------------------------------------------------------------------------------------
+// Weights already quantized (a model file's integers): packed as they are, checked on the way
+
+// PyTorch's (G*R, C) integers src, row-major (int8 when srcBytes is 1, int16 when 2), into the Q16 form as packQ16
+// places them (zeros in all padding). Returns the flat index in src of the first value outside ±qmax, or -1; w is
+// not complete when it returns an index. Scales are the caller's (a file has them). Mirror: src/quant-layout.ts
+// packQuantized.
+export function packIntQ16(
+  w: usize,                             // out Q16 packed (roundUp8(G*Rp) rows, depth roundUp2(C))
+  src: usize, srcBytes: i32,            // in  (G*R, C) int8 or int16, row-major
+  G: i32, R: i32, C: i32, qmax: i32,
+): i32 {
+  const Rp = (R + 3) & ~3;
+  const N8 = (G * Rp + 7) & ~7;
+  const depth = (C + 1) & ~1;
+  memory.fill(w, 0, (<usize>N8 * depth) << 1);
+  for (let g = 0; g < G; g++) {
+    for (let j = 0; j < R; j++) {
+      const n = g * Rp + j;
+      const first = (g * R + j) * C; // the row's first element in src
+      const row = src + (<usize>first) * srcBytes;
+      const base = w + ((<usize>(n >> 3) * depth * 8 + <usize>(n & 7) * 2) << 1);
+      let k = 0;
+      if (ASC_FEATURE_SIMD) {
+        // 4 inputs at a time as int16 lanes 0..3: two pairs, 32 bytes apart; the row's extremes checked at its end
+        let lo = i16x8.splat(0), hi = i16x8.splat(0);
+        for (; k + 4 <= C; k += 4) {
+          const v = srcBytes == 1
+            ? i16x8.extend_low_i8x16_s(v128.load32_zero(row + <usize>k))
+            : v128.load64_zero(row + (<usize>k << 1));
+          lo = i16x8.min_s(lo, v);
+          hi = i16x8.max_s(hi, v);
+          const p = base + (<usize>(k >> 1) << 5);
+          v128.store32_lane(p, v, 0);
+          v128.store32_lane(p + 32, v, 1);
+        }
+        const q = <i16>qmax;
+        if (v128.any_true(v128.or(i16x8.gt_s(hi, i16x8.splat(q)), i16x8.lt_s(lo, i16x8.splat(-q))))) k = 0; // find it below
+      }
+      for (; k < C; k++) {
+        const v: i32 = srcBytes == 1 ? <i32>load<i8>(row + <usize>k) : <i32>load<i16>(row + (<usize>k << 1));
+        if (v > qmax || v < -qmax) return first + k;
+        store<i16>(base + ((<usize>(k >> 1) * 16 + (k & 1)) << 1), <i16>v);
+      }
+    }
+  }
+  return -1;
+}
+
+// PyTorch's (G*R, C) int8 integers src, row-major, into the Q8 form as packQ8 places them, with corr = 64 * each
+// row's sum (0 on padding rows). Returns the flat index of the first -128 (outside ±127), or -1.
+export function packIntQ8(
+  w: usize, corr: usize,                // out Q8 packed (depth roundUp4(C)); (roundUp8(G*Rp)) i32
+  src: usize,                           // in  (G*R, C) int8, row-major
+  G: i32, R: i32, C: i32,
+): i32 {
+  const Rp = (R + 3) & ~3;
+  const N8 = (G * Rp + 7) & ~7;
+  const depth = (C + 3) & ~3;
+  memory.fill(w, 0, <usize>N8 * depth);
+  memory.fill(corr, 0, <usize>N8 << 2);
+  for (let g = 0; g < G; g++) {
+    for (let j = 0; j < R; j++) {
+      const n = g * Rp + j;
+      const first = (g * R + j) * C;
+      const row = src + <usize>first;
+      const base = w + <usize>(n >> 3) * depth * 8 + <usize>(n & 7) * 4;
+      let sum: i32 = 0;
+      let k = 0;
+      if (ASC_FEATURE_SIMD) {
+        // 16 inputs at a time: 4 quads, 32 bytes apart in the panel
+        let s4 = i32x4.splat(0);
+        let bad = i8x16.splat(0);
+        for (; k + 16 <= C; k += 16) {
+          const v = v128.load(row + <usize>k);
+          bad = v128.or(bad, i8x16.eq(v, i8x16.splat(-128)));
+          s4 = i32x4.add(s4, i32x4.extadd_pairwise_i16x8_s(i16x8.extadd_pairwise_i8x16_s(v)));
+          const p = base + (<usize>(k >> 2) << 5);
+          v128.store32_lane(p, v, 0);
+          v128.store32_lane(p + 32, v, 1);
+          v128.store32_lane(p + 64, v, 2);
+          v128.store32_lane(p + 96, v, 3);
+        }
+        sum = i32x4.extract_lane(s4, 0) + i32x4.extract_lane(s4, 1) + i32x4.extract_lane(s4, 2) + i32x4.extract_lane(s4, 3);
+        if (v128.any_true(bad)) {
+          k = 0; // find it below
+          sum = 0;
+        }
+      }
+      for (; k < C; k++) {
+        const v: i32 = <i32>load<i8>(row + <usize>k);
+        if (v == -128) return first + k;
+        store<i8>(base + <usize>(k >> 2) * 32 + (k & 3), <i8>v);
+        sum += v;
+      }
+      store<i32>(corr + (<usize>n << 2), Q8_OFFSET * sum);
+    }
+  }
+  return -1;
+}

@@ -17,11 +17,11 @@ import { directions, gateCount, layerInputSize, outputSize, paramSuffix } from "
 import { Blocks, Workspace } from "./blocks.js";
 import type { EngineResult } from "./engine.js";
 import {
-  modelDims, ptrAt, readRows, stepOffset, workspaceLayout, writeRows, heapIndex,
+  modelDims, ptrAt, readRows, roundUp4, roundUp8, stepOffset, workspaceLayout, writeRows, heapIndex,
   type ForwardWorkspace, type ModelDims,
 } from "./layout.js";
 import {
-  packQuantized, quantModelLayout, quantRowStride, quantScratchLayout, quantMatrixLayout, unpackQuantized,
+  quantModelLayout, quantRowStride, quantScratchLayout, quantMatrixLayout, unpackQuantized,
   type PlacedQuantMatrix, type QuantForm,
   type QuantModelLayout,
 } from "./quant-layout.js";
@@ -31,6 +31,7 @@ import type { QuantMatrix } from "./reference/product.js";
 import type { Runtime } from "./runtime.js";
 import { chunksOf, firstOutputSlot, firstSlot, interleaveOutputs, lastSlot, stateIndex } from "./sequence.js";
 import { zeros } from "./tensor.js";
+import { RnnError } from "./errors.js";
 
 /** The storage a quantized layer asks for. */
 export type QuantDtype = "int8" | "int12";
@@ -252,6 +253,13 @@ export function chooseQuantForm(dtype: QuantDtype, rt: Runtime | null, form: "au
 // ---------------------------------------------------------------------------------------------------------
 // Wasm
 
+/** A file's integer outside its dtype's range, found while packing (loadQuantized says which tensor and where). */
+export class QuantRangeError extends Error {
+  constructor(readonly value: number) {
+    super(`a quantized weight holds ${value}, outside its dtype's range`);
+  }
+}
+
 export class WasmQuantEngine implements QuantEngine {
   readonly choice: QuantChoice;
   private readonly rt: Runtime;
@@ -309,21 +317,48 @@ export class WasmQuantEngine implements QuantEngine {
     }
   }
 
-  /** Packs weights already quantized (a file's) into the model block as they are: no float pass, no rounding. */
+  /**
+   * Packs weights already quantized (a file's) into the model block as they are: no float pass, no rounding. Each
+   * matrix's integers are copied once into a scratch block and packed (and range-checked) there by packIntQ16 /
+   * packIntQ8, in wasm; its scales go in from here. An integer outside the dtype's range throws
+   * QuantRangeError (loadQuantized names the tensor).
+   */
   private packQuantized(weights: QuantWeights): void {
     const { G, H, Hp, P } = { G: gateCount(this.spec.kind), H: this.spec.hiddenSize, Hp: this.dims.Hp, P: this.dims.P };
-    const buffer = this.rt.kernels.memory.buffer;
-    const put = (m: PlacedQuantMatrix, data: QuantMatrixData, g: number, r: number, c: number) =>
-      packQuantized(new Uint8Array(buffer, this.modelPtr + m.offset, m.totalBytes), data.q, data.scale, m.form, g, r, c);
-    this.layout.runs.forEach((runs, l) => runs.forEach((r, d) => {
-      const w = weights[l][d];
-      const layerI = l === 0 ? layerInputSize(this.spec, 0) : P;
-      r.wih.forEach((m, e) => put(m, w.wih[e], G, H, layerI));
-      put(r.whh, w.whh, G, H, P);
-      if (r.whr) put(r.whr, w.whr!, 1, P, H);
-      if (w.bih) this.putBias(r.bih, w.bih, G, H, Hp);
-      if (w.bhh) this.putBias(r.bhh, w.bhh, G, H, Hp);
-    }));
+    let largest = 0;
+    for (const runs of weights) for (const w of runs) {
+      for (const m of [...w.wih, w.whh, ...(w.whr ? [w.whr] : [])]) largest = Math.max(largest, m.q.byteLength);
+    }
+    const srcPtr = this.blocks.alloc(Math.max(largest, 16), "the packing scratch");
+    try {
+      this.layout.runs.forEach((runs, l) => runs.forEach((r, d) => {
+        const w = weights[l][d];
+        const layerI = l === 0 ? layerInputSize(this.spec, 0) : P;
+        r.wih.forEach((m, e) => this.packIntegers(m, srcPtr, w.wih[e], G, H, layerI));
+        this.packIntegers(r.whh, srcPtr, w.whh, G, H, P);
+        if (r.whr) this.packIntegers(r.whr, srcPtr, w.whr!, 1, P, H);
+        if (w.bih) this.putBias(r.bih, w.bih, G, H, Hp);
+        if (w.bhh) this.putBias(r.bhh, w.bhh, G, H, Hp);
+      }));
+    } finally {
+      this.blocks.free(srcPtr);
+    }
+  }
+
+  /** One matrix of a file's integers (G*R rows of C) into its place m: integers through srcPtr, scales padded per gate block. */
+  private packIntegers(m: PlacedQuantMatrix, srcPtr: number, data: QuantMatrixData, G: number, R: number, C: number): void {
+    const base = this.modelPtr + m.offset, k = this.rt.kernels;
+    const q = data.q;
+    if (m.form === "q8" && !(q instanceof Int8Array)) throw new RnnError("unexpected", "int12 weights cannot run in the Q8 form");
+    new Uint8Array(k.memory.buffer).set(new Uint8Array(q.buffer, q.byteOffset, q.byteLength), srcPtr);
+    const bad = m.form === "q16"
+      ? k.packIntQ16(base + m.weights, srcPtr, q.BYTES_PER_ELEMENT, G, R, C, this.choice.qmax)
+      : k.packIntQ8(base + m.weights, base + m.corr, srcPtr, G, R, C);
+    if (bad >= 0) throw new QuantRangeError(q[bad]);
+    const Rp = roundUp4(R);
+    const sw = this.rt.f32(base + m.scales, roundUp8(m.N));
+    sw.fill(0);
+    for (let g = 0; g < G; g++) sw.set(data.scale.subarray(g * R, (g + 1) * R), g * Rp);
   }
 
   weights(): QuantWeights {
@@ -379,7 +414,11 @@ export class WasmQuantEngine implements QuantEngine {
     }
     for (let d = 0; d < D; d++) {
       const hsPtr = ptrAt(wsPtr, ws.runs[L - 1][d].hs);
-      interleaveOutputs(output, this.rt.f32(this.outputsPtr(hsPtr, d, B), T * B * Pp), Pp, d, D, P, T, B, lengths);
+      const rows = this.rt.f32(this.outputsPtr(hsPtr, d, B), T * B * Pp);
+      // one direction, no padding of rows or lengths: the outputs are already the result's layout, one copy (the
+      // row-by-row interleave is a few ms of a cold start, before V8 has optimized it)
+      if (D === 1 && Pp === P && !lengths) output.set(rows);
+      else interleaveOutputs(output, rows, Pp, d, D, P, T, B, lengths);
     }
     return { output, hN, cN };
   }

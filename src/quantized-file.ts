@@ -17,7 +17,7 @@ import { knownKeys, optionsObject, nanPolicyOption } from "./options.js";
 import type { NanPolicy, Tensor } from "./tensor.js";
 import type { Runtime } from "./runtime.js";
 import { buildQuantized, engineOptions, quantizedFrom, QuantizedCell, QuantizedLayer } from "./quantized.js";
-import type { QuantDtype, QuantMatrixData, QuantRunData, QuantWeights } from "./quantized-engine.js";
+import { QuantRangeError, type QuantDtype, type QuantMatrixData, type QuantRunData, type QuantWeights } from "./quantized-engine.js";
 import { modelName } from "./weights.js";
 import { QMAX_INT12, QMAX_INT8 } from "./reference/quant.js";
 
@@ -141,6 +141,11 @@ export interface QuantizedFile {
  *   version) or is inconsistent, 'nonfinite' for NaN/Infinity scales or biases under nanPolicy 'error'
  */
 export function readQuantized(file: Uint8Array | ArrayBuffer | SafetensorsFile, nanPolicy: NanPolicy = "error"): QuantizedFile {
+  return readChecked(file, nanPolicy, true);
+}
+
+/** readQuantized, with the integers' range check left to the packing kernels when `checkRange` is false (loadQuantized's wasm path). */
+function readChecked(file: Uint8Array | ArrayBuffer | SafetensorsFile, nanPolicy: NanPolicy, checkRange: boolean): QuantizedFile {
   const policy = nanPolicyOption(nanPolicy);
   const st = file instanceof Uint8Array || file instanceof ArrayBuffer ? loadSafetensors(file) : file;
   if (st === null || typeof st !== "object" || typeof st.tensors !== "object" || typeof st.metadata !== "object") {
@@ -189,7 +194,7 @@ export function readQuantized(file: Uint8Array | ArrayBuffer | SafetensorsFile, 
       if (!t) fail(st.tensors[p.name] ? `tensor '${p.name}' is a float tensor; a ${dtype} file stores it as ${intDtype}` : `missing tensor '${p.name}' (${intDtype} [${rows}, ${C}])`);
       if ((dtype === "int8") !== (t.data instanceof Int8Array)) fail(`tensor '${p.name}' is ${t.data instanceof Int8Array ? "I8" : "I16"}; a ${dtype} file stores weights as ${intDtype}`);
       if (!sameShape(t.shape, p.shape)) fail(`tensor '${p.name}' has shape [${t.shape.join(", ")}], expected [${rows}, ${C}]`);
-      const bad = outOfRange(t.data, qmax);
+      const bad = checkRange ? outOfRange(t.data, qmax) : -1;
       if (bad >= 0) fail(`tensor '${p.name}' holds ${t.data[bad]} at index ${bad}, outside ${dtype}'s range [-${qmax}, ${qmax}]`);
       const scaleShape = blocks > 1 ? [rows, blocks] : [rows];
       const scale = float(`${p.name}.scale`, scaleShape);
@@ -294,8 +299,15 @@ export function loadQuantized(file: Uint8Array | ArrayBuffer | SafetensorsFile, 
   const o = optionsObject("loadQuantized options", options);
   knownKeys("loadQuantized", o, ["form", "backend", "runtime", "nanPolicy"]);
   const checked = engineOptions(o, "wasm");
-  const read = readQuantized(file, checked.nanPolicy);
+  // On wasm the packing kernels check the integers' range as they pack them (one pass, not a JavaScript one before)
+  const st = file instanceof Uint8Array || file instanceof ArrayBuffer ? loadSafetensors(file) : file;
+  const read = readChecked(st, checked.nanPolicy, checked.backend === "reference");
   const what = `a quantized ${modelName(read.spec)}${read.spec.cell ? "Cell" : ""} from a file`;
-  return quantizedFrom(buildQuantized(read.spec, read.weights, read.dtype, checked, what));
+  try {
+    return quantizedFrom(buildQuantized(read.spec, read.weights, read.dtype, checked, what));
+  } catch (e) {
+    if (e instanceof QuantRangeError) readQuantized(st, checked.nanPolicy); // throws the error naming the tensor and index
+    throw e;
+  }
 }
 
