@@ -95,6 +95,13 @@ export interface Kernels {
   /** The same in the Q8 form (int8, qmax 127), with `corr` the Q8 corrections (64 · each row's quantized sum). */
   packQ8(w: number, sw: number, corr: number, src: number, G: number, R: number, C: number): void;
   /**
+   * Packs PyTorch's (G*R, C) integers already quantized (a model file's; int8 when srcBytes is 1, int16 when 2) in the
+   * Q16 form as they are; returns the index of the first value outside ±qmax, or -1. Scales are the caller's.
+   */
+  packIntQ16(w: number, src: number, srcBytes: number, G: number, R: number, C: number, qmax: number): number;
+  /** The same for int8 integers in the Q8 form, with `corr` the Q8 corrections; returns the index of the first -128, or -1. */
+  packIntQ8(w: number, corr: number, src: number, G: number, R: number, C: number): number;
+  /**
    * lstmForward with quantized recurrent weights (assembly/lstm.ts, product.ts): Wh and Wr in the Q16 form with their
    * row scales swh, swr (src/quant-layout.ts); each step quantizes h_{t-1} (and r_t) into `aq`, `sa` with `qmax` levels.
    */
