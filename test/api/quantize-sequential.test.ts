@@ -14,11 +14,10 @@ import {
   type Module, type Runtime, type Tensor,
 } from "../../src/index.js";
 import { expectRnnError } from "./helpers.js";
-import { expectSameBits } from "../helpers/compare.js";
+import { expectSameBits, maxAbs } from "../helpers/compare.js";
 import { randomTensor, rng } from "../helpers/random.js";
 import { runtimeFor } from "../helpers/runtimes.js";
 
-const maxAbs = (a: ArrayLike<number>) => Array.prototype.reduce.call(a, (m: number, v) => Math.max(m, Math.abs(v as number)), 0) as number;
 const maxDiff = (a: ArrayLike<number>, b: ArrayLike<number>) => {
   let m = 0;
   for (let i = 0; i < a.length; i++) m = Math.max(m, Math.abs(a[i] - b[i]));
