@@ -87,10 +87,11 @@ async function toOnnxOutputs() {
   const cases = [];
   for (const c of EXPORT_CASES) {
     const model = buildModel(c);
-    const bytes = toOnnx(model, { initialState: c.initialState ?? false });
+    const bytes = toOnnx(model, { initialState: c.initialState ?? false, lengths: c.lengths ?? false });
     model.dispose();
     const feeds = buildFeeds(c);
-    const typed = Object.fromEntries(Object.entries(feeds).map(([k, t]) => [k, { dtype: t.data instanceof Int32Array ? "int64" : "float32", shape: t.shape, data: t.data }]));
+    // integer feeds (Embedding indices, lengths) go in as the graph declares them (int64, int32)
+    const typed = Object.fromEntries(Object.entries(feeds).map(([k, t]) => [k, { dtype: t.data instanceof Int32Array ? "int32" : "float32", shape: t.shape, data: t.data }]));
     const outputs = await runOrt(bytes, typed);
     cases.push({
       name: c.name,

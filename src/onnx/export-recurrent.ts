@@ -52,10 +52,11 @@ export interface RecurrentEdges {
 }
 
 /**
- * Writes `spec`'s layer into `g`, reading `x` (shaped as the layer's forward takes it) and the optional initial
- * states `h0`, `c0` ([L*D, B, H]); `params` its PyTorch-named weights (toTorch()).
+ * Writes `spec`'s layer into `g`, reading `x` (shaped as the layer's forward takes it), the optional initial
+ * states `h0`, `c0` ([L*D, B, H]) and per-row `lengths` (int32 [B], every node's sequence_lens: ONNX's rule past a
+ * row's end, Y 0 and Y_h from its last step, is forward's); `params` its PyTorch-named weights (toTorch()).
  */
-export function recurrentNodes(g: GraphBuilder, stem: string, spec: Spec, params: Record<string, Tensor>, x: Edge, h0: Edge | null, c0: Edge | null): RecurrentEdges {
+export function recurrentNodes(g: GraphBuilder, stem: string, spec: Spec, params: Record<string, Tensor>, x: Edge, h0: Edge | null, c0: Edge | null, lengths: Edge | null): RecurrentEdges {
   const { kind, hiddenSize: H, numLayers: L } = spec;
   const D = spec.bidirectional ? 2 : 1;
   const G = gateCount(kind);
@@ -86,7 +87,7 @@ export function recurrentNodes(g: GraphBuilder, stem: string, spec: Spec, params
       const starts = g.ints(`${s}/${what}_start`, [l * D]), ends = g.ints(`${s}/${what}_end`, [(l + 1) * D]), axes = g.ints(`${s}/${what}_axes`, [0]);
       return g.node1("Slice", `${s}/${what}`, [state.name, starts, ends, axes], [D, B, H]).name;
     };
-    const outs = g.node(OP_TYPE[kind], s, [cur.name, W.name, R.name, Bias?.name ?? "", "", rows(h0, "initial_h"), kind === "lstm" ? rows(c0, "initial_c") : ""],
+    const outs = g.node(OP_TYPE[kind], s, [cur.name, W.name, R.name, Bias?.name ?? "", lengths?.name ?? "", rows(h0, "initial_h"), kind === "lstm" ? rows(c0, "initial_c") : ""],
       [{ stem: `${s}/Y`, dims: [T, D, B, H] }, { stem: `${s}/Y_h`, dims: [D, B, H] }, ...(kind === "lstm" ? [{ stem: `${s}/Y_c`, dims: [D, B, H] }] : [])],
       attributes);
     hs.push(outs[1]);

@@ -1,6 +1,7 @@
 // src/onnx/export.ts: toOnnx writes a recurrent layer, or a Sequential of recurrent layers, Linear, Embedding and
 // LastStep, as an ONNX model (opset 14, IR version 7) that computes what the model's forward computes:
-//   layer       inputs `input` (and with initialState: `h0`, LSTM `c0`) -> outputs `output`, `hN` (LSTM `cN`)
+//   layer       inputs `input` (with initialState: `h0`, LSTM `c0`; with lengths: `lengths`) -> outputs `output`, `hN`
+//               (LSTM `cN`)
 //   Sequential  input `input` -> output `output`
 // with the batch and sequence axes symbolic (`batch`, `sequence`), so any batch size and length runs. The weights
 // are the model's current ones (toTorch()), stored as float32 initializers. What has no exact ONNX form is refused,
@@ -33,6 +34,12 @@ export interface ToOnnxOptions {
    * as forward's `h0`/`c0`. Default false: the graph starts from zeros, as forward does without them.
    */
   initialState?: boolean;
+  /**
+   * Recurrent layer only: add a graph input `lengths` (int32 [batch]), as forward's `lengths`: row b's sequence is
+   * its first lengths[b] steps (1 to sequence), outputs past it are 0 and hN holds the state at its last step. It
+   * feeds every node's `sequence_lens`. Default false: every row runs the whole sequence.
+   */
+  lengths?: boolean;
 }
 
 /** What toOnnx exports: a recurrent layer, or a Sequential of recurrent layers, Linear, Embedding and LastStep. */
@@ -48,14 +55,15 @@ function refuseOther(model: unknown, what: string): never {
 }
 
 /** A recurrent layer alone: its forward's inputs and outputs, by the same names. */
-function layerGraph(g: GraphBuilder, layer: RecurrentLayer, initialState: boolean): void {
+function layerGraph(g: GraphBuilder, layer: RecurrentLayer, initialState: boolean, withLengths: boolean): void {
   const spec = layer.spec;
   checkExportable(spec, `the ${spec.kind.toUpperCase()}`);
   const stateDims: Dims = [spec.numLayers * (spec.bidirectional ? 2 : 1), BATCH, spec.hiddenSize];
   const x = g.input("input", spec.batchFirst ? [BATCH, SEQUENCE, spec.inputSize] : [SEQUENCE, BATCH, spec.inputSize]);
   const h0 = initialState ? g.input("h0", stateDims) : null;
   const c0 = initialState && spec.kind === "lstm" ? g.input("c0", stateDims) : null;
-  const r = recurrentNodes(g, spec.kind, spec, layer.toTorch(), x, h0, c0);
+  const lengths = withLengths ? g.input("lengths", [BATCH], DT.INT32) : null;
+  const r = recurrentNodes(g, spec.kind, spec, layer.toTorch(), x, h0, c0, lengths);
   g.output(r.output, "output");
   g.output(r.hN, "hN");
   if (r.cN) g.output(r.cN, "cN");
@@ -86,7 +94,7 @@ function sequentialGraph(g: GraphBuilder, model: Sequential): void {
       checkExportable(m.spec, `${what} (${m.spec.kind.toUpperCase()})`);
       checkFeatures(cur, m.spec.inputSize, what);
       if (cur.dims.length !== 3) throw new RnnError("shape", `toOnnx: ${what} (${m.spec.kind.toUpperCase()}) reads a rank-${cur.dims.length} tensor; the graph is written for batched [T, B, F] input`);
-      cur = recurrentNodes(g, stem, m.spec, m.toTorch(), cur, null, null).output;
+      cur = recurrentNodes(g, stem, m.spec, m.toTorch(), cur, null, null, null).output;
     } else if (m instanceof Linear) {
       checkFeatures(cur, m.inFeatures, what);
       const p = m.toTorch();
@@ -129,7 +137,7 @@ function describeModel(model: OnnxExportable): string {
 /**
  * Writes a model as an ONNX file (opset 14) that ONNX Runtime and `fromOnnx` run with the model's own results.
  * A recurrent layer becomes a graph with input `input` (shaped as its forward takes it) and outputs `output`,
- * `hN` and, for an LSTM, `cN`; with `initialState`, inputs `h0` (and `c0`) too. A Sequential becomes a graph from
+ * `hN` and, for an LSTM, `cN`; with `initialState`, inputs `h0` (and `c0`) too, with `lengths` an input `lengths`. A Sequential becomes a graph from
  * `input` to `output`. Batch and sequence axes are symbolic (`batch`, `sequence`). docs/onnx.md lists what is
  * written for each module.
  *
@@ -149,13 +157,14 @@ function describeModel(model: OnnxExportable): string {
  */
 export function toOnnx(model: OnnxExportable, options: ToOnnxOptions = {}): Uint8Array {
   const o = optionsObject("toOnnx options", options) as ToOnnxOptions;
-  knownKeys("toOnnx", o, ["initialState"]);
+  knownKeys("toOnnx", o, ["initialState", "lengths"]);
   const initialState = flag("initialState", o.initialState, false);
+  const lengths = flag("lengths", o.lengths, false);
   const g = new GraphBuilder();
   if (model instanceof RecurrentLayer) {
-    layerGraph(g, model, initialState);
+    layerGraph(g, model, initialState, lengths);
   } else if (model instanceof Sequential) {
-    if (initialState) throw new RnnError("unexpected", "toOnnx: initialState is for a recurrent layer alone; a Sequential's forward starts its layers from zeros");
+    if (initialState || lengths) throw new RnnError("unexpected", `toOnnx: ${initialState ? "initialState" : "lengths"} is for a recurrent layer alone; a Sequential's forward takes neither states nor lengths`);
     if (model.modules.length === 0) throw new RnnError("missing", "toOnnx: the Sequential has no modules");
     sequentialGraph(g, model);
   } else {

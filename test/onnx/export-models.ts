@@ -18,6 +18,8 @@ export interface ExportCase {
   modules: ModuleSpec[];
   /** toOnnx's initialState (a layer alone). */
   initialState?: boolean;
+  /** toOnnx's lengths (a layer alone): a `lengths` feed drawn in [1, T]. */
+  lengths?: boolean;
   /** Input sizes: [T, B] as the first recurrent layer reads them (batch-first layers: [B, T]). */
   time: [number, number];
   seed: number;
@@ -31,6 +33,8 @@ export const EXPORT_CASES: ExportCase[] = [
   { name: "gru_reset_before_2layer_states", modules: [{ gru: { inputSize: 6, hiddenSize: 5, numLayers: 2, resetAfter: false } }], initialState: true, time: [4, 3], seed: 15 },
   { name: "gru_reset_before_bidir_batch_first_no_bias", modules: [{ gru: { inputSize: 2, hiddenSize: 3, bidirectional: true, batchFirst: true, resetAfter: false, bias: false } }], time: [3, 4], seed: 16 },
   { name: "rnn_tanh_3layer", modules: [{ rnn: { inputSize: 3, hiddenSize: 11, numLayers: 3 } }], time: [7, 2], seed: 17 },
+  { name: "lstm_2layer_bidir_lengths_states", modules: [{ lstm: { inputSize: 5, hiddenSize: 6, numLayers: 2, bidirectional: true } }], initialState: true, lengths: true, time: [6, 4], seed: 23 },
+  { name: "gru_reset_before_bidir_batch_first_lengths", modules: [{ gru: { inputSize: 3, hiddenSize: 5, bidirectional: true, batchFirst: true, resetAfter: false } }], lengths: true, time: [3, 7], seed: 24 },
   { name: "rnn_relu_bidir_states", modules: [{ rnn: { inputSize: 5, hiddenSize: 6, bidirectional: true, nonlinearity: "relu" } }], initialState: true, time: [5, 2], seed: 18 },
   { name: "seq_lstm_batch_first_last_step_linear", modules: [{ lstm: { inputSize: 4, hiddenSize: 10, batchFirst: true } }, { lastStep: true }, { linear: { inFeatures: 10, outFeatures: 3 } }], time: [3, 6], seed: 19 },
   { name: "seq_gru_bidir_linear_every_step", modules: [{ gru: { inputSize: 3, hiddenSize: 6, bidirectional: true } }, { linear: { inFeatures: 12, outFeatures: 5 } }], time: [5, 2], seed: 20 },
@@ -65,14 +69,15 @@ export function buildFeeds(c: ExportCase): Record<string, Tensor | IntTensor> {
     const features = "linear" in first ? first.linear.inFeatures : "lstm" in first ? first.lstm.inputSize : "gru" in first ? first.gru.inputSize : "rnn" in first ? first.rnn.inputSize : 0;
     feeds.input = floats([...c.time, features]);
   }
-  if (c.initialState) {
-    const o = "lstm" in first ? first.lstm : "gru" in first ? first.gru : "rnn" in first ? first.rnn : null;
-    if (!o) throw new Error(`${c.name}: initialState needs a recurrent layer alone`);
-    const B = o.batchFirst ? c.time[0] : c.time[1];
+  const o = "lstm" in first ? first.lstm : "gru" in first ? first.gru : "rnn" in first ? first.rnn : null;
+  if ((c.initialState || c.lengths) && !o) throw new Error(`${c.name}: initialState and lengths need a recurrent layer alone`);
+  const [T, B] = o?.batchFirst ? [c.time[1], c.time[0]] : c.time;
+  if (c.initialState && o) {
     const rows = (o.numLayers ?? 1) * (o.bidirectional ? 2 : 1);
     feeds.h0 = floats([rows, B, o.hiddenSize]);
     if ("lstm" in first) feeds.c0 = floats([rows, B, o.hiddenSize]);
   }
+  if (c.lengths) feeds.lengths = { shape: [B], data: Int32Array.from({ length: B }, () => 1 + Math.floor(rand() * T)) };
   return feeds;
 }
 
@@ -85,6 +90,7 @@ export function modelOutputs(model: RecurrentLayer | Sequential, feeds: Record<s
   const r = model.forward(feeds.input as Tensor, {
     ...(feeds.h0 ? { h0: feeds.h0 as Tensor } : {}),
     ...(feeds.c0 ? { c0: feeds.c0 as Tensor } : {}),
+    ...(feeds.lengths ? { lengths: feeds.lengths.data as Int32Array } : {}),
   });
   return { output: r.output, hN: r.hN, ...(r.cN ? { cN: r.cN } : {}) };
 }

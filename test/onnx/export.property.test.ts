@@ -1,11 +1,12 @@
 // test/onnx/export.property.test.ts: toOnnx -> fromOnnx gives the model's own outputs back. fast-check draws layers
-// (LSTM, GRU both forms, RNN tanh/relu; 1-3 layers; either direction count; batchFirst; with and without bias and
-// initial states) and Sequentials (an optional Embedding or Linear in front, a recurrent layer, an optional LastStep,
-// 0-2 Linear heads) at sizes that include ones off the SIMD width (4), and runs each at a batch size and length of
-// its own (the graph's axes are symbolic). fromOnnx runs the same wasm kernels as the layer, one ONNX node per stacked
-// layer and direction pair, so the sums differ in order at most: TOL = 1e-6 (the largest difference in 300 draws
-// was 2.4e-7, on outputs of order 1), far below what a gate, bias half, direction or state row put in the wrong
-// place moves (GRU gates r and z swapped: 9e-4 already at hidden size 1, 1e-2 and more at the sizes drawn here).
+// (LSTM, GRU both forms, RNN tanh/relu; 1-3 layers; either direction count; batchFirst; with and without bias,
+// initial states and per-row lengths) and Sequentials (an optional Embedding or Linear in front, a recurrent layer,
+// an optional LastStep, 0-2 Linear heads) at sizes that include ones off the SIMD width (4), and runs each at a batch
+// size and length of its own (the graph's axes are symbolic). fromOnnx runs the same wasm kernels as the layer, one
+// ONNX node per stacked layer, so the sums differ in order at most: TOL = 1e-6 (the largest difference in 300 draws,
+// with and without lengths, was 3.6e-7 on outputs of order 1), far below what a gate, bias half, direction or state
+// row put in the wrong place moves (GRU gates r and z swapped: 9e-4 already at hidden size 1, 1e-2 and more at the
+// sizes drawn here).
 import fc from "fast-check";
 import { beforeAll, expect, it } from "vitest";
 import { init, maxAbsDiff, type Tensor } from "../../src/index.js";
@@ -44,7 +45,7 @@ const seed = fc.integer({ min: 1, max: 1 << 20 });
 
 function roundTrip(c: ExportCase): void {
   const model = buildModel(c);
-  const onnx = fromOnnx(toOnnx(model, { initialState: c.initialState ?? false }));
+  const onnx = fromOnnx(toOnnx(model, { initialState: c.initialState ?? false, lengths: c.lengths ?? false }));
   try {
     const feeds = buildFeeds(c);
     const want = modelOutputs(model, feeds);
@@ -61,8 +62,8 @@ function roundTrip(c: ExportCase): void {
 }
 
 it("a layer comes back from toOnnx -> fromOnnx with its own outputs and states", () => {
-  fc.assert(fc.property(layerSpec, fc.boolean(), time, seed, (l, initialState, t, s) => {
-    roundTrip({ name: "layer", modules: [layerModule(l)], initialState, time: t, seed: s });
+  fc.assert(fc.property(layerSpec, fc.boolean(), fc.boolean(), time, seed, (l, initialState, lengths, t, s) => {
+    roundTrip({ name: "layer", modules: [layerModule(l)], initialState, lengths, time: t, seed: s });
   }), { numRuns: 60 });
 });
 

@@ -38,6 +38,14 @@ describe("what toOnnx writes", () => {
     expect(m.graph.nodes.every((n) => n.name !== "")).toBe(true);
   });
 
+  it("with lengths: an int32 input `lengths` [batch], every node's sequence_lens", () => {
+    const gru = new GRU({ inputSize: 3, hiddenSize: 5, numLayers: 2, seed: 1 });
+    const m = readModel(toOnnx(gru, { lengths: true }));
+    gru.dispose();
+    expect(m.graph.inputs.map((v) => [v.name, v.elemType, v.dims])).toEqual([["input", 1, ["sequence", "batch", 3]], ["lengths", 6, ["batch"]]]);
+    expect(m.graph.nodes.filter((n) => n.opType === "GRU").map((n) => n.inputs[4])).toEqual(["lengths", "lengths"]);
+  });
+
   it("batchFirst with Transposes (never layout 1, which ONNX Runtime refuses); GRU forms as linear_before_reset; RNN relu as activations", () => {
     const attrs = (bytes: Uint8Array, op: string) => Object.fromEntries(readModel(bytes).graph.nodes.find((n) => n.opType === op)!.attributes.map((a) => [a.name, a.type === 2 ? a.i : a.type === 3 ? a.s : a.strings]));
     const gru = new GRU({ inputSize: 2, hiddenSize: 3, batchFirst: true, resetAfter: false, seed: 1 });
@@ -109,6 +117,7 @@ describe("what toOnnx refuses", () => {
     expectRefused(() => toOnnx(new Sequential([lstm, custom])), "unexpected", /modules\[1\] is not a module toOnnx writes/);
     expectRefused(() => toOnnx(lstm, { layout: 1 } as never), "unexpected", /layout/);
     expectRefused(() => toOnnx(new Sequential([lstm]), { initialState: true }), "unexpected", /initialState is for a recurrent layer alone/);
+    expectRefused(() => toOnnx(new Sequential([lstm]), { lengths: true }), "unexpected", /lengths is for a recurrent layer alone/);
     expectRefused(() => toOnnx(new Sequential([lstm, new Embedding({ numEmbeddings: 3, embeddingDim: 5 })])), "unexpected", /Embedding after another module/);
     expectRefused(() => toOnnx(new Sequential([lstm, new Linear({ inFeatures: 4, outFeatures: 1 })])), "shape", /modules\[1\] takes 4 features, but the module before it gives 5/);
     expectRefused(() => toOnnx(new Sequential([new LastStep(), lstm])), "unexpected", /starts with a LastStep/);
