@@ -10,6 +10,7 @@
 //   that far is not the float model's any more). Each int8 form is held to it (Q16, what 'auto' picks on Node 20, and
 //   Q8, the 7-bit-activation form the relaxed build runs on AVX-VNNI CPUs), and int12 to a tenth of it (0.5%: its
 //   error is about a sixteenth of int8's, docs/quantization.md). The RMSEs are printed for docs/quantization.md.
+// `rnn-wasm forecast-demo` prints the int8 forecast's errors under the float32 ones: checked against the same bound.
 import { join } from "node:path";
 import { beforeAll, describe, expect, it } from "vitest";
 import { init, quantize, tensor, type QuantizedSequential } from "rnn-wasm";
@@ -20,7 +21,7 @@ import { ForecastNetwork } from "../src/forecast/network.js";
 import { makeReport } from "../src/forecast/report.js";
 import { trainForecaster } from "../src/forecast/trainer.js";
 import type { ForecastModel } from "../src/forecast/forecast.js";
-import { CLI_ROOT, requireLibraryBuild } from "./helpers.js";
+import { CLI_ROOT, cliInProcess, describeRun, requireLibraryBuild } from "./helpers.js";
 
 const HOLDOUT = 24, SEASON = 12;
 const SEEDS = [1, 2, 3];
@@ -85,5 +86,22 @@ describe("the CO2 demo's forecast with int8 weights", () => {
         expect(q.largestChange, `seed ${r.seed}, ${q.what}: the quantized model runs (its forecast is not the float one's bits)`).toBeGreaterThan(0);
       }
     }
+  });
+
+  it("is what `rnn-wasm forecast-demo` prints under the float32 errors", async () => {
+    const r = await cliInProcess(["forecast-demo"]);
+    expect(r.code, describeRun(r)).toBe(0);
+    const float = /^forecast error: +RMSE (\d+\.\d+), MAE (\d+\.\d+) over the 24 held-out steps$/m.exec(r.stdout);
+    const int8 = /^int8 weights: +RMSE (\d+\.\d+), MAE (\d+\.\d+) +\(RMSE ([+-]\d+\.\d)% against float32\)$/m.exec(r.stdout);
+    expect(float, r.stdout).not.toBeNull();
+    expect(int8, r.stdout).not.toBeNull();
+    // the demo's default seed is 1: its numbers are the first seed's above (printed to 3 decimals)
+    const seed1 = results.find((x) => x.seed === 1)!;
+    expect(Number(float![1])).toBeCloseTo(seed1.float, 3);
+    // the demo quantizes with form 'auto': Q16 or Q8, whichever this engine runs
+    const forms = seed1.quantized.filter((q) => q.what.startsWith("int8"));
+    expect(forms.some((q) => Math.abs(q.rmse - Number(int8![1])) <= 5e-4), `${int8![1]} against ${forms.map((q) => q.rmse)}`).toBe(true);
+    expect(Math.abs(Number(int8![3]))).toBeLessThanOrEqual(5);
+    expect(r.stdout.indexOf(int8![0])).toBeGreaterThan(r.stdout.indexOf(float![0]));
   });
 });
