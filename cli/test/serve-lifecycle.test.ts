@@ -45,6 +45,8 @@ describe.concurrent("options", () => {
     [["--max-steps", "lots"], /'--max-steps <n>' argument 'lots' is invalid\. expected a positive integer\./],
     [["--session-ttl", "0"], /'--session-ttl <seconds>' argument '0' is invalid\. expected a number of seconds above 0\./],
     [["--max-sessions", "-5"], /'--max-sessions <n>' argument '-5' is invalid/],
+    [["--worker-nice", "20"], /'--worker-nice <n>' argument '20' is invalid\. expected a whole number from 0 to 19\./],
+    [["--worker-nice", "-1"], /'--worker-nice <n>' argument '-1' is invalid\. expected a whole number from 0 to 19\./],
     [["--log-level", "loud"], /'--log-level <level>' argument 'loud' is invalid\. Allowed choices are fatal, error, warn, info, debug, trace, silent\./],
     [["--kind", "gru", "--nonlinearity", "relu"], /--nonlinearity is an RNN option, but --kind is gru/],
   ];

@@ -29,6 +29,7 @@ export interface ServeOptions {
   maxSessions: number;
   maxSessionBytes: number;
   drainTimeout: number;
+  workerNice: number;
   logLevel: LogLevel;
 }
 
@@ -46,6 +47,7 @@ export const SERVE_DEFAULTS = {
   maxSessions: 10_000,
   maxSessionBytes: 256 * 2 ** 20,
   drainTimeout: 30,
+  workerNice: 10,
   logLevel: "info" as LogLevel,
 };
 
@@ -65,6 +67,8 @@ export const SERVE_LIMITS = {
   maxSessions: 10_000_000,
   maxSessionBytes: 2 ** 34,
   drainTimeout: 3600,
+  /** Linux's nice values go from -20 to 19. */
+  workerNice: 19,
 };
 
 const LOG_LEVELS: LogLevel[] = ["fatal", "error", "warn", "info", "debug", "trace", "silent"];
@@ -106,6 +110,15 @@ export function bytes(max: number): (value: string) => number {
   };
 }
 
+/** A whole number from 0 to `max`. */
+function intUpTo(max: number): (value: string) => number {
+  return (value) => {
+    const n = Number(value);
+    if (value.trim() === "" || !Number.isInteger(n) || n < 0 || n > max) throw new InvalidArgumentError(`expected a whole number from 0 to ${max}.`);
+    return n;
+  };
+}
+
 const fmt = (n: number) => n.toLocaleString("en-US");
 
 /** Adds serve's options to its command. */
@@ -125,12 +138,13 @@ export function addServeOptions(command: Command): Command {
     .option("--max-batch <n>", `most requests run as one batched forward (at most ${fmt(L.maxBatch)})`, positiveIntUpTo(L.maxBatch), d.maxBatch)
     .option("--max-wait-ms <ms>", `how long a request may wait for others to join its batch (0 to ${L.maxWaitMs})`, milliseconds(L.maxWaitMs), d.maxWaitMs)
     .option("--max-queue <n>", "most requests waiting for a thread; beyond it: 429 with Retry-After", positiveIntUpTo(L.maxQueue), d.maxQueue)
-    .option("--max-body <bytes>", "largest request body (such as 1048576, 64k, 16m); larger: 413, not read", bytes(L.maxBody), d.maxBody)
+    .option("--max-body <bytes>", "largest request body (such as 1048576, 64k, 16m); larger: 413, the rest read and dropped (up to 16 MiB or twice this, then the connection is closed)", bytes(L.maxBody), d.maxBody)
     .option("--max-steps <n>", "most timesteps in one request; more: 413", positiveIntUpTo(L.maxSteps), d.maxSteps)
     .option("--session-ttl <seconds>", "a session unused this long is forgotten", seconds(L.sessionTtl), d.sessionTtl)
     .option("--max-sessions <n>", "most sessions kept; a new one beyond it is refused (429) until others end or expire", positiveIntUpTo(L.maxSessions), d.maxSessions)
     .option("--max-session-bytes <bytes>", "most bytes of state kept for all sessions together (such as 256m)", bytes(L.maxSessionBytes), d.maxSessionBytes)
     .option("--drain-timeout <seconds>", "on SIGTERM or SIGINT, how long to wait for requests in flight before closing their connections", seconds(L.drainTimeout), d.drainTimeout)
+    .option("--worker-nice <n>", `Linux: how much lower the worker threads' CPU priority is than the HTTP thread's (a nice increment, 0 to ${L.workerNice}; 0: the same). Under saturation the HTTP thread, which answers /healthz and moves bytes, then runs as soon as it has work`, intUpTo(L.workerNice), d.workerNice)
     .addOption(new Option("--log-level <level>", "structured logs (JSON lines on stderr): 'debug' adds one line per request").choices(LOG_LEVELS).default(d.logLevel));
 }
 

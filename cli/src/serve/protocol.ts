@@ -101,6 +101,8 @@ export interface WorkerData {
   model: SharedArrayBuffer;
   options: ModelLoadOptions;
   maxSteps: number;
+  /** Added to the worker thread's nice value at start (Linux only: elsewhere a process has one priority). */
+  nice: number;
 }
 
 /** How to read the model file: ServedModelOptions as plain data. */

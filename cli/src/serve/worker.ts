@@ -3,6 +3,7 @@
 // Each task is a batch of raw requests (protocol.ts): every body is decoded and checked here, off the event loop; a
 // bad one gets its own 4xx answer and the others still run, as ONE batched forward (ServedModel.run); every answer
 // is encoded here, and its bytes (and a session's new state) go back transferred.
+import { getPriority, setPriority } from "node:os";
 import { threadId } from "node:worker_threads";
 import { move, workerData, transferableSymbol, valueSymbol } from "piscina";
 import { init, RnnError } from "rnn-wasm";
@@ -12,9 +13,25 @@ import { modelInfo, servedModelOptions } from "./model.js";
 import type { BatchAnswer, ModelInfo, WorkerData, WorkerMemory, WorkerRequest, WorkerResult, WorkerTask } from "./protocol.js";
 
 const data = workerData as WorkerData;
+lowerPriority(data.nice);
 const runtime = await init(undefined, data.options.build ? { build: data.options.build } : {});
 const model = ServedModel.fromSafetensors(new Uint8Array(data.model).slice(), servedModelOptions(data.options));
 const info: ModelInfo = modelInfo(model);
+
+/**
+ * Lowers this thread's CPU priority by `nice` (serve's --worker-nice), so that under saturation the HTTP thread runs
+ * as soon as it has work: it answers /healthz and moves bytes, and a batch waits for it to hand requests over. On
+ * Linux a nice value belongs to each thread, and setpriority() on "0" changes the calling thread's alone; elsewhere
+ * it would change the whole process's, the HTTP thread's included, so there this does nothing.
+ */
+function lowerPriority(nice: number): void {
+  if (nice <= 0 || process.platform !== "linux") return;
+  try {
+    setPriority(0, Math.min(19, getPriority(0) + nice));
+  } catch {
+    // not permitted (a sandbox without setpriority): the threads keep the HTTP thread's priority
+  }
+}
 
 /** A result to piscina: its value, and the buffers to transfer (not copy) with it. */
 function transferred<T>(value: T, buffers: ArrayBuffer[]): unknown {
