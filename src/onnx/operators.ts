@@ -3,6 +3,7 @@
 import type { Kind } from "../architecture.js";
 import type { Kernel, NodeContext } from "./node.js";
 import type { NodeMsg } from "./proto.js";
+import { dynamicQuantizeLstmKernel } from "./dynamic-quantize-lstm.js";
 import { GLUE_OPERATORS } from "./glue.js";
 import { recurrentKernel } from "./recurrent.js";
 
@@ -14,5 +15,6 @@ export const OPERATORS: Record<string, OperatorBuilder> = {
   LSTM: recurrent("lstm"),
   GRU: recurrent("gru"),
   RNN: recurrent("rnn"),
+  "com.microsoft.DynamicQuantizeLSTM": dynamicQuantizeLstmKernel, // another domain's operator: keyed domain.op_type
   ...GLUE_OPERATORS,
 };

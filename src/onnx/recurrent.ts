@@ -90,14 +90,14 @@ function swap01(data: Float32Array, A: number, B: number, rest: number): Float32
 }
 
 /** (T, A, B, rest) -> (T, B, A, rest). */
-function swap12(data: Float32Array, T: number, A: number, B: number, rest: number): Float32Array {
+export function swap12(data: Float32Array, T: number, A: number, B: number, rest: number): Float32Array {
   const out = new Float32Array(data.length);
   for (let t = 0; t < T; t++) out.set(swap01(data.subarray(t * A * B * rest, (t + 1) * A * B * rest), A, B, rest), t * A * B * rest);
   return out;
 }
 
 /** sequence_lens as Int32Array: int32 tensor, or float32 holding whole numbers; each in [0, T]. */
-function lengthsOf(v: Value, B: number, T: number, what: string): Int32Array {
+export function lengthsOf(v: Value, B: number, T: number, what: string): Int32Array {
   checkShape(v, [B], "sequence_lens", what);
   const out = new Int32Array(B);
   for (let b = 0; b < B; b++) {
@@ -230,7 +230,7 @@ export function recurrentKernel(kind: Kind, node: NodeMsg, ctx: NodeContext): Ke
  * Each row's first lengths[b] steps in reverse order (steps past them copied as they are): x (T,B,F), or (B,T,F)
  * when batchFirst. Its own inverse.
  */
-function reverseSteps(x: Float32Array, T: number, B: number, F: number, lengths: Int32Array | null, batchFirst: boolean): Float32Array {
+export function reverseSteps(x: Float32Array, T: number, B: number, F: number, lengths: Int32Array | null, batchFirst: boolean): Float32Array {
   const out = x.slice();
   const at = (t: number, b: number) => (batchFirst ? b * T + t : t * B + b) * F;
   for (let b = 0; b < B; b++) {
