@@ -33,7 +33,7 @@ export interface ServedModelOptions extends BackendOptions {
   resetAfter?: boolean;
   /**
    * A quantized model file only: which integer form runs an int8 model, `'auto'` (default), `'q16'` or `'q8'`, as
-   * {@link loadQuantized}'s option.
+   * `loadQuantized`'s option.
    */
   form?: "auto" | "q16" | "q8";
 }

@@ -141,14 +141,14 @@ export class ServedModel implements Disposable {
   /**
    * Reads a model from a safetensors file (PyTorch's `save_file(model.state_dict(), ...)`, or `rnn-wasm train`'s), or
    * a quantized model file (`saveQuantized`'s, `rnn-wasm quantize`'s: told apart by its metadata), which runs as
-   * {@link loadQuantized} would load it, with an optional float32 head beside its tensors under `headPrefix`.
+   * `loadQuantized` would load it, with an optional float32 head beside its tensors under `headPrefix`.
    * Call after `init()` for the wasm backend.
    *
    * @param bytes the file's contents
    * @param options the recurrent module's prefix, the head's, what the state_dict does not record (a quantized file
    *   records it: those options may only repeat it), `form` for a quantized file, and the backend
    * @throws RnnError `format` for a file that is not safetensors, or a quantized file that is inconsistent (as
-   *   {@link readQuantized}); as {@link ServedModel.fromTensors} otherwise
+   *   `readQuantized`); as {@link ServedModel.fromTensors} otherwise
    */
   static fromSafetensors(bytes: Uint8Array, options: ServedModelOptions = {}): ServedModel {
     const file = loadSafetensors(bytes);
