@@ -11,6 +11,7 @@
 import { spawn } from "node:child_process";
 import { join } from "node:path";
 import autocannon, { type Client, type Request } from "autocannon";
+import { leanLoad } from "./lean-client.js";
 import { rows, sequenceBinary, sequenceJson, stepRow, type ServedFile } from "./model.js";
 import { cpuSecondsOf, ROOT, scrapeMetrics, type RunningServer } from "./servers.js";
 import { percentiles, type Percentiles } from "./stats.js";
@@ -18,10 +19,15 @@ import { percentiles, type Percentiles } from "./stats.js";
 export const SCENARIOS = ["sequence-json", "sequence-binary", "stream-json", "stream-binary"] as const;
 export type Scenario = (typeof SCENARIOS)[number];
 
+/** Who sends the load: autocannon, or for whole sequences the lean node:http client of lean-client.ts. */
+export type LoadClient = "autocannon" | "node:http";
+
 export interface CellResult {
   server: string;
   scenario: Scenario;
   connections: number;
+  /** Absent in results from before lean cells existed: autocannon. */
+  client?: LoadClient;
   /** Seconds autocannon ran. */
   durationS: number;
   /**
@@ -39,7 +45,7 @@ export interface CellResult {
   latencyMs: Percentiles;
   /** GET /healthz during the cell, from its own process; null when the probe did not run. */
   healthz: (Percentiles & { non200: number; errors: number; timeouts: number }) | null;
-  /** CPU time per second of the cell (1 = one core busy): the server process (all its threads), and this process (autocannon). */
+  /** CPU time per second of the cell (1 = one core busy): the server process (all its threads), and this process (the load generator). */
   cpu: { server: number | null; loadGenerator: number };
   /** From the server's /metrics, when it has them: batched forwards during the cell and their mean size. */
   batches?: { count: number; meanSize: number };
@@ -51,6 +57,8 @@ export interface CellOptions {
   probeIntervalMs: number;
   /** A label that keeps session ids of different cells apart. */
   tag: string;
+  /** Default autocannon; "node:http" only for whole sequences (the streams need per-connection state). */
+  client?: LoadClient;
 }
 
 const JSON_HEADERS = { "content-type": "application/json" };
@@ -132,26 +140,39 @@ export async function runCell(server: RunningServer, scenario: Scenario, connect
   const batchesBefore = server.spec.id === "naive" ? null : await batchCounters(server);
   const serverCpu0 = cpuSecondsOf(server.pid), ownCpu0 = process.cpuUsage(), t0 = performance.now();
   const probe = o.probeIntervalMs > 0 ? runProbe(server.url, o.durationS * 1000, o.probeIntervalMs) : Promise.resolve(null);
-  const instance = autocannon({
-    url: server.url,
-    connections,
-    duration: o.durationS,
-    timeout: 30,
-    ...scenarioOptions(server, scenario, f, `${o.tag}-${connections}`),
-  });
-  instance.on("response", (_client: unknown, status: number, _bytes: number, ms: number) => {
+  const client = o.client ?? "autocannon";
+  const record = (status: number, ms: number) => {
     if (status >= 200 && status < 300) {
       latencies.push(ms);
       doneAt.push(performance.now());
     }
-  });
+  };
   let tEnd = 0, serverCpu1: number | null = null, ownCpu = { user: 0, system: 0 };
-  const loaded = Promise.resolve(instance).then((r) => {
+  const stop = <T>(r: T) => {
     tEnd = performance.now();
     serverCpu1 = cpuSecondsOf(server.pid);
     ownCpu = process.cpuUsage(ownCpu0);
     return r;
-  });
+  };
+  let loaded: Promise<{ duration: number; statusCodeStats: Record<string, { count: number }>; non2xx: number; errors: number; timeouts: number }>;
+  if (client === "node:http") {
+    const body = scenario === "sequence-binary" ? sequenceBinary(f) : scenario === "sequence-json" ? Buffer.from(sequenceJson(f)) : null;
+    if (!body) throw new Error(`the node:http client sends whole sequences only, not ${scenario}`);
+    const headers = scenario === "sequence-binary" ? { "content-type": "application/octet-stream", "x-shape": `${f.T},${f.I}` } : JSON_HEADERS;
+    loaded = leanLoad({ url: server.url, connections, durationS: o.durationS, timeoutS: 30, request: { method: "POST", path: "/v1/predict", headers, body }, onResponse: record })
+      .then(stop)
+      .then((r) => ({ duration: r.durationS, statusCodeStats: Object.fromEntries(Object.entries(r.statusCounts).map(([k, n]) => [k, { count: n }])), non2xx: r.non2xx, errors: r.errors, timeouts: r.timeouts }));
+  } else {
+    const instance = autocannon({
+      url: server.url,
+      connections,
+      duration: o.durationS,
+      timeout: 30,
+      ...scenarioOptions(server, scenario, f, `${o.tag}-${connections}`),
+    });
+    instance.on("response", (_client: unknown, status: number, _bytes: number, ms: number) => record(status, ms));
+    loaded = Promise.resolve(instance).then(stop);
+  }
   const [r, healthz] = await Promise.all([loaded, probe]);
   const elapsed = (tEnd - t0) / 1000;
   const batchesAfter = batchesBefore ? await batchCounters(server) : null;
@@ -164,6 +185,7 @@ export async function runCell(server: RunningServer, scenario: Scenario, connect
     server: server.spec.id,
     scenario,
     connections,
+    client,
     durationS: r.duration,
     throughput: steadyRate(doneAt, t0, tEnd),
     ok,

@@ -4,7 +4,7 @@
 import { existsSync, readFileSync, writeFileSync } from "node:fs";
 import { join } from "node:path";
 import { pathToFileURL } from "node:url";
-import type { CellResult } from "./load.js";
+import type { CellResult, LoadClient } from "./load.js";
 import type { ServeResults } from "./run.js";
 import { ROOT, type MemorySample } from "./servers.js";
 import { findCell } from "./targets.js";
@@ -26,14 +26,14 @@ const health = (c: CellResult | undefined) => {
 };
 const ratio = (a: CellResult | undefined, b: CellResult | undefined) => (a && b && a.throughput > 0 ? `${(b.throughput / a.throughput).toFixed(2)}x` : "—");
 
-function loadTable(r: ServeResults, scenarios: [string, string][], unit: string, clients: string): string[] {
+function loadTable(r: ServeResults, scenarios: [string, string, LoadClient?][], unit: string, clients: string): string[] {
   const lines = [
     `| body | ${clients} | naive: ${unit} | naive: p50 / p99 ms | serve: ${unit} | serve: p50 / p99 ms | serve / naive | /healthz p99 ms, naive / serve | non-2xx + errors, naive / serve |`,
     "|---|---:|---:|---:|---:|---:|---:|---:|---:|",
   ];
-  for (const [scenario, body] of scenarios) {
+  for (const [scenario, body, client] of scenarios) {
     for (const n of r.settings.connections) {
-      const a = findCell(r.cells, "naive", scenario, n), b = findCell(r.cells, "serve", scenario, n);
+      const a = findCell(r.cells, "naive", scenario, n, client), b = findCell(r.cells, "serve", scenario, n, client);
       if (!a && !b) continue;
       lines.push(`| ${body} | ${n} | ${thr(a)} | ${lat(a)} | ${thr(b)} | ${lat(b)} | ${ratio(a, b)} | ${health(a)} / ${health(b)} | ${bad(a)} / ${bad(b)} |`);
     }
@@ -43,6 +43,18 @@ function loadTable(r: ServeResults, scenarios: [string, string][], unit: string,
 
 /** The sessions gauge of a memory sample (rnn_wasm_sessions), if the server has one. */
 const sessionsOf = (m: MemorySample) => Object.entries(m.sessions ?? {}).find(([k]) => k.split("{")[0].endsWith("_sessions"))?.[1];
+
+/** Why some cells are measured with a second client, and what each client cost. */
+function leanNote(r: ServeResults): string {
+  const cpu = (id: string, client: LoadClient) => {
+    const c = findCell(r.cells, id, "sequence-binary", 16, client);
+    return c ? `${c.cpu.loadGenerator} cores for ${num(c.throughput)} answers/s` : "?";
+  };
+  return "Rows marked *node:http client* are sent by `bench/serve/lean-client.ts` (a closed loop on node:http that reads each answer as bytes) " +
+    "instead of autocannon, which decodes every answer's body into a string: for a 128 x 256 float32 answer that UTF-8 decode costs about " +
+    "1.5 ms of CPU, more than the LSTM takes to compute it, on the same 2 CPUs as the server. In the raw float32 cells at 16 clients " +
+    `autocannon used ${cpu("serve", "autocannon")} against \`rnn-wasm serve\`, the node:http client ${cpu("serve", "node:http")}.`;
+}
 
 /** Where the CPUs went in the 16-client raw float32 cells: the server's threads, and autocannon in the bench's process. */
 function cpuLine(r: ServeResults): string {
@@ -77,7 +89,8 @@ export function renderServeSection(r: ServeResults): string {
     "",
     `**Whole sequences** (POST /v1/predict, ${r.model.T} rows of ${r.model.I}; sequences per second):`,
     "",
-    ...loadTable(r, [["sequence-json", "JSON"], ["sequence-binary", "raw float32"]], "seq/s", "clients"),
+    ...loadTable(r, [["sequence-json", "JSON"], ["sequence-binary", "raw float32"], ["sequence-json", "JSON, node:http client", "node:http"], ["sequence-binary", "raw float32, node:http client", "node:http"]], "seq/s", "clients"),
+    ...(r.cells.some((c) => c.client === "node:http") ? ["", leanNote(r)] : []),
     "",
     `**Streams** (one stream per client, one timestep per request; steps per second). The naive server carries the state in each request and answer (JSON); \`rnn-wasm serve\` keeps it in a session (POST /v1/sessions/:id/step):`,
     "",

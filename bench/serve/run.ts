@@ -46,6 +46,8 @@ export interface ServeResults {
     repeat: number;
     connections: number[];
     scenarios: Scenario[];
+    /** Cells (scenario:connections) also measured with the node:http client; absent in older results. */
+    lean?: string[];
     probeIntervalMs: number;
     maxBody: number;
     maxSteps: number;
@@ -80,6 +82,7 @@ const program = new Command("bench/serve/run.ts")
   .option("--connections <list>", "connections per cell", (v) => v.split(",").map(int("--connections")), [1, 16, 64])
   .addOption(new Option("--scenarios <list>", "scenarios").argParser(list(SCENARIOS)).default([...SCENARIOS]))
   .addOption(new Option("--servers <list>", "servers to compare").argParser(list(["naive", "serve"] as const)).default(["naive", "serve"]))
+  .option("--lean <list>", "cells (scenario:connections) also measured with the lean node:http client (lean-client.ts); '' for none", (v) => v.split(",").map((x) => x.trim()).filter(Boolean), ["sequence-binary:16"])
   .option("--repeat <n>", "run the whole load table n times; each cell reports its median run by throughput", int("--repeat"), 1)
   .option("--soak <s>", "seconds of the soak against rnn-wasm serve (0: none)", int("--soak"))
   .option("--malformed <n>", "malformed requests in the mix (0: none)", int("--malformed"))
@@ -96,7 +99,7 @@ const program = new Command("bench/serve/run.ts")
 
 const o = program.opts<{
   quick?: boolean; duration?: number; warmup?: number; connections: number[]; scenarios: Scenario[];
-  servers: ("naive" | "serve")[]; repeat: number; soak?: number; malformed?: number; validRatio: number; probeInterval: number;
+  servers: ("naive" | "serve")[]; lean: string[]; repeat: number; soak?: number; malformed?: number; validRatio: number; probeInterval: number;
   maxBody: number; maxSteps: number; serveArgs: string; head: number; deadline: number; out?: string; docs: boolean;
 }>();
 const quick = o.quick ?? false;
@@ -110,6 +113,13 @@ const log = (s: string) => console.log(s);
 if (o.servers.includes("serve") && !existsSync(join(ROOT, "cli/dist/cli.js"))) {
   throw new Error("cli/dist/cli.js does not exist: run `npm run build` first");
 }
+const leanCells: [Scenario, number][] = o.lean.map((x) => {
+  const [scenario, n] = x.split(":");
+  if (scenario !== "sequence-binary" && scenario !== "sequence-json") throw new InvalidArgumentError(`--lean: "${x}" is not sequence-binary:N or sequence-json:N`);
+  const connections = Number(n);
+  if (!Number.isInteger(connections) || connections < 1) throw new InvalidArgumentError(`--lean: "${x}" needs a number of connections`);
+  return [scenario, connections];
+});
 const limits = ["--max-body", String(o.maxBody), "--max-steps", String(o.maxSteps)];
 const specs: ServerSpec[] = [];
 if (o.servers.includes("naive")) specs.push({ ...NAIVE, args: [...NAIVE.args, ...limits] });
@@ -119,7 +129,7 @@ if (o.servers.includes("serve")) specs.push(serveSpec([...limits, ...o.serveArgs
 function medianCells(runs: CellResult[]): CellResult[] {
   const groups = new Map<string, CellResult[]>();
   for (const c of runs) {
-    const key = `${c.server} ${c.scenario} ${c.connections}`;
+    const key = `${c.server} ${c.scenario} ${c.connections} ${c.client ?? "autocannon"}`;
     groups.set(key, [...(groups.get(key) ?? []), c]);
   }
   return [...groups.values()].map((g) => [...g].sort((a, b) => a.throughput - b.throughput)[Math.floor((g.length - 1) / 2)]);
@@ -185,6 +195,19 @@ try {
         }
       }
     }
+    for (const [scenario, connections] of leanCells) {
+      const order = turn++ % 2 === 0 ? servers : [...servers].reverse();
+      for (const s of order) {
+        const cell = await runCell(s, scenario, connections, model, { durationS: cellSeconds, probeIntervalMs: o.probeInterval, tag: `${scenario}-lean-r${rep}`, client: "node:http" });
+        runs.push(cell);
+        log(`${s.spec.id.padEnd(5)} ${scenario.padEnd(15)} c=${String(connections).padStart(2)} node:http client: ${cell.throughput}/s, ` +
+          `p50 ${cell.latencyMs.p50} ms, p99 ${cell.latencyMs.p99} ms, non-2xx ${cell.non2xx}, errors ${cell.errors + cell.timeouts}, ` +
+          `healthz p99 ${cell.healthz?.p99 ?? "-"} ms, CPU server ${cell.cpu.server} + client ${cell.cpu.loadGenerator}` +
+          (cell.batches ? `, ${cell.batches.count} batches of ${cell.batches.meanSize}` : ""));
+        if (s.exited()) throw new Error(`${s.spec.id} exited during the load:\n${s.tail()}`);
+        await new Promise((r) => setTimeout(r, 500));
+      }
+    }
   }
   const cells = medianCells(runs);
 
@@ -213,7 +236,7 @@ try {
     machine: machineInfo(loadBefore[0]),
     loadAverage: { before: loadBefore.map((v) => Number(v.toFixed(2))), after: loadavg().map((v) => Number(v.toFixed(2))) },
     model: { workload: WORKLOAD.id, description: WORKLOAD.description, I: model.I, H: model.H, T: model.T, head: model.O },
-    settings: { quick, cellSeconds, warmupSeconds, repeat: o.repeat, connections: o.connections, scenarios: o.scenarios, probeIntervalMs: o.probeInterval, maxBody: o.maxBody, maxSteps: o.maxSteps },
+    settings: { quick, cellSeconds, warmupSeconds, repeat: o.repeat, connections: o.connections, scenarios: o.scenarios, lean: o.lean, probeIntervalMs: o.probeInterval, maxBody: o.maxBody, maxSteps: o.maxSteps },
     servers: Object.fromEntries(servers.map((s) => [s.spec.id, {
       label: s.spec.label,
       command: `node ${s.spec.args.map((a) => (a === "{model}" ? "model.safetensors" : a.startsWith(ROOT) ? a.slice(ROOT.length) : a)).join(" ")}`,
