@@ -14,9 +14,15 @@
 //   GRU_RESET_AFTER   "true" (PyTorch's GRU) or "false" (the reset-before form)        (default "true")
 // batch_first is not needed: a request carries one sequence, [T, inputSize] in either layout.
 //
+// A quantized model file (format "rnn-wasm quantized", written by `rnn-wasm quantize` or saveQuantized: int8 or int12
+// weights with the architecture in its metadata) is loaded with loadQuantized instead of fromTorch: the same
+// endpoints and answers, from a quarter (int8) or half (int12) of the bytes. Its metadata records the architecture,
+// so MODEL_PREFIX must be unset and RNN_NONLINEARITY / GRU_RESET_AFTER, when set, must agree with it. A Linear head
+// may sit beside it in the same file (F32 tensors under HEAD_PREFIX).
+//
 // Sizes used below, as PyTorch names them: I inputSize, H hiddenSize, P projSize or H, L numLayers,
 // D 2 when bidirectional else 1. The layer's output is [T, D*P]; h_n is [D*L, P], c_n (LSTM) [D*L, H].
-import { fromTorch, Linear, loadSafetensors } from "rnn-wasm";
+import { fromTorch, isQuantizedFile, Linear, loadQuantized, loadSafetensors } from "rnn-wasm";
 import { limits } from "./request.js";
 
 /** A model file or setting the Worker cannot serve; the message is for whoever deploys it. */
@@ -53,12 +59,14 @@ const CELL_NAMES = ["weight_ih", "weight_hh", "bias_ih", "bias_hh"];
  */
 export function loadModel(bytes, env) {
   const config = settings(env);
-  let tensors;
+  let file;
   try {
-    tensors = loadSafetensors(bytes).tensors;
+    file = loadSafetensors(bytes);
   } catch (e) {
     throw new ModelError(`the model file is not a safetensors file the library reads: ${e.message}`);
   }
+  if (isQuantizedFile(file.metadata)) return loadQuantizedModel(file, config, env);
+  const tensors = file.tensors;
   const headNames = [config.headPrefix + "weight", config.headPrefix + "bias"];
   const rest = Object.fromEntries(Object.entries(tensors).filter(([name]) => !headNames.includes(name)));
   const prefix = config.modelPrefix ?? recurrentPrefix(Object.keys(rest));
@@ -89,11 +97,20 @@ export function loadModel(bytes, env) {
   } catch (e) {
     throw new ModelError(`the model file's recurrent module: ${e.message}`);
   }
+  const head = loadHead(tensors, config, layer);
+  return served(layer, head, prefix ?? "", config, cell, "float32");
+}
+
+/**
+ * The Linear head under config.headPrefix, or null when the file has none; disposes `layer` before refusing one.
+ *
+ * @param {Record<string, {shape: number[], data: Float32Array}>} tensors the file's float tensors
+ */
+function loadHead(tensors, config, layer) {
   const spec = layer.spec;
   const D = spec.bidirectional ? 2 : 1, P = spec.projSize || spec.hiddenSize;
-
+  const [weightName, biasName] = [config.headPrefix + "weight", config.headPrefix + "bias"];
   let head = null;
-  const [weightName, biasName] = headNames;
   if (Object.hasOwn(tensors, weightName)) {
     const w = tensors[weightName];
     if (w.shape.length !== 2 || w.shape[1] !== D * P) {
@@ -113,7 +130,13 @@ export function loadModel(bytes, env) {
     layer.dispose();
     throw new ModelError(`the model file holds ${biasName} but no ${weightName}: a Linear head needs its weight`);
   }
+  return head;
+}
 
+/** What the Worker serves: the layer, its head, the sizes of requests and answers, and the limits (request.js). */
+function served(layer, head, prefix, config, cell, dtype) {
+  const spec = layer.spec;
+  const D = spec.bidirectional ? 2 : 1, P = spec.projSize || spec.hiddenSize;
   const sizes = {
     kind: spec.kind,
     inputSize: spec.inputSize,
@@ -125,7 +148,40 @@ export function loadModel(bytes, env) {
     /** Numbers per row of state.c; 0 for a GRU or RNN (no cell state). */
     cWidth: spec.kind === "lstm" ? spec.hiddenSize : 0,
   };
-  return { layer, head, spec, prefix: prefix ?? "", headPrefix: config.headPrefix, cell, sizes, ...limits(spec, head) };
+  const form = dtype === "float32" ? undefined : layer.form;
+  return { layer, head, spec, prefix, headPrefix: config.headPrefix, cell, dtype, form, sizes, ...limits(spec, head) };
+}
+
+/**
+ * A quantized model file (loadQuantized), with the Linear head beside it if the file has one. A cell's file is served
+ * as the one-layer layer it is, as for float32 files: its tensors are renamed to the _l0 names and its metadata says
+ * a layer.
+ */
+function loadQuantizedModel(file, config, env) {
+  if (config.modelPrefix !== undefined) {
+    throw new ModelError(`MODEL_PREFIX is set ('${config.modelPrefix}'), but a quantized model file has no key prefix (its tensors are weight_ih_l0, ...): unset it`);
+  }
+  const headNames = [config.headPrefix + "weight", config.headPrefix + "bias"];
+  const cell = file.metadata.cell === "true";
+  const rename = (name) => (cell ? name.replace(/^(weight_ih|weight_hh|bias_ih|bias_hh)(?=$|\.)/, "$1_l0") : name);
+  const renamed = (record) => Object.fromEntries(Object.entries(record).filter(([name]) => !headNames.includes(name)).map(([name, t]) => [rename(name), t]));
+  const metadata = cell ? { ...file.metadata, cell: "false", num_layers: "1", bidirectional: "false" } : file.metadata;
+  let layer;
+  try {
+    layer = loadQuantized({ tensors: renamed(file.tensors), integers: renamed(file.integers ?? {}), metadata });
+  } catch (e) {
+    throw new ModelError(`the model file's quantized model: ${e.message}`);
+  }
+  const spec = layer.spec;
+  const recorded = { RNN_NONLINEARITY: spec.kind === "rnn" ? spec.nonlinearity : undefined, GRU_RESET_AFTER: spec.kind === "gru" ? String(spec.resetAfter) : undefined };
+  for (const [name, value] of Object.entries(recorded)) {
+    if (env?.[name] !== undefined && value !== undefined && env[name] !== value) {
+      layer.dispose();
+      throw new ModelError(`${name} is ${JSON.stringify(env[name])}, but the quantized model file records ${JSON.stringify(value)}: unset it`);
+    }
+  }
+  const head = loadHead(file.tensors, config, layer);
+  return served(layer, head, "", config, cell, file.metadata.dtype);
 }
 
 /** The prefix before the recurrent module's weight_ih_l0 (or a cell's weight_ih), as fromTorch finds it; undefined when there is none. */
@@ -163,6 +219,8 @@ export function describe(model, build) {
       : "yes: send each response's state with the next chunk",
     maxSteps: model.maxSteps,
     maxBodyBytes: model.maxBodyBytes,
+    // a quantized model file: its dtype, and the integer form this runtime runs it in (docs/quantization.md)
+    ...(model.dtype !== "float32" ? { dtype: model.dtype, form: model.form } : {}),
     build,
   };
 }
