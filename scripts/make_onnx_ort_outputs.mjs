@@ -4,8 +4,8 @@
 //   node --import tsx scripts/make_onnx_ort_outputs.mjs
 //
 // Runs onnxruntime-node (bench/node_modules, CPU, one thread) on
-//   (a) every model of the fixtures fromOnnx is tested on (test/fixtures/onnx/{conformance,attributes,torch,exported},
-//       written by scripts/make_onnx_fixtures.py), with the fixtures' own feeds, and writes
+//   (a) every model of the fixtures fromOnnx is tested on (test/fixtures/onnx/{conformance,attributes,torch,exported,
+//       glue}, written by scripts/make_onnx_fixtures.py), with the fixtures' own feeds, and writes
 //       test/fixtures/onnx/ort/fixtures.json: { "<group>/<case>": { outputs } or { refused: ONNX Runtime's message } };
 //   (b) the files toOnnx writes for the seeded models of test/onnx/export-models.ts, with their seeded feeds, and
 //       writes test/fixtures/onnx/ort/toonnx.json: each model's bytes, feeds and ONNX Runtime's outputs.
@@ -20,7 +20,7 @@ import { EXPORT_CASES, buildFeeds, buildModel } from "../test/onnx/export-models
 
 const ROOT = fileURLToPath(new URL("../", import.meta.url));
 const FIXTURES = `${ROOT}test/fixtures/onnx/`;
-const GROUPS = ["conformance", "attributes", "torch", "exported"];
+const GROUPS = ["conformance", "attributes", "torch", "exported", "glue"];
 
 const requireFromBench = createRequire(`${ROOT}bench/package.json`);
 const ort = requireFromBench("onnxruntime-node");
@@ -35,22 +35,61 @@ function fromJson(t) {
   return { dtype: "float32", shape: t.shape, data: new Float32Array(bytes.buffer.slice(bytes.byteOffset, bytes.byteOffset + bytes.length)) };
 }
 
-function toJson(dtype, shape, data) {
-  if (dtype === "int32") return { dtype, shape, data: Array.from(data) };
-  if (dtype === "int64") return { dtype, shape, data: Array.from(data, (v) => String(v)) };
-  if (dtype !== "float32") throw new Error(`output dtype ${dtype} is not stored here`);
-  const f = Float32Array.from(data);
-  return { dtype, shape, data: Buffer.from(f.buffer).toString("base64") };
+/** float16 bits -> number. */
+function half(bits) {
+  const sign = bits & 0x8000 ? -1 : 1, e = (bits >> 10) & 0x1f, f = bits & 0x3ff;
+  if (e === 0) return sign * f * 2 ** -24;
+  if (e === 31) return f ? NaN : sign * Infinity;
+  return sign * (1 + f / 1024) * 2 ** (e - 15);
 }
 
-/** A feed as ONNX Runtime takes it: converted to the element type the graph declares (whole-number float32 fed to sequence_lens become int32, as fromOnnx accepts them). */
+/** number -> float16 bits, rounded to nearest even (through float32, which rounds first: the feeds are float32). */
+function toHalf(v) {
+  const u = new Uint32Array(Float32Array.of(v).buffer)[0];
+  const sign = (u >>> 16) & 0x8000, e = (u >>> 23) & 0xff, m = u & 0x7fffff;
+  if (e === 0xff) return sign | 0x7c00 | (m ? 0x200 : 0);
+  const exp = e - 127 + 15;
+  if (exp >= 31) return sign | 0x7c00;
+  if (exp <= 0) {
+    if (exp < -10) return sign;
+    const mant = (m | 0x800000) >>> (1 - exp);
+    const round = ((m | 0x800000) >>> (1 - exp - 1)) & 1;
+    return sign | ((mant >>> 13) + (round && ((mant >>> 13) & 1 || ((m | 0x800000) & ((1 << (1 - exp + 12)) - 1)) !== 0) ? 1 : 0));
+  }
+  let h = sign | (exp << 10) | (m >>> 13);
+  const rest = m & 0x1fff;
+  if (rest > 0x1000 || (rest === 0x1000 && (h & 1))) h += 1;
+  return h;
+}
+
+/** An output stored as the fixtures store tensors: float types as float32, integers and bools as int32 or int64. */
+function toJson(dtype, shape, data) {
+  if (dtype === "int64" || dtype === "uint64") return { dtype: "int64", shape, data: Array.from(data, (v) => String(v)) };
+  if (["int32", "int16", "int8", "uint32", "uint16", "uint8", "bool"].includes(dtype)) return { dtype: "int32", shape, data: Array.from(data, Number) };
+  const values = dtype === "float16" ? Array.from(data, half)
+    : dtype === "bfloat16" ? Array.from(data, (b) => new Float32Array(Uint32Array.of(b << 16).buffer)[0])
+    : dtype === "float32" || dtype === "float64" ? Array.from(data) : null;
+  if (!values) throw new Error(`output dtype ${dtype} is not stored here`);
+  const f = Float32Array.from(values);
+  return { dtype: "float32", shape, data: Buffer.from(f.buffer).toString("base64") };
+}
+
+/**
+ * A feed as ONNX Runtime takes it: converted to the element type the graph declares (the fixtures store feeds as
+ * float32, int32 or int64, as fromOnnx takes them).
+ */
 function ortTensor(meta, t) {
   const type = meta?.type ?? t.dtype;
   const values = t.dtype === "int64" ? Array.from(t.data, Number) : Array.from(t.data);
-  if (type === "float32") return new ort.Tensor("float32", Float32Array.from(values), t.shape);
-  if (type === "int32") return new ort.Tensor("int32", Int32Array.from(values), t.shape);
-  if (type === "int64") return new ort.Tensor("int64", BigInt64Array.from(values, (v) => BigInt(v)), t.shape);
-  throw new Error(`input ${meta.name} has type ${type}`);
+  const big = () => BigInt64Array.from(values, (v) => BigInt(v));
+  const make = {
+    float32: () => Float32Array.from(values), float64: () => Float64Array.from(values), float16: () => Uint16Array.from(values, toHalf),
+    int32: () => Int32Array.from(values), int64: big, uint64: () => BigUint64Array.from(values, (v) => BigInt(v)),
+    uint32: () => Uint32Array.from(values), int16: () => Int16Array.from(values), uint16: () => Uint16Array.from(values),
+    int8: () => Int8Array.from(values), uint8: () => Uint8Array.from(values), bool: () => Uint8Array.from(values, (v) => (v ? 1 : 0)),
+  }[type];
+  if (!make) throw new Error(`input ${meta?.name} has type ${type}, which this script does not feed`);
+  return new ort.Tensor(type, make(), t.shape);
 }
 
 async function runOrt(model, feeds) {
