@@ -83,11 +83,20 @@ export class OnnxModel {
    * null for a graph), and the shape of each input that is an initializer no feed may replace (null for the others).
    */
   readonly nodes: {
+    /** The node's name ('' when the file gives none). */
     name: string;
+    /** Its operator, as in {@link OnnxModel.operators}. */
     operator: string;
+    /** The names of its inputs ('' for an optional input left out). */
     inputs: string[];
+    /** The names of its outputs. */
     outputs: string[];
-    attributes: Record<string, number | string | number[] | string[] | { shape: number[] } | null>;
+    /** Its attributes by name. */
+    attributes: Record<string, number | string | number[] | string[] | {
+      /** A tensor attribute's shape. */
+      shape: number[];
+    } | null>;
+    /** Per input: its shape when it is an initializer no feed may replace, else null. */
     constantShapes: (number[] | null)[];
   }[];
   private readonly graph: GraphMsg;
