@@ -43,23 +43,12 @@ function half(bits) {
   return sign * (1 + f / 1024) * 2 ** (e - 15);
 }
 
-/** number -> float16 bits, rounded to nearest even (through float32, which rounds first: the feeds are float32). */
+/** float16 value -> its bits; the float16 feeds are float16 values stored as float32, so each is exact (else an error). */
+const HALF_BITS = new Map(Array.from({ length: 0x10000 }, (_, b) => [half(b), b]).filter(([v]) => !Number.isNaN(v)).reverse());
 function toHalf(v) {
-  const u = new Uint32Array(Float32Array.of(v).buffer)[0];
-  const sign = (u >>> 16) & 0x8000, e = (u >>> 23) & 0xff, m = u & 0x7fffff;
-  if (e === 0xff) return sign | 0x7c00 | (m ? 0x200 : 0);
-  const exp = e - 127 + 15;
-  if (exp >= 31) return sign | 0x7c00;
-  if (exp <= 0) {
-    if (exp < -10) return sign;
-    const mant = (m | 0x800000) >>> (1 - exp);
-    const round = ((m | 0x800000) >>> (1 - exp - 1)) & 1;
-    return sign | ((mant >>> 13) + (round && ((mant >>> 13) & 1 || ((m | 0x800000) & ((1 << (1 - exp + 12)) - 1)) !== 0) ? 1 : 0));
-  }
-  let h = sign | (exp << 10) | (m >>> 13);
-  const rest = m & 0x1fff;
-  if (rest > 0x1000 || (rest === 0x1000 && (h & 1))) h += 1;
-  return h;
+  const bits = Number.isNaN(v) ? 0x7e00 : HALF_BITS.get(v);
+  if (bits === undefined) throw new Error(`${v} is not a float16 value`);
+  return bits;
 }
 
 /** An output stored as the fixtures store tensors: float types as float32, integers and bools as int32 or int64. */
