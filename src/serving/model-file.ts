@@ -129,9 +129,9 @@ export function readQuantizedServedModel(file: SafetensorsFile, options: ServedM
 /** Refuses options that contradict what a quantized file records (or that it has no place for: a prefix). */
 function checkRecorded(spec: Spec, o: ServedModelOptions): void {
   const recorded = (option: string, given: unknown, value: unknown) => {
-    if (given !== undefined && given !== value) {
-      throw new RnnError("unexpected", `the quantized model file records ${option} ${JSON.stringify(value)}; the option ${option}: ${JSON.stringify(given)} contradicts it (leave it out: the file says)`);
-    }
+    if (given === undefined || given === value) return;
+    if (value === undefined) throw new RnnError("unexpected", `${option} is not an option of the ${spec.kind.toUpperCase()} the quantized model file holds; leave it out`);
+    throw new RnnError("unexpected", `the quantized model file records ${option} ${JSON.stringify(value)}; the option ${option}: ${JSON.stringify(given)} contradicts it (leave it out: the file says)`);
   };
   if (o.prefix !== undefined && o.prefix !== "") {
     throw new RnnError("unexpected", `a quantized model file has no key prefix (its tensors are named weight_ih_l0, ...); leave out prefix '${o.prefix}'`);

@@ -151,7 +151,7 @@ describe("ServedModel: reading a quantized model file", () => {
     expect(same.kind).toBe("gru");
     expectRnnError(() => ServedModel.fromSafetensors(file, { kind: "lstm" }), "unexpected", "records kind \"gru\"");
     expectRnnError(() => ServedModel.fromSafetensors(file, { resetAfter: true }), "unexpected", "resetAfter");
-    expectRnnError(() => ServedModel.fromSafetensors(file, { nonlinearity: "relu" }), "unexpected", "nonlinearity");
+    expectRnnError(() => ServedModel.fromSafetensors(file, { nonlinearity: "relu" }), "unexpected", "nonlinearity is not an option of the GRU");
     expectRnnError(() => ServedModel.fromSafetensors(file, { prefix: "rnn." }), "unexpected", "no key prefix");
     expectRnnError(() => ServedModel.fromSafetensors(file, { form: "q4" } as never), "unexpected", "form");
     expectRnnError(() => ServedModel.fromSafetensors(saveSafetensors(gru.toTorch()), { form: "q8" }), "unexpected", "form", "quantized model files");
