@@ -28,7 +28,8 @@ export function servedModelOptions(o: ModelLoadOptions): ServedModelOptions {
 /** The facts the server needs, as plain data. */
 export function modelInfo(model: ServedModel): ModelInfo {
   const head = model.headSize ? `, head ${model.headSize}` : "";
-  return { ...model.info, description: describeSpec(model.spec) + head };
+  const weights = model.dtype === "float32" ? "" : `, ${model.dtype} weights`;
+  return { ...model.info, description: describeSpec(model.spec) + weights + head };
 }
 
 /**
