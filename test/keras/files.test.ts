@@ -1,0 +1,88 @@
+// test/keras/files.test.ts: fromKeras(...).predict on the .keras files of scripts/make_keras_fixtures.mjs against the
+// outputs stored beside them: TensorFlow.js 4.22's predict on the same weights, with what Keras 3 computes
+// differently applied (its hard_sigmoid through weights scaled by 5/6, zeros at masked steps of a Bidirectional
+// returning sequences, the reset_after GRU in tfjs ops). Within 1e-5: the oracle computes in float32 and so do the
+// wasm kernels (sums in another order), the TypeScript path in float64; measured differences are at most 1.2e-7,
+// and a wrong gate order, activation or mask rule moves outputs by 1e-2 or more. Each file runs on both paths.
+import { beforeAll, describe, expect, it } from "vitest";
+import { init, maxAbsDiff, RnnError, tensor } from "../../src/index.js";
+import { fromKeras } from "../../src/keras/index.js";
+import { io, kerasFile } from "./helpers.js";
+
+const TOL = 1e-5;
+
+beforeAll(async () => {
+  await init();
+});
+
+function run(name: string, file = name, path: "auto" | "typescript" = "auto") {
+  const data = io(name);
+  const model = fromKeras(kerasFile(file), { path });
+  try {
+    const y = model.predict(tensor(data.inputShape, Float32Array.from(data.input)));
+    return { y, want: data, model };
+  } finally {
+    model.dispose();
+  }
+}
+
+const CASES: [name: string, file: string, classes: string[]][] = [
+  ["lstm_dense", "lstm_dense", ["InputLayer", "LSTM", "Dense"]],
+  ["lstm_dense", "lstm_dense_gzip", ["InputLayer", "LSTM", "Dense"]],
+  ["lstm_hard_sigmoid", "lstm_hard_sigmoid", ["InputLayer", "LSTM"]],
+  ["lstm_hard_sigmoid_keras2", "lstm_hard_sigmoid_keras2", ["InputLayer", "LSTM"]],
+  ["embedding_bidirectional", "embedding_bidirectional", ["InputLayer", "Embedding", "Bidirectional"]],
+  ["functional_stack", "functional_stack", ["InputLayer", "Masking", "LSTM", "Dropout", "LSTM", "Bidirectional", "Dense"]],
+  ["gru_reset_after", "gru_reset_after", ["InputLayer", "GRU", "TimeDistributed"]],
+];
+
+describe("fromKeras on Keras 3 files", () => {
+  for (const [name, file, classes] of CASES) {
+    for (const path of ["auto", "typescript"] as const) {
+      it(`${file}.keras (${path} path): the expected output within ${TOL}`, () => {
+        const { y, want, model } = run(name, file, path);
+        expect(model.layers.map((l) => l.className)).toEqual(classes);
+        expect(y.shape).toEqual(want.outputShape);
+        expect(maxAbsDiff(y.data, Float32Array.from(want.output))).toBeLessThanOrEqual(TOL);
+      });
+    }
+  }
+
+  it("reads hard_sigmoid as the file's Keras version defines it: the two files hold the same weights, and the outputs differ", () => {
+    const k3 = run("lstm_hard_sigmoid"), k2 = run("lstm_hard_sigmoid_keras2");
+    expect(k3.model.kerasVersion).toBe("3.10.0");
+    expect(k2.model.kerasVersion).toBe("2.15.0");
+    // were the version ignored, one of the two files would be off by this much
+    expect(maxAbsDiff(k3.y.data, k2.y.data)).toBeGreaterThan(1e-2);
+  });
+
+  it("zeroes a Bidirectional's outputs at masked steps (Keras' zero_output_for_mask), and only there", () => {
+    const { y, want } = run("embedding_bidirectional");
+    const [B, T, W] = y.shape;
+    let zeroed = 0;
+    for (let s = 0; s < B * T; s++) {
+      const row = y.data.subarray(s * W, (s + 1) * W);
+      if (want.input[s] === 0) { expect(Array.from(row).every((v) => v === 0)).toBe(true); zeroed++; }
+      else expect(Array.from(row).some((v) => v !== 0)).toBe(true);
+    }
+    expect(zeroed).toBe(6); // rows 1 and 2 carry 2 and 4 padded steps
+  });
+
+  it("takes the bytes as a Uint8Array, an ArrayBuffer or a Node Buffer", () => {
+    const bytes = kerasFile("lstm_dense");
+    const want = run("lstm_dense").y;
+    const x = tensor(io("lstm_dense").inputShape, Float32Array.from(io("lstm_dense").input));
+    for (const b of [bytes.slice().buffer, Buffer.from(bytes)]) {
+      const m = fromKeras(b as ArrayBuffer);
+      expect(maxAbsDiff(m.predict(x).data, want.data)).toBe(0);
+      m.dispose();
+    }
+  });
+
+  it("predict after dispose throws 'disposed'; dispose twice is safe", () => {
+    const m = fromKeras(kerasFile("lstm_dense"));
+    m.dispose();
+    m.dispose();
+    expect(() => m.predict(tensor([1, 7, 3], new Float32Array(21)))).toThrow(RnnError);
+  });
+});
