@@ -7,7 +7,8 @@
 //
 // Errors are the libraries' own (Error, RangeError, or a thrown string from jsfive); src/keras/model.ts turns them
 // into RnnError('format') naming the file.
-import { unzipSync } from "fflate";
+// fflate/browser: its runtime-neutral build (the node one imports "module" for worker threads we do not use)
+import { unzipSync } from "fflate/browser";
 import { Dataset, File, Group } from "jsfive";
 
 /** The archive's files by name, each its uncompressed bytes. */

@@ -14,6 +14,8 @@
 //     "rnn-wasm"'s class; the shipped JS imports no package (the protobuf reader is bundled in);
 //   - "rnn-wasm/tfjs" runs test/fixtures/tfjs/lstm (a model saved by TensorFlow.js) with the repository source's
 //     output, and its RnnError is "rnn-wasm"'s class;
+//   - "rnn-wasm/keras" runs examples/keras-lstm.keras (a Keras 3 file) with the repository source's output, and its
+//     RnnError is "rnn-wasm"'s class; its zip and HDF5 readers are bundled in (no package import, no dependency);
 //   - `tsc --noEmit` passes for a Node consumer with lib es2022 and @types/node only (no DOM lib), and for a browser
 //     consumer with lib es2022 + dom, both with skipLibCheck off so the package's declarations are checked.
 // The install prefers npm's cache (--prefer-offline) and runs no audit or funding requests.
@@ -23,6 +25,7 @@ import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { init, LSTM, tensor } from "../../src/index.js";
 import { fromOnnx } from "../../src/onnx/index.js";
 import { fromTfjs } from "../../src/tfjs/index.js";
+import { fromKeras } from "../../src/keras/index.js";
 import {
   type AppResult, BIN, describeProc, packed, removePacked, type Packed, type Proc, ROOT, run, tempDir, untar,
 } from "../bundlers/helpers.js";
@@ -84,9 +87,11 @@ describe("the packed library, installed into an empty app", () => {
   let tsc: { node: Proc; dom: Proc };
   let onnx: Proc;
   let tfjs: Proc;
+  let keras: Proc;
   let expected: AppResult;
   let expectedOnnx: { build: string; Y: number[]; Y_h: number[]; sameRnnError: boolean };
   let expectedTfjs: { build: string; output: number[]; sameRnnError: boolean };
+  let expectedKeras: { build: string; output: number[]; sameRnnError: boolean };
 
   const requireEsm = (() => {
     const [major, minor] = process.versions.node.split(".").map(Number);
@@ -105,6 +110,7 @@ describe("the packed library, installed into an empty app", () => {
     cpSync(FIXTURES, app, { recursive: true });
     cpSync(join(ROOT, "examples/onnx-lstm.onnx"), join(app, "lstm.onnx"));
     cpSync(TFJS_MODEL, join(app, "tfjs"), { recursive: true });
+    cpSync(join(ROOT, "examples/keras-lstm.keras"), join(app, "model.keras"));
     writeFileSync(join(app, "package.json"), JSON.stringify({ name: "consumer", private: true, type: "module" }, null, 2));
     install = await run("npm", ["install", "--no-audit", "--no-fund", "--prefer-offline", "--loglevel=error", pack.tgz], app);
     expect(install.code, describeProc(install)).toBe(0);
@@ -113,14 +119,14 @@ describe("the packed library, installed into an empty app", () => {
     const base = { target: "es2022", strict: true, noEmit: true, skipLibCheck: false, typeRoots: [types] };
     writeFileSync(join(app, "tsconfig.node.json"), JSON.stringify({
       compilerOptions: { ...base, module: "nodenext", moduleResolution: "nodenext", lib: ["es2022"], types: ["node"] },
-      files: ["consumer-node.ts", "consumer-serving.ts", "consumer-pool.ts", "consumer-onnx.ts", "consumer-tfjs.ts"],
+      files: ["consumer-node.ts", "consumer-serving.ts", "consumer-pool.ts", "consumer-onnx.ts", "consumer-tfjs.ts", "consumer-keras.ts"],
     }, null, 2));
     writeFileSync(join(app, "tsconfig.dom.json"), JSON.stringify({
       compilerOptions: { ...base, module: "esnext", moduleResolution: "bundler", lib: ["es2022", "dom"], types: [] },
-      files: ["consumer-dom.ts", "consumer-serving.ts", "consumer-onnx.ts", "consumer-tfjs.ts"],
+      files: ["consumer-dom.ts", "consumer-serving.ts", "consumer-onnx.ts", "consumer-tfjs.ts", "consumer-keras.ts"],
     }, null, 2));
     const tscBin = join(BIN, process.platform === "win32" ? "tsc.cmd" : "tsc");
-    const [e, c, se, sc, tn, td, ox, tf] = await Promise.all([
+    const [e, c, se, sc, tn, td, ox, tf, kr] = await Promise.all([
       run(process.execPath, ["esm.mjs"], app),
       requireEsm ? run(process.execPath, ["require.cjs"], app) : Promise.resolve(null),
       run(process.execPath, ["serving.mjs"], app),
@@ -129,8 +135,9 @@ describe("the packed library, installed into an empty app", () => {
       run(tscBin, ["-p", "tsconfig.dom.json"], app),
       run(process.execPath, ["onnx.mjs"], app),
       run(process.execPath, ["tfjs.mjs"], app),
+      run(process.execPath, ["keras.mjs"], app),
     ]);
-    [esm, cjs, serving, tsc, onnx, tfjs] = [e, c, { esm: se, cjs: sc }, { node: tn, dom: td }, ox, tf];
+    [esm, cjs, serving, tsc, onnx, tfjs, keras] = [e, c, { esm: se, cjs: sc }, { node: tn, dom: td }, ox, tf, kr];
 
     const runtime = await init();
     const lstm = new LSTM({ inputSize: 3, hiddenSize: 4, seed: 1 });
@@ -147,6 +154,10 @@ describe("the packed library, installed into an empty app", () => {
     const y = tfModel.predict(tensor(io.inputShape, Float32Array.from(io.input)));
     tfModel.dispose();
     expectedTfjs = { build: runtime.build, output: Array.from(y.data), sameRnnError: true };
+    const kerasModel = fromKeras(readFileSync(join(ROOT, "examples/keras-lstm.keras")));
+    const ky = kerasModel.predict(tensor([2, 7, 3], Float32Array.from({ length: 42 }, (_, i) => Math.sin(i))));
+    kerasModel.dispose();
+    expectedKeras = { build: runtime.build, output: Array.from(ky.data), sameRnnError: true };
   }, 180_000);
 
   afterAll(async () => {
@@ -218,6 +229,11 @@ describe("the packed library, installed into an empty app", () => {
   it("import { fromTfjs } from 'rnn-wasm/tfjs' runs a TensorFlow.js model: the repository source's output, and 'rnn-wasm''s RnnError", () => {
     expect(tfjs.code, describeProc(tfjs)).toBe(0);
     expect(JSON.parse(tfjs.stdout)).toEqual(expectedTfjs);
+  });
+
+  it("import { fromKeras } from 'rnn-wasm/keras' runs a Keras 3 file: the repository source's output, and 'rnn-wasm''s RnnError", () => {
+    expect(keras.code, describeProc(keras)).toBe(0);
+    expect(JSON.parse(keras.stdout)).toEqual(expectedKeras);
   });
 
   it("installing it runs no scripts (npm runs preinstall, install and postinstall from a registry or a tarball)", () => {
