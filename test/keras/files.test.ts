@@ -3,9 +3,12 @@
 // differently applied (its hard_sigmoid through weights scaled by 5/6, zeros at masked steps of a Bidirectional
 // returning sequences, the reset_after GRU in tfjs ops). Within 1e-5: the oracle computes in float32 and so do the
 // wasm kernels (sums in another order), the TypeScript path in float64; measured differences are at most 1.2e-7,
-// and a wrong gate order, activation or mask rule moves outputs by 1e-2 or more. Each file runs on both paths.
-import { beforeAll, describe, expect, it } from "vitest";
+// and a wrong gate order, activation or mask rule moves outputs by 1e-2 or more. Each file runs on both paths, and a
+// spy on the layers' forward checks which one ran: 'typescript' never calls them; 'auto' does for every file but the
+// hard_sigmoid ones (whose activation the kernels do not have).
+import { afterEach, beforeAll, describe, expect, it, vi } from "vitest";
 import { init, maxAbsDiff, RnnError, tensor } from "../../src/index.js";
+import { RecurrentLayer } from "../../src/layers.js";
 import { fromKeras } from "../../src/keras/index.js";
 import { io, kerasFile } from "./helpers.js";
 
@@ -26,21 +29,28 @@ function run(name: string, file = name, path: "auto" | "typescript" = "auto") {
   }
 }
 
-const CASES: [name: string, file: string, classes: string[]][] = [
-  ["lstm_dense", "lstm_dense", ["InputLayer", "LSTM", "Dense"]],
-  ["lstm_dense", "lstm_dense_gzip", ["InputLayer", "LSTM", "Dense"]],
-  ["lstm_hard_sigmoid", "lstm_hard_sigmoid", ["InputLayer", "LSTM"]],
-  ["lstm_hard_sigmoid_keras2", "lstm_hard_sigmoid_keras2", ["InputLayer", "LSTM"]],
-  ["embedding_bidirectional", "embedding_bidirectional", ["InputLayer", "Embedding", "Bidirectional"]],
-  ["functional_stack", "functional_stack", ["InputLayer", "Masking", "LSTM", "Dropout", "LSTM", "Bidirectional", "Dense"]],
-  ["gru_reset_after", "gru_reset_after", ["InputLayer", "GRU", "TimeDistributed"]],
+/** [expected output, file, layer classes, whether the 'auto' path runs the wasm layers] */
+const CASES: [name: string, file: string, classes: string[], wasm: boolean][] = [
+  ["lstm_dense", "lstm_dense", ["InputLayer", "LSTM", "Dense"], true],
+  ["lstm_dense", "lstm_dense_gzip", ["InputLayer", "LSTM", "Dense"], true],
+  ["lstm_hard_sigmoid", "lstm_hard_sigmoid", ["InputLayer", "LSTM"], false],
+  ["lstm_hard_sigmoid_keras2", "lstm_hard_sigmoid_keras2", ["InputLayer", "LSTM"], false],
+  ["embedding_bidirectional", "embedding_bidirectional", ["InputLayer", "Embedding", "Bidirectional"], true],
+  ["functional_stack", "functional_stack", ["InputLayer", "Masking", "LSTM", "Dropout", "LSTM", "Bidirectional", "Dense"], true],
+  ["gru_reset_after", "gru_reset_after", ["InputLayer", "GRU", "TimeDistributed"], true],
 ];
 
+afterEach(() => {
+  vi.restoreAllMocks();
+});
+
 describe("fromKeras on Keras 3 files", () => {
-  for (const [name, file, classes] of CASES) {
+  for (const [name, file, classes, wasm] of CASES) {
     for (const path of ["auto", "typescript"] as const) {
       it(`${file}.keras (${path} path): the expected output within ${TOL}`, () => {
+        const forward = vi.spyOn(RecurrentLayer.prototype, "forward");
         const { y, want, model } = run(name, file, path);
+        expect(forward.mock.calls.length > 0).toBe(path === "auto" && wasm);
         expect(model.layers.map((l) => l.className)).toEqual(classes);
         expect(y.shape).toEqual(want.outputShape);
         expect(maxAbsDiff(y.data, Float32Array.from(want.output))).toBeLessThanOrEqual(TOL);
