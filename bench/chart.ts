@@ -16,12 +16,16 @@ const COLOURS: Record<string, string> = {
   "rnn-wasm-relaxed": "#2b8fd6",
   "rnn-wasm-simd-reset-before": "#6aaee0",
   "rnn-wasm-reference": "#a9cdea",
+  "rnn-wasm-simd-int8": "#0f7a4a",
+  "rnn-wasm-relaxed-int8": "#2fb36f",
+  "rnn-wasm-simd-int12": "#86d4a8",
   "tfjs-cpu": "#e8710a",
   "tfjs-wasm": "#f6ae5b",
   "ort-web": "#7b4fb0",
   "ort-node": "#b89ad9",
   brain: "#8c5a3c",
   pytorch: "#c9302c",
+  "pytorch-qint8": "#e57f7c",
 };
 
 interface Bar {
@@ -122,9 +126,12 @@ export function renderChart(groups: Group[], subtitle: string): string {
   return out.join("\n") + "\n";
 }
 
-/** Redraws bench/results/workloads.svg from the saved results; returns its path. */
-export function writeChart(): string {
-  const summary = JSON.parse(readFileSync(RESULTS + "workloads.json", "utf8")) as WorkloadsSummary;
+/**
+ * Redraws bench/results/workloads.svg from the saved results (or draws `summary` at `path`: a trial run's); returns
+ * its path.
+ */
+export function writeChart(summary: WorkloadsSummary = JSON.parse(readFileSync(RESULTS + "workloads.json", "utf8")) as WorkloadsSummary,
+  path = RESULTS + "workloads.svg"): string {
   const results = ORDER.map((id) => summary.workloads[id]).filter((r): r is WorkloadResult => !!r);
   const groups = results.map(workloadGroup);
   const coldPath = RESULTS + "workloads.cold-start.json";
@@ -134,7 +141,6 @@ export function writeChart(): string {
   const subtitle = m
     ? `${m.cpu}, ${m.logicalCpus} logical CPUs, Node ${m.node}, one thread; measured ${dates[0]}${dates.at(-1) !== dates[0] ? ` to ${dates.at(-1)}` : ""} (bench/results/workloads.json)`
     : "";
-  const path = RESULTS + "workloads.svg";
   writeFileSync(path, renderChart(groups, subtitle));
   return path;
 }

@@ -1,5 +1,6 @@
 // bench/machine.ts: what every summary records about the machine a bench ran on (the numbers mean little
 // without it: shared 2-vCPU machines drift with load, and Node 20 needs a flag for relaxed SIMD).
+import { readFileSync } from "node:fs";
 import { cpus, loadavg } from "node:os";
 
 export const NODE_MAJOR = Number(process.versions.node.split(".")[0]);
@@ -14,6 +15,23 @@ export interface MachineInfo {
   /** 1-minute load average before and after the run. */
   loadAverage1m: [number, number];
   flags: string[];
+  /**
+   * The CPU's VNNI extensions, from /proc/cpuinfo's flags (null where it cannot be read): the int8 dot products of
+   * the relaxed SIMD build compile to one VNNI instruction where the CPU has them (issue 14's targets depend on it).
+   */
+  vnni?: { avxVnni: boolean; avx512Vnni: boolean } | null;
+}
+
+/** avx_vnni and avx512_vnni in /proc/cpuinfo's flags, or null where the file cannot be read (not Linux). */
+export function cpuVnni(): { avxVnni: boolean; avx512Vnni: boolean } | null {
+  let text: string;
+  try {
+    text = readFileSync("/proc/cpuinfo", "utf8");
+  } catch {
+    return null;
+  }
+  const flags = new Set((/^flags\s*:(.*)$/m.exec(text)?.[1] ?? "").trim().split(/\s+/));
+  return { avxVnni: flags.has("avx_vnni"), avx512Vnni: flags.has("avx512_vnni") };
 }
 
 export function loadNow(): number {
@@ -30,5 +48,6 @@ export function machineInfo(loadBefore: number): MachineInfo {
     arch: process.arch,
     loadAverage1m: [Number(loadBefore.toFixed(2)), Number(loadNow().toFixed(2))],
     flags: NODE_MAJOR < 22 ? ["--experimental-wasm-relaxed-simd (set by the bench for the relaxed case)"] : [],
+    vnni: cpuVnni(),
   };
 }

@@ -117,6 +117,19 @@ export interface WorkloadRow {
   vsOrtNative?: number;
   /** PyTorch's median / this median. */
   vsPytorch?: number;
+  /** onnxruntime-web's median / this median (issue 14's targets name it). */
+  vsOrtWeb?: number;
+  /**
+   * A quantized model (issue 14): its storage and the integer form it runs (ours: 'q16' int16 lanes, 'q8' the
+   * relaxed dot-add) or the engine (PyTorch's quantized backend).
+   */
+  quantized?: { dtype: string; form?: string; engine?: string };
+  /** A quantized row: largest |row - the float32 reference| over the checked values (the quantization's error). */
+  errorVsFloat?: number;
+  /** A quantized row: the same system's float32 median / this median (ours: the same wasm build). */
+  vsFloat32?: number;
+  /** The label of that float32 row. */
+  vsFloat32Of?: string;
 }
 
 export interface WorkloadResult {
@@ -259,13 +272,15 @@ class Notes {
 function renderWorkload(r: WorkloadResult): string {
   const notes = new Notes();
   const timed = r.rows.filter((x) => x.status === "timed");
-  const has = (key: "vsOrtNative" | "vsPytorch") => timed.some((x) => x[key] !== undefined);
+  const has = (key: "vsOrtNative" | "vsPytorch" | "vsFloat32") => timed.some((x) => x[key] !== undefined);
+  const quantized = has("vsFloat32");
   const batch = r.id === "W-batch";
   const head = ["system", unitName(r.unit), "±"];
   if (batch) head.push("steps·batch / s");
   head.push("GFLOP/s", "speed vs fastest JS/WASM peer");
   if (has("vsOrtNative")) head.push("speed vs ONNX Runtime native");
   if (has("vsPytorch")) head.push("speed vs PyTorch");
+  if (quantized) head.push("quantized: speed vs its float32", "quantized: error vs float32");
   head.push("check: max abs diff");
   const lines = [
     `**${r.id}**: ${r.description} (${(r.flopPerCall / 1e6).toFixed(r.flopPerCall < 1e7 ? 2 : 1)} MFLOP per ${r.id === "W-stream" ? "step" : r.id === "W-train" ? "training step" : "call"}):`,
@@ -276,12 +291,14 @@ function renderWorkload(r: WorkloadResult): string {
   for (const x of r.rows) {
     const cells = [x.label];
     if (x.status === "timed") {
-      const slow = x.timing && x.timing !== "benny" && x.peer !== "pytorch" ? ` ${notes.ref(x.timing)}` : "";
+      const slow = x.timing && x.timing !== "benny" && !x.peer.startsWith("pytorch") ? ` ${notes.ref(x.timing)}` : "";
       cells.push(sig(x.value!) + slow, x.rmePercent === undefined ? "n/a" : `${x.rmePercent.toFixed(1)}%`);
       if (batch) cells.push(Math.round(x.stepsTimesBatchPerSec!).toLocaleString("en-US"));
       cells.push(gflops(x.gflops!), times(x.vsFastestJsWasm));
       if (has("vsOrtNative")) cells.push(times(x.vsOrtNative));
       if (has("vsPytorch")) cells.push(times(x.vsPytorch));
+      if (quantized) cells.push(times(x.vsFloat32) + (x.vsFloat32Of ? ` ${notes.ref(`against ${x.vsFloat32Of}`)}` : ""),
+        x.errorVsFloat === undefined ? "" : x.errorVsFloat.toExponential(1));
       cells.push(x.speedOnly ? `speed only ${notes.ref(x.reason!)}` : x.maxAbsDiff!.toExponential(1) +
         (x.checkedAgainst && x.checkedAgainst !== "reference" ? ` ${notes.ref(`checked against our ${x.checkedAgainst}`)}` : "") +
         (x.checkNote ? ` ${notes.ref(x.checkNote)}` : ""));
@@ -292,6 +309,7 @@ function renderWorkload(r: WorkloadResult): string {
       cells.push("", "");
       if (has("vsOrtNative")) cells.push("");
       if (has("vsPytorch")) cells.push("");
+      if (quantized) cells.push("", "");
       cells.push(x.status === "failed" ? `fails: ${x.maxAbsDiff!.toExponential(1)}` : "—");
     }
     lines.push(`| ${cells.join(" | ")} |`);
@@ -323,13 +341,51 @@ export function renderWorkloads(s: WorkloadsSummary): string {
       `${value(torch, unit)} | ${both("vsPytorch")} |`);
   }
   const m = results[0]?.machine;
-  const pieces = [lines.join("\n"), ...results.map(renderWorkload)];
+  const pieces = [lines.join("\n")];
+  const quantized = renderQuantizedSummary(results);
+  if (quantized) pieces.push(quantized);
+  pieces.push(...results.map(renderWorkload));
   if (m) {
     pieces.push(`Machine: ${m.cpu} (${m.logicalCpus} logical CPUs, ${m.platform} ${m.arch}), Node ${m.node}, one thread for every system` +
       (m.flags.length ? `; ${m.flags.join(", ")}` : "") + `. Regenerate with \`${s.command}\` (or \`npx tsx bench/workloads.bench.ts --only W-seq\` ` +
       "for one workload); results in `bench/results/workloads.json` and, with every sample, `bench/results/workloads.<workload>.json`.");
   }
   return pieces.join("\n\n");
+}
+
+/** "yes" / "no" for a CPU flag, in the sentence that states the machine's VNNI support. */
+function vnniLine(m: WorkloadResult["machine"]): string {
+  const v = m.vnni;
+  if (v === undefined) return "";
+  if (v === null) return "The CPU's VNNI support was not read (no /proc/cpuinfo).";
+  return `VNNI on this CPU (${m.cpu}, /proc/cpuinfo flags): avx_vnni ${v.avxVnni ? "yes" : "no"}, avx512_vnni ${v.avx512Vnni ? "yes" : "no"}.`;
+}
+
+/**
+ * Issue 14's ratios, one line per quantized row: the same system's float32 (ours: the same wasm build), ONNX Runtime
+ * Web and onnxruntime-node (one thread) over this row's time, all from the same run; null when no workload has one.
+ */
+function renderQuantizedSummary(results: WorkloadResult[]): string | null {
+  const lines = [
+    "| workload | quantized system | time | speed vs its float32 | speed vs ONNX Runtime Web | speed vs ONNX Runtime native | error vs float32 |",
+    "|---|---|---:|---:|---:|---:|---:|",
+  ];
+  let machine: WorkloadResult["machine"] | null = null;
+  for (const r of results) {
+    const unit = r.unit === "µs/step" ? "µs" : "ms";
+    for (const x of r.rows.filter((row) => row.quantized && row.status === "timed")) {
+      machine ??= r.machine;
+      lines.push(`| ${r.id} | ${x.label} | ${sig(x.value!)} ${unit} | ${times(x.vsFloat32) || "—"} | ${times(x.vsOrtWeb) || "—"} | ` +
+        `${times(x.vsOrtNative) || "—"} | ${x.errorVsFloat === undefined ? "—" : x.errorVsFloat.toExponential(1)} |`);
+    }
+  }
+  if (!machine) return null;
+  const note = "Quantized weights ([issue 14](quantization.md)), from the same run as the tables below: \"its float32\" is the same " +
+    "system's float32 row (ours: the same wasm build), \"error\" the largest difference from our float32 reference over " +
+    "the checked values. The form names how int8 runs: q16 (int8 values in int16 lanes, `i32x4.dot_i16x8_s`) or q8 " +
+    "(int8 x 7-bit activations, the relaxed SIMD dot-add, which `quantize()` picks only where the engine computes it " +
+    "correctly and faster: not on Node 20, whose V8 miscomputes it before tier-up).";
+  return [note, "", ...lines, "", [vnniLine(machine), `Node ${machine.node}.`].filter(Boolean).join(" ")].join("\n");
 }
 
 /** Cold start: a fresh process per system, from import to the first W-seq output. */

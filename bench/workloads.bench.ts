@@ -7,7 +7,9 @@
 //   npx tsx bench/workloads.bench.ts                     every workload (part of `npm run bench`)
 //   npx tsx bench/workloads.bench.ts --only W-seq        one workload (or a comma-separated list)
 //   options: --peers <ids> (a partial run: results to the temporary directory)  --max-time <s>  --no-pytorch
-//            --no-docs   (--help lists them)
+//            --no-docs  --out <folder> (results, chart and a copy of docs/benchmarks.md there: a trial run)
+//            (--help lists them)
+//   npx tsx bench/workloads.bench.ts --only W-stream,W-seq,W-gru,W-batch --max-time 0.3 --out /tmp/smoke   a quick trial
 //
 // For each workload every peer gets the same weights (bench/models/<model>.safetensors, or the .onnx exported from
 // the same module) and the same input. Before timing, each peer's result is compared with our reference (see
@@ -26,7 +28,7 @@ import v8 from "node:v8";
 // library compiles nothing). The relaxed rows are labelled with it.
 v8.setFlagsFromString("--experimental-wasm-relaxed-simd");
 
-import { existsSync, mkdirSync, readFileSync, writeFileSync } from "node:fs";
+import { copyFileSync, existsSync, mkdirSync, readFileSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { fileURLToPath } from "node:url";
@@ -35,14 +37,14 @@ import { add, complete, configure, cycle, save, suite } from "benny";
 import { maxAbsDiff } from "../src/compare.js";
 import { loadNow, machineInfo } from "./machine.js";
 import { writeChart } from "./chart.js";
-import { updateBenchmarkTables, type WorkloadResult, type WorkloadRow, type WorkloadsSummary } from "./render-tables.js";
+import { BENCHMARKS_DOC, updateBenchmarkTables, type WorkloadResult, type WorkloadRow, type WorkloadsSummary } from "./render-tables.js";
 import { brainPeer } from "./peers/brain.js";
 import { ortPeer } from "./peers/ort.js";
 import { pytorchMissing, runPytorch, type PytorchRun } from "./peers/pytorch.js";
-import { ourBuildAvailable, rnnWasmPeer } from "./peers/rnn-wasm.js";
+import { ourBuildAvailable, quantForm, quantizedPeer, rnnWasmPeer } from "./peers/rnn-wasm.js";
 import { tfjsPeer } from "./peers/tfjs.js";
 import {
-  STREAM_CHECK_STEPS, TOLERANCE, WORKLOAD_IDS, WORKLOADS, loadWorkloadData,
+  QUANT_TOLERANCE, STREAM_CHECK_STEPS, TOLERANCE, TORCH_QUANT_TOLERANCE, WORKLOAD_IDS, WORKLOADS, loadWorkloadData,
   type CheckValues, type Peer, type Runner, type Workload, type WorkloadData, type WorkloadId,
 } from "./peers/workloads.js";
 
@@ -58,6 +60,7 @@ interface Options {
   maxTime: number;
   pytorch: boolean;
   docs: boolean;
+  out: string | null;
 }
 
 function parseOptions(argv: string[]): Options {
@@ -79,9 +82,11 @@ function parseOptions(argv: string[]): Options {
     }, 2)
     .option("--no-pytorch", "skip the PyTorch subprocess")
     .option("--no-docs", "do not rewrite the tables in docs/benchmarks.md or the chart")
+    .option("--out <folder>", "a trial run: the results, the chart and a copy of docs/benchmarks.md with the tables go to " +
+      "this folder; bench/results/ and docs/ are left as they are")
     .parse(argv);
-  const o = program.opts<{ only?: WorkloadId[]; peers?: string[]; maxTime: number; pytorch: boolean; docs: boolean }>();
-  return { only: o.only ?? [...WORKLOAD_IDS], peers: o.peers ?? null, maxTime: o.maxTime, pytorch: o.pytorch, docs: o.docs };
+  const o = program.opts<{ only?: WorkloadId[]; peers?: string[]; maxTime: number; pytorch: boolean; docs: boolean; out?: string }>();
+  return { only: o.only ?? [...WORKLOAD_IDS], peers: o.peers ?? null, maxTime: o.maxTime, pytorch: o.pytorch, docs: o.docs, out: o.out ?? null };
 }
 
 /** Every JavaScript-side peer, in the order the tables list them. */
@@ -92,6 +97,10 @@ async function allPeers(): Promise<Peer[]> {
     else console.log(`rnn-wasm ${build}: skipped, this engine does not validate the ${build} build`);
   }
   peers.push(rnnWasmPeer("simd", { resetBefore: true }), rnnWasmPeer("reference"));
+  // Quantized (issue 14): int8 on each build, in the form quantize() picks there; int12 on the SIMD build.
+  for (const [build, dtype] of [["simd", "int8"], ["relaxed", "int8"], ["simd", "int12"]] as const) {
+    if (await ourBuildAvailable(build)) peers.push(quantizedPeer(build, dtype, await quantForm(build, dtype)));
+  }
   peers.push(tfjsPeer("cpu"), tfjsPeer("wasm"), ortPeer("web"), brainPeer(), ortPeer("node"));
   return peers;
 }
@@ -212,6 +221,18 @@ async function measureWorkload(w: Workload, peers: Peer[], pytorch: PytorchRun |
       row.speedOnly = true;
       row.reason = speedOnly;
       console.log(`${peer.label.padEnd(48)} speed only: ${speedOnly}`);
+    } else if (runner.mirror) {
+      row.quantized = { dtype: peer.quantized!.dtype, form: peer.quantized!.form };
+      row.checkedAgainst = runner.mirror.name;
+      row.maxAbsDiff = compare(got, runner.mirror.values);
+      row.errorVsFloat = compare(got, want);
+      console.log(`${peer.label.padEnd(48)} max |peer - ${row.checkedAgainst}| = ${row.maxAbsDiff.toExponential(2)}, ` +
+        `max |peer - float32 reference| = ${row.errorVsFloat.toExponential(2)}`);
+      if (!(row.maxAbsDiff <= QUANT_TOLERANCE)) {
+        runner.dispose();
+        rows.push({ ...row, status: "failed", reason: `differs from our ${row.checkedAgainst} by ${row.maxAbsDiff.toExponential(2)} (tolerance ${QUANT_TOLERANCE}): not timed` });
+        continue;
+      }
     } else {
       const before = w.kind === "gru" && runner.gruForm === "reset-before";
       row.checkedAgainst = before ? "reference GRU, reset-before" : "reference";
@@ -267,20 +288,46 @@ async function measureWorkload(w: Workload, peers: Peer[], pytorch: PytorchRun |
       console.log(`${row.label.padEnd(48)} max |peer - reference| = ${row.maxAbsDiff.toExponential(2)}`);
       if (!(row.maxAbsDiff <= TOLERANCE)) rows.push({ ...row, status: "failed", reason: `differs from our reference by ${row.maxAbsDiff.toExponential(2)}: not reported` });
       else rows.push({ ...row, status: "timed", ...p.timing, timing: "pytorch_bench.py (benchmark.js' method)" });
+      rows.push(pytorchQuantizedRow(pytorch, w, want));
     }
   }
   console.log(`${w.id}: measured in ${((performance.now() - started) / 1000).toFixed(0)} s`);
-  return finish(w, rows, loadBefore);
+  return finish(w, rows, loadBefore, peers);
 }
 
+/**
+ * PyTorch's quantize_dynamic (qint8) row: checked against the float32 reference within TORCH_QUANT_TOLERANCE (its
+ * error is quantization's, reported as the row's error), since there is no exact mirror of its integers here.
+ */
+function pytorchQuantizedRow(pytorch: PytorchRun, w: Workload, want: CheckValues): WorkloadRow {
+  const p = pytorch.results.get(w.id)!.quantized;
+  const row: WorkloadRow = { peer: "pytorch-qint8", label: "PyTorch quantize_dynamic (qint8), one thread", group: "native", status: "cannot" };
+  if (!p) return { ...row, reason: "PyTorch's dynamic quantization has no training" };
+  row.label = `PyTorch ${pytorch.torch.split("+")[0]} quantize_dynamic qint8 (${p.engine}), one thread`;
+  row.quantized = { dtype: "qint8", engine: p.engine };
+  row.checkedAgainst = "reference";
+  row.checkNote = `checked against our float32 reference within ${TORCH_QUANT_TOLERANCE}, not 1e-4: the difference is quantization's (the error column)`;
+  row.maxAbsDiff = row.errorVsFloat = compare(p.check, want);
+  console.log(`${row.label.padEnd(48)} max |peer - float32 reference| = ${row.maxAbsDiff.toExponential(2)}`);
+  if (!(row.maxAbsDiff <= TORCH_QUANT_TOLERANCE)) {
+    return { ...row, status: "failed", reason: `differs from our float32 reference by ${row.maxAbsDiff.toExponential(2)} (tolerance ${TORCH_QUANT_TOLERANCE}): not reported` };
+  }
+  return { ...row, status: "timed", ...p.timing, timing: "pytorch_bench.py (benchmark.js' method)" };
+}
+
+/** The id of the float32 row a quantized row is compared with: the same build (ours), or PyTorch's float32. */
+const floatPeerOf = (peers: Peer[], r: WorkloadRow) =>
+  r.peer === "pytorch-qint8" ? "pytorch" : peers.find((p) => p.id === r.peer)?.quantized?.floatPeer;
+
 /** Units, GFLOP/s and the ratios, once every row is in. */
-function finish(w: Workload, rows: WorkloadRow[], loadBefore: number): WorkloadResult {
+function finish(w: Workload, rows: WorkloadRow[], loadBefore: number, peers: Peer[]): WorkloadResult {
   const timed = rows.filter((r) => r.status === "timed" && r.medianMs !== undefined);
   const fastestOf = (keep: (r: WorkloadRow) => boolean) =>
     timed.filter(keep).reduce<WorkloadRow | null>((best, r) => (!best || r.medianMs! < best.medianMs! ? r : best), null);
   const fastestJsWasm = fastestOf((r) => r.group === "js-wasm" && !r.speedOnly);
   const ortNative = fastestOf((r) => r.peer === "ort-node");
   const pytorch = fastestOf((r) => r.peer === "pytorch");
+  const ortWeb = fastestOf((r) => r.peer === "ort-web");
   for (const r of timed) {
     const ms = r.medianMs!;
     r.value = w.unit === "µs/step" ? ms * 1000 : ms;
@@ -289,6 +336,12 @@ function finish(w: Workload, rows: WorkloadRow[], loadBefore: number): WorkloadR
     if (fastestJsWasm) r.vsFastestJsWasm = fastestJsWasm.medianMs! / ms;
     if (ortNative) r.vsOrtNative = ortNative.medianMs! / ms;
     if (pytorch) r.vsPytorch = pytorch.medianMs! / ms;
+    if (ortWeb) r.vsOrtWeb = ortWeb.medianMs! / ms;
+    const float = r.quantized ? timed.find((x) => x.peer === floatPeerOf(peers, r)) : undefined;
+    if (float) {
+      r.vsFloat32 = float.medianMs! / ms;
+      r.vsFloat32Of = float.label;
+    }
   }
   return {
     id: w.id,
@@ -332,10 +385,12 @@ async function main(): Promise<void> {
   }
 
   // A run on some peers only is not the comparison: its results go to the temporary directory, not bench/results/.
-  const out = options.peers ? { folder: tmpdir(), prefix: "rnn-wasm-workloads.partial" } : { folder: RESULTS, prefix: "workloads" };
+  // --out: a trial run, all of whose files go to that folder.
+  const out = options.out ? { folder: options.out, prefix: "workloads" }
+    : options.peers ? { folder: tmpdir(), prefix: "rnn-wasm-workloads.partial" } : { folder: RESULTS, prefix: "workloads" };
   mkdirSync(out.folder, { recursive: true });
   const path = join(out.folder, `${out.prefix}.json`);
-  const previous: WorkloadsSummary | null = !options.peers && existsSync(path) ? (JSON.parse(readFileSync(path, "utf8")) as WorkloadsSummary) : null;
+  const previous: WorkloadsSummary | null = !options.peers && !options.out && existsSync(path) ? (JSON.parse(readFileSync(path, "utf8")) as WorkloadsSummary) : null;
   const summary: WorkloadsSummary = {
     suite: "workloads",
     command: "npm run bench",
@@ -346,7 +401,12 @@ async function main(): Promise<void> {
     writeFileSync(path, JSON.stringify(summary, null, 2) + "\n"); // after each workload: a crash keeps the rest
   }
   console.log(`\nSaved to: ${path}`);
-  if (options.peers) console.log("--peers: a partial run, so bench/results/, the chart and docs/benchmarks.md are left as they are");
+  if (options.out) {
+    const page = join(options.out, "benchmarks.md");
+    copyFileSync(BENCHMARKS_DOC, page);
+    updateBenchmarkTables(summary, page);
+    console.log(`--out: chart ${writeChart(summary, join(options.out, "workloads.svg"))}, tables in ${page}; bench/results/ and docs/ are left as they are`);
+  } else if (options.peers) console.log("--peers: a partial run, so bench/results/, the chart and docs/benchmarks.md are left as they are");
   else if (options.docs) {
     console.log(`Chart: ${writeChart()}`);
     const page = updateBenchmarkTables(summary);

@@ -2,7 +2,8 @@
 // `/usr/bin/python3 bench/peers/pytorch_bench.py CONFIG.json` (see that file). It gets the same weight files and the
 // inputs this process drew (through a temporary safetensors file), returns its check values in another, and its
 // timings (benchmark.js' method: median per call, relative margin of error) as JSON. When /usr/bin/python3 or torch is
-// missing, the PyTorch column is skipped with the reason.
+// missing, the PyTorch column is skipped with the reason. For the inference workloads it also times the same model
+// after torch.ao.quantization.quantize_dynamic (qint8 weights, dynamic 8-bit activations: issue 14's peer row).
 import { spawnSync } from "node:child_process";
 import { existsSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
@@ -25,7 +26,14 @@ export interface PytorchRun {
   torch: string;
   threads: number;
   blas: string;
-  results: Map<WorkloadId, { check: CheckValues; timing: PytorchTiming }>;
+  results: Map<WorkloadId, PytorchResult>;
+}
+
+/** One workload's PyTorch results: float32, and (inference workloads) quantize_dynamic's qint8 model on `engine`. */
+export interface PytorchResult {
+  check: CheckValues;
+  timing: PytorchTiming;
+  quantized?: { check: CheckValues; timing: PytorchTiming; engine: string };
 }
 
 /** Why PyTorch cannot run here, or null when `import torch` works. */
@@ -59,18 +67,24 @@ export function runPytorch(data: WorkloadData[], budget: { minSamples: number; m
     writeFileSync(join(dir, "config.json"), JSON.stringify(config));
     const r = spawnSync(PYTHON, [SCRIPT, join(dir, "config.json")], { encoding: "utf8", maxBuffer: 1 << 24 });
     if (r.status !== 0) throw new Error(`pytorch_bench.py exited with ${r.status}:\n${r.stderr}`);
-    const printed = JSON.parse(r.stdout) as { torch: string; threads: number; blas: string; results: Record<string, { timing: PytorchTiming; losses?: [number, number] }> };
+    const printed = JSON.parse(r.stdout) as {
+      torch: string; threads: number; blas: string;
+      results: Record<string, { timing: PytorchTiming; losses?: [number, number]; quantized?: { timing: PytorchTiming; engine: string } }>;
+    };
     const out = loadSafetensors(readFileSync(config.out)).tensors;
-    const results = new Map<WorkloadId, { check: CheckValues; timing: PytorchTiming }>();
+    const results = new Map<WorkloadId, PytorchResult>();
+    /** The check values saved under `key` + ".output" / ".h" / ".c" (and the training ones). */
+    const checkOf = (key: string, losses?: number[]): CheckValues => ({
+      output: out[`${key}.output`]?.data, h: out[`${key}.h`]?.data, c: out[`${key}.c`]?.data,
+      losses, headWeight: out[`${key}.headWeight`]?.data, lstmWeights: out[`${key}.lstmWeights`]?.data,
+    });
     for (const d of data) {
       const id = d.workload.id;
       const p = printed.results[id];
       results.set(id, {
         timing: p.timing,
-        check: {
-          output: out[`${id}.output`]?.data, h: out[`${id}.h`]?.data, c: out[`${id}.c`]?.data,
-          losses: p.losses, headWeight: out[`${id}.headWeight`]?.data, lstmWeights: out[`${id}.lstmWeights`]?.data,
-        },
+        check: checkOf(id, p.losses),
+        quantized: p.quantized && { ...p.quantized, check: checkOf(`${id}.qint8`) },
       });
     }
     return { torch: printed.torch, threads: printed.threads, blas: printed.blas, results };

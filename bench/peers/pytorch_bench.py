@@ -16,10 +16,15 @@ then times the workload the way benchmark.js does: each sample runs enough calls
 are taken until both minSamples and maxTime are reached; median and mean per call, relative margin of error (95%).
 Prints one JSON object on stdout.
 
+For W-stream, W-seq, W-batch and W-gru it then does the same (check values under `<id>.qint8.*`, timing under
+"quantized") for the model after torch.ao.quantization.quantize_dynamic(..., dtype=torch.qint8): int8 weights per
+tensor, activations quantized per call, on torch.backends.quantized.engine as this build sets it (reported).
+
 Inference runs under torch.inference_mode(); W-stream carries (h, c) from call to call through nn.LSTM on a
 [1, B, I] input; W-train is zero_grad, forward, MSELoss on the last step's Linear(H, 1), backward, torch.optim.Adam
 (lr from CONFIG, PyTorch's default betas and eps). torch.set_num_threads(1) and set_num_interop_threads(1).
 """
+import copy
 import json
 import os
 import statistics
@@ -75,6 +80,51 @@ def recurrent(kind, I, H, state):
     return rnn.eval()
 
 
+class Wrapped(nn.Module):
+    """quantize_dynamic swaps submodules, never the module it is given: the recurrent module goes one level down."""
+
+    def __init__(self, rnn):
+        super().__init__()
+        self.rnn = rnn
+
+    def forward(self, x, state=None):
+        return self.rnn(x, state)
+
+
+def quantized(rnn):
+    """The qint8 dynamic-quantized copy of rnn (the float one stays as it is)."""
+    q = torch.ao.quantization.quantize_dynamic(Wrapped(copy.deepcopy(rnn)), {nn.LSTM, nn.GRU}, dtype=torch.qint8)
+    if type(q.rnn).__module__ == type(rnn).__module__:
+        raise RuntimeError("quantize_dynamic left the recurrent module in float32")
+    return q
+
+
+def run_inference(rnn, wid, H, x, key, out, min_samples, max_time, stream_steps):
+    """Check values under `key` and the timing of rnn (float or quantized) on an inference workload (W-stream: an LSTM)."""
+    T, B = x.shape[0], x.shape[1]
+    if wid == "W-stream":
+        steps = [x[t : t + 1] for t in range(T)]
+        zeros = torch.zeros(1, B, H)
+        state = {"hc": (zeros, zeros), "t": 0}
+
+        def step():
+            with torch.inference_mode():
+                _, state["hc"] = rnn(steps[state["t"]], state["hc"])
+            state["t"] = (state["t"] + 1) % T
+
+        for _ in range(stream_steps):
+            step()
+        out[key + ".h"], out[key + ".c"] = state["hc"][0].clone(), state["hc"][1].clone()
+        return time_calls(step, min_samples, max_time)
+
+    def forward():
+        with torch.inference_mode():
+            return rnn(x)[0]
+
+    out[key + ".output"] = forward().clone()
+    return time_calls(forward, min_samples, max_time)
+
+
 def run_workload(w, models, inputs, out, min_samples, max_time, stream_steps, lr):
     wid, kind, I, H, B, T = w["id"], w["kind"], w["I"], w["H"], w["B"], w["T"]
     weights, _ = read_safetensors(os.path.join(models, w["model"] + ".safetensors"))
@@ -105,28 +155,11 @@ def run_workload(w, models, inputs, out, min_samples, max_time, stream_steps, lr
         return result
 
     rnn = recurrent(kind, I, H, weights)
-    if wid == "W-stream":
-        steps = [x[t : t + 1] for t in range(T)]
-        zeros = torch.zeros(1, B, H)
-        state = {"hc": (zeros, zeros), "t": 0}
-
-        def step():
-            with torch.inference_mode():
-                _, state["hc"] = rnn(steps[state["t"]], state["hc"])
-            state["t"] = (state["t"] + 1) % T
-
-        for _ in range(stream_steps):
-            step()
-        out[wid + ".h"], out[wid + ".c"] = state["hc"][0].clone(), state["hc"][1].clone()
-        result["timing"] = time_calls(step, min_samples, max_time)
-        return result
-
-    def forward():
-        with torch.inference_mode():
-            return rnn(x)[0]
-
-    out[wid + ".output"] = forward().clone()
-    result["timing"] = time_calls(forward, min_samples, max_time)
+    result["timing"] = run_inference(rnn, wid, H, x, wid, out, min_samples, max_time, stream_steps)
+    result["quantized"] = {
+        "timing": run_inference(quantized(rnn), wid, H, x, wid + ".qint8", out, min_samples, max_time, stream_steps),
+        "engine": torch.backends.quantized.engine,
+    }
     return result
 
 

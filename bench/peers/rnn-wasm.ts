@@ -2,13 +2,16 @@
 // build (Node 20 needs V8's --experimental-wasm-relaxed-simd, which the driver sets before compiling anything), and
 // the plain-TypeScript reference (the oracle every peer is checked against). Loaded the way a user loads a PyTorch
 // model: fromTorch on the state_dict. W-stream uses stream() (state kept in the layer), W-train the training API.
+// quantizedPeer: the same float layer quantize()d to int8 or int12 (issue 14) on one wasm build, checked against the
+// TypeScript mirror of the same quantized layer (src/reference/quant-layer.ts), not against the float32 reference.
 import {
-  Adam, createRuntime, fromTorch, LastStep, Linear, mseLoss, Sequential, supportsBuild,
-  type RecurrentLayer, type Runtime, type Tensor,
+  Adam, createRuntime, fromTorch, LastStep, Linear, mseLoss, quantize, Sequential, supportsBuild,
+  type QuantDtype, type QuantizedLayer, type RecurrentLayer, type Runtime, type Tensor,
 } from "../../src/index.js";
+import { chooseQuantForm } from "../../src/quantized-engine.js";
 import { NODE_MAJOR } from "../machine.js";
 import {
-  STREAM_CHECK_STEPS, TRAIN_LR, stepOf,
+  QUANT_TOLERANCE, STREAM_CHECK_STEPS, TRAIN_LR, stepOf,
   type CheckValues, type Peer, type Runner, type Workload, type WorkloadData,
 } from "./workloads.js";
 
@@ -61,7 +64,54 @@ export function rnnWasmPeer(build: OurBuild, options: { resetBefore?: boolean } 
   };
 }
 
-function streamRunner(layer: RecurrentLayer, data: WorkloadData): Runner {
+/** The integer form `quantize(layer, { dtype })` picks on `build` here: 'q16' (int16 lanes) or 'q8' (relaxed dot-add). */
+export async function quantForm(build: "simd" | "relaxed", dtype: QuantDtype): Promise<"q16" | "q8"> {
+  return chooseQuantForm(dtype, await runtimeFor(build), "auto").form;
+}
+
+/**
+ * Our float layer quantized to `dtype` on one wasm build, in the form quantize() picks there (`form`, from
+ * quantForm: named in the label). Checked against the reference backend's quantized layer of the same dtype and form
+ * (the same integers; see QUANT_TOLERANCE), and its difference from the float32 reference is the row's error.
+ */
+export function quantizedPeer(build: "simd" | "relaxed", dtype: QuantDtype, form: "q16" | "q8"): Peer {
+  return {
+    id: `rnn-wasm-${build}-${dtype}`,
+    label: `rnn-wasm ${dtype} (${form}), ${ourLabel(build).replace("rnn-wasm, ", "")}`,
+    group: "ours",
+    quantized: { dtype, form, floatPeer: `rnn-wasm-${build}` },
+    cannot: (w: Workload) => (w.id === "W-train" ? "a quantized layer runs inference only" : null),
+    async setup(data: WorkloadData): Promise<Runner> {
+      const quantized = (where: { backend: "reference" } | { runtime: Runtime }): QuantizedLayer => {
+        const float = fromTorch(data.weights, where) as RecurrentLayer;
+        try {
+          return quantize(float, { dtype, form, ...where }) as QuantizedLayer;
+        } finally {
+          float.dispose();
+        }
+      };
+      const layer = quantized({ runtime: await runtimeFor(build) });
+      if (layer.form !== form) throw new Error(`quantize picked form ${layer.form}, the label says ${form}`);
+      const mirror = quantized({ backend: "reference" });
+      const w = data.workload;
+      const input: Tensor = { shape: [w.T, w.B, w.I], data: data.input };
+      const runner: Runner = w.id === "W-stream" ? streamRunner(layer, data) : {
+        run: () => layer.forward(input),
+        check: async () => ({ output: layer.forward(input).output.data }),
+        dispose: () => layer.dispose(),
+      };
+      try {
+        const mirrorRunner = w.id === "W-stream" ? streamRunner(mirror, data) : { check: async (): Promise<CheckValues> => ({ output: mirror.forward(input).output.data }) };
+        runner.mirror = { name: `TypeScript reference's ${dtype} (${form}) layer, within ${QUANT_TOLERANCE}`, values: await mirrorRunner.check() };
+      } finally {
+        mirror.dispose();
+      }
+      return runner;
+    },
+  };
+}
+
+function streamRunner(layer: RecurrentLayer | QuantizedLayer, data: WorkloadData): Runner {
   const { T, B, I } = data.workload;
   const steps: Tensor[] = Array.from({ length: T }, (_, t) => ({ shape: [1, B, I], data: stepOf(data.input, t, B, I) }));
   let t = 0;
@@ -75,7 +125,7 @@ function streamRunner(layer: RecurrentLayer, data: WorkloadData): Runner {
       let last = layer.stream(steps[0]);
       for (let k = 1; k < STREAM_CHECK_STEPS; k++) last = layer.stream(steps[k]);
       t = STREAM_CHECK_STEPS;
-      return { h: last.hN.data, c: last.cN!.data };
+      return { h: last.hN.data, c: last.cN?.data };
     },
     dispose: () => layer.dispose(),
   };

@@ -41,17 +41,34 @@ export const TRAIN_LR = 1e-3;
 export const STREAM_CHECK_STEPS = 5;
 /** Largest |peer - reference| accepted before timing. */
 export const TOLERANCE = 1e-4;
+/**
+ * A quantized row is checked against the reference backend's quantized layer of the same dtype and form: the integer
+ * products are the same, but a hidden value a float rounding apart in wasm and TypeScript (fused or reordered sums)
+ * can round to the next integer level at the next step, which moves the output by up to a weight's scale and then
+ * propagates; test/api/quantize.test.ts bounds wasm against reference by 2e-3 of the output's scale for the same
+ * reason (outputs here are within ±1).
+ */
+export const QUANT_TOLERANCE = 2e-3;
+/**
+ * PyTorch's quantize_dynamic is checked against the float32 reference: its error is quantization's (about 2e-3 to
+ * 4e-3 on these models measured with both of its engines); 0.05 catches a wrong model or input, not a worse rounding.
+ */
+export const TORCH_QUANT_TOLERANCE = 0.05;
 
 export const MODELS_DIR = fileURLToPath(new URL("../models/", import.meta.url));
 
 /** The installed version of a peer package (for its label), or "?" when it is not installed. */
 export function installedVersion(pkg: string): string {
-  try {
-    const json = readFileSync(fileURLToPath(new URL(`../../node_modules/${pkg}/package.json`, import.meta.url)), "utf8");
-    return (JSON.parse(json) as { version: string }).version;
-  } catch {
-    return "?";
+  // bench/'s own package holds the peers (npm run bench:install); the repository root's node_modules may too
+  for (const folder of ["../node_modules/", "../../node_modules/"]) {
+    try {
+      const json = readFileSync(fileURLToPath(new URL(`${folder}${pkg}/package.json`, import.meta.url)), "utf8");
+      return (JSON.parse(json) as { version: string }).version;
+    } catch {
+      // not in this folder
+    }
   }
+  return "?";
 }
 
 /** Deterministic values in [-1, 1): the same on every run and machine (src/random.ts's generator). */
@@ -117,6 +134,11 @@ export interface Runner {
   checkNote?: string;
   /** GRU only: the form this peer computes ('reset-after' is PyTorch's, the default). */
   gruForm?: "reset-after" | "reset-before";
+  /**
+   * A quantized peer: what it is checked against instead of the float32 reference (within QUANT_TOLERANCE), computed
+   * at setup; its difference from the float32 reference is reported as its quantization error.
+   */
+  mirror?: { name: string; values: CheckValues };
   dispose(): void;
 }
 
@@ -132,6 +154,8 @@ export interface Peer {
   group: PeerGroup;
   /** Why this peer cannot run the workload (shown as "—" with the reason as a footnote), or null when it can. */
   cannot(w: Workload): string | null;
+  /** A quantized model (issue 14): its storage, the integer form it runs, and the id of the float32 row it is compared with. */
+  quantized?: { dtype: "int8" | "int12"; form: "q16" | "q8"; floatPeer: string };
   /** When set, the peer computes something else (timed, not checked), and this says why. */
   speedOnly?(w: Workload): string | null;
   setup(data: WorkloadData): Promise<Runner>;
