@@ -207,7 +207,7 @@ function readChecked(file: Uint8Array | ArrayBuffer | SafetensorsFile, nanPolicy
     }
   }
   for (const name of [...Object.keys(st.tensors), ...Object.keys(integers)]) {
-    if (!expected.has(name)) fail(`unexpected tensor '${name}': not part of the ${modelName(spec)}${spec.cell ? "Cell" : ""} its metadata describes`);
+    if (!expected.has(name)) fail(`unexpected tensor '${name}': not part of the ${spec.kind.toUpperCase()}${spec.cell ? "Cell" : ""} its metadata describes`);
   }
   const metadata = Object.fromEntries(Object.entries(meta).filter(([k]) => !FORMAT_KEYS.includes(k)));
   return { spec, dtype, weights, metadata };
