@@ -69,8 +69,13 @@ function kerasTensors(value: unknown, out: [string, number, number][]): void {
   }
 }
 
-/** The inputs of a functional layer's one inbound node, Keras 3's `{ args, kwargs }` or the legacy list. */
-function inboundOf(spec: Record<string, unknown>, what: string): [string, number][] {
+/**
+ * The inputs of a functional layer's one inbound node, Keras 3's `{ args, kwargs }` or the legacy list. Keras 3's
+ * Layer.__call__ puts the input's own mask into kwargs (`mask`), so a `mask` that comes from the input's layer, or
+ * from an operation that is not a layer of the model (the `not_equal` of an Embedding's compute_mask), is the mask
+ * the layers pass on anyway and is not read; any other tensor in kwargs is refused.
+ */
+function inboundOf(spec: Record<string, unknown>, what: string, layerNames: Set<string>): [string, number][] {
   const nodes = spec.inbound_nodes ?? [];
   if (!Array.isArray(nodes)) throw new RnnError("format", `config.json: ${what}: inbound_nodes is not a list`);
   if (nodes.length > 1) throw new RnnError("unexpected", `config.json: ${what}: is called ${nodes.length} times; shared layers are not supported`);
@@ -79,9 +84,15 @@ function inboundOf(spec: Record<string, unknown>, what: string): [string, number
   const refs: [string, number, number][] = [];
   if (isRecord(node)) {
     kerasTensors(node.args, refs);
-    const fromKwargs: [string, number, number][] = [];
-    kerasTensors(node.kwargs, fromKwargs);
-    if (fromKwargs.length) throw new RnnError("unexpected", `config.json: ${what}: takes tensors as keyword arguments (${Object.keys(node.kwargs as object).join(", ")}); initial states and explicit masks are not supported`);
+    const kwargs = isRecord(node.kwargs) ? node.kwargs : {};
+    for (const [key, value] of Object.entries(kwargs)) {
+      const fromKwarg: [string, number, number][] = [];
+      kerasTensors(value, fromKwarg);
+      const implicitMask = key === "mask" && fromKwarg.every(([layer]) => !layerNames.has(layer) || refs.some(([src]) => src === layer));
+      if (fromKwarg.length && !implicitMask) {
+        throw new RnnError("unexpected", `config.json: ${what}: takes a tensor as keyword argument ${key} (from layer ${fromKwarg[0][0]}); initial states and masks from other layers are not supported`);
+      }
+    }
   } else if (Array.isArray(node)) {
     for (const r of node) {
       if (!Array.isArray(r) || typeof r[0] !== "string") throw new RnnError("format", `config.json: ${what}: inbound reference ${JSON.stringify(r)?.slice(0, 120)} is not [layer, node, tensor]`);
@@ -140,9 +151,10 @@ export function readGraph(json: unknown): KerasGraph {
   }
   if (cls === "Functional" || cls === "Model") {
     const paths = h5Paths(specs.map((s) => s.class_name));
+    const names = new Set(specs.map(nameOf));
     const layers = specs.map((spec, k): KerasLayer => {
       const name = nameOf(spec, k);
-      return { name, spec, inbound: inboundOf(spec, `layer ${name} (${spec.class_name})`), h5Path: paths[k] };
+      return { name, spec, inbound: inboundOf(spec, `layer ${name} (${spec.class_name})`, names), h5Path: paths[k] };
     });
     const byName = new Set<string>();
     for (const l of layers) {

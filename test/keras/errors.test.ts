@@ -99,6 +99,16 @@ describe("fromKeras refuses what it cannot run, naming why", () => {
     expect([e.code, e.message]).toEqual(["unexpected", expect.stringMatching(/layer lstm \(LSTM\): takes 2 inputs/)]);
   });
 
+  it("tensors passed as keyword arguments from other layers (an initial state, a mask): 'unexpected' naming them", () => {
+    const functional = kerasFile("functional_stack");
+    const kt = (layer: string) => ({ class_name: "__keras_tensor__", config: { shape: [null, 5], dtype: "float32", keras_history: [layer, 0, 0] } });
+    for (const [key, value, from] of [["initial_state", [kt("masking")], "masking"], ["mask", kt("masking"), "masking"]] as const) {
+      const e = error(() => fromKeras(withConfig(functional, (c) => { c.config.layers[4].inbound_nodes[0].kwargs = { [key]: value }; })));
+      expect(e.code).toBe("unexpected");
+      expect(e.message).toContain(`layer lstm_1 (LSTM): takes a tensor as keyword argument ${key} (from layer ${from})`);
+    }
+  });
+
   it("an unknown option: 'unexpected'", () => {
     expect(() => fromKeras(good, { path: "gpu" } as never)).toThrow(/path "gpu" is not 'auto' or 'typescript'/);
     expect(() => fromKeras(good, { batchFirst: true } as never)).toThrow(RnnError);

@@ -10,7 +10,7 @@ import { afterEach, beforeAll, describe, expect, it, vi } from "vitest";
 import { init, maxAbsDiff, RnnError, tensor } from "../../src/index.js";
 import { RecurrentLayer } from "../../src/layers.js";
 import { fromKeras } from "../../src/keras/index.js";
-import { io, kerasFile } from "./helpers.js";
+import { io, kerasFile, withConfig } from "./helpers.js";
 
 const TOL = 1e-5;
 
@@ -76,6 +76,21 @@ describe("fromKeras on Keras 3 files", () => {
       else expect(Array.from(row).some((v) => v !== 0)).toBe(true);
     }
     expect(zeroed).toBe(6); // rows 1 and 2 carry 2 and 4 padded steps
+  });
+
+  it("reads the mask Keras 3 records in a functional layer's kwargs as the mask the layers pass on", () => {
+    const want = run("functional_stack").y;
+    const data = io("functional_stack");
+    // Layer.__call__ records the input's mask as kwargs.mask: a tensor of the input's layer, or of an operation
+    // that is not a layer (compute_mask's not_equal / any)
+    const bytes = withConfig(kerasFile("functional_stack"), (c) => {
+      const mask = (history: unknown[]) => ({ class_name: "__keras_tensor__", config: { shape: [null, 6], dtype: "bool", keras_history: history } });
+      c.config.layers[2].inbound_nodes[0].kwargs = { mask: mask(["any", 0, 0]), training: false };
+      c.config.layers[4].inbound_nodes[0].kwargs = { mask: mask(["dropout", 0, 0]) };
+    });
+    const m = fromKeras(bytes);
+    expect(maxAbsDiff(m.predict(tensor(data.inputShape, Float32Array.from(data.input))).data, want.data)).toBe(0);
+    m.dispose();
   });
 
   it("takes the bytes as a Uint8Array, an ArrayBuffer or a Node Buffer", () => {
