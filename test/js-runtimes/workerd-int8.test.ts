@@ -93,7 +93,7 @@ const steps = (from: number, to: number) =>
 const GRU = loadFixture("gru_2layer");
 const CELL = loadFixture("gru_cell");
 /** Other quantized files served by the same bundle, with what GET / must say. */
-const SERVED = [
+const SERVED: Array<{ name: string; fixture: typeof GRU; model: Uint8Array; vars: Record<string, string>; description: Record<string, unknown> }> = [
   {
     name: "gru_2layer_int8", fixture: GRU, model: int8File(GRU.model, "encoder.gru."), vars: {},
     description: { model: "gru", cell: false, prefix: "", inputSize: 4, hiddenSize: 10, numLayers: 2, resetAfter: true, head: null, state: { h: [2, 10] }, dtype: "int8" },
@@ -104,7 +104,7 @@ const SERVED = [
   },
 ];
 /** Files and settings the Worker must refuse, with its reason. */
-const REFUSED = [
+const REFUSED: Array<{ name: string; model: Uint8Array; vars: Record<string, string>; error: string }> = [
   {
     name: "an integer out of int8's range",
     model: edited(int8Model, (t) => { (t.weight_hh_l0.data as Int8Array)[5] = -128; }),
