@@ -108,7 +108,7 @@ function writeKeras(file, config, weights, { groups = [], gzip = false, version 
     "metadata.json": strToU8(JSON.stringify({ keras_version: version, date_saved: "2026-12-05@04:00:00" })),
     "config.json": strToU8(JSON.stringify(config)),
     "model.weights.h5": readFileSync(h5),
-  }, { level: 0 }); // Keras writes the archive stored, without compression
+  }, { level: 0, mtime: "2026-12-05T04:00:00Z" }); // stored, without compression, as Keras writes it; a fixed time: reruns give the same bytes
   rmSync(dir, { recursive: true });
   writeFileSync(file, zip);
 }
