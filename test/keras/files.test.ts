@@ -78,6 +78,38 @@ describe("fromKeras on Keras 3 files", () => {
     expect(zeroed).toBe(6); // rows 1 and 2 carry 2 and 4 padded steps
   });
 
+  it("zero_output_for_mask on a go_backwards layer zeroes output s where step T-1-s is masked (Keras reverses inputs and mask together)", () => {
+    // functional_stack's first LSTM (Masking -> LSTM go_backwards, return_sequences) made the model's output, on an
+    // input with a masked step in the middle of row 0 (at a masked step tfjs outputs the previous h, not zero)
+    const outputIsLstm = (zero: boolean) => withConfig(kerasFile("functional_stack"), (c) => {
+      c.config.output_layers = [["lstm", 0, 0]];
+      c.config.layers[2].config.zero_output_for_mask = zero;
+    });
+    const data = io("functional_stack");
+    const [B, T, I] = data.inputShape;
+    const x = Float32Array.from(data.input);
+    x.fill(0, 2 * I, 3 * I); // row 0, step 2: masked
+    const masked = (b: number, t: number) => x.subarray((b * T + t) * I, (b * T + t + 1) * I).every((v) => v === 0);
+    const plain = fromKeras(outputIsLstm(false)), zeroing = fromKeras(outputIsLstm(true));
+    const a = plain.predict(tensor([B, T, I], x)), z = zeroing.predict(tensor([B, T, I], x));
+    plain.dispose();
+    zeroing.dispose();
+    const H = a.shape[2];
+    let changed = 0;
+    for (let b = 0; b < B; b++) {
+      for (let s = 0; s < T; s++) {
+        const row = (v: Float32Array) => Array.from(v.subarray((b * T + s) * H, (b * T + s + 1) * H));
+        if (masked(b, T - 1 - s)) {
+          expect(row(z.data).every((v) => v === 0), `row ${b}, output ${s}`).toBe(true);
+          if (row(a.data).some((v) => v !== 0)) changed++;
+        } else {
+          expect(row(z.data)).toEqual(row(a.data));
+        }
+      }
+    }
+    expect(changed).toBe(1); // the hole; padding read first gives zeros either way
+  });
+
   it("reads the mask Keras 3 records in a functional layer's kwargs as the mask the layers pass on", () => {
     const want = run("functional_stack").y;
     const data = io("functional_stack");
