@@ -2,6 +2,7 @@
 // from the repository's build unbundled (test/keras/workerd/keras-worker.js): the zip and HDF5 readers run there (no
 // eval, no new Function, no package import left in dist/src/keras), and the fixtures give their expected outputs
 // within 1e-5 (as test/keras/files.test.ts). Needs the build (npm test builds first; alone: npm run build:ts).
+import { readFileSync } from "node:fs";
 import { join } from "node:path";
 import { fileURLToPath } from "node:url";
 import { Miniflare } from "miniflare";
@@ -41,6 +42,13 @@ describe("rnn-wasm/keras in workerd", () => {
     expect(status, JSON.stringify(json)).toBe(200);
     expect(json.shape).toEqual(want.outputShape);
     expect(maxAbsDiff(Float32Array.from(json.data), Float32Array.from(want.output))).toBeLessThan(1e-5);
+  });
+
+  it("the bundled readers (dist/src/keras/readers.js) hold no eval or new Function and import nothing", () => {
+    const code = readFileSync(join(ROOT, "dist/src/keras/readers.js"), "utf8");
+    expect(code).toMatch(/unzipSync/); // the libraries are in it
+    expect(code.match(/\beval\s*\(|new\s+Function\b|\bFunction\s*\(/g)).toBeNull();
+    expect(code.match(/^\s*import\b|\bimport\s*\(|\brequire\s*\(/gm)).toBeNull();
   });
 
   it("a truncated file: RnnError('format') from the same class the workerd entry exports", async () => {
