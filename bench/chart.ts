@@ -18,6 +18,7 @@ const COLOURS: Record<string, string> = {
   "rnn-wasm-reference": "#a9cdea",
   "rnn-wasm-simd-int8": "#0f7a4a",
   "rnn-wasm-relaxed-int8": "#2fb36f",
+  "rnn-wasm-relaxed-int8-q8": "#5cc98f",
   "rnn-wasm-simd-int12": "#86d4a8",
   "tfjs-cpu": "#e8710a",
   "tfjs-wasm": "#f6ae5b",

@@ -11,6 +11,11 @@
 //            (--help lists them)
 //   npx tsx bench/workloads.bench.ts --only W-stream,W-seq,W-gru,W-batch --max-time 0.3 --out /tmp/smoke   a quick trial
 //
+// On Node 20 a second pass follows on Node 24 (scripts/node24.mjs's binary; --no-node24 skips it), where the relaxed
+// build runs int8 on the relaxed dot-add (issue 14's Node 24 targets): the inference workloads on our float32 and
+// int8 rows and ONNX Runtime, in a child process of its own, saved under "node24" in the summary and rendered in the
+// quantized table only.
+//
 // For each workload every peer gets the same weights (bench/models/<model>.safetensors, or the .onnx exported from
 // the same module) and the same input. Before timing, each peer's result is compared with our reference (see
 // CheckValues in bench/peers/workloads.ts); a peer that differs by more than 1e-4 is reported as failing the check
@@ -28,20 +33,21 @@ import v8 from "node:v8";
 // library compiles nothing). The relaxed rows are labelled with it.
 v8.setFlagsFromString("--experimental-wasm-relaxed-simd");
 
-import { copyFileSync, existsSync, mkdirSync, readFileSync, writeFileSync } from "node:fs";
+import { spawnSync } from "node:child_process";
+import { copyFileSync, existsSync, mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { fileURLToPath } from "node:url";
 import { Command, InvalidArgumentError } from "commander";
 import { add, complete, configure, cycle, save, suite } from "benny";
 import { maxAbsDiff } from "../src/compare.js";
-import { loadNow, machineInfo } from "./machine.js";
+import { loadNow, machineInfo, NODE_MAJOR } from "./machine.js";
 import { writeChart } from "./chart.js";
 import { BENCHMARKS_DOC, updateBenchmarkTables, type WorkloadResult, type WorkloadRow, type WorkloadsSummary } from "./render-tables.js";
 import { brainPeer } from "./peers/brain.js";
 import { ortPeer } from "./peers/ort.js";
 import { pytorchMissing, runPytorch, type PytorchRun } from "./peers/pytorch.js";
-import { ourBuildAvailable, quantForm, quantizedPeer, rnnWasmPeer } from "./peers/rnn-wasm.js";
+import { ourBuildAvailable, quantForm, quantizedPeer, RELAXED_DOT_SOUND, rnnWasmPeer } from "./peers/rnn-wasm.js";
 import { tfjsPeer } from "./peers/tfjs.js";
 import {
   QUANT_TOLERANCE, STREAM_CHECK_STEPS, TOLERANCE, TORCH_QUANT_TOLERANCE, WORKLOAD_IDS, WORKLOADS, loadWorkloadData,
@@ -61,6 +67,7 @@ interface Options {
   pytorch: boolean;
   docs: boolean;
   out: string | null;
+  node24: boolean;
 }
 
 function parseOptions(argv: string[]): Options {
@@ -84,9 +91,13 @@ function parseOptions(argv: string[]): Options {
     .option("--no-docs", "do not rewrite the tables in docs/benchmarks.md or the chart")
     .option("--out <folder>", "a trial run: the results, the chart and a copy of docs/benchmarks.md with the tables go to " +
       "this folder; bench/results/ and docs/ are left as they are")
+    .option("--no-node24", "on Node 20, skip the second pass of the quantized rows on Node 24")
     .parse(argv);
-  const o = program.opts<{ only?: WorkloadId[]; peers?: string[]; maxTime: number; pytorch: boolean; docs: boolean; out?: string }>();
-  return { only: o.only ?? [...WORKLOAD_IDS], peers: o.peers ?? null, maxTime: o.maxTime, pytorch: o.pytorch, docs: o.docs, out: o.out ?? null };
+  const o = program.opts<{ only?: WorkloadId[]; peers?: string[]; maxTime: number; pytorch: boolean; docs: boolean; out?: string; node24: boolean }>();
+  return {
+    only: o.only ?? [...WORKLOAD_IDS], peers: o.peers ?? null, maxTime: o.maxTime, pytorch: o.pytorch, docs: o.docs,
+    out: o.out ?? null, node24: o.node24,
+  };
 }
 
 /** Every JavaScript-side peer, in the order the tables list them. */
@@ -97,9 +108,14 @@ async function allPeers(): Promise<Peer[]> {
     else console.log(`rnn-wasm ${build}: skipped, this engine does not validate the ${build} build`);
   }
   peers.push(rnnWasmPeer("simd", { resetBefore: true }), rnnWasmPeer("reference"));
-  // Quantized (issue 14): int8 on each build, in the form quantize() picks there; int12 on the SIMD build.
+  // Quantized (issue 14): int8 on each build, in the form quantize() picks there; int12 on the SIMD build. quantize()
+  // picks the relaxed dot-add (q8) by timing both forms at first use, which a busy machine can tip to q16: where the
+  // engine computes q8 correctly, a q8 row is then named as well, so the relaxed dot-add is always measured.
   for (const [build, dtype] of [["simd", "int8"], ["relaxed", "int8"], ["simd", "int12"]] as const) {
-    if (await ourBuildAvailable(build)) peers.push(quantizedPeer(build, dtype, await quantForm(build, dtype)));
+    if (!(await ourBuildAvailable(build))) continue;
+    const form = await quantForm(build, dtype);
+    peers.push(quantizedPeer(build, dtype, form));
+    if (build === "relaxed" && form !== "q8" && RELAXED_DOT_SOUND) peers.push(quantizedPeer(build, dtype, "q8", { named: true }));
   }
   peers.push(tfjsPeer("cpu"), tfjsPeer("wasm"), ortPeer("web"), brainPeer(), ortPeer("node"));
   return peers;
@@ -358,6 +374,36 @@ function finish(w: Workload, rows: WorkloadRow[], loadBefore: number, peers: Pee
   };
 }
 
+/** The Node 24 pass: the inference workloads, our float32 and int8 rows on both builds, and ONNX Runtime. */
+const NODE24_WORKLOADS: WorkloadId[] = ["W-stream", "W-seq", "W-batch", "W-gru"];
+const NODE24_PEERS = ["rnn-wasm-simd", "rnn-wasm-relaxed", "rnn-wasm-simd-int8", "rnn-wasm-relaxed-int8", "rnn-wasm-relaxed-int8-q8", "ort-web", "ort-node"];
+
+/**
+ * Runs this bench again on Node 24 (scripts/node24.mjs's binary) for the workloads of `only` that NODE24_WORKLOADS
+ * lists, in a child process writing to a temporary folder; returns its summary, or a reason when there is none.
+ */
+function runNode24Pass(only: WorkloadId[], maxTime: number): NonNullable<WorkloadsSummary["node24"]> | string {
+  const ids = only.filter((id) => NODE24_WORKLOADS.includes(id));
+  if (!ids.length) return "no inference workload in this run";
+  const root = fileURLToPath(new URL("../", import.meta.url));
+  const found = spawnSync(process.execPath, [join(root, "scripts/node24.mjs")], { encoding: "utf8" });
+  const binary = found.stdout.trim();
+  if (!binary) return `no Node 24 binary: ${found.stderr.trim() || `scripts/node24.mjs exited with ${found.status}`}`;
+  const folder = mkdtempSync(join(tmpdir(), "rnn-wasm-workloads-node24-"));
+  try {
+    console.log(`
+=== Node 24 pass (${binary}): ${ids.join(", ")}`);
+    const r = spawnSync(binary, [join(root, "node_modules/tsx/dist/cli.mjs"), fileURLToPath(import.meta.url), "--only", ids.join(","),
+      "--peers", NODE24_PEERS.join(","), "--no-pytorch", "--no-docs", "--max-time", String(maxTime), "--out", folder], { stdio: "inherit", cwd: root });
+    if (r.status !== 0) return `the Node 24 pass exited with ${r.status ?? r.signal}`;
+    const pass = JSON.parse(readFileSync(join(folder, "workloads.json"), "utf8")) as WorkloadsSummary;
+    const node = Object.values(pass.workloads)[0]?.machine.node ?? "?";
+    return { node, workloads: pass.workloads };
+  } finally {
+    rmSync(folder, { recursive: true, force: true });
+  }
+}
+
 async function main(): Promise<void> {
   const options = parseOptions(process.argv);
   let peers = await allPeers();
@@ -400,12 +446,23 @@ async function main(): Promise<void> {
     summary.workloads[w.id] = await measureWorkload(w, peers, pytorch, options.maxTime, out);
     writeFileSync(path, JSON.stringify(summary, null, 2) + "\n"); // after each workload: a crash keeps the rest
   }
+  // The Node 24 pass, when this is Node 20 and the run is the comparison or a trial (--out), not a partial run to tmp.
+  if (options.node24 && NODE_MAJOR < 22 && (!options.peers || options.out)) {
+    const pass = runNode24Pass(options.only, options.maxTime);
+    if (typeof pass === "string") console.log(`Node 24 pass skipped: ${pass}`);
+    else {
+      summary.node24 = { node: pass.node, workloads: { ...(previous?.node24?.workloads ?? {}), ...pass.workloads } };
+      writeFileSync(path, JSON.stringify(summary, null, 2) + "\n");
+    }
+  }
   console.log(`\nSaved to: ${path}`);
   if (options.out) {
     const page = join(options.out, "benchmarks.md");
-    copyFileSync(BENCHMARKS_DOC, page);
-    updateBenchmarkTables(summary, page);
-    console.log(`--out: chart ${writeChart(summary, join(options.out, "workloads.svg"))}, tables in ${page}; bench/results/ and docs/ are left as they are`);
+    if (options.docs) {
+      copyFileSync(BENCHMARKS_DOC, page);
+      updateBenchmarkTables(summary, page);
+      console.log(`--out: chart ${writeChart(summary, join(options.out, "workloads.svg"))}, tables in ${page}; bench/results/ and docs/ are left as they are`);
+    }
   } else if (options.peers) console.log("--peers: a partial run, so bench/results/, the chart and docs/benchmarks.md are left as they are");
   else if (options.docs) {
     console.log(`Chart: ${writeChart()}`);

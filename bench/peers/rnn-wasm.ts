@@ -64,6 +64,12 @@ export function rnnWasmPeer(build: OurBuild, options: { resetBefore?: boolean } 
   };
 }
 
+/**
+ * Whether this engine computes the relaxed dot-add correctly once compiled (V8 >= 12: V8 11.3's baseline compiler does
+ * not; src/quantized-engine.ts), so that a q8 row can be named where quantize()'s timing picked q16.
+ */
+export const RELAXED_DOT_SOUND = Number(process.versions.v8.split(".")[0]) >= 12;
+
 /** The integer form `quantize(layer, { dtype })` picks on `build` here: 'q16' (int16 lanes) or 'q8' (relaxed dot-add). */
 export async function quantForm(build: "simd" | "relaxed", dtype: QuantDtype): Promise<"q16" | "q8"> {
   return chooseQuantForm(dtype, await runtimeFor(build), "auto").form;
@@ -74,10 +80,11 @@ export async function quantForm(build: "simd" | "relaxed", dtype: QuantDtype): P
  * quantForm: named in the label). Checked against the reference backend's quantized layer of the same dtype and form
  * (the same integers; see QUANT_TOLERANCE), and its difference from the float32 reference is the row's error.
  */
-export function quantizedPeer(build: "simd" | "relaxed", dtype: QuantDtype, form: "q16" | "q8"): Peer {
+export function quantizedPeer(build: "simd" | "relaxed", dtype: QuantDtype, form: "q16" | "q8", options: { named?: boolean } = {}): Peer {
+  const named = options.named ?? false;
   return {
-    id: `rnn-wasm-${build}-${dtype}`,
-    label: `rnn-wasm ${dtype} (${form}), ${ourLabel(build).replace("rnn-wasm, ", "")}`,
+    id: `rnn-wasm-${build}-${dtype}${named ? `-${form}` : ""}`,
+    label: `rnn-wasm ${dtype} (${form}${named ? ", named: not quantize()'s pick in this run" : ""}), ${ourLabel(build).replace("rnn-wasm, ", "")}`,
     group: "ours",
     quantized: { dtype, form, floatPeer: `rnn-wasm-${build}` },
     cannot: (w: Workload) => (w.id === "W-train" ? "a quantized layer runs inference only" : null),
