@@ -209,6 +209,7 @@ async function measureWorkload(w: Workload, peers: Peer[], pytorch: PytorchRun |
     const reason = peer.cannot(w);
     if (reason) {
       if (peer.id.endsWith("-reset-before")) continue; // a W-gru-only row: nothing to say elsewhere
+      if (peer.quantized && w.id === "W-train") continue; // inference only: the training table has no quantized rows
       rows.push({ ...row, reason });
       continue;
     }
@@ -304,7 +305,7 @@ async function measureWorkload(w: Workload, peers: Peer[], pytorch: PytorchRun |
       console.log(`${row.label.padEnd(48)} max |peer - reference| = ${row.maxAbsDiff.toExponential(2)}`);
       if (!(row.maxAbsDiff <= TOLERANCE)) rows.push({ ...row, status: "failed", reason: `differs from our reference by ${row.maxAbsDiff.toExponential(2)}: not reported` });
       else rows.push({ ...row, status: "timed", ...p.timing, timing: "pytorch_bench.py (benchmark.js' method)" });
-      rows.push(pytorchQuantizedRow(pytorch, w, want));
+      if (p.quantized) rows.push(pytorchQuantizedRow(pytorch, w, want)); // inference workloads only
     }
   }
   console.log(`${w.id}: measured in ${((performance.now() - started) / 1000).toFixed(0)} s`);
@@ -316,9 +317,8 @@ async function measureWorkload(w: Workload, peers: Peer[], pytorch: PytorchRun |
  * error is quantization's, reported as the row's error), since there is no exact mirror of its integers here.
  */
 function pytorchQuantizedRow(pytorch: PytorchRun, w: Workload, want: CheckValues): WorkloadRow {
-  const p = pytorch.results.get(w.id)!.quantized;
-  const row: WorkloadRow = { peer: "pytorch-qint8", label: "PyTorch quantize_dynamic (qint8), one thread", group: "native", status: "cannot" };
-  if (!p) return { ...row, reason: "PyTorch's dynamic quantization has no training" };
+  const p = pytorch.results.get(w.id)!.quantized!;
+  const row: WorkloadRow = { peer: "pytorch-qint8", label: "", group: "native", status: "timed" };
   row.label = `PyTorch ${pytorch.torch.split("+")[0]} quantize_dynamic qint8 (${p.engine}), one thread`;
   row.quantized = { dtype: "qint8", engine: p.engine };
   row.checkedAgainst = "reference";
