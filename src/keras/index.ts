@@ -23,4 +23,4 @@
  * @packageDocumentation
  */
 export { fromKeras, KerasModel } from "./model.js";
-export type { FromKerasOptions, KerasLayerInfo } from "./model.js";
+export type { FromKerasOptions, KerasLayerInfo, KerasWeightInfo } from "./model.js";

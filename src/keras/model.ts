@@ -11,13 +11,21 @@ import { buildLayer, type BuildContext, type LayerSpec, type Op, type Value } fr
 import type { FromTfjsOptions, TfjsLayerInfo } from "../tfjs/model.js";
 import { readGraph, type KerasLayer } from "./config.js";
 import { h5Datasets, unzipFiles, type H5Dataset } from "./readers.js";
-import { kerasWeights } from "./weights.js";
+import { kerasWeights, type KerasWeightInfo } from "./weights.js";
+
+export type { KerasWeightInfo };
 
 /** Options of {@link fromKeras}: where the recurrent layers run (as {@link FromTfjsOptions}). */
 export type FromKerasOptions = FromTfjsOptions;
 
-/** A layer of a loaded model, as config.json names it. */
-export type KerasLayerInfo = TfjsLayerInfo;
+/** A layer of a loaded model, as config.json names it, with its config. */
+export interface KerasLayerInfo extends TfjsLayerInfo {
+  /**
+   * The layer's `config` object as config.json holds it (`units`, `activation`, `return_sequences`, ...; a
+   * Bidirectional's or TimeDistributed's wrapped layer under `layer`): what `rnn-wasm inspect` shows.
+   */
+  config: Record<string, unknown>;
+}
 
 function isRecord(v: unknown): v is Record<string, unknown> {
   return typeof v === "object" && v !== null && !Array.isArray(v);
@@ -68,6 +76,10 @@ export class KerasModel {
   readonly layers: KerasLayerInfo[];
   /** metadata.json's keras_version (null when the file has none: read as Keras 3). */
   readonly kerasVersion: string | null;
+  /** config.json's model class: `Sequential` or `Functional`. */
+  readonly className: string;
+  /** The variables read from model.weights.h5, in the layers' order (the optimizer's are not read, so not listed). */
+  readonly weights: KerasWeightInfo[];
   private readonly graph: Map<string, Built>;
   private readonly input: string | null;
   private readonly output: [string, number];
@@ -76,13 +88,16 @@ export class KerasModel {
   /** @internal Built by {@link fromKeras}. */
   constructor(config: unknown, datasets: H5Dataset[], kerasVersion: string | null, options: FromKerasOptions) {
     const g = readGraph(config);
+    const { store, read } = kerasWeights(g.layers, datasets);
     const ctx: BuildContext = {
-      weights: kerasWeights(g.layers, datasets),
+      weights: store,
       path: options.path ?? "auto",
       keras3: kerasVersion === null || !/^[0-2]\./.test(kerasVersion),
       backend: { backend: options.backend, runtime: options.runtime, nanPolicy: options.nanPolicy },
     };
     this.kerasVersion = kerasVersion;
+    this.className = g.className;
+    this.weights = read;
     this.graph = new Map();
     try {
       for (const layer of g.layers) {
@@ -97,7 +112,7 @@ export class KerasModel {
     }
     this.input = g.input;
     this.output = g.output;
-    this.layers = g.layers.map((l) => ({ name: l.name, className: l.spec.class_name }));
+    this.layers = g.layers.map((l) => ({ name: l.name, className: l.spec.class_name, config: l.spec.config }));
   }
 
   /**

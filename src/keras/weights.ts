@@ -8,12 +8,25 @@
 //   Embedding                   layers/embedding/vars/0 (embeddings)
 // Each is renamed `<layer name>/[forward_|backward_ part/]<variable>` (the names src/tfjs/weights.ts finds) and
 // copied as float32 into one buffer. Datasets no layer asks for (the optimizer's `optimizer/vars/...`) are not read.
+// What was read is listed too (KerasModel.weights), so a tool can show the file's variables without a zip or HDF5
+// reader of its own.
 import { RnnError } from "../errors.js";
 import { WeightStore } from "../tfjs/weights.js";
 import type { KerasLayer } from "./config.js";
 import type { H5Dataset } from "./readers.js";
 
 const RECURRENT = new Set(["LSTM", "GRU", "SimpleRNN"]);
+
+/** A variable the model read from model.weights.h5. */
+export interface KerasWeightInfo {
+  /** The name the layers find it by: `<layer name>/kernel`, `<layer name>/forward_layer/recurrent_kernel`, ... */
+  name: string;
+  /** Its dataset in model.weights.h5, as Keras' saving_lib names it: `layers/lstm/cell/vars/0`. */
+  path: string;
+  shape: number[];
+  /** numpy's type string as the file stores it (`<f4` float32, `<f8` float64, converted to float32 when read). */
+  dtype: string;
+}
 
 /** A variable a layer needs: its dataset path in the file and the name the weight store gives it. */
 interface Wanted {
@@ -75,13 +88,14 @@ function floats(d: H5Dataset, what: string): Float32Array {
 }
 
 /**
- * The weight store of `layers` over the file's datasets. RnnError('format') naming the dataset when a layer's
+ * The weight store of `layers` over the file's datasets, and the datasets it read in order. RnnError('format') naming the dataset when a layer's
  * variable is missing; RnnError('unexpected') when a layer has more variables than its class and config say
  * (a quantized or LoRA layer).
  */
-export function kerasWeights(layers: KerasLayer[], datasets: H5Dataset[]): WeightStore {
+export function kerasWeights(layers: KerasLayer[], datasets: H5Dataset[]): { store: WeightStore; read: KerasWeightInfo[] } {
   const byPath = new Map(datasets.map((d) => [d.path, d]));
   const specs: { name: string; shape: number[]; dtype: string }[] = [];
+  const read: KerasWeightInfo[] = [];
   const parts: Float32Array[] = [];
   for (const layer of layers) {
     const list = wanted(layer);
@@ -91,6 +105,7 @@ export function kerasWeights(layers: KerasLayer[], datasets: H5Dataset[]): Weigh
       if (!d) throw new RnnError("format", `${what}: model.weights.h5 has no dataset ${w.path} (its ${w.name.split("/").pop()}); the file does not hold this model's weights`);
       const data = floats(d, what);
       specs.push({ name: w.name, shape: d.shape, dtype: "float32" });
+      read.push({ name: w.name, path: d.path, shape: [...d.shape], dtype: d.dtype });
       parts.push(data);
     }
     const groups = new Set(list.map((w) => w.path.slice(0, w.path.lastIndexOf("/") + 1)));
@@ -105,5 +120,5 @@ export function kerasWeights(layers: KerasLayer[], datasets: H5Dataset[]): Weigh
   const buffer = new Float32Array(total);
   let at = 0;
   for (const p of parts) { buffer.set(p, at); at += p.length; }
-  return new WeightStore(specs, buffer);
+  return { store: new WeightStore(specs, buffer), read };
 }
