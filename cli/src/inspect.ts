@@ -4,16 +4,18 @@
 // stores, the tensors that are not part of it (a train command's `head.weight`, a fixture's `input`, ...), and the
 // file's `__metadata__`. A quantized model file (format "rnn-wasm quantized") is read by the library's readQuantized
 // instead, as loadQuantized reads it: its architecture from the metadata, its dtype, weights, row scales and bytes.
-// Nothing is built: no wasm is loaded. An ONNX model (inspect-onnx.ts) or a TensorFlow.js model.json (inspect-tfjs.ts)
-// is described as rnn-wasm/onnx or rnn-wasm/tfjs loads it; model-format.ts tells the formats apart.
+// Nothing is built: no wasm is loaded. An ONNX model (inspect-onnx.ts), a TensorFlow.js model.json (inspect-tfjs.ts) or
+// a Keras 3 .keras file (inspect-keras.ts) is described as rnn-wasm/onnx, rnn-wasm/tfjs or rnn-wasm/keras loads it;
+// model-format.ts tells the formats apart.
 import type { Command } from "commander";
 import { isQuantizedFile, readQuantized, RnnError, type SafetensorsFile, type Spec, type Tensor } from "rnn-wasm";
 import { paramList } from "rnn-wasm";
 import { isRecurrentParamName, readTorchStateDict, recurrentPrefixes } from "rnn-wasm";
 import { CliError, UsageError, jsonText, parseSafetensorsFile, readFileBytes, shapeText, type CliIo } from "./common.js";
+import { formatKerasReport, inspectKeras } from "./inspect-keras.js";
 import { formatOnnxReport, inspectOnnx } from "./inspect-onnx.js";
 import { formatTfjsReport, inspectTfjs } from "./inspect-tfjs.js";
-import { FORMAT_NAMES, modelFormat } from "./model-format.js";
+import { formatPhrase, modelFormat } from "./model-format.js";
 
 interface InspectOptions {
   json?: boolean;
@@ -80,13 +82,15 @@ numLayers, bidirectional, projSize, bias) with parameters, tensors, extraTensors
 A quantized model file ('rnn-wasm quantize', or saveQuantized) is described from its metadata, with
 its dtype, weights, row scales and bytes against float32's ('quantized' in --json).
 MODEL may also be an ONNX model (.onnx: its inputs and outputs, recurrent nodes with their
-attributes, and operator counts) or a TensorFlow.js model.json (its layers, weights and weight
-files), each loaded as rnn-wasm/onnx or rnn-wasm/tfjs loads it.
+attributes, and operator counts), a TensorFlow.js model.json (its layers, weights and weight
+files) or a Keras 3 .keras file (its Keras version, layers and weights), each loaded as
+rnn-wasm/onnx, rnn-wasm/tfjs or rnn-wasm/keras loads it.
 
 Examples (from the repository root):
   $ rnn-wasm inspect data/lstm-demo.safetensors
   $ rnn-wasm inspect test/fixtures/lstm_b1_prefixed.safetensors --json
-  $ rnn-wasm inspect model.onnx`;
+  $ rnn-wasm inspect model.onnx
+  $ rnn-wasm inspect test/fixtures/keras/lstm_dense.keras`;
 
 export function registerInspect(program: Command, io: CliIo): void {
   program
@@ -94,18 +98,19 @@ export function registerInspect(program: Command, io: CliIo): void {
     .summary("show the architecture, parameters, tensors and metadata of a model file")
     .description("Show what a safetensors model holds: the recurrent layer or cell inferred from its tensors' names and shapes\n" +
       "(as fromTorch infers it), its parameter count, every tensor with its dtype and shape, and the file's metadata.\n" +
-      "For an ONNX model or a TensorFlow.js model.json: its inputs, outputs, recurrent nodes or layers, and weights.")
-    .argument("<model>", "a safetensors file (a PyTorch state_dict, or a model written by 'rnn-wasm train'), a .onnx file, or a TensorFlow.js model.json")
+      "For an ONNX model, a TensorFlow.js model.json or a Keras 3 .keras file: its inputs, outputs, recurrent nodes or layers, and weights.")
+    .argument("<model>", "a safetensors file (a PyTorch state_dict, or a model written by 'rnn-wasm train'), a .onnx file, a TensorFlow.js model.json, or a .keras file")
     .option("--prefix <prefix>", "the recurrent module's key prefix, when the file holds several (e.g. 'encoder.lstm.')")
     .option("--json", "print a JSON object instead of text")
     .addHelpText("after", EXAMPLES)
     .action((model: string, options: InspectOptions) => {
       const format = modelFormat(model, readFileBytes(model, "model"));
       if (format !== "safetensors" && options.prefix !== undefined) {
-        throw new UsageError(`--prefix picks a module of a safetensors state_dict; model '${model}' is ${format === "onnx" ? "an" : "a"} ${FORMAT_NAMES[format]}`);
+        throw new UsageError(`--prefix picks a module of a safetensors state_dict; model '${model}' is ${formatPhrase(format)}`);
       }
       const text = format === "onnx" ? describe(inspectOnnx(model), formatOnnxReport)
         : format === "tfjs" ? describe(inspectTfjs(model), formatTfjsReport)
+        : format === "keras" ? describe(inspectKeras(model), formatKerasReport)
         : describe(inspect(model, options.prefix), formatReport);
       io.stdout.write(text + "\n");
 

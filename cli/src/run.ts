@@ -5,8 +5,9 @@
 //   cells  (names weight_ih, ...):     input [B, I] ([I] unbatched), h0 [B, H], c0 [B, H] -> h [B, H], c [B, H]
 // A quantized model file (format "rnn-wasm quantized": `rnn-wasm quantize`, or saveQuantized) loads with loadQuantized
 // and runs the same way; it records its architecture, so the flags that supply what a state_dict does not are refused.
-// An ONNX model (run-onnx.ts) or a TensorFlow.js model.json (run-tfjs.ts) runs through rnn-wasm/onnx or rnn-wasm/tfjs;
-// model-format.ts tells them apart, and the same flags are refused for them (the files record what they set).
+// An ONNX model (run-onnx.ts), a TensorFlow.js model.json (run-tfjs.ts) or a Keras 3 .keras file (run-keras.ts) runs
+// through rnn-wasm/onnx, rnn-wasm/tfjs or rnn-wasm/keras; model-format.ts tells them apart, and the same flags are
+// refused for them (the files record what they set).
 import { Option, type Command } from "commander";
 import {
   BUILDS, createRuntime, fromTorch, isQuantizedFile, loadQuantized, RnnError, saveSafetensors,
@@ -17,7 +18,8 @@ import {
   CliError, UsageError, checkOutputs, describeSpec, jsonText, parseSafetensorsFile, readFileBytes, readSafetensorsFile, shapeText, writeOutputFiles,
   type CliIo, type CliStream,
 } from "./common.js";
-import { FORMAT_NAMES, modelFormat, type ModelFormat } from "./model-format.js";
+import { formatPhrase, modelFormat, type ModelFormat } from "./model-format.js";
+import { runKeras } from "./run-keras.js";
 import { runOnnx } from "./run-onnx.js";
 import { runTfjs } from "./run-tfjs.js";
 
@@ -44,7 +46,7 @@ export interface RunSummary {
   tensors: Record<string, number[]>;
   model: {
     file: string;
-    /** What the model file is: a safetensors file (a state_dict or a quantized model), an ONNX model or a TensorFlow.js model.json. */
+    /** What the model file is: a safetensors file (a state_dict or a quantized model), an ONNX model, a TensorFlow.js model.json or a Keras 3 .keras file. */
     format: ModelFormat;
     description: string;
     /** The recurrent kind (safetensors models only). */
@@ -54,7 +56,7 @@ export interface RunSummary {
     /** A quantized model file's dtype and the integer form it ran in (absent for a float32 state_dict). */
     quantized?: { dtype: "int8" | "int12"; form: "q16" | "q8" };
   };
-  /** The input file's tensors run read (input, h0, c0; an ONNX model's graph inputs; a TensorFlow.js model's one input), and those it ignored. */
+  /** The input file's tensors run read (input, h0, c0; an ONNX model's graph inputs; a TensorFlow.js or Keras model's one input), and those it ignored. */
   input: { file: string; tensors: Record<string, number[]>; ignored: string[] };
   backend: "wasm" | "reference";
   /** The wasm build, or null on the reference backend. */
@@ -78,22 +80,24 @@ records its architecture, so --kind, --nonlinearity, --batch-first and --reset-b
 MODEL may also be an ONNX model (.onnx): the input file then holds one tensor per graph input, named
 as the graph names it (integer inputs such as sequence_lens as I32, I64 or whole-number floats), and
 the output file receives every graph output under its name. Or a TensorFlow.js model.json, with the
-weight files beside it as tfjs saves them: the input file's one tensor ([batch, steps, features])
-feeds the model, and the output file receives 'output'. The four flags above do not apply to either.
+weight files beside it as tfjs saves them, or a Keras 3 .keras file: the input file's one tensor
+([batch, steps, features]) feeds the model, and the output file receives 'output'. The four flags
+above do not apply to any of these.
 
 Example (from the repository root, on the bundled model):
   $ rnn-wasm run --model data/lstm-demo.safetensors --input data/lstm-demo.input.safetensors --out /tmp/y.safetensors
   $ rnn-wasm run --model model.onnx --input feeds.safetensors --out results.safetensors
-  $ rnn-wasm run --model tfjs-model/model.json --input x.safetensors --out y.safetensors`;
+  $ rnn-wasm run --model tfjs-model/model.json --input x.safetensors --out y.safetensors
+  $ rnn-wasm run --model model.keras --input x.safetensors --out y.safetensors`;
 
 export function registerRun(program: Command, io: CliIo): void {
   program
     .command("run")
-    .summary("run a PyTorch (safetensors), ONNX or TensorFlow.js model on an input file")
-    .description("Run a recurrent model (a PyTorch state_dict as safetensors, an ONNX model, or a TensorFlow.js model.json) on the tensors of an input file, and write its results.")
-    .requiredOption("--model <file>", "the model: a PyTorch state_dict saved as safetensors, a quantized model file, a .onnx file, or a TensorFlow.js model.json")
-    .requiredOption("--input <file>", "safetensors file with 'input' and optionally 'h0' and 'c0' (ONNX: one tensor per graph input; TensorFlow.js: one tensor)")
-    .requiredOption("--out <file>", "safetensors file to write 'output', 'h_n' (and 'c_n') to (ONNX: every graph output; TensorFlow.js: 'output')")
+    .summary("run a PyTorch (safetensors), ONNX, TensorFlow.js or Keras model on an input file")
+    .description("Run a recurrent model (a PyTorch state_dict as safetensors, an ONNX model, a TensorFlow.js model.json, or a Keras 3 .keras file) on the tensors of an input file, and write its results.")
+    .requiredOption("--model <file>", "the model: a PyTorch state_dict saved as safetensors, a quantized model file, a .onnx file, a TensorFlow.js model.json, or a .keras file")
+    .requiredOption("--input <file>", "safetensors file with 'input' and optionally 'h0' and 'c0' (ONNX: one tensor per graph input; TensorFlow.js, Keras: one tensor)")
+    .requiredOption("--out <file>", "safetensors file to write 'output', 'h_n' (and 'c_n') to (ONNX: every graph output; TensorFlow.js, Keras: 'output')")
     .addOption(new Option("--kind <kind>", "the model's kind (default: inferred from the weights)").choices(["lstm", "gru", "rnn"]))
     .addOption(new Option("--nonlinearity <fn>", "RNN only: the activation (default tanh; a state_dict does not record it)").choices(["tanh", "relu"]))
     .option("--batch-first", "layers only: input and output are [B, T, F], as PyTorch's batch_first=True")
@@ -139,8 +143,8 @@ export async function runCommand(o: RunOptions, stderr: CliStream): Promise<RunS
   const modelBytes = readFileBytes(o.model, "model");
   const format = modelFormat(o.model, modelBytes);
   if (format !== "safetensors") {
-    checkRecordedFlags(o, `model '${o.model}' is ${format === "onnx" ? "an" : "a"} ${FORMAT_NAMES[format]}, which records its architecture`);
-    return format === "onnx" ? runOnnx(o) : runTfjs(o, stderr);
+    checkRecordedFlags(o, `model '${o.model}' is ${formatPhrase(format)}, which records its architecture`);
+    return format === "onnx" ? runOnnx(o) : format === "keras" ? runKeras(o, modelBytes, stderr) : runTfjs(o, stderr);
   }
   const modelFile = parseSafetensorsFile(modelBytes, o.model, "model");
   const quantized = isQuantizedFile(modelFile.metadata);
