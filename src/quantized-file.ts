@@ -126,6 +126,12 @@ export interface QuantizedFile {
   weights: QuantWeights;
   /** The file's other metadata strings: what the format does not own. */
   metadata: Record<string, string>;
+  /**
+   * A float32 Linear head stored beside the layer (`weight` [O, D*P], optional `bias` [O]) under the prefix the
+   * metadata key `head_prefix` names, as `rnn-wasm quantize` keeps a model's head for `rnn-wasm serve`; null without
+   * one. {@link loadQuantized} builds the recurrent layer alone; the head is there for whoever applies it.
+   */
+  head: { weight: Tensor; bias: Tensor | null } | null;
 }
 
 /**
@@ -206,11 +212,31 @@ function readChecked(file: Uint8Array | ArrayBuffer | SafetensorsFile, nanPolicy
       else w.whr = split[0];
     }
   }
+  const head = headOf(st, meta.head_prefix, expected);
   for (const name of [...Object.keys(st.tensors), ...Object.keys(integers)]) {
     if (!expected.has(name)) fail(`unexpected tensor '${name}': not part of the ${spec.kind.toUpperCase()}${spec.cell ? "Cell" : ""} its metadata describes`);
   }
   const metadata = Object.fromEntries(Object.entries(meta).filter(([k]) => !FORMAT_KEYS.includes(k)));
-  return { spec, dtype, weights, metadata };
+  return { spec, dtype, weights, metadata, head };
+}
+
+/**
+ * The float32 head under metadata `head_prefix` (its tensors added to `expected`), or null when the metadata names
+ * none or its tensors are not there (a caller that applies the head itself, such as ServedModel, passes the layer's
+ * tensors alone). Its shapes against the layer are the applier's to check: here only that it is F32, a matrix and a
+ * vector.
+ */
+function headOf(st: SafetensorsFile, prefix: string | undefined, expected: Set<string>): QuantizedFile["head"] {
+  if (prefix === undefined) return null;
+  const [weightName, biasName] = [prefix + "weight", prefix + "bias"];
+  if (st.integers?.[weightName] || st.integers?.[biasName]) fail(`the head's tensors under '${prefix}' are stored as integers; they must be F32`);
+  const weight = st.tensors[weightName], bias = st.tensors[biasName] ?? null;
+  if (!weight) return null;
+  if (weight.shape.length !== 2) fail(`tensor '${weightName}' (the head's weight) has shape [${weight.shape.join(", ")}]; expected [outputs, features]`);
+  if (bias && (bias.shape.length !== 1 || bias.shape[0] !== weight.shape[0])) fail(`tensor '${biasName}' has shape [${bias.shape.join(", ")}]; expected [${weight.shape[0]}]`);
+  expected.add(weightName);
+  if (bias) expected.add(biasName);
+  return { weight, bias };
 }
 
 /** The index of the first value beyond ±qmax, or -1. */

@@ -9,11 +9,13 @@
 //   - inconsistent files are refused with RnnError naming the tensor or metadata key: wrong shapes, scale counts,
 //     dtypes, integers out of range, negative scales, unknown or missing format and version, bad architecture
 //     metadata, missing or unexpected tensors; NaN scales under nanPolicy 'error' ('nonfinite'), kept under 'propagate';
+//   - a float32 Linear head beside the layer under metadata head_prefix (what `rnn-wasm quantize` keeps for serve):
+//     read back, ignored by loadQuantized, refused where the metadata does not name it or it is malformed;
 //   - fromTorch(tensors, { dtype }) is quantize(fromTorch(tensors)) with the float model freed.
 import { beforeAll, describe, expect, it } from "vitest";
 import fc from "fast-check";
 import {
-  GRUCell, LSTM, LSTMCell, QuantizedCell, QuantizedLayer, RNNCell, RnnError, fromTorch, init, loadQuantized,
+  GRU, GRUCell, LSTM, LSTMCell, QuantizedCell, QuantizedLayer, RNNCell, RnnError, fromTorch, init, loadQuantized,
   loadSafetensors, quantize, readQuantized, saveQuantized, saveSafetensors, type IntTensor, type Kind,
   type LayerOptions, type RecurrentCell, type RecurrentLayer, type Runtime, type RnnErrorCode, type Tensor,
 } from "../../src/index.js";
@@ -321,6 +323,54 @@ describe("inconsistent files", () => {
   it("refuses unknown options", () => {
     expectCode(() => loadQuantized(good, { dtype: "int8" } as never), "unexpected", /dtype/);
     expectCode(() => loadQuantized(good, { form: "q4" as never }), "unexpected", /form/);
+  });
+});
+
+// `rnn-wasm quantize` keeps a model's Linear head beside the quantized layer (float32, under the prefix the metadata
+// key head_prefix names) for `rnn-wasm serve`: readQuantized returns it, loadQuantized builds the layer alone, and
+// tensors under a prefix the metadata does not name are still refused.
+describe("a float32 head beside the layer", () => {
+  let layerFile: Uint8Array;
+  let headed: (prefix: string | undefined, extra?: Record<string, Tensor | IntTensor>) => Uint8Array;
+  const weight: Tensor = { shape: [2, 6], data: Float32Array.from({ length: 12 }, (_, i) => i / 10 - 0.5) };
+  const bias: Tensor = { shape: [2], data: Float32Array.of(0.25, -0.5) };
+  beforeAll(() => {
+    const f = new GRU({ inputSize: 4, hiddenSize: 6, seed: 3 });
+    const q = quantize(f, { dtype: "int8" });
+    layerFile = saveQuantized(q);
+    q.dispose();
+    f.dispose();
+    headed = (prefix, extra = { "head.weight": weight, "head.bias": bias }) => {
+      const { tensors, integers, metadata } = loadSafetensors(layerFile);
+      return saveSafetensors({ ...tensors, ...integers, ...extra }, prefix === undefined ? metadata : { ...metadata, head_prefix: prefix });
+    };
+  });
+
+  it("readQuantized returns the head; loadQuantized builds the same layer as without it", () => {
+    const read = readQuantized(headed("head."));
+    expect(read.head?.weight.shape).toEqual([2, 6]);
+    expect(Array.from(read.head!.bias!.data)).toEqual([0.25, -0.5]);
+    expect(readQuantized(layerFile).head).toBeNull();
+    const x: Tensor = { shape: [3, 1, 4], data: Float32Array.from({ length: 12 }, (_, i) => Math.sin(i)) };
+    const a = loadQuantized(headed("head.")) as QuantizedLayer, b = loadQuantized(layerFile) as QuantizedLayer;
+    expect(bits(a.forward(x).output)).toEqual(bits(b.forward(x).output));
+    a.dispose();
+    b.dispose();
+  });
+
+  it("a head without a bias, and another prefix", () => {
+    const read = readQuantized(headed("decoder.", { "decoder.weight": weight }));
+    expect([read.head?.weight.shape, read.head?.bias]).toEqual([[2, 6], null]);
+  });
+
+  it.each([
+    ["head tensors the metadata does not name", () => headed(undefined), /unexpected tensor 'head\.(weight|bias)'/],
+    ["a head under another prefix than the metadata's", () => headed("decoder."), /unexpected tensor 'head\.(weight|bias)'/],
+    ["a head stored as integers", () => headed("head.", { "head.weight": { shape: [2, 6], data: new Int8Array(12) } }), /the head's tensors under 'head\.' are stored as integers/],
+    ["a head weight that is not a matrix", () => headed("head.", { "head.weight": { shape: [12], data: new Float32Array(12) } }), /'head\.weight' \(the head's weight\) has shape \[12\]/],
+    ["a bias of the wrong length", () => headed("head.", { "head.weight": weight, "head.bias": { shape: [3], data: new Float32Array(3) } }), /'head\.bias' has shape \[3\]; expected \[2\]/],
+  ])("refused: %s", (_name, file, message) => {
+    expectCode(() => readQuantized(file()), "format", message);
   });
 });
 
