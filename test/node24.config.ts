@@ -25,7 +25,7 @@ export default defineConfig({
       "test/kernels/**/*.test.ts",
       "test/wasm-runtime/**/*.test.ts",
       "test/gradcheck/wasm-backward.test.ts",
-      "test/api/{layers.property,chunked-inference,streaming,torch-roundtrip,memory,finalization,quantize,quantize-torch,quantize-sequential,quantize-classify}.test.ts",
+      "test/api/{layers.property,chunked-inference,streaming,torch-roundtrip,memory,finalization,quantize,quantize-torch,quantize-sequential,quantize-classify,quantize-file-wasm-pack}.test.ts",
       "test/torch/**/*.test.ts",
       "test/train/**/*.test.ts",
       "test/serving/served-model.test.ts",
