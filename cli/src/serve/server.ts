@@ -10,6 +10,7 @@
 // requests in flight are answered, then the pool stops.
 import { existsSync } from "node:fs";
 import type { IncomingMessage } from "node:http";
+import type { Socket } from "node:net";
 import { dirname, join } from "node:path";
 import { fileURLToPath } from "node:url";
 import Fastify, { LogController, type FastifyReply, type FastifyRequest } from "fastify";
@@ -61,25 +62,44 @@ export function discardLimit(maxBody: number): number {
   return Math.max(16 * 2 ** 20, 2 * maxBody);
 }
 
+/** How long a connection closed after a 413 keeps reading what its client still sends (lingerOnClose). */
+const LINGER_MS = 5_000;
+
 /**
  * After a 413, the rest of the refused body is still on its way. Closing the connection with bytes unread makes the
  * kernel reset it, and a reset can throw away the 413 before the client reads it (the load benchmark saw 132 of 646
- * oversized requests lost so). So the rest is read and dropped, as RFC 9112 section 9.6 advises, and the connection
- * stays open for the next request; only a body that announces, or sends, more than `limit` bytes gets its
- * connection closed (a client still sending may then see the reset instead of the 413).
+ * oversized requests lost so). So the rest is read and dropped, as RFC 9112 section 9.6 advises: the connection
+ * stays open for the next request when the client keeps it alive, and when it is to close (the client asked so,
+ * or the body announces more than `limit` bytes), it closes lingering (lingerOnClose). Past `limit` bytes read, or
+ * LINGER_MS after the answer, the connection is closed at once (a client still sending may then see the reset).
  */
 function discardRest(request: IncomingMessage, reply: FastifyReply, limit: number): void {
-  if (Number(request.headers["content-length"]) > limit) {
-    reply.header("connection", "close");
-    return;
-  }
-  reply.removeHeader("connection"); // fastify's, on any body it could not read: "close"
+  if (Number(request.headers["content-length"]) > limit) reply.header("connection", "close"); // not worth reading
+  else reply.removeHeader("connection"); // fastify's, on any body it could not read: "close"
+  const socket = request.socket;
   let read = 0;
   request.on("data", (chunk: Buffer) => {
     read += chunk.length;
-    if (read > limit) request.socket.destroy();
+    if (read > limit) socket.destroy();
   });
   request.resume();
+  lingerOnClose(socket);
+}
+
+/**
+ * Makes this connection's close, when Node's HTTP server closes it after an answer that says `Connection: close`,
+ * a lingering one: our side is shut (the answer and a FIN go out), then what the client still sends is read until it
+ * closes its side, for at most LINGER_MS. Node's own close (socket.destroySoon) destroys the socket as soon as the
+ * answer is written, with the client's bytes unread: the reset this avoids.
+ */
+function lingerOnClose(socket: Socket): void {
+  socket.destroySoon = function lingeringClose(this: Socket) {
+    this.end();
+    const timer = setTimeout(() => this.destroy(), LINGER_MS);
+    timer.unref();
+    this.once("end", () => this.destroy()); // the client has closed its side
+    this.once("close", () => clearTimeout(timer));
+  };
 }
 
 /** An answer from this thread: JSON {"error", "code"}. */
