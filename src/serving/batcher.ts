@@ -185,8 +185,15 @@ export class DynamicBatcher<Item, Result> {
     } catch (e) {
       results = Promise.reject(e);
     }
+    // The slot is freed and the next batch started before this one's items are settled: their callers' code (a
+    // server writing each answer) then runs while the next batch computes, not before it starts.
+    const next = () => {
+      this.running--;
+      this.schedule();
+    };
     results.then(
       (out) => {
+        next();
         if (!Array.isArray(out) || out.length !== batch.length) {
           const e = new RnnError("state", `the batch's run returned ${Array.isArray(out) ? out.length : describeValue(out)} results for ${batch.length} items`);
           for (const w of batch) w.reject(e);
@@ -195,13 +202,10 @@ export class DynamicBatcher<Item, Result> {
         }
       },
       (e) => {
+        next();
         for (const w of batch) w.reject(e);
       },
-    ).finally(() => {
-      this.running--;
-      this.schedule();
-      this.settle();
-    });
+    ).finally(() => this.settle());
   }
 
   /** Resolves close() once nothing waits and nothing runs. */
