@@ -34,6 +34,7 @@ import { kerasWeights, tfjsLabel } from "./peers/tfjs.js";
 import { MODELS_DIR, TOLERANCE, WORKLOADS, loadWorkloadData } from "./peers/workloads.js";
 
 const ROOT = fileURLToPath(new URL("../", import.meta.url));
+const BENCH = fileURLToPath(new URL("./", import.meta.url));
 const RESULTS = fileURLToPath(new URL("./results/", import.meta.url));
 const W = WORKLOADS["W-seq"];
 const { I, H, T } = W;
@@ -154,7 +155,7 @@ t0 = time.perf_counter()
 import torch
 t1 = time.perf_counter()
 torch.set_num_threads(1)
-sys.path.insert(0, "scripts")
+sys.path.insert(0, ${JSON.stringify(join(ROOT, "scripts"))})
 from safetensors_io import read_safetensors
 import numpy as np
 lstm = torch.nn.LSTM(${I}, ${H})
@@ -181,7 +182,9 @@ interface Run {
 function runOnce(s: System): Promise<Run> {
   return new Promise((resolve, reject) => {
     const t0 = performance.now();
-    const child = spawn(s.command, s.args, { cwd: ROOT, stdio: ["ignore", "pipe", "pipe"] });
+    // In bench/: the peers are bench/'s own dependencies (bench/node_modules), and "rnn-wasm" resolves from there to
+    // the repository's package through its node_modules link, as an installed one would.
+    const child = spawn(s.command, s.args, { cwd: BENCH, stdio: ["ignore", "pipe", "pipe"] });
     let out = "", err = "", done = false;
     child.stdout.on("data", (chunk: Buffer) => {
       out += chunk.toString();
