@@ -32,7 +32,7 @@ export type { CellOptions, GRUCellOptions, RNNCellOptions, CellState, CellForwar
 export { quantize, QuantizedLayer, QuantizedCell, QuantizedSequential } from "./quantized.js";
 export type { QuantizeOptions, QuantizedForwardOptions, QuantDtype, QuantizedPart } from "./quantized.js";
 export { saveQuantized, loadQuantized, readQuantized, isQuantizedFile, QUANTIZED_FORMAT, QUANTIZED_FORMAT_VERSION } from "./quantized-file.js";
-export type { LoadQuantizedOptions, QuantizedFile } from "./quantized-file.js";
+export type { LoadQuantizedOptions, QuantizedFile, QuantizedFileHead } from "./quantized-file.js";
 export type { QuantRunData, QuantMatrixData, QuantWeights } from "./quantized-engine.js";
 export { fromTorch, readTorchStateDict, recurrentPrefixes, isRecurrentParamName } from "./torch.js";
 export type { FromTorchOptions, FromTorchQuantizedOptions, TorchStateDict } from "./torch.js";

@@ -131,7 +131,15 @@ export interface QuantizedFile {
    * metadata key `head_prefix` names, as `rnn-wasm quantize` keeps a model's head for `rnn-wasm serve`; null without
    * one. {@link loadQuantized} builds the recurrent layer alone; the head is there for whoever applies it.
    */
-  head: { weight: Tensor; bias: Tensor | null } | null;
+  head: QuantizedFileHead | null;
+}
+
+/** A float32 Linear head stored beside a quantized layer (see {@link QuantizedFile.head}). */
+export interface QuantizedFileHead {
+  /** `[outputs, features]`: PyTorch's `nn.Linear.weight`. */
+  weight: Tensor;
+  /** `[outputs]`, or null when the file has no bias. */
+  bias: Tensor | null;
 }
 
 /**
@@ -226,7 +234,7 @@ function readChecked(file: Uint8Array | ArrayBuffer | SafetensorsFile, nanPolicy
  * tensors alone). Its shapes against the layer are the applier's to check: here only that it is F32, a matrix and a
  * vector.
  */
-function headOf(st: SafetensorsFile, prefix: string | undefined, expected: Set<string>): QuantizedFile["head"] {
+function headOf(st: SafetensorsFile, prefix: string | undefined, expected: Set<string>): QuantizedFileHead | null {
   if (prefix === undefined) return null;
   const [weightName, biasName] = [prefix + "weight", prefix + "bias"];
   if (st.integers?.[weightName] || st.integers?.[biasName]) fail(`the head's tensors under '${prefix}' are stored as integers; they must be F32`);

@@ -23,6 +23,7 @@ export interface KerasWeightInfo {
   name: string;
   /** Its dataset in model.weights.h5, as Keras' saving_lib names it: `layers/lstm/cell/vars/0`. */
   path: string;
+  /** The dataset's shape as stored (a kernel `[input, units * gates]`, a bias `[units * gates]`). */
   shape: number[];
   /** numpy's type string as the file stores it (`<f4` float32, `<f8` float64, converted to float32 when read). */
   dtype: string;
