@@ -47,8 +47,8 @@ per row of each ('weight_ih_l0.scale', ...), the biases in float32, and the arch
 metadata (so 'run' needs no --kind, --nonlinearity, --batch-first or --reset-before for it).
 A Linear head beside the recurrent weights ('head.weight' and 'head.bias', as 'rnn-wasm train' saves
 them; see --head-prefix) is kept in float32 under the same names, and its prefix in the metadata
-('head_prefix'): 'rnn-wasm serve' applies it. 'run' and 'inspect' read only the recurrent layer's
-tensors and refuse such a file: --no-head writes the layer alone.
+('head_prefix'): 'rnn-wasm serve' applies it; 'run' runs the recurrent layer alone (its output, not
+the head's). --no-head writes the layer alone.
 
 Example (from the repository root, on the bundled model):
   $ rnn-wasm quantize --model data/lstm-demo.safetensors --dtype int8 --out /tmp/lstm-int8.safetensors

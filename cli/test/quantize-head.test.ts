@@ -136,6 +136,22 @@ describe("rnn-wasm quantize keeps the Linear head", () => {
     expect(run.code, describeRun(run)).toBe(0);
   });
 
+  it("run and inspect read a file with a head too: run gives the layer's output, the same bits as --no-head's file", async () => {
+    const withHead = join(dir, "lstm-head-run-int8.safetensors"), without = join(dir, "lstm-head-run-bare-int8.safetensors");
+    await quantizeFile(lstmFile, withHead, ["--dtype", "int8"]);
+    await quantizeFile(lstmFile, without, ["--dtype", "int8", "--no-head"]);
+    const input = writeTensors(join(dir, "head-run-input.safetensors"), { input: tensor([3, 1, 5], Float32Array.from({ length: 15 }, (_, i) => Math.cos(i))) });
+    const outputs = [];
+    for (const [model, name] of [[withHead, "a"], [without, "b"]]) {
+      const run = await cliInProcess(["run", "--model", model, "--input", input, "--out", join(dir, `head-run-${name}.safetensors`)]);
+      expect(run.code, describeRun(run)).toBe(0);
+      outputs.push(loadSafetensors(readFileSync(join(dir, `head-run-${name}.safetensors`))).tensors.output);
+    }
+    expect(Array.from(outputs[0].data)).toEqual(Array.from(outputs[1].data));
+    const inspect = await cliInProcess(["inspect", withHead]);
+    expect(inspect.code, describeRun(inspect)).toBe(0);
+  });
+
   it("a head that does not fit the layer, or a bias without its weight, fails naming the tensor", async () => {
     const t = { ...lstm.toTorch(), "head.weight": { shape: [3, 11], data: new Float32Array(33) } };
     const wrong = writeTensors(join(dir, "wrong-head.safetensors"), t);
