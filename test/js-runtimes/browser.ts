@@ -4,6 +4,7 @@
 // needs nothing but npm. A browser that cannot start fails the test at once with the path it tried.
 import { existsSync } from "node:fs";
 import { chromium, type Browser } from "playwright-core";
+import { staticServer } from "./helpers.js";
 
 /** Flags the system's Chromium needs here: root, no GPU, and no background connections to a network that is closed. */
 const SYSTEM_ARGS = [
@@ -29,5 +30,29 @@ export async function launchChromium(): Promise<{ browser: Browser; source: stri
     return { browser: await chromium.launch({ executablePath, args, timeout: 30_000 }), source: executablePath };
   } catch (e) {
     throw new Error(`headless Chromium at ${executablePath} did not start: ${(e as Error).message.split("\n")[0]}`);
+  }
+}
+
+/**
+ * Opens `path` (under the repository, served by a static server on 127.0.0.1) in headless Chromium and waits for the
+ * page to set `window.result` (returned) or `window.failure` (thrown, with the page's uncaught errors); the browser
+ * and the server are closed either way. The pages of test/onnx, test/tfjs and test/keras work so.
+ */
+export async function pageResult<T>(path: string): Promise<T> {
+  const s = await staticServer();
+  let browser: Browser | undefined;
+  try {
+    ({ browser } = await launchChromium());
+    const page = await browser.newPage();
+    const errors: string[] = [];
+    page.on("pageerror", (e) => errors.push(e.message));
+    await page.goto(`${s.url}/${path}`);
+    await page.waitForFunction(() => "result" in window || "failure" in window, null, { timeout: 60_000 });
+    const failure = await page.evaluate(() => (window as unknown as { failure?: string }).failure);
+    if (failure !== undefined) throw new Error(`${path}: ${failure}${errors.length ? `\n${errors.join("\n")}` : ""}`);
+    return await page.evaluate(() => (window as unknown as { result: unknown }).result) as T;
+  } finally {
+    await browser?.close();
+    await new Promise((resolve) => s.server.close(resolve));
   }
 }
