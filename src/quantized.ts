@@ -119,8 +119,32 @@ function inferenceOnly(call: string): RnnError {
     "(train the float32 model, then quantize() it)");
 }
 
+/** The training calls every quantized model refuses (layers, cells and Sequentials). */
+abstract class InferenceOnly {
+  /** Throws RnnError 'disposed' once the model is disposed. */
+  protected abstract live(): unknown;
+
+  /** Not available: a quantized model runs inference only (throws RnnError 'state'). */
+  backward(): never {
+    this.live();
+    throw inferenceOnly("backward()");
+  }
+
+  /** Not available: a quantized model has no float parameters for an optimizer (throws RnnError 'state'). */
+  parameterBuffers(): never {
+    this.live();
+    throw inferenceOnly("parameterBuffers()");
+  }
+
+  /** Not available (throws RnnError 'state'). */
+  zeroGrad(): never {
+    this.live();
+    throw inferenceOnly("zeroGrad()");
+  }
+}
+
 /** What quantized layers and cells share: the engine, its lifetime, and the refusal of training calls. */
-abstract class QuantizedBase {
+abstract class QuantizedBase extends InferenceOnly {
   /** The architecture, as the float layer's. */
   readonly spec: Spec;
   /** The storage asked for. */
@@ -133,6 +157,7 @@ abstract class QuantizedBase {
   private engine: QuantEngine | null;
 
   protected constructor(source: RecurrentLayer | RecurrentCell, options: QuantizeOptions, what: string) {
+    super();
     const e = quantizedEngine(source, options, what);
     this.spec = e.spec;
     this.dtype = e.dtype;
@@ -161,28 +186,10 @@ abstract class QuantizedBase {
     return this.live().weights();
   }
 
-  /** Not available: a quantized model runs inference only (throws RnnError 'state'). */
-  backward(): never {
-    this.live();
-    throw inferenceOnly("backward()");
-  }
-
-  /** Not available: a quantized model has no float parameters for an optimizer (throws RnnError 'state'). */
-  parameterBuffers(): never {
-    this.live();
-    throw inferenceOnly("parameterBuffers()");
-  }
-
   /** Not available (throws RnnError 'state'). */
   grads(): never {
     this.live();
     throw inferenceOnly("grads()");
-  }
-
-  /** Not available (throws RnnError 'state'). */
-  zeroGrad(): never {
-    this.live();
-    throw inferenceOnly("zeroGrad()");
   }
 
   /** Frees its wasm memory. Safe to call twice; any later call throws RnnError 'disposed'. */
@@ -394,7 +401,7 @@ export type QuantizedPart = QuantizedLayer | Module;
  * const logits = q.forward(x); // [B, 4], as model.forward(x)
  * ```
  */
-export class QuantizedSequential {
+export class QuantizedSequential extends InferenceOnly {
   /** The modules, in the order they run: quantized layers and float32 copies (or your own modules, shared). */
   readonly modules: readonly QuantizedPart[];
   /** The storage of its recurrent layers' weights. */
@@ -411,6 +418,7 @@ export class QuantizedSequential {
    *   first recurrent layer)
    */
   constructor(model: Sequential, options: QuantizeOptions) {
+    super();
     const o = optionsObject("quantize options", options);
     if (!model.modules.some((m) => m instanceof RecurrentLayer)) {
       throw new RnnError("unexpected", "quantize: this Sequential has no recurrent layer (LSTM, GRU or RNN) to quantize");
@@ -447,7 +455,7 @@ export class QuantizedSequential {
     this.dtype = (made.find((m) => m instanceof QuantizedLayer) as QuantizedLayer).dtype;
   }
 
-  private live(): void {
+  protected live(): void {
     if (this.disposed) throw new RnnError("disposed", "this quantized Sequential was disposed; quantize the float one again");
   }
 
@@ -480,24 +488,6 @@ export class QuantizedSequential {
   get weightBytes(): number {
     this.live();
     return this.modules.reduce((n, m) => n + (m instanceof QuantizedLayer ? m.weightBytes : 0), 0);
-  }
-
-  /** Not available: a quantized model runs inference only (throws RnnError 'state'). */
-  backward(): never {
-    this.live();
-    throw inferenceOnly("backward()");
-  }
-
-  /** Not available: a quantized model has no float parameters for an optimizer (throws RnnError 'state'). */
-  parameterBuffers(): never {
-    this.live();
-    throw inferenceOnly("parameterBuffers()");
-  }
-
-  /** Not available (throws RnnError 'state'). */
-  zeroGrad(): never {
-    this.live();
-    throw inferenceOnly("zeroGrad()");
   }
 
   /** Forgets the streaming state of every quantized layer. */
