@@ -5,8 +5,8 @@
 import { RnnError } from "./errors.js";
 import { BACKEND_KEYS, RecurrentBase, type BackendOptions } from "./recurrent-base.js";
 import { flag, knownKeys, optionsObject } from "./options.js";
-import { CELL_KEYS, makeSpec, type Kind, type Nonlinearity } from "./architecture.js";
-import { checkTensor, checkTensorData, type Tensor } from "./tensor.js";
+import { CELL_KEYS, makeSpec, type Kind, type Nonlinearity, type Spec } from "./architecture.js";
+import { checkTensor, checkTensorData, type NanPolicy, type Tensor } from "./tensor.js";
 import type { WeightValue } from "./weights.js";
 
 /** A cell's options (torch.nn.LSTMCell's arguments, in camelCase) and where it runs. */
@@ -53,6 +53,44 @@ export interface CellGradients {
   dc?: Tensor;
 }
 
+/** A cell step's input and state, checked: what the float and the quantized cells' forward() both take. */
+export interface CellStep {
+  x: Float32Array;
+  B: number;
+  /** The state's shape: [B, H], or [H] for an unbatched input. */
+  shape: number[];
+  h: Float32Array | null;
+  c: Float32Array | null;
+}
+
+/**
+ * Checks one step's input ([B, inputSize] or unbatched [inputSize]) and the given h / c against `spec`, for the float
+ * cells (below) and the quantized ones (quantized.ts).
+ *
+ * @throws RnnError 'shape' / 'dtype' / 'nonfinite' naming the tensor; 'unexpected' for c given to a GRU/RNN cell
+ */
+export function checkCellStep(spec: Spec, input: Tensor, given: { h?: Tensor; c?: Tensor }, nanPolicy: NanPolicy): CellStep {
+  const H = spec.hiddenSize;
+  const rank = (input as Tensor)?.shape?.length;
+  if (rank !== 1 && rank !== 2) {
+    const form = `[B, inputSize] = [*, ${spec.inputSize}] or unbatched [inputSize] = [${spec.inputSize}]`;
+    const { shape } = checkTensorData("input", input, form);
+    throw new RnnError("shape", `input has shape [${shape.join(", ")}] (rank ${rank}); it must be ${form}`);
+  }
+  const batched = rank === 2;
+  const x = checkTensor("input", input, batched ? [null, spec.inputSize] : [spec.inputSize], nanPolicy);
+  const B = batched ? x.shape[0] : 1;
+  if (B < 1) throw new RnnError("shape", "input has no batch rows");
+  const shape = batched ? [B, H] : [H];
+  const h = given.h === undefined ? null : checkTensor("h", given.h, shape, nanPolicy).data;
+  let c: Float32Array | null = null;
+  if (given.c !== undefined) {
+    if (spec.kind !== "lstm") throw new RnnError("unexpected", `c is only for an LSTMCell; a ${spec.kind.toUpperCase()}Cell has no cell state`);
+    c = checkTensor("c", given.c, shape, nanPolicy).data;
+  }
+  return { x: x.data, B, shape, h, c };
+}
+
 /**
  * What {@link LSTMCell}, {@link GRUCell} and {@link RNNCell} share: one step `forward`, its `backward`,
  * `toTorch`, `grads`, `dispose`. `fromTorch` returns one for a state_dict whose names have no `_l0`.
@@ -90,27 +128,9 @@ export class RecurrentCell extends RecurrentBase {
     const given = optionsObject("forward options", state);
     knownKeys("forward", given, ["h", "c", "train"]);
     const train = flag("train", given.train, false);
-    const s = this.spec;
-    const H = s.hiddenSize;
-    const rank = (input as Tensor)?.shape?.length;
-    if (rank !== 1 && rank !== 2) {
-      const form = `[B, inputSize] = [*, ${s.inputSize}] or unbatched [inputSize] = [${s.inputSize}]`;
-      const { shape } = checkTensorData("input", input, form);
-      throw new RnnError("shape", `input has shape [${shape.join(", ")}] (rank ${rank}); it must be ${form}`);
-    }
-    const batched = rank === 2;
-    const x = checkTensor("input", input, batched ? [null, s.inputSize] : [s.inputSize], this.nanPolicy);
-    const B = batched ? x.shape[0] : 1;
-    if (B < 1) throw new RnnError("shape", "input has no batch rows");
-    const shape = batched ? [B, H] : [H];
-    const h = given.h === undefined ? null : checkTensor("h", given.h, shape, this.nanPolicy).data;
-    let c: Float32Array | null = null;
-    if (given.c !== undefined) {
-      if (s.kind !== "lstm") throw new RnnError("unexpected", `c is only for an LSTMCell; a ${s.kind.toUpperCase()}Cell has no cell state`);
-      c = checkTensor("c", given.c, shape, this.nanPolicy).data;
-    }
+    const { x, B, shape, h, c } = checkCellStep(this.spec, input, given, this.nanPolicy);
     this.trainShape = null;
-    const r = engine.forward(x.data, 1, B, h, c, train, null);
+    const r = engine.forward(x, 1, B, h, c, train, null);
     if (train) this.trainShape = shape;
     const out: { h: Tensor; c?: Tensor } = { h: { shape, data: r.hN } };
     if (r.cN) out.c = { shape: [...shape], data: r.cN };

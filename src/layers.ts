@@ -7,7 +7,7 @@ import { RnnError } from "./errors.js";
 import { BACKEND_KEYS, RecurrentBase, type BackendOptions } from "./recurrent-base.js";
 import { flag, knownKeys, optionsObject } from "./options.js";
 import { ARCHITECTURE_KEYS, directions, makeSpec, outputSize, type ArchitectureOptions, type Kind, type Spec } from "./architecture.js";
-import { checkTensor, checkTensorData, type Tensor } from "./tensor.js";
+import { checkTensor, checkTensorData, type NanPolicy, type Tensor } from "./tensor.js";
 import { StreamState } from "./stream-state.js";
 import type { WeightValue } from "./weights.js";
 
@@ -102,6 +102,65 @@ export function checkLengths(lengths: ArrayLike<number>, T: number, B: number, b
   return out;
 }
 
+/** A layer call's input and initial state, checked and time-major: what the float and quantized forward() take. */
+export interface LayerCall {
+  /** The input, [T, B, inputSize] time-major (transposed from batch-first). */
+  timeMajor: Float32Array;
+  T: number;
+  B: number;
+  batched: boolean;
+  h0: Float32Array | null;
+  c0: Float32Array | null;
+  lengths: Int32Array | null;
+}
+
+/**
+ * Checks a forward call's input (`[T, B, I]`, `[B, T, I]` batch-first, or unbatched `[T, I]`), h0 / c0 and lengths
+ * against `spec`, for the float layers (below) and the quantized ones (quantized.ts).
+ *
+ * @throws RnnError 'shape' / 'dtype' / 'nonfinite' naming the tensor; 'unexpected' for c0 given to a GRU/RNN
+ */
+export function checkLayerCall(spec: Spec, input: Tensor, state: { h0?: Tensor; c0?: Tensor; lengths?: ArrayLike<number> }, nanPolicy: NanPolicy): LayerCall {
+  const s = spec;
+  const P = outputSize(s), H = s.hiddenSize, LD = s.numLayers * directions(s);
+  const rank = (input as Tensor)?.shape?.length;
+  if (rank !== 2 && rank !== 3) {
+    const form = `${s.batchFirst ? "[B, T, inputSize]" : "[T, B, inputSize]"} = [*, *, ${s.inputSize}] or unbatched [T, inputSize] = [*, ${s.inputSize}]`;
+    const { shape } = checkTensorData("input", input, form);
+    throw new RnnError("shape", `input has shape [${shape.join(", ")}] (rank ${rank}); it must be ${form}`);
+  }
+  const batched = rank === 3;
+  const x = checkTensor("input", input, batched ? [null, null, s.inputSize] : [null, s.inputSize], nanPolicy);
+  const T = batched && s.batchFirst ? x.shape[1] : x.shape[0];
+  const B = batched ? (s.batchFirst ? x.shape[0] : x.shape[1]) : 1;
+  if (T < 1 || B < 1) throw new RnnError("shape", `input has shape [${x.shape.join(", ")}]: need at least one timestep and one batch row`);
+  const stateShape = (n: number) => (batched ? [LD, B, n] : [LD, n]);
+  const h0 = state.h0 === undefined ? null : checkTensor("h0", state.h0, stateShape(P), nanPolicy).data;
+  let c0: Float32Array | null = null;
+  if (state.c0 !== undefined) {
+    if (s.kind !== "lstm") throw new RnnError("unexpected", `c0 is only for an LSTM; a ${s.kind.toUpperCase()} has no cell state`);
+    c0 = checkTensor("c0", state.c0, stateShape(H), nanPolicy).data;
+  }
+  const timeMajor = batched && s.batchFirst ? swapLeadingAxes(x.data, B, T, s.inputSize) : x.data;
+  const lengths = state.lengths === undefined ? null : checkLengths(state.lengths, T, B, batched);
+  return { timeMajor, T, B, batched, h0, c0, lengths };
+}
+
+/** An engine's time-major output and final states as forward() returns them, shaped for the call (batch-first, unbatched). */
+export function layerResult(spec: Spec, call: LayerCall, r: { output: Float32Array; hN: Float32Array; cN: Float32Array | null }): LayerResult {
+  const { T, B, batched } = call;
+  const D = directions(spec), P = outputSize(spec), H = spec.hiddenSize, LD = spec.numLayers * D;
+  const stateShape = (n: number) => (batched ? [LD, B, n] : [LD, n]);
+  const output = batched && spec.batchFirst ? swapLeadingAxes(r.output, T, B, D * P) : r.output;
+  const result: LayerResult = {
+    output: { shape: batched ? (spec.batchFirst ? [B, T, D * P] : [T, B, D * P]) : [T, D * P], data: output },
+    hN: { shape: stateShape(P), data: r.hN },
+  };
+  if (r.cN) result.cN = { shape: stateShape(H), data: r.cN };
+  return result;
+}
+
+
 /**
  * What {@link LSTM}, {@link GRU} and {@link RNN} share: `forward`, `backward`, `stream` and the state it keeps,
  * `toTorch`, `grads`, `dispose`. `fromTorch` returns one; `spec.kind` says which.
@@ -135,38 +194,13 @@ export class RecurrentLayer extends RecurrentBase {
     const state = optionsObject("forward options", options);
     knownKeys("forward", state, ["h0", "c0", "train", "lengths"]);
     const s = this.spec;
-    const D = directions(s), P = outputSize(s), H = s.hiddenSize, LD = s.numLayers * D;
-    const rank = (input as Tensor)?.shape?.length;
-    if (rank !== 2 && rank !== 3) {
-      const form = `${s.batchFirst ? "[B, T, inputSize]" : "[T, B, inputSize]"} = [*, *, ${s.inputSize}] or unbatched [T, inputSize] = [*, ${s.inputSize}]`;
-      const { shape } = checkTensorData("input", input, form);
-      throw new RnnError("shape", `input has shape [${shape.join(", ")}] (rank ${rank}); it must be ${form}`);
-    }
-    const batched = rank === 3;
-    const x = checkTensor("input", input, batched ? [null, null, s.inputSize] : [null, s.inputSize], this.nanPolicy);
-    const T = batched && s.batchFirst ? x.shape[1] : x.shape[0];
-    const B = batched ? (s.batchFirst ? x.shape[0] : x.shape[1]) : 1;
-    if (T < 1 || B < 1) throw new RnnError("shape", `input has shape [${x.shape.join(", ")}]: need at least one timestep and one batch row`);
-    const stateShape = (n: number) => (batched ? [LD, B, n] : [LD, n]);
-    const h0 = state.h0 === undefined ? null : checkTensor("h0", state.h0, stateShape(P), this.nanPolicy).data;
-    let c0: Float32Array | null = null;
-    if (state.c0 !== undefined) {
-      if (s.kind !== "lstm") throw new RnnError("unexpected", `c0 is only for an LSTM; a ${s.kind.toUpperCase()} has no cell state`);
-      c0 = checkTensor("c0", state.c0, stateShape(H), this.nanPolicy).data;
-    }
-    const timeMajor = batched && s.batchFirst ? swapLeadingAxes(x.data, B, T, s.inputSize) : x.data;
+    const call = checkLayerCall(s, input, state, this.nanPolicy);
+    const { T, B, batched } = call;
     const train = flag("train", state.train, false);
-    const lengths = state.lengths === undefined ? null : checkLengths(state.lengths, T, B, batched);
     this.trainCall = null;
-    const r = engine.forward(timeMajor, T, B, h0, c0, train, lengths);
+    const r = engine.forward(call.timeMajor, T, B, call.h0, call.c0, train, call.lengths);
     if (train) this.trainCall = { T, B, batched };
-    const output = batched && s.batchFirst ? swapLeadingAxes(r.output, T, B, D * P) : r.output;
-    const result: LayerResult = {
-      output: { shape: batched ? (s.batchFirst ? [B, T, D * P] : [T, B, D * P]) : [T, D * P], data: output },
-      hN: { shape: stateShape(P), data: r.hN },
-    };
-    if (r.cN) result.cN = { shape: stateShape(H), data: r.cN };
-    return result;
+    return layerResult(s, call, r);
   }
 
   /**
@@ -213,13 +247,7 @@ export class RecurrentLayer extends RecurrentBase {
     this.live();
     const options = optionsObject("stream options", streamOptions);
     knownKeys("stream", options, ["train"]);
-    if (this.spec.bidirectional) {
-      throw new RnnError("state", "stream() needs a unidirectional layer: the reverse direction of a bidirectional one starts from the end of the whole sequence");
-    }
-    const s = this.streamState.start;
-    const r = this.forward(input, s ? { h0: s.h0, c0: s.c0, train: options.train } : { train: options.train });
-    this.streamState.keep(r.hN, r.cN);
-    return r;
+    return this.streamState.step(this.spec.bidirectional, (s) => this.forward(input, s ? { h0: s.h0, c0: s.c0, train: options.train } : { train: options.train }));
   }
 
   /** Forgets the streaming state, or sets it to `state` (checked on the next stream() call). */

@@ -5,12 +5,12 @@
 // docs/quantization.md states the scheme, its error and its speed.
 import { RnnError } from "./errors.js";
 import { backendRuntime, chooseBackend } from "./backend.js";
-import { directions, outputSize, type Spec } from "./architecture.js";
+import type { Spec } from "./architecture.js";
 import { flag, knownKeys, oneOf, optionsObject, nanPolicyOption, describeValue } from "./options.js";
-import { checkTensor, checkTensorData, type NanPolicy, type Tensor } from "./tensor.js";
-import { RecurrentLayer, checkLengths, swapLeadingAxes, type LayerResult, type LayerState } from "./layers.js";
+import { type NanPolicy, type Tensor } from "./tensor.js";
+import { RecurrentLayer, checkLayerCall, layerResult, type LayerResult, type LayerState } from "./layers.js";
 import { StreamState } from "./stream-state.js";
-import { RecurrentCell } from "./cells.js";
+import { RecurrentCell, checkCellStep } from "./cells.js";
 import { Runtime } from "./runtime.js";
 import { Linear } from "./train/linear.js";
 import { Embedding } from "./train/embedding.js";
@@ -251,35 +251,8 @@ export class QuantizedLayer extends QuantizedBase {
     knownKeys("forward", state, ["h0", "c0", "train", "lengths"]);
     if (flag("train", state.train, false)) throw inferenceOnly("forward(input, { train: true })");
     const s = this.spec;
-    const D = directions(s), P = outputSize(s), H = s.hiddenSize, LD = s.numLayers * D;
-    const rank = (input as Tensor)?.shape?.length;
-    if (rank !== 2 && rank !== 3) {
-      const form = `${s.batchFirst ? "[B, T, inputSize]" : "[T, B, inputSize]"} = [*, *, ${s.inputSize}] or unbatched [T, inputSize] = [*, ${s.inputSize}]`;
-      const { shape } = checkTensorData("input", input, form);
-      throw new RnnError("shape", `input has shape [${shape.join(", ")}] (rank ${rank}); it must be ${form}`);
-    }
-    const batched = rank === 3;
-    const x = checkTensor("input", input, batched ? [null, null, s.inputSize] : [null, s.inputSize], this.nanPolicy);
-    const T = batched && s.batchFirst ? x.shape[1] : x.shape[0];
-    const B = batched ? (s.batchFirst ? x.shape[0] : x.shape[1]) : 1;
-    if (T < 1 || B < 1) throw new RnnError("shape", `input has shape [${x.shape.join(", ")}]: need at least one timestep and one batch row`);
-    const stateShape = (n: number) => (batched ? [LD, B, n] : [LD, n]);
-    const h0 = state.h0 === undefined ? null : checkTensor("h0", state.h0, stateShape(P), this.nanPolicy).data;
-    let c0: Float32Array | null = null;
-    if (state.c0 !== undefined) {
-      if (s.kind !== "lstm") throw new RnnError("unexpected", `c0 is only for an LSTM; a ${s.kind.toUpperCase()} has no cell state`);
-      c0 = checkTensor("c0", state.c0, stateShape(H), this.nanPolicy).data;
-    }
-    const timeMajor = batched && s.batchFirst ? swapLeadingAxes(x.data, B, T, s.inputSize) : x.data;
-    const lengths = state.lengths === undefined ? null : checkLengths(state.lengths, T, B, batched);
-    const r = engine.forward(timeMajor, T, B, h0, c0, lengths);
-    const output = batched && s.batchFirst ? swapLeadingAxes(r.output, T, B, D * P) : r.output;
-    const result: LayerResult = {
-      output: { shape: batched ? (s.batchFirst ? [B, T, D * P] : [T, B, D * P]) : [T, D * P], data: output },
-      hN: { shape: stateShape(P), data: r.hN },
-    };
-    if (r.cN) result.cN = { shape: stateShape(H), data: r.cN };
-    return result;
+    const call = checkLayerCall(s, input, state, this.nanPolicy);
+    return layerResult(s, call, engine.forward(call.timeMajor, call.T, call.B, call.h0, call.c0, call.lengths));
   }
 
   /**
@@ -293,13 +266,7 @@ export class QuantizedLayer extends QuantizedBase {
     const options = optionsObject("stream options", streamOptions);
     knownKeys("stream", options, ["train"]);
     if (flag("train", options.train, false)) throw inferenceOnly("stream(input, { train: true })");
-    if (this.spec.bidirectional) {
-      throw new RnnError("state", "stream() needs a unidirectional layer: the reverse direction of a bidirectional one starts from the end of the whole sequence");
-    }
-    const s = this.streamState.start;
-    const r = this.forward(input, s ? { h0: s.h0, c0: s.c0 } : {});
-    this.streamState.keep(r.hN, r.cN);
-    return r;
+    return this.streamState.step(this.spec.bidirectional, (s) => this.forward(input, s ? { h0: s.h0, c0: s.c0 } : {}));
   }
 
   /**
@@ -357,26 +324,8 @@ export class QuantizedCell extends QuantizedBase {
     const given = optionsObject("forward options", state);
     knownKeys("forward", given, ["h", "c", "train"]);
     if (flag("train", given.train, false)) throw inferenceOnly("forward(input, { train: true })");
-    const s = this.spec;
-    const H = s.hiddenSize;
-    const rank = (input as Tensor)?.shape?.length;
-    if (rank !== 1 && rank !== 2) {
-      const form = `[B, inputSize] = [*, ${s.inputSize}] or unbatched [inputSize] = [${s.inputSize}]`;
-      const { shape } = checkTensorData("input", input, form);
-      throw new RnnError("shape", `input has shape [${shape.join(", ")}] (rank ${rank}); it must be ${form}`);
-    }
-    const batched = rank === 2;
-    const x = checkTensor("input", input, batched ? [null, s.inputSize] : [s.inputSize], this.nanPolicy);
-    const B = batched ? x.shape[0] : 1;
-    if (B < 1) throw new RnnError("shape", "input has no batch rows");
-    const shape = batched ? [B, H] : [H];
-    const h = given.h === undefined ? null : checkTensor("h", given.h, shape, this.nanPolicy).data;
-    let c: Float32Array | null = null;
-    if (given.c !== undefined) {
-      if (s.kind !== "lstm") throw new RnnError("unexpected", `c is only for an LSTMCell; a ${s.kind.toUpperCase()}Cell has no cell state`);
-      c = checkTensor("c", given.c, shape, this.nanPolicy).data;
-    }
-    const r = engine.forward(x.data, 1, B, h, c, null);
+    const { x, B, shape, h, c } = checkCellStep(this.spec, input, given, this.nanPolicy);
+    const r = engine.forward(x, 1, B, h, c, null);
     const out: { h: Tensor; c?: Tensor } = { h: { shape, data: r.hN } };
     if (r.cN) out.c = { shape: [...shape], data: r.cN };
     return out;

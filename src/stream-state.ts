@@ -24,9 +24,17 @@ export function copyTensor(t: Tensor): Tensor {
 export class StreamState {
   private current: StreamStart | null = null;
 
-  /** What the next stream() call starts from: the kept state, or null for zeros. */
-  get start(): StreamStart | null {
-    return this.current;
+  /**
+   * One stream() call of a layer: refused for a bidirectional one, `run` from the kept state (null: zeros), its final
+   * state kept for the next call.
+   */
+  step<R extends { hN: Tensor; cN?: Tensor }>(bidirectional: boolean, run: (start: StreamStart | null) => R): R {
+    if (bidirectional) {
+      throw new RnnError("state", "stream() needs a unidirectional layer: the reverse direction of a bidirectional one starts from the end of the whole sequence");
+    }
+    const r = run(this.current);
+    this.keep(r.hN, r.cN);
+    return r;
   }
 
   /** Keeps a private copy of a call's final state (the caller may write into hN and cN). */
