@@ -150,6 +150,20 @@ export function inspect(path: string, prefixOption?: string): InspectReport {
   const ownSet = new Set(own);
   return {
     file: path,
+    ...architecture(spec),
+    notRecorded: notRecorded(spec),
+    prefix,
+    parameters: own.reduce((n, name) => n + tensors[name].data.length, 0),
+    tensors: modelTensors,
+    extraTensors: declared.filter((t) => !ownSet.has(t.name)),
+    metadata,
+    bytes: bytes.byteLength,
+  };
+}
+
+/** The report's architecture fields, from a float or quantized file's spec. */
+function architecture(spec: Spec) {
+  return {
     class: className(spec),
     kind: spec.kind,
     cell: spec.cell,
@@ -159,13 +173,6 @@ export function inspect(path: string, prefixOption?: string): InspectReport {
     bidirectional: spec.bidirectional,
     projSize: spec.projSize,
     bias: spec.bias,
-    notRecorded: notRecorded(spec),
-    prefix,
-    parameters: own.reduce((n, name) => n + tensors[name].data.length, 0),
-    tensors: modelTensors,
-    extraTensors: declared.filter((t) => !ownSet.has(t.name)),
-    metadata,
-    bytes: bytes.byteLength,
   };
 }
 
@@ -197,20 +204,12 @@ function inspectQuantized(path: string, file: SafetensorsFile, declared: TensorI
   const elementBytes = read.dtype === "int8" ? 1 : 2;
   return {
     file: path,
-    class: className(spec),
-    kind: spec.kind,
-    cell: spec.cell,
-    inputSize: spec.inputSize,
-    hiddenSize: spec.hiddenSize,
-    numLayers: spec.numLayers,
-    bidirectional: spec.bidirectional,
-    projSize: spec.projSize,
-    bias: spec.bias,
+    ...architecture(spec),
     notRecorded: [],
     prefix: "",
     parameters: weights + biases,
     tensors,
-    extraTensors: [],
+    extraTensors: declared.filter((t) => !tensors.includes(t)), // a Linear head kept beside the layer (head_prefix)
     metadata: file.metadata,
     bytes,
     quantized: {

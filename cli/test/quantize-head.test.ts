@@ -136,7 +136,7 @@ describe("rnn-wasm quantize keeps the Linear head", () => {
     expect(run.code, describeRun(run)).toBe(0);
   });
 
-  it("run and inspect read a file with a head too: run gives the layer's output, the same bits as --no-head's file", async () => {
+  it("run and inspect read a file with a head too: run gives the layer's output, the same bits as --no-head's file; inspect lists the head", async () => {
     const withHead = join(dir, "lstm-head-run-int8.safetensors"), without = join(dir, "lstm-head-run-bare-int8.safetensors");
     await quantizeFile(lstmFile, withHead, ["--dtype", "int8"]);
     await quantizeFile(lstmFile, without, ["--dtype", "int8", "--no-head"]);
@@ -148,8 +148,9 @@ describe("rnn-wasm quantize keeps the Linear head", () => {
       outputs.push(loadSafetensors(readFileSync(join(dir, `head-run-${name}.safetensors`))).tensors.output);
     }
     expect(Array.from(outputs[0].data)).toEqual(Array.from(outputs[1].data));
-    const inspect = await cliInProcess(["inspect", withHead]);
+    const inspect = await cliInProcess(["inspect", withHead, "--json"]);
     expect(inspect.code, describeRun(inspect)).toBe(0);
+    expect((JSON.parse(inspect.stdout).extraTensors as { name: string }[]).map((t) => t.name).sort()).toEqual(["head.bias", "head.weight"]);
   });
 
   it("a head that does not fit the layer, or a bias without its weight, fails naming the tensor", async () => {
