@@ -7,7 +7,7 @@ import { RnnError } from "./errors.js";
 import { backendRuntime, chooseBackend } from "./backend.js";
 import type { Spec } from "./architecture.js";
 import { flag, knownKeys, oneOf, optionsObject, nanPolicyOption, describeValue } from "./options.js";
-import { type NanPolicy, type Tensor } from "./tensor.js";
+import type { NanPolicy, Tensor } from "./tensor.js";
 import { RecurrentLayer, checkLayerCall, layerResult, type LayerResult, type LayerState } from "./layers.js";
 import { StreamState } from "./stream-state.js";
 import { RecurrentCell, checkCellStep } from "./cells.js";
