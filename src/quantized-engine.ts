@@ -30,7 +30,7 @@ import { quantizedForward, type QuantRun } from "./reference/quant-layer.js";
 import type { QuantMatrix } from "./reference/product.js";
 import type { Runtime } from "./runtime.js";
 import { chunksOf, firstOutputSlot, firstSlot, interleaveOutputs, lastSlot, stateIndex } from "./sequence.js";
-import { zeros } from "./tensor.js";
+import { carve } from "./tensor.js";
 import { RnnError } from "./errors.js";
 
 /** The storage a quantized layer asks for. */
@@ -415,9 +415,8 @@ export class WasmQuantEngine implements QuantEngine {
     const qPtr = this.qscratch.fits(qFloats) || this.qscratch.get(qFloats, () => `the quantized activations for B = ${B}`);
     const { D, L, H, P, Pp } = this.dims;
     const lstm = this.spec.kind === "lstm";
-    const output = zeros(T * B * D * P, "the output");
-    const hN = zeros(L * D * B * P, "the final states");
-    const cN = lstm ? zeros(L * D * B * H, "the final cell states") : null;
+    const [output, hN, cAll] = carve([T * B * D * P, L * D * B * P, lstm ? L * D * B * H : 0]);
+    const cN = lstm ? cAll : null;
     const lengthsPtr = lengths ? ptrAt(wsPtr, ws.lengths) : 0;
     for (let l = 0; l < L; l++) {
       for (let d = 0; d < D; d++) this.runDirection(ws, wsPtr, qPtr, qs, x, T, B, l, d, h0, c0, hN, cN, lengths, lengthsPtr);

@@ -60,6 +60,16 @@ export function zeros(n: number, what: string): Float32Array {
   }
 }
 
+/**
+ * Zeroed arrays of the given lengths, all views of one allocation: a Float32Array of more than 64 bytes lives off
+ * the V8 heap, and allocating one costs about as much as a small layer's whole step.
+ */
+export function carve(lengths: number[]): Float32Array[] {
+  const all = zeros(lengths.reduce((s, n) => s + n, 0), "the results");
+  let at = 0;
+  return lengths.map((n) => all.subarray(at, (at += n)));
+}
+
 /** Checks that `t` is a well-formed Tensor: float32 data whose length matches its shape (any rank). */
 function shapeText(expected: readonly (number | null)[]): string {
   return `[${expected.map((d) => (d === null ? "*" : d)).join(", ")}]`;

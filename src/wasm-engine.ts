@@ -18,7 +18,7 @@ import {
 import type { ParamBuffer } from "./param-buffer.js";
 import type { Runtime } from "./runtime.js";
 import { interleaveOutputs, splitOutputGradient, stateIndex } from "./sequence.js";
-import { zeros } from "./tensor.js";
+import { carve } from "./tensor.js";
 import {
   backwardDirection, forwardDirection, inputGradients, outputsPtr, weightGradients, type BackwardScratch, type Call,
   type DirectionStateGradients, type DirectionStates, type LayerInput, type LayerInputGradient, type TransposedPtrs,
@@ -216,12 +216,3 @@ class LayoutCache<W> {
   }
 }
 
-/**
- * Zeroed arrays of the given lengths, all views of one allocation: a Float32Array of more than 64 bytes lives off
- * the V8 heap, and allocating one costs about as much as a small layer's whole step.
- */
-function carve(lengths: number[]): Float32Array[] {
-  const all = zeros(lengths.reduce((s, n) => s + n, 0), "the results");
-  let at = 0;
-  return lengths.map((n) => all.subarray(at, (at += n)));
-}
