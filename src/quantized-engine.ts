@@ -213,12 +213,14 @@ export function q8Faster(rt: Runtime): boolean {
     return p;
   };
   try {
-    const src = take(G * R * K * 4);
-    rt.f32(src, G * R * K).set(probeValues(G * R * K, 3));
+    // The integer weights are whatever the blocks hold (an integer product's speed does not depend on its values;
+    // making and packing 65,536 values ran a third of the choice's time in cold code, JavaScript's and wasm's first
+    // tiers); the scales and corrections are set, so no float the products compute is a slow subnormal
     const w16 = take(q16.totalBytes), w8 = take(q8.totalBytes);
+    rt.f32(w16 + q16.scales, N).fill(1 / 1024);
+    rt.f32(w8 + q8.scales, N).fill(1 / 1024);
+    new Int32Array(rt.kernels.memory.buffer, w8 + q8.corr, N).fill(0);
     const k = rt.kernels;
-    k.packQ16(w16 + q16.weights, w16 + q16.scales, src, G, R, K, QMAX_INT8);
-    k.packQ8(w8 + q8.weights, w8 + q8.scales, w8 + q8.corr, src, G, R, K);
     const x = take(K * 4), a16 = take(quantRowStride("q16", K) * 2), a8 = take(quantRowStride("q8", K)), sa = take(16);
     const out = take(N * 4);
     rt.f32(x, K).set(probeValues(K, 5));
