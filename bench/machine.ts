@@ -14,6 +14,7 @@ export interface MachineInfo {
   arch: string;
   /** 1-minute load average before and after the run. */
   loadAverage1m: [number, number];
+  /** Flags that change what is measured: Node 20's relaxed-SIMD flag as the bench sets it, and the V8 flags the process was started with. */
   flags: string[];
   /**
    * The CPU's VNNI extensions, from /proc/cpuinfo's flags (null where it cannot be read): the int8 dot products of
@@ -34,6 +35,19 @@ export function cpuVnni(): { avxVnni: boolean; avx512Vnni: boolean } | null {
   return { avxVnni: flags.has("avx_vnni"), avx512Vnni: flags.has("avx512_vnni") };
 }
 
+/**
+ * The flags this process was started with, less the loaders (--import/--require and their modules: tsx's): the
+ * workload bench's pass without AVX-VNNI starts Node 24 with V8's --no-enable-avx-vnni, and its results say so.
+ */
+export function startFlags(argv: string[] = process.execArgv): string[] {
+  const out: string[] = [];
+  for (let i = 0; i < argv.length; i++) {
+    if (/^--(import|require|loader|experimental-loader)$/.test(argv[i]) || /^-r$/.test(argv[i])) i++;
+    else if (!/^--(import|require|loader|experimental-loader)=/.test(argv[i])) out.push(argv[i]);
+  }
+  return out;
+}
+
 export function loadNow(): number {
   return loadavg()[0];
 }
@@ -47,7 +61,7 @@ export function machineInfo(loadBefore: number): MachineInfo {
     platform: process.platform,
     arch: process.arch,
     loadAverage1m: [Number(loadBefore.toFixed(2)), Number(loadNow().toFixed(2))],
-    flags: NODE_MAJOR < 22 ? ["--experimental-wasm-relaxed-simd (set by the bench for the relaxed case)"] : [],
+    flags: [...(NODE_MAJOR < 22 ? ["--experimental-wasm-relaxed-simd (set by the bench for the relaxed case)"] : []), ...startFlags()],
     vnni: cpuVnni(),
   };
 }

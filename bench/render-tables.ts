@@ -157,6 +157,28 @@ export interface WorkloadsSummary {
    * workloads' float32, int8 and ONNX Runtime rows, rendered in the quantized table only.
    */
   node24?: { node: string; workloads: Partial<Record<string, WorkloadResult>> };
+  /**
+   * The same Node 24 pass with V8's --no-enable-avx-vnni, on a CPU that has AVX-VNNI: the relaxed dot-add compiled
+   * without the VNNI instruction, as on CPUs without it (the same CPU, not another one), rendered as its own table.
+   */
+  node24WithoutVnni?: {
+    node: string;
+    v8Flags: string[];
+    /** bench/vnni-probe.ts on that Node with and without the flags: ns per relaxed dot-add, best of its calls. */
+    probe: { nsPerDotWithVnni: number; nsPerDotWithout: number };
+    workloads: Partial<Record<string, WorkloadResult>>;
+  };
+  /**
+   * W-seq and W-gru inside workerd (bench/peers/workerd.ts), timed from Node, with onnxruntime-node (in Node) for the
+   * native ratio: rendered as its own table.
+   */
+  workerd?: {
+    /** The workerd npm package's version. */
+    workerd: string;
+    /** The int8 form quantize() picked on each build in workerd. */
+    forms: { simd: string; relaxed: string };
+    workloads: Partial<Record<string, WorkloadResult>>;
+  };
 }
 
 /** One system's cold start (bench/cold-start.ts). */
@@ -350,6 +372,8 @@ export function renderWorkloads(s: WorkloadsSummary): string {
   const node24 = s.node24 ? WORKLOAD_ORDER.map((id) => s.node24!.workloads[id]).filter((r): r is WorkloadResult => !!r) : [];
   const quantized = renderQuantizedSummary([...results, ...node24]);
   if (quantized) pieces.push(quantized);
+  if (s.node24WithoutVnni) pieces.push(renderWithoutVnni(s.node24WithoutVnni));
+  if (s.workerd) pieces.push(renderWorkerd(s.workerd));
   pieces.push(...results.map(renderWorkload));
   if (m) {
     pieces.push(`Machine: ${m.cpu} (${m.logicalCpus} logical CPUs, ${m.platform} ${m.arch}), Node ${m.node}, one thread for every system` +
@@ -375,19 +399,11 @@ function renderQuantizedSummary(results: WorkloadResult[]): string | null {
   const lines = [
     "| workload | Node | quantized system | time | speed vs its float32 | speed vs ONNX Runtime Web | speed vs ONNX Runtime native | error vs float32 |",
     "|---|---|---|---:|---:|---:|---:|---:|",
+    ...quantizedRows(results, (r) => r.machine.node.replace(/^v/, "")),
   ];
-  let machine: WorkloadResult["machine"] | null = null;
-  const nodes = new Set<string>();
-  for (const r of results) {
-    const unit = r.unit === "µs/step" ? "µs" : "ms";
-    for (const x of r.rows.filter((row) => row.quantized && row.status === "timed")) {
-      machine ??= r.machine;
-      nodes.add(r.machine.node);
-      lines.push(`| ${r.id} | ${r.machine.node.replace(/^v/, "")} | ${x.label} | ${sig(x.value!)} ${unit} | ${times(x.vsFloat32) || "—"} | ` +
-        `${times(x.vsOrtWeb) || "—"} | ${times(x.vsOrtNative) || "—"} | ${x.errorVsFloat === undefined ? "—" : x.errorVsFloat.toExponential(1)} |`);
-    }
-  }
+  const machine = results.find((r) => r.rows.some((x) => x.quantized && x.status === "timed"))?.machine;
   if (!machine) return null;
+  const nodes = new Set(results.filter((r) => r.rows.some((x) => x.quantized && x.status === "timed")).map((r) => r.machine.node));
   const note = "Quantized weights ([issue 14](quantization.md)), from the same run as the tables below: \"its float32\" is the same " +
     "system's float32 row (ours: the same wasm build), \"error\" the largest difference from our float32 reference over " +
     "the checked values. The form names how int8 runs: q16 (int8 values in int16 lanes, `i32x4.dot_i16x8_s`) or q8 " +
@@ -398,6 +414,83 @@ function renderQuantizedSummary(results: WorkloadResult[]): string | null {
       "a pass of `bench/workloads.bench.ts` on Node 24, with its own float32 and ONNX Runtime rows for the ratios)."
     : "";
   return [note, "", ...lines, "", [vnniLine(machine), passes].filter(Boolean).join(" ")].join("\n");
+}
+
+/** One line per timed quantized row of `results`: its ratios (see renderQuantizedSummary); `where` fills the second column. */
+function quantizedRows(results: WorkloadResult[], where: (r: WorkloadResult) => string): string[] {
+  const lines: string[] = [];
+  for (const r of results) {
+    const unit = r.unit === "µs/step" ? "µs" : "ms";
+    for (const x of r.rows.filter((row) => row.quantized && row.status === "timed")) {
+      lines.push(`| ${r.id} | ${where(r)} | ${x.label} | ${sig(x.value!)} ${unit} | ${times(x.vsFloat32) || "—"} | ` +
+        `${times(x.vsOrtWeb) || "—"} | ${times(x.vsOrtNative) || "—"} | ${x.errorVsFloat === undefined ? "—" : x.errorVsFloat.toExponential(1)} |`);
+    }
+  }
+  return lines;
+}
+
+/** The rows of a pass that were not timed, as one sentence each (the peer and why), for the line under its table. */
+function untimed(results: WorkloadResult[]): string[] {
+  return results.flatMap((r) => r.rows.filter((x) => x.status !== "timed").map((x) => `${r.id}, ${x.label}: ${sentence(x.reason ?? x.status)}`));
+}
+
+/** The Node 24 pass with V8's --no-enable-avx-vnni: issue 14's "CPUs without AVX-VNNI" rows, emulated on this CPU. */
+function renderWithoutVnni(pass: NonNullable<WorkloadsSummary["node24WithoutVnni"]>): string {
+  const results = WORKLOAD_ORDER.map((id) => pass.workloads[id]).filter((r): r is WorkloadResult => !!r);
+  const flags = pass.v8Flags.map((f) => `\`${f}\``).join(" ");
+  const { nsPerDotWithVnni: on, nsPerDotWithout: off } = pass.probe;
+  const m = results[0]?.machine;
+  return [
+    `**CPUs without AVX-VNNI, emulated by V8's flag on this CPU.** The same pass on Node ${pass.node.replace(/^v/, "")} again, ` +
+      `started with ${flags}, which makes V8 compile the relaxed dot-add without the AVX-VNNI instruction, into the ` +
+      "multiply-add sequence it emits for CPUs that lack it. It is the same CPU with the instruction turned off in the " +
+      "compiler, not another CPU: everything else (the rest of the code, the caches, the clock) is this machine's, and a CPU that " +
+      `lacks AVX-VNNI differs in more than that instruction. The flag changes the code: a loop of relaxed dot-adds ` +
+      `shaped like the q8 kernel's ([\`bench/vnni-probe.ts\`](../bench/vnni-probe.ts)) took ${on.toFixed(3)} ns per dot-add ` +
+      `with AVX-VNNI and ${off.toFixed(3)} ns with the flag (${(off / on).toFixed(2)}x), its sums exact on both. ` +
+      "The float32 rows do not use the dot-add; their ratios are against this pass's own float32 and ONNX Runtime rows.",
+    "",
+    "| workload | Node | quantized system, VNNI instruction off | time | speed vs its float32 | speed vs ONNX Runtime Web | speed vs ONNX Runtime native | error vs float32 |",
+    "|---|---|---|---:|---:|---:|---:|---:|",
+    ...quantizedRows(results, () => `${pass.node.replace(/^v/, "")}, ${flags}`),
+    "",
+    [...untimed(results), m ? `Measured ${results[0].date.slice(0, 10)}` +
+      (m.loadAverage1m ? `, 1-minute load average ${m.loadAverage1m[0]} before, ${m.loadAverage1m[1]} after` : "") + "." : ""].filter(Boolean).join("  \n"),
+  ].join("\n");
+}
+
+/** W-seq and W-gru inside workerd: every row (ours float32 and int8, onnxruntime-node in Node), timed from Node. */
+function renderWorkerd(pass: NonNullable<WorkloadsSummary["workerd"]>): string {
+  const results = WORKLOAD_ORDER.map((id) => pass.workloads[id]).filter((r): r is WorkloadResult => !!r);
+  const notes = new Notes();
+  const lines = [
+    `**In workerd** (the \`workerd\` package ${pass.workerd}, the Cloudflare Workers runtime, run locally by Miniflare): W-seq ` +
+      "and W-gru by the package's workerd entry inside a Worker ([`bench/workerd/bench-worker.js`](../bench/workerd/bench-worker.js)), " +
+      "each output checked as the Node rows' are before timing. A Worker's clock does not move while a request computes " +
+      "(a Spectre mitigation), so Node times it: one request runs N forwards (after a warm-up request), and its round trip " +
+      "less an empty request's, over N, is one sample. `quantize()` picked " +
+      `${pass.forms.relaxed} on the relaxed build and ${pass.forms.simd} on the SIMD build there` +
+      (pass.forms.relaxed !== "q8" ? " (it times the two forms to choose, which a frozen clock cannot: it then keeps q16); the q8 row asks for the relaxed dot-add by name" : "") +
+      ". ONNX Runtime native runs in the Node process that drives the pass, for the ratio.",
+    "",
+    "| workload | system | ms / sequence | ± | speed vs its float32 | speed vs ONNX Runtime native | error vs float32 | check: max abs diff |",
+    "|---|---|---:|---:|---:|---:|---:|---:|",
+  ];
+  for (const r of results) {
+    for (const x of r.rows) {
+      if (x.status !== "timed") {
+        lines.push(`| ${r.id} | ${x.label} | — ${notes.ref(x.reason ?? x.status)} | | | | | ${x.status === "failed" ? `fails: ${x.maxAbsDiff!.toExponential(1)}` : "—"} |`);
+        continue;
+      }
+      const check = x.maxAbsDiff!.toExponential(1) + (x.checkedAgainst && x.checkedAgainst !== "reference" ? ` ${notes.ref(`checked against our ${x.checkedAgainst}`)}` : "");
+      lines.push(`| ${r.id} | ${x.label} | ${sig(x.value!)} | ${x.rmePercent === undefined ? "n/a" : `${x.rmePercent.toFixed(1)}%`} | ` +
+        `${times(x.vsFloat32) || "—"} | ${times(x.vsOrtNative) || "—"} | ${x.errorVsFloat === undefined ? "—" : x.errorVsFloat.toExponential(1)} | ${check} |`);
+    }
+  }
+  const m = results[0]?.machine;
+  lines.push("", [...notes.lines(), m ? `Measured ${results[0].date.slice(0, 10)}, driven from Node ${m.node.replace(/^v/, "")}` +
+    (m.loadAverage1m ? `, 1-minute load average ${m.loadAverage1m[0]} before, ${m.loadAverage1m[1]} after` : "") + "." : ""].filter(Boolean).join("  \n"));
+  return lines.join("\n");
 }
 
 /** Cold start: a fresh process per system, from import to the first W-seq output. */

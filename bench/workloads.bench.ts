@@ -14,7 +14,14 @@
 // On Node 20 a second pass follows on Node 24 (scripts/node24.mjs's binary; --no-node24 skips it), where the relaxed
 // build runs int8 on the relaxed dot-add (issue 14's Node 24 targets): the inference workloads on our float32 and
 // int8 rows and ONNX Runtime, in a child process of its own, saved under "node24" in the summary and rendered in the
-// quantized table only.
+// quantized table only. Two more passes follow, for issue 14's targets this machine cannot otherwise show:
+//   - CPUs without AVX-VNNI (--no-without-vnni skips it): on a CPU with AVX-VNNI, the Node 24 pass again with V8's
+//     --no-enable-avx-vnni, which compiles the relaxed dot-add without the VNNI instruction (the same CPU with the
+//     instruction turned off in the compiler, not another CPU). bench/vnni-probe.ts first times a relaxed dot-add loop
+//     on Node 24 with and without the flag, to show that the flag changes the code. Saved under "node24WithoutVnni".
+//   - workerd (--no-workerd skips it): W-seq and W-gru inside workerd (bench/peers/workerd.ts: float32 and int8 on
+//     both builds, each output checked like the Node rows', timed from Node by round trips), with onnxruntime-node in
+//     this process for the native ratio. Saved under "workerd".
 //
 // For each workload every peer gets the same weights (bench/models/<model>.safetensors, or the .onnx exported from
 // the same module) and the same input. Before timing, each peer's result is compared with our reference (see
@@ -37,11 +44,11 @@ import { spawnSync } from "node:child_process";
 import { copyFileSync, existsSync, mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
-import { fileURLToPath } from "node:url";
+import { fileURLToPath, pathToFileURL } from "node:url";
 import { Command, InvalidArgumentError } from "commander";
 import { add, complete, configure, cycle, save, suite } from "benny";
 import { maxAbsDiff } from "../src/compare.js";
-import { loadNow, machineInfo, NODE_MAJOR } from "./machine.js";
+import { cpuVnni, loadNow, machineInfo, NODE_MAJOR } from "./machine.js";
 import { writeChart } from "./chart.js";
 import { BENCHMARKS_DOC, updateBenchmarkTables, type WorkloadResult, type WorkloadRow, type WorkloadsSummary } from "./render-tables.js";
 import { brainPeer } from "./peers/brain.js";
@@ -49,9 +56,11 @@ import { ortPeer } from "./peers/ort.js";
 import { pytorchMissing, runPytorch, type PytorchRun } from "./peers/pytorch.js";
 import { ourBuildAvailable, quantForm, quantizedPeer, RELAXED_DOT_SOUND, rnnWasmPeer } from "./peers/rnn-wasm.js";
 import { tfjsPeer } from "./peers/tfjs.js";
+import { startWorkerd, WORKERD_WORKLOADS, workerdPeers } from "./peers/workerd.js";
+import type { VnniProbeResult } from "./vnni-probe.js";
 import {
-  QUANT_TOLERANCE, STREAM_CHECK_STEPS, TOLERANCE, TORCH_QUANT_TOLERANCE, WORKLOAD_IDS, WORKLOADS, loadWorkloadData,
-  type CheckValues, type Peer, type Runner, type Workload, type WorkloadData, type WorkloadId,
+  QUANT_TOLERANCE, STREAM_CHECK_STEPS, TOLERANCE, TORCH_QUANT_TOLERANCE, WORKLOAD_IDS, WORKLOADS, loadWorkloadData, sampleStats,
+  type CheckValues, type OwnTiming, type Peer, type Runner, type Workload, type WorkloadData, type WorkloadId,
 } from "./peers/workloads.js";
 
 const RESULTS = fileURLToPath(new URL("./results/", import.meta.url));
@@ -68,6 +77,8 @@ interface Options {
   docs: boolean;
   out: string | null;
   node24: boolean;
+  withoutVnni: boolean;
+  workerd: boolean;
 }
 
 function parseOptions(argv: string[]): Options {
@@ -92,11 +103,16 @@ function parseOptions(argv: string[]): Options {
     .option("--out <folder>", "a trial run: the results, the chart and a copy of docs/benchmarks.md with the tables go to " +
       "this folder; bench/results/ and docs/ are left as they are")
     .option("--no-node24", "on Node 20, skip the second pass of the quantized rows on Node 24")
+    .option("--no-without-vnni", "skip the pass on Node 24 with V8's --no-enable-avx-vnni (CPUs without AVX-VNNI, emulated)")
+    .option("--no-workerd", "skip the pass of W-seq and W-gru inside workerd")
     .parse(argv);
-  const o = program.opts<{ only?: WorkloadId[]; peers?: string[]; maxTime: number; pytorch: boolean; docs: boolean; out?: string; node24: boolean }>();
+  const o = program.opts<{
+    only?: WorkloadId[]; peers?: string[]; maxTime: number; pytorch: boolean; docs: boolean; out?: string; node24: boolean;
+    withoutVnni: boolean; workerd: boolean;
+  }>();
   return {
     only: o.only ?? [...WORKLOAD_IDS], peers: o.peers ?? null, maxTime: o.maxTime, pytorch: o.pytorch, docs: o.docs,
-    out: o.out ?? null, node24: o.node24,
+    out: o.out ?? null, node24: o.node24, withoutVnni: o.withoutVnni, workerd: o.workerd,
   };
 }
 
@@ -146,15 +162,12 @@ function caseOptions(ms: number, maxTime: number) {
   return ms > 50 ? { minSamples: 5, maxTime } : { minSamples: 10, maxTime };
 }
 
-/** benchmark.js' two-tailed t critical values for 95% confidence, by degrees of freedom. */
-const T_TABLE = [12.706, 4.303, 3.182, 2.776, 2.571, 2.447, 2.365, 2.306, 2.262, 2.228];
-
 /**
  * A call slower than SLOW_CALL_MS is timed here rather than by benny (whose calibration and preparation would run
  * it several more times): up to three more calls within SLOW_BUDGET_MS, median and benchmark.js' relative margin of
  * error; when not even one more call fits, the check's own call is the one sample.
  */
-async function timeSlowCase(runner: Runner, checkCallMs: number): Promise<Pick<WorkloadRow, "medianMs" | "meanMs" | "rmePercent" | "samples" | "sampleMs" | "timing">> {
+async function timeSlowCase(runner: Runner, checkCallMs: number): Promise<OwnTiming> {
   const n = Math.min(3, Math.floor(SLOW_BUDGET_MS / checkCallMs));
   if (n === 0) {
     return { medianMs: checkCallMs, meanMs: checkCallMs, samples: 1, sampleMs: [checkCallMs],
@@ -166,12 +179,7 @@ async function timeSlowCase(runner: Runner, checkCallMs: number): Promise<Pick<W
     await runner.run();
     ms.push(performance.now() - t0);
   }
-  const sorted = [...ms].sort((a, b) => a - b);
-  const median = n % 2 ? sorted[(n - 1) / 2] : (sorted[n / 2 - 1] + sorted[n / 2]) / 2;
-  const mean = ms.reduce((a, b) => a + b, 0) / n;
-  const sd = n > 1 ? Math.sqrt(ms.reduce((a, b) => a + (b - mean) ** 2, 0) / (n - 1)) : 0;
-  const rme = n > 1 ? (T_TABLE[n - 2] * sd) / Math.sqrt(n) / mean * 100 : undefined;
-  return { medianMs: median, meanMs: mean, rmePercent: rme, samples: n, sampleMs: ms,
+  return { ...sampleStats(ms),
     timing: `timed one call at a time (${n} call${n > 1 ? "s" : ""}) rather than by benny: a call takes over ${SLOW_CALL_MS / 1000} s` };
 }
 
@@ -263,6 +271,18 @@ async function measureWorkload(w: Workload, peers: Peer[], pytorch: PytorchRun |
     }
     row.status = "timed";
     rows.push(row);
+    if (runner.time) {
+      try {
+        Object.assign(row, await runner.time(maxTime));
+        console.log(`${peer.label.padEnd(48)} ${row.timing}: median ${row.medianMs!.toPrecision(3)} ms`);
+      } catch (e) {
+        Object.assign(row, { status: "error", reason: `failed while timed: ${(e as Error).message.split("\n")[0]}` });
+        console.log(`${peer.label}: failed while timed: ${(e as Error).stack}`);
+      } finally {
+        runner.dispose();
+      }
+      continue;
+    }
     if (callMs > SLOW_CALL_MS) {
       Object.assign(row, await timeSlowCase(runner, callMs));
       runner.dispose();
@@ -378,28 +398,105 @@ function finish(w: Workload, rows: WorkloadRow[], loadBefore: number, peers: Pee
 const NODE24_WORKLOADS: WorkloadId[] = ["W-stream", "W-seq", "W-batch", "W-gru"];
 const NODE24_PEERS = ["rnn-wasm-simd", "rnn-wasm-relaxed", "rnn-wasm-simd-int8", "rnn-wasm-relaxed-int8", "rnn-wasm-relaxed-int8-q8", "ort-web", "ort-node"];
 
+const ROOT = fileURLToPath(new URL("../", import.meta.url));
+/** tsx's loader, given to Node with --import (tsx's CLI would start a second process without the parent's V8 flags). */
+const TSX_LOADER = pathToFileURL(join(ROOT, "node_modules/tsx/dist/loader.mjs")).href;
+
+/** scripts/node24.mjs's binary, or the reason there is none. */
+function node24Binary(): { binary: string } | { reason: string } {
+  const found = spawnSync(process.execPath, [join(ROOT, "scripts/node24.mjs")], { encoding: "utf8" });
+  const binary = found.stdout.trim();
+  return binary ? { binary } : { reason: `no Node 24 binary: ${found.stderr.trim() || `scripts/node24.mjs exited with ${found.status}`}` };
+}
+
 /**
- * Runs this bench again on Node 24 (scripts/node24.mjs's binary) for the workloads of `only` that NODE24_WORKLOADS
- * lists, in a child process writing to a temporary folder; returns its summary, or a reason when there is none.
+ * Runs this bench again on Node 24 (scripts/node24.mjs's binary), with `v8Flags` before the script, for the workloads
+ * of `only` that NODE24_WORKLOADS lists, in a child process writing to a temporary folder; returns its summary, or a
+ * reason when there is none.
  */
-function runNode24Pass(only: WorkloadId[], maxTime: number): NonNullable<WorkloadsSummary["node24"]> | string {
+function runNode24Pass(only: WorkloadId[], maxTime: number, v8Flags: string[] = []): NonNullable<WorkloadsSummary["node24"]> | string {
   const ids = only.filter((id) => NODE24_WORKLOADS.includes(id));
   if (!ids.length) return "no inference workload in this run";
-  const root = fileURLToPath(new URL("../", import.meta.url));
-  const found = spawnSync(process.execPath, [join(root, "scripts/node24.mjs")], { encoding: "utf8" });
-  const binary = found.stdout.trim();
-  if (!binary) return `no Node 24 binary: ${found.stderr.trim() || `scripts/node24.mjs exited with ${found.status}`}`;
+  const found = node24Binary();
+  if ("reason" in found) return found.reason;
   const folder = mkdtempSync(join(tmpdir(), "rnn-wasm-workloads-node24-"));
   try {
     console.log(`
-=== Node 24 pass (${binary}): ${ids.join(", ")}`);
-    const r = spawnSync(binary, [join(root, "node_modules/tsx/dist/cli.mjs"), fileURLToPath(import.meta.url), "--only", ids.join(","),
-      "--peers", NODE24_PEERS.join(","), "--no-pytorch", "--no-docs", "--max-time", String(maxTime), "--out", folder], { stdio: "inherit", cwd: root });
+=== Node 24 pass (${[found.binary, ...v8Flags].join(" ")}): ${ids.join(", ")}`);
+    const r = spawnSync(found.binary, [...v8Flags, "--import", TSX_LOADER, fileURLToPath(import.meta.url), "--only", ids.join(","),
+      "--peers", NODE24_PEERS.join(","), "--no-pytorch", "--no-docs", "--no-without-vnni", "--no-workerd", "--max-time", String(maxTime),
+      "--out", folder], { stdio: "inherit", cwd: ROOT });
     if (r.status !== 0) return `the Node 24 pass exited with ${r.status ?? r.signal}`;
     const pass = JSON.parse(readFileSync(join(folder, "workloads.json"), "utf8")) as WorkloadsSummary;
     const node = Object.values(pass.workloads)[0]?.machine.node ?? "?";
     return { node, workloads: pass.workloads };
   } finally {
+    rmSync(folder, { recursive: true, force: true });
+  }
+}
+
+/** V8's flag that keeps the VNNI instruction out of the code it compiles (V8 >= 12.x; Node 24 has it). */
+const NO_VNNI = "--no-enable-avx-vnni";
+/** The probe's slowdown under NO_VNNI below which the flag is taken as not changing the code (this CPU: about 1.9x). */
+const PROBE_MIN_SLOWDOWN = 1.2;
+
+/** bench/vnni-probe.ts in a Node 24 process with `v8Flags`. */
+function probeRelaxedDot(binary: string, v8Flags: string[]): VnniProbeResult {
+  const r = spawnSync(binary, [...v8Flags, "--import", TSX_LOADER, join(ROOT, "bench/vnni-probe.ts")], { encoding: "utf8", cwd: ROOT });
+  if (r.status !== 0) throw new Error(`bench/vnni-probe.ts ${v8Flags.join(" ")} exited with ${r.status ?? r.signal}: ${r.stderr.trim().slice(0, 500)}`);
+  return JSON.parse(r.stdout.trim().split("\n").pop()!) as VnniProbeResult;
+}
+
+/**
+ * CPUs without AVX-VNNI, emulated: the Node 24 pass with NO_VNNI, on a CPU that has AVX-VNNI. Skipped, with the
+ * reason, where the CPU has no AVX-VNNI (the Node 24 pass already is that case), the flag is unknown to the binary,
+ * or the probe shows that the flag does not change the relaxed dot-add's speed (or either side computes it wrongly).
+ */
+function runWithoutVnniPass(only: WorkloadId[], maxTime: number): NonNullable<WorkloadsSummary["node24WithoutVnni"]> | string {
+  if (!only.some((id) => NODE24_WORKLOADS.includes(id))) return "no inference workload in this run";
+  const vnni = cpuVnni();
+  if (vnni === null) return "this CPU's flags cannot be read (no /proc/cpuinfo), so whether it has AVX-VNNI is unknown";
+  if (!vnni.avxVnni) return "this CPU has no AVX-VNNI: the Node 24 pass already measures the code a CPU without it runs";
+  const found = node24Binary();
+  if ("reason" in found) return found.reason;
+  const options = spawnSync(found.binary, ["--v8-options"], { encoding: "utf8" }).stdout;
+  if (!options.includes(NO_VNNI.replace("--no-", "--"))) return `this Node 24's V8 has no ${NO_VNNI} flag`;
+  const withVnni = probeRelaxedDot(found.binary, []), without = probeRelaxedDot(found.binary, [NO_VNNI]);
+  const slowdown = without.nsPerDot / withVnni.nsPerDot;
+  console.log(`\nRelaxed dot-add probe on Node 24 (bench/vnni-probe.ts): ${withVnni.nsPerDot.toFixed(3)} ns per dot-add with AVX-VNNI, ` +
+    `${without.nsPerDot.toFixed(3)} with ${NO_VNNI} (${slowdown.toFixed(2)}x); sums ${withVnni.correct && without.correct ? "exact" : "WRONG"}`);
+  if (!withVnni.correct || !without.correct) return `the probe's relaxed dot-add sums are wrong ${withVnni.correct ? `with ${NO_VNNI}` : "with AVX-VNNI"}`;
+  if (slowdown < PROBE_MIN_SLOWDOWN) {
+    return `${NO_VNNI} slowed the probe's relaxed dot-add by ${slowdown.toFixed(2)}x only (under ${PROBE_MIN_SLOWDOWN}x): taken as not changing the code`;
+  }
+  const pass = runNode24Pass(only, maxTime, [NO_VNNI]);
+  if (typeof pass === "string") return pass;
+  if (!Object.values(pass.workloads).every((r) => r!.machine.flags.includes(NO_VNNI))) return `the pass's results do not record ${NO_VNNI} among its process's flags`;
+  return { ...pass, v8Flags: [NO_VNNI], probe: { nsPerDotWithVnni: withVnni.nsPerDot, nsPerDotWithout: without.nsPerDot }, workloads: pass.workloads };
+}
+
+/**
+ * W-seq and W-gru inside workerd (bench/peers/workerd.ts), with onnxruntime-node in this process for the native
+ * ratio; benny's per-sample files (ONNX Runtime's) go to a temporary folder. Returns the results, or the reason.
+ */
+async function runWorkerdPass(only: WorkloadId[], maxTime: number): Promise<NonNullable<WorkloadsSummary["workerd"]> | string> {
+  const ids = only.filter((id) => (WORKERD_WORKLOADS as readonly string[]).includes(id));
+  if (!ids.length) return "neither W-seq nor W-gru is in this run";
+  let host;
+  try {
+    host = await startWorkerd();
+  } catch (e) {
+    return `workerd did not start the bench Worker: ${(e as Error).message.split("\n")[0]}`;
+  }
+  const folder = mkdtempSync(join(tmpdir(), "rnn-wasm-workloads-workerd-"));
+  try {
+    console.log(`\n=== workerd pass (workerd ${host.workerd}; quantize()'s int8 form there: simd ${host.forms.simd}, relaxed ${host.forms.relaxed}): ${ids.join(", ")}`);
+    const peers = [...workerdPeers(host), ortPeer("node")];
+    const workloads: NonNullable<WorkloadsSummary["workerd"]>["workloads"] = {};
+    for (const id of ids) workloads[id] = await measureWorkload(WORKLOADS[id], peers, null, maxTime, { folder, prefix: "workloads" });
+    return { workerd: host.workerd, forms: host.forms, workloads };
+  } finally {
+    await host.dispose();
     rmSync(folder, { recursive: true, force: true });
   }
 }
@@ -452,6 +549,23 @@ async function main(): Promise<void> {
     if (typeof pass === "string") console.log(`Node 24 pass skipped: ${pass}`);
     else {
       summary.node24 = { node: pass.node, workloads: { ...(previous?.node24?.workloads ?? {}), ...pass.workloads } };
+      writeFileSync(path, JSON.stringify(summary, null, 2) + "\n");
+    }
+  }
+  // The same conditions for the two passes of issue 14's other targets (the child passes above are given --no-... for both).
+  if (options.withoutVnni && (!options.peers || options.out)) {
+    const pass = runWithoutVnniPass(options.only, options.maxTime);
+    if (typeof pass === "string") console.log(`Node 24 pass without AVX-VNNI skipped: ${pass}`);
+    else {
+      summary.node24WithoutVnni = { ...pass, workloads: { ...(previous?.node24WithoutVnni?.workloads ?? {}), ...pass.workloads } };
+      writeFileSync(path, JSON.stringify(summary, null, 2) + "\n");
+    }
+  }
+  if (options.workerd && (!options.peers || options.out)) {
+    const pass = await runWorkerdPass(options.only, options.maxTime);
+    if (typeof pass === "string") console.log(`workerd pass skipped: ${pass}`);
+    else {
+      summary.workerd = { ...pass, workloads: { ...(previous?.workerd?.workloads ?? {}), ...pass.workloads } };
       writeFileSync(path, JSON.stringify(summary, null, 2) + "\n");
     }
   }

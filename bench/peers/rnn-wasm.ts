@@ -89,17 +89,8 @@ export function quantizedPeer(build: "simd" | "relaxed", dtype: QuantDtype, form
     quantized: { dtype, form, floatPeer: `rnn-wasm-${build}` },
     cannot: (w: Workload) => (w.id === "W-train" ? "a quantized layer runs inference only" : null),
     async setup(data: WorkloadData): Promise<Runner> {
-      const quantized = (where: { backend: "reference" } | { runtime: Runtime }): QuantizedLayer => {
-        const float = fromTorch(data.weights, where) as RecurrentLayer;
-        try {
-          return quantize(float, { dtype, form, ...where }) as QuantizedLayer;
-        } finally {
-          float.dispose();
-        }
-      };
-      const layer = quantized({ runtime: await runtimeFor(build) });
+      const layer = quantizedLayer(data, dtype, form, { runtime: await runtimeFor(build) });
       if (layer.form !== form) throw new Error(`quantize picked form ${layer.form}, the label says ${form}`);
-      const mirror = quantized({ backend: "reference" });
       const w = data.workload;
       const input: Tensor = { shape: [w.T, w.B, w.I], data: data.input };
       const runner: Runner = w.id === "W-stream" ? streamRunner(layer, data) : {
@@ -107,15 +98,37 @@ export function quantizedPeer(build: "simd" | "relaxed", dtype: QuantDtype, form
         check: async () => ({ output: layer.forward(input).output.data }),
         dispose: () => layer.dispose(),
       };
-      try {
-        const mirrorRunner = w.id === "W-stream" ? streamRunner(mirror, data) : { check: async (): Promise<CheckValues> => ({ output: mirror.forward(input).output.data }) };
-        runner.mirror = { name: `TypeScript reference's ${dtype} (${form}) layer, within ${QUANT_TOLERANCE}`, values: await mirrorRunner.check() };
-      } finally {
-        mirror.dispose();
-      }
+      runner.mirror = await quantizedMirror(data, dtype, form);
       return runner;
     },
   };
+}
+
+/** The workload's float layer (PyTorch's weights) quantized to `dtype` in `form`, on `where`. */
+function quantizedLayer(data: WorkloadData, dtype: QuantDtype, form: "q16" | "q8", where: { backend: "reference" } | { runtime: Runtime }): QuantizedLayer {
+  const float = fromTorch(data.weights, where) as RecurrentLayer;
+  try {
+    return quantize(float, { dtype, form, ...where }) as QuantizedLayer;
+  } finally {
+    float.dispose();
+  }
+}
+
+/**
+ * What a quantized row is checked against (Runner.mirror): the TypeScript reference's layer of the same dtype and form
+ * on the same weights and input (the same integers; see QUANT_TOLERANCE). Also used for the workerd rows
+ * (bench/peers/workerd.ts).
+ */
+export async function quantizedMirror(data: WorkloadData, dtype: QuantDtype, form: "q16" | "q8"): Promise<NonNullable<Runner["mirror"]>> {
+  const mirror = quantizedLayer(data, dtype, form, { backend: "reference" });
+  try {
+    const w = data.workload;
+    const input: Tensor = { shape: [w.T, w.B, w.I], data: data.input };
+    const values = w.id === "W-stream" ? await streamRunner(mirror, data).check() : { output: mirror.forward(input).output.data };
+    return { name: `TypeScript reference's ${dtype} (${form}) layer, within ${QUANT_TOLERANCE}`, values };
+  } finally {
+    mirror.dispose();
+  }
 }
 
 function streamRunner(layer: RecurrentLayer | QuantizedLayer, data: WorkloadData): Runner {

@@ -139,7 +139,41 @@ export interface Runner {
    * at setup; its difference from the float32 reference is reported as its quantization error.
    */
   mirror?: { name: string; values: CheckValues };
+  /**
+   * Times the runner itself instead of benny, within about `maxTime` seconds: for a peer whose calls run in another
+   * process (workerd, bench/peers/workerd.ts), which benny's synchronous loop cannot time.
+   */
+  time?(maxTime: number): Promise<OwnTiming>;
   dispose(): void;
+}
+
+/** What a runner that times itself, or the bench's one-call-at-a-time timing, reports (WorkloadRow's fields). */
+export interface OwnTiming {
+  medianMs: number;
+  meanMs: number;
+  /** benchmark.js' relative margin of error of the mean, percent (none from one sample). */
+  rmePercent?: number;
+  samples: number;
+  sampleMs: number[];
+  /** How it was timed, in words (a note in the tables). */
+  timing: string;
+}
+
+/** benchmark.js' two-tailed t critical values for 95% confidence, by degrees of freedom (1 to 30; 1.96 beyond). */
+const T_TABLE = [
+  12.706, 4.303, 3.182, 2.776, 2.571, 2.447, 2.365, 2.306, 2.262, 2.228, 2.201, 2.179, 2.16, 2.145, 2.131,
+  2.12, 2.11, 2.101, 2.093, 2.086, 2.08, 2.074, 2.069, 2.064, 2.06, 2.056, 2.052, 2.048, 2.045, 2.042,
+];
+
+/** Median, mean and benchmark.js' relative margin of error of samples (ms per call), as OwnTiming has them. */
+export function sampleStats(ms: number[]): Pick<OwnTiming, "medianMs" | "meanMs" | "rmePercent" | "samples" | "sampleMs"> {
+  const n = ms.length;
+  const sorted = [...ms].sort((a, b) => a - b);
+  const median = n % 2 ? sorted[(n - 1) / 2] : (sorted[n / 2 - 1] + sorted[n / 2]) / 2;
+  const mean = ms.reduce((a, b) => a + b, 0) / n;
+  const sd = n > 1 ? Math.sqrt(ms.reduce((a, b) => a + (b - mean) ** 2, 0) / (n - 1)) : 0;
+  const rme = n > 1 ? ((T_TABLE[n - 2] ?? 1.96) * sd) / Math.sqrt(n) / mean * 100 : undefined;
+  return { medianMs: median, meanMs: mean, rmePercent: rme, samples: n, sampleMs: ms };
 }
 
 /** How a peer is labelled and grouped for the ratios. */
