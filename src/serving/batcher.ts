@@ -6,7 +6,8 @@
 //     maxWaitMs (0: as soon as a slot is free, with whatever waits);
 //   - at most maxQueue items wait; one more is refused at once ('overloaded'), so a saturated server sheds load
 //     instead of queueing without bound;
-//   - an item whose AbortSignal fires while it waits leaves the queue ('aborted'); once its batch started it runs;
+//   - an item whose AbortSignal fires while it waits, or that is withdrawn, leaves the queue ('aborted'); once its
+//     batch started it runs;
 //   - a `run` that throws or rejects fails only the items of its batch.
 // Runtime-neutral: setTimeout and performance.now only. Not Date.now: its whole milliseconds would let an item that
 // arrived at 5.9 ms count as due at 6.0 under maxWaitMs 1, halving the average wait a batch gets to fill.
@@ -127,6 +128,25 @@ export class DynamicBatcher<Item, Result> {
       this.queue.push(w);
       this.schedule();
     });
+  }
+
+  /**
+   * Takes a waiting item out of the queue, as an AbortSignal firing would, for a caller that knows its item is no
+   * longer wanted (a server whose client left) without making an AbortController per item.
+   *
+   * @param item the very object given to submit
+   * @param why said in the rejection's message: `the request was cancelled before it ran: <why>`
+   * @returns true when the item was waiting (its submit rejects with 'aborted'); false when its batch has already
+   *   started (it runs, and its result is returned) or it is unknown
+   */
+  withdraw(item: Item, why?: string): boolean {
+    const at = this.queue.findIndex((w) => w.item === item);
+    if (at < 0) return false;
+    const [w] = this.queue.splice(at, 1);
+    if (w.onAbort) w.signal!.removeEventListener("abort", w.onAbort);
+    w.reject(new RnnError("aborted", `the request was cancelled before it ran${why ? `: ${why}` : ""}`));
+    this.settle();
+    return true;
   }
 
   /**

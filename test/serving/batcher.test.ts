@@ -156,6 +156,28 @@ describe("DynamicBatcher", () => {
     expect(batches.map((x) => x.items)).toEqual([[0], [2]]);
   });
 
+  it("withdraw takes a waiting item out of the queue ('aborted') and returns false once its batch started", async () => {
+    const { run, batches, answer } = controlledRun();
+    const started = { x: 0 }, waiting = { x: 1 }, other = { x: 2 };
+    const runs = new DynamicBatcher((items: { x: number }[]) => run(items.map((i) => i.x)), options({ maxBatch: 2, maxWaitMs: 0 }));
+    const p0 = runs.submit(started); // starts at once
+    const p1 = runs.submit(waiting);
+    const p2 = runs.submit(other);
+    expect(runs.withdraw(started)).toBe(false);
+    expect(runs.withdraw(waiting, "the client closed the connection")).toBe(true);
+    expect(runs.withdraw(waiting)).toBe(false); // already out
+    const e = await rejection(p1);
+    expect(e.code).toBe("aborted");
+    expect(e.message).toContain("the client closed the connection");
+    expect(runs.queued).toBe(1);
+    answer(0);
+    expect(await p0).toBe("r0");
+    await flush();
+    answer(1);
+    expect(await p2).toBe("r2");
+    expect(batches.map((x) => x.items)).toEqual([[0], [2]]);
+  });
+
   it("a run that throws or rejects fails only its own batch's items, and later batches run", async () => {
     const calls: number[][] = [];
     const b = new DynamicBatcher(async (items: number[]) => {

@@ -8,8 +8,12 @@
 //   rnn_wasm_sessions, rnn_wasm_session_bytes        sessions kept, and the bytes of their state
 //   rnn_wasm_wasm_memory_bytes{thread}               each worker's wasm linear memory, as of its last batch
 //   rnn_wasm_wasm_blocks_in_use{thread}              blocks the library holds in it (flat in steady state)
+//   rnn_wasm_answer_slots_in_use                     answer slots lent to a batch or being written (answer-slots.ts)
+//   rnn_wasm_answers_total{via}                      answers from a worker, by how they came: "slot", or "transfer"
+//                                                    (no slot free, or larger than one: raise --answer-slots/-bytes)
 // plus prom-client's default process metrics (CPU, memory, event-loop lag) under `rnn_wasm_`.
 import { collectDefaultMetrics, Counter, Gauge, Histogram, Registry } from "prom-client";
+import type { AnswerSlots } from "./answer-slots.js";
 import type { WorkerMemory } from "./protocol.js";
 
 /** What the gauges read when /metrics is scraped. */
@@ -19,6 +23,13 @@ export interface MetricSources {
   sessions(): number;
   sessionBytes(): number;
   wasm(): WorkerMemory[];
+  slots: AnswerSlots;
+}
+
+/** The children of the per-answer metrics for one route and status, made once (labels() costs an object a call). */
+interface Answered {
+  inc(): void;
+  observe(seconds: number): void;
 }
 
 export class ServerMetrics {
@@ -26,6 +37,7 @@ export class ServerMetrics {
   readonly requests: Counter<"route" | "status">;
   readonly duration: Histogram<"route">;
   readonly batchSize: Histogram;
+  private readonly byRoute = new Map<string, Map<number, Answered>>();
 
   constructor(sources: MetricSources) {
     const registers = [this.registry];
@@ -49,7 +61,29 @@ export class ServerMetrics {
     });
     perThread("rnn_wasm_wasm_memory_bytes", "Each worker thread's wasm linear memory, as of its last batch", (m) => m.memoryBytes);
     perThread("rnn_wasm_wasm_blocks_in_use", "Blocks of wasm memory the library holds in each worker thread, as of its last batch", (m) => m.blocksInUse);
+    gauge("rnn_wasm_answer_slots_in_use", "Answer slots lent to a batch or being written to a client", () => sources.slots.inUse);
+    new Counter({
+      name: "rnn_wasm_answers_total", help: "Answers from the workers, by how they came back: in an answer slot, or transferred (no slot free, or larger than one)", labelNames: ["via"], registers,
+      collect() {
+        this.reset();
+        this.inc({ via: "slot" }, sources.slots.written);
+        this.inc({ via: "transfer" }, sources.slots.fallbacks);
+      },
+    });
     collectDefaultMetrics({ register: this.registry, prefix: "rnn_wasm_" });
+  }
+
+  /** Counts one answer sent on `route` with `status`, which took `seconds` from the request's arrival. */
+  answered(route: string, status: number, seconds: number): void {
+    let statuses = this.byRoute.get(route);
+    if (!statuses) this.byRoute.set(route, (statuses = new Map()));
+    let children = statuses.get(status);
+    if (!children) {
+      const count = this.requests.labels(route, String(status)), time = this.duration.labels(route);
+      statuses.set(status, (children = { inc: () => count.inc(), observe: (v) => time.observe(v) }));
+    }
+    children.inc();
+    children.observe(seconds);
   }
 
   /** Prometheus' text format. */

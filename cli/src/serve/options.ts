@@ -30,6 +30,9 @@ export interface ServeOptions {
   maxSessionBytes: number;
   drainTimeout: number;
   workerNice: number;
+  /** Answer slots (answer-slots.ts); 0: none, every answer transferred. */
+  answerSlots: number;
+  answerSlotBytes: number;
   logLevel: LogLevel;
 }
 
@@ -48,6 +51,7 @@ export const SERVE_DEFAULTS = {
   maxSessionBytes: 256 * 2 ** 20,
   drainTimeout: 30,
   workerNice: 10,
+  answerSlotBytes: 256 * 2 ** 10,
   logLevel: "info" as LogLevel,
 };
 
@@ -69,6 +73,9 @@ export const SERVE_LIMITS = {
   drainTimeout: 3600,
   /** Linux's nice values go from -20 to 19. */
   workerNice: 19,
+  /** The slots are one SharedArrayBuffer: count x size stays under 2^31 bytes with these two. */
+  answerSlots: 65_536,
+  answerSlotBytes: 2 ** 15 * 1024,
 };
 
 const LOG_LEVELS: LogLevel[] = ["fatal", "error", "warn", "info", "debug", "trace", "silent"];
@@ -145,12 +152,17 @@ export function addServeOptions(command: Command): Command {
     .option("--max-session-bytes <bytes>", "most bytes of state kept for all sessions together (such as 256m)", bytes(L.maxSessionBytes), d.maxSessionBytes)
     .option("--drain-timeout <seconds>", "on SIGTERM or SIGINT, how long to wait for requests in flight before closing their connections", seconds(L.drainTimeout), d.drainTimeout)
     .option("--worker-nice <n>", `Linux: how much lower the worker threads' CPU priority is than the HTTP thread's (a nice increment, 0 to ${L.workerNice}; 0: the same). Under saturation the HTTP thread, which answers /healthz and moves bytes, then runs as soon as it has work`, intUpTo(L.workerNice), d.workerNice)
+    .option("--answer-slots <n>", `answers written into reusable shared buffers instead of a fresh one each (0 to ${fmt(L.answerSlots)}; default 2 x --threads x --max-batch, in at most 1 GiB; 0: none). An answer that finds none free, or is larger than one, is sent the old way`, intUpTo(L.answerSlots))
+    .option("--answer-slot-bytes <bytes>", "the size of one answer slot (such as 256k): the largest answer a slot holds", bytes(L.answerSlotBytes), d.answerSlotBytes)
     .addOption(new Option("--log-level <level>", "structured logs (JSON lines on stderr): 'debug' adds one line per request").choices(LOG_LEVELS).default(d.logLevel));
 }
 
 /** Fills the defaults commander cannot know (--threads) and checks what the options say together. */
 export function resolveServeOptions(o: Partial<ServeOptions> & { model: string }): ServeOptions {
   const out = { ...SERVE_DEFAULTS, ...o, threads: o.threads ?? Math.min(availableParallelism(), SERVE_LIMITS.threads) } as ServeOptions;
+  // Two batches' answers per thread (one being written to the sockets while the next computes), in at most 1 GiB.
+  out.answerSlots ??= Math.min(2 * out.threads * out.maxBatch, SERVE_LIMITS.answerSlots, Math.floor(2 ** 30 / out.answerSlotBytes));
+  if (out.answerSlots * out.answerSlotBytes > 2 ** 31) throw new UsageError(`--answer-slots ${out.answerSlots} x --answer-slot-bytes ${out.answerSlotBytes} is more than 2 GiB of answer slots`);
   if (out.kind && out.nonlinearity && out.kind !== "rnn") throw new UsageError(`--nonlinearity is an RNN option, but --kind is ${out.kind}`);
   if (out.kind && out.resetBefore && out.kind !== "gru") throw new UsageError(`--reset-before is a GRU option, but --kind is ${out.kind}`);
   return out;

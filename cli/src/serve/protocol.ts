@@ -1,8 +1,11 @@
 // cli/src/serve/protocol.ts: what the server's main thread and its pool's workers (worker.ts) send each other, and
 // the model facts both need. The main thread only moves bytes: it sends each request's raw body with the headers
 // that say how to read it (and a session's state), the worker decodes, checks, runs one batched forward for the
-// whole batch, and returns each request's answer already encoded. Buffers cross threads transferred, not copied.
+// whole batch, and returns each request's answer already encoded: written into the answer slot the main thread lent
+// it (answer-slots.ts), or, when it got none or the answer is larger than a slot, in a buffer transferred back.
+// Request bodies and states cross threads transferred, not copied.
 import type { Kind } from "rnn-wasm";
+import type { AnswerSlotsShared } from "./answer-slots.js";
 
 /** The three body formats, by the media type that names each. */
 export type BodyFormat = "json" | "raw" | "safetensors";
@@ -13,11 +16,16 @@ export const MEDIA_TYPES: Record<BodyFormat, string> = {
   safetensors: "application/vnd.safetensors",
 };
 
+/** Each format by its media type, and [format, media type] in MEDIA_TYPES' order: made once, read per request. */
+const FORMAT_OF_TYPE = new Map(Object.entries(MEDIA_TYPES).map(([format, name]) => [name, format as BodyFormat]));
+const FORMATS = Object.entries(MEDIA_TYPES) as [BodyFormat, string][];
+
 /** The format a media type names (parameters such as `; charset=utf-8` ignored), or undefined for any other. */
 export function formatOf(mediaType: string | undefined): BodyFormat | undefined {
-  const type = mediaType?.split(";")[0].trim().toLowerCase();
-  for (const [format, name] of Object.entries(MEDIA_TYPES) as [BodyFormat, string][]) if (type === name) return format;
-  return undefined;
+  if (mediaType === undefined) return undefined;
+  const exact = FORMAT_OF_TYPE.get(mediaType); // what clients send, without a string made
+  if (exact) return exact;
+  return FORMAT_OF_TYPE.get(mediaType.split(";")[0].trim().toLowerCase());
 }
 
 /**
@@ -26,12 +34,18 @@ export function formatOf(mediaType: string | undefined): BodyFormat | undefined 
  */
 export function answerFormat(accept: string | undefined, request: BodyFormat): BodyFormat {
   if (!accept) return request;
-  let best: { format: BodyFormat; at: number } | undefined;
-  for (const [format, name] of Object.entries(MEDIA_TYPES) as [BodyFormat, string][]) {
-    const at = accept.toLowerCase().indexOf(name);
-    if (at >= 0 && (!best || at < best.at)) best = { format, at };
+  const exact = FORMAT_OF_TYPE.get(accept);
+  if (exact) return exact;
+  const lower = accept.toLowerCase();
+  let best = request, bestAt = Infinity;
+  for (const [format, name] of FORMATS) {
+    const at = lower.indexOf(name);
+    if (at >= 0 && at < bestAt) {
+      best = format;
+      bestAt = at;
+    }
   }
-  return best?.format ?? request;
+  return best;
 }
 
 /** What the served model is, as the codecs and the routes need it (ServedModel's own fields, as plain data). */
@@ -66,14 +80,18 @@ export interface WorkerRequest {
   shape?: string;
   /** Present for a session's step: the state before it (undefined for a new session: zeros) and its steps so far. */
   session?: { state?: State; steps: number };
+  /** The answer slot lent for this request's answer, or -1 (none free). */
+  slot: number;
 }
 
 /** One HTTP answer as the worker returns it, encoded. */
 export interface WorkerResult {
   status: number;
   contentType: string;
-  /** The answer's body; its buffer is transferred back. */
-  bytes: Uint8Array;
+  /** The answer's length in its request's slot, or -1 when the answer came in `bytes` instead. */
+  slotLength: number;
+  /** The answer's body when it is not in a slot; its buffer is transferred back. */
+  bytes?: Uint8Array;
   headers?: Record<string, string>;
   /** A session step that succeeded: the state after it, and the steps it took. */
   session?: { state: State; steps: number };
@@ -103,6 +121,8 @@ export interface WorkerData {
   maxSteps: number;
   /** Added to the worker thread's nice value at start (Linux only: elsewhere a process has one priority). */
   nice: number;
+  /** The answer slots' memory (answer-slots.ts). */
+  answerSlots: AnswerSlotsShared;
 }
 
 /** How to read the model file: ServedModelOptions as plain data. */

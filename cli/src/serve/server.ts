@@ -1,7 +1,8 @@
 // cli/src/serve/server.ts: the HTTP server of `rnn-wasm serve` (fastify), its worker pool (piscina) and its batcher.
 //   main thread   reads each body as raw bytes (up to --max-body; beyond: 413 without reading on), submits it to the
 //                 DynamicBatcher (rnn-wasm/serving), which hands batches of up to --max-batch requests to the pool,
-//                 one batch per free thread; writes the bytes each request's answer came back as. It also keeps the
+//                 one batch per free thread; writes the bytes each request's answer came back as, from the answer
+//                 slot it lent the request (answer-slots.ts) when the answer is there. It also keeps the
 //                 sessions' state (rnn-wasm/serving's SessionStore: TTL, caps, one step of a session at a time) and the metrics. It never parses or builds a model body.
 //   pool          --threads workers (worker.ts), each with its own wasm runtime and copy of the model: decode, check,
 //                 one batched forward, encode.
@@ -18,6 +19,7 @@ import { Piscina } from "piscina";
 import { RnnError } from "rnn-wasm";
 import { DynamicBatcher, SessionStore } from "rnn-wasm/serving";
 import { CliError, packageRoot, type CliStream } from "../common.js";
+import { AnswerSlots } from "./answer-slots.js";
 import { ownBytes } from "./codecs.js";
 import { ServerMetrics } from "./metrics.js";
 import { loadOptions, readModel } from "./model.js";
@@ -102,6 +104,12 @@ function lingerOnClose(socket: Socket): void {
   };
 }
 
+/** A reply's serializer that sends its payload as it is (an answer slot's bytes). */
+const asIs = (payload: unknown) => payload as string;
+
+/** The body sent to a client that has already left. */
+const EMPTY = Buffer.alloc(0);
+
 /** An answer from this thread: JSON {"error", "code"}. */
 function sendError(reply: FastifyReply, status: number, message: string, code: string): FastifyReply {
   return reply.code(status).type(MEDIA_TYPES.json).send(errorJson(message, code));
@@ -112,7 +120,8 @@ export async function startServer(o: ServeOptions, logTo: CliStream): Promise<Se
   const { bytes, info } = await readModel(o.model, loadOptions(o));
   const shared = new SharedArrayBuffer(bytes.byteLength);
   new Uint8Array(shared).set(bytes);
-  const workerData: WorkerData = { model: shared, options: loadOptions(o), maxSteps: o.maxSteps, nice: o.workerNice };
+  const slots = new AnswerSlots(o.answerSlots, o.answerSlotBytes);
+  const workerData: WorkerData = { model: shared, options: loadOptions(o), maxSteps: o.maxSteps, nice: o.workerNice, answerSlots: slots.shared };
   const wasm = new Map<number, WorkerMemory>(); // each worker's memory, by thread, as it last reported it
   const pool = new Piscina({ filename: workerFile(), minThreads: o.threads, maxThreads: o.threads, idleTimeout: Infinity, concurrentTasksPerWorker: 1, workerData });
   try {
@@ -122,15 +131,44 @@ export async function startServer(o: ServeOptions, logTo: CliStream): Promise<Se
     throw new CliError(`a worker could not load model '${o.model}': ${(e as Error).message}`);
   }
 
+  /** Gives a request's slot back (the worker is done with it, and no answer is being written from it). */
+  const release = (r: WorkerRequest) => {
+    slots.give(r.slot);
+    r.slot = -1;
+  };
+  // Each request of a batch is lent a free slot for its answer while the batch runs; the slots whose answer came back
+  // elsewhere (none free, too large, the batch failed) are given back here, the others by answer() once written.
   const runBatch = async (requests: WorkerRequest[]): Promise<WorkerResult[]> => {
-    const answer: BatchAnswer = await pool.run({ kind: "batch", requests } satisfies WorkerTask, { transferList: requests.map((r) => r.body.buffer as ArrayBuffer) });
+    const transferList: ArrayBuffer[] = new Array(requests.length);
+    for (let k = 0; k < requests.length; k++) {
+      requests[k].slot = slots.take();
+      transferList[k] = requests[k].body.buffer as ArrayBuffer;
+    }
+    let answer: BatchAnswer;
+    try {
+      answer = await pool.run({ kind: "batch", requests } satisfies WorkerTask, { transferList });
+    } catch (e) {
+      requests.forEach(release);
+      throw e;
+    }
     wasm.set(answer.memory.threadId, answer.memory);
-    return answer.results;
+    const results = answer.results;
+    if (results.length !== requests.length) requests.forEach(release); // the batcher rejects such an answer
+    else {
+      for (let k = 0; k < requests.length; k++) {
+        if (results[k].slotLength >= 0) slots.written++;
+        else {
+          slots.fallbacks++;
+          release(requests[k]);
+        }
+      }
+    }
+    return results;
   };
   const batcher = new DynamicBatcher<WorkerRequest, WorkerResult>(runBatch, { maxBatch: o.maxBatch, maxWaitMs: o.maxWaitMs, maxQueue: o.maxQueue, concurrency: o.threads });
   const sessions = new SessionStore({ stateShape: info.stateShape, ttlMs: o.sessionTtl * 1000, maxSessions: o.maxSessions, maxBytes: o.maxSessionBytes, sweepIntervalMs: Math.min(o.sessionTtl * 1000, 10_000) });
   let waitingForTurn = 0; // session steps waiting for their session's earlier steps
-  const metrics = new ServerMetrics({ queued: () => batcher.queued + waitingForTurn, inFlight: () => batcher.inFlight, sessions: () => sessions.size, sessionBytes: () => sessions.bytes, wasm: () => [...wasm.values()] });
+  const metrics = new ServerMetrics({ queued: () => batcher.queued + waitingForTurn, inFlight: () => batcher.inFlight, sessions: () => sessions.size, sessionBytes: () => sessions.bytes, wasm: () => [...wasm.values()], slots });
   batcher.onBatch = (size) => metrics.batchSize.observe(size);
 
   const app = Fastify({
@@ -142,24 +180,27 @@ export async function startServer(o: ServeOptions, logTo: CliStream): Promise<Se
     routerOptions: { maxParamLength: 1024 }, // a longer session id is named in our 400, not a bare 414
   });
   let draining = false;
+  const logEachRequest = o.logLevel === "debug" || o.logLevel === "trace"; // so that no log object is made otherwise
 
   app.removeAllContentTypeParsers();
   app.addContentTypeParser(Object.values(MEDIA_TYPES), { parseAs: "buffer", bodyLimit: o.maxBody }, (_request, body, done) => done(null, body));
 
-  app.addHook("onRequest", async (request, reply) => {
-    if (!draining || request.routeOptions.url === "/healthz") return; // /healthz answers 503 itself
-    return sendError(reply, 503, "the server is shutting down; send this request to another replica", "draining");
+  // The hooks take a callback rather than being async: an async hook costs a promise per request.
+  app.addHook("onRequest", (request, reply, done) => {
+    if (!draining || request.routeOptions.url === "/healthz") return done(); // /healthz answers 503 itself
+    sendError(reply, 503, "the server is shutting down; send this request to another replica", "draining"); // answered: done() is not called
   });
   // While draining, every answer (those in flight included) closes its connection, so no keep-alive connection
   // outlives the drain.
-  app.addHook("onSend", async (_request, reply) => {
+  app.addHook("onSend", (_request, reply, _payload, done) => {
     if (draining) reply.header("connection", "close");
+    done();
   });
-  app.addHook("onResponse", async (request, reply) => {
+  app.addHook("onResponse", (request, reply, done) => {
     const route = request.routeOptions.url ?? "unmatched";
-    metrics.requests.inc({ route, status: reply.statusCode });
-    metrics.duration.observe({ route }, reply.elapsedTime / 1000);
-    request.log.debug({ method: request.method, url: request.url, status: reply.statusCode, ms: Math.round(reply.elapsedTime * 100) / 100 }, "answered");
+    metrics.answered(route, reply.statusCode, reply.elapsedTime / 1000);
+    if (logEachRequest) request.log.debug({ method: request.method, url: request.url, status: reply.statusCode, ms: Math.round(reply.elapsedTime * 100) / 100 }, "answered");
+    done();
   });
 
   app.setErrorHandler((error: Error & { code?: string; statusCode?: number }, request, reply) => {
@@ -190,14 +231,21 @@ export async function startServer(o: ServeOptions, logTo: CliStream): Promise<Se
       body: ownBytes(request.body), // a body in Node's shared pool is copied, so that transferring it detaches nothing else
       format,
       answer: answerFormat(request.headers.accept, format),
-      ...(typeof shape === "string" ? { shape } : {}),
-      ...(session ? { session } : {}),
+      shape: typeof shape === "string" ? shape : undefined,
+      session,
+      slot: -1,
     };
-    const gone = new AbortController();
-    reply.raw.once("close", () => { if (!reply.raw.writableFinished) gone.abort(new Error("the client closed the connection")); });
+    // The response's 'close' comes after its last byte was handed to the kernel, or when its connection is lost:
+    // then the slot the answer is written from is given back; a request still queued leaves the queue.
+    let writingFrom = -1;
+    reply.raw.once("close", () => {
+      if (writingFrom >= 0) slots.give(writingFrom);
+      else if (!reply.raw.writableFinished) batcher.withdraw(item, "the client closed the connection");
+      writingFrom = -1;
+    });
     let result: WorkerResult;
     try {
-      result = await batcher.submit(item, gone.signal);
+      result = await batcher.submit(item);
     } catch (e) {
       if (e instanceof RnnError && e.code === "overloaded") {
         reply.header("retry-after", "1");
@@ -214,7 +262,17 @@ export async function startServer(o: ServeOptions, logTo: CliStream): Promise<Se
     }
     reply.code(result.status).type(result.contentType);
     if (result.headers) reply.headers(result.headers);
-    reply.send(Buffer.from(result.bytes.buffer, result.bytes.byteOffset, result.bytes.byteLength));
+    if (result.slotLength < 0) reply.send(Buffer.from(result.bytes!.buffer, result.bytes!.byteOffset, result.bytes!.byteLength));
+    else if (reply.raw.closed) {
+      release(item); // the client left while its batch ran: nothing will be written
+      reply.send(EMPTY);
+    } else {
+      writingFrom = item.slot;
+      item.slot = -1;
+      // fastify sends a Buffer as it is only when its memory is an ArrayBuffer; this one's is shared, and without
+      // a serializer of its own fastify would serialize it as JSON.
+      reply.serializer(asIs).send(slots.view(writingFrom, result.slotLength));
+    }
     return result;
   }
 

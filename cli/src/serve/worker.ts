@@ -2,13 +2,15 @@
 // loads its own wasm runtime and its own copy of the model (from the file's bytes, shared by the main thread), once.
 // Each task is a batch of raw requests (protocol.ts): every body is decoded and checked here, off the event loop; a
 // bad one gets its own 4xx answer and the others still run, as ONE batched forward (ServedModel.run); every answer
-// is encoded here, and its bytes (and a session's new state) go back transferred.
+// is encoded here and written into the answer slot its request was lent (answer-slots.ts), or, without one or when
+// it does not fit, its bytes go back transferred, as a session's new state does.
 import { getPriority, setPriority } from "node:os";
 import { threadId } from "node:worker_threads";
 import { move, workerData, transferableSymbol, valueSymbol } from "piscina";
 import { init, RnnError } from "rnn-wasm";
 import { ServedModel, type SequenceRequest, type SequenceResult } from "rnn-wasm/serving";
-import { BodyError, decodeBody, encodeAnswer, encodeError, ownFloats, type DecodedRequest } from "./codecs.js";
+import { writeToSlot } from "./answer-slots.js";
+import { BodyError, decodeBody, encodeAnswer, encodeError, ownFloats, type DecodedRequest, type EncodedAnswer } from "./codecs.js";
 import { modelInfo, servedModelOptions } from "./model.js";
 import type { BatchAnswer, ModelInfo, WorkerData, WorkerMemory, WorkerRequest, WorkerResult, WorkerTask } from "./protocol.js";
 
@@ -38,8 +40,17 @@ function transferred<T>(value: T, buffers: ArrayBuffer[]): unknown {
   return move({ [transferableSymbol]: buffers, [valueSymbol]: value } as unknown as Parameters<typeof move>[0]);
 }
 
-function errorResult(status: number, message: string, code: string): WorkerResult {
-  return { status, ...encodeError(message, code) };
+/** An encoded answer as the main thread gets it: its bytes in the request's slot when they fit there. */
+function result(status: number, encoded: EncodedAnswer, slot: number): WorkerResult {
+  const slotLength = writeToSlot(data.answerSlots, slot, encoded.bytes);
+  const out: WorkerResult = { status, contentType: encoded.contentType, slotLength };
+  if (slotLength < 0) out.bytes = encoded.bytes;
+  if (encoded.headers) out.headers = encoded.headers;
+  return out;
+}
+
+function errorResult(status: number, message: string, code: string, slot: number): WorkerResult {
+  return result(status, encodeError(message, code), slot);
 }
 
 /**
@@ -77,8 +88,8 @@ function runBatch(requests: WorkerRequest[]): WorkerResult[] {
       model.check(decoded as SequenceRequest); // the codecs checked every field; this is the model's own word on it
       runnable.push({ at, request: decoded });
     } catch (e) {
-      if (e instanceof BodyError) results[at] = errorResult(e.status, e.message, e.code);
-      else if (e instanceof RnnError) results[at] = errorResult(400, e.message, e.code);
+      if (e instanceof BodyError) results[at] = errorResult(e.status, e.message, e.code, r.slot);
+      else if (e instanceof RnnError) results[at] = errorResult(400, e.message, e.code, r.slot);
       else throw e;
     }
   });
@@ -86,9 +97,9 @@ function runBatch(requests: WorkerRequest[]): WorkerResult[] {
     const answers = runAll(runnable.map((r) => r.request));
     runnable.forEach(({ at }, k) => {
       const r = requests[at], a = answers[k];
-      if (a instanceof RnnError) return void (results[at] = errorResult(413, `the request does not fit this server's wasm memory: ${a.message}`, "too_large"));
+      if (a instanceof RnnError) return void (results[at] = errorResult(413, `the request does not fit this server's wasm memory: ${a.message}`, "too_large", r.slot));
       const steps = r.session ? r.session.steps + runnable[k].request.steps : undefined;
-      results[at] = { status: 200, ...encodeAnswer(a, info, r.answer, steps) };
+      results[at] = result(200, encodeAnswer(a, info, r.answer, steps), r.slot);
       if (r.session) results[at]!.session = { state: { h: ownFloats(a.hN), ...(a.cN ? { c: ownFloats(a.cN) } : {}) }, steps: steps! };
     });
   }
@@ -103,7 +114,7 @@ export default function handle(task: WorkerTask): unknown {
   const results = runBatch(task.requests);
   const buffers = new Set<ArrayBuffer>();
   for (const r of results) {
-    buffers.add(r.bytes.buffer as ArrayBuffer);
+    if (r.bytes) buffers.add(r.bytes.buffer as ArrayBuffer);
     if (r.session) {
       buffers.add(r.session.state.h.buffer as ArrayBuffer);
       if (r.session.state.c) buffers.add(r.session.state.c.buffer as ArrayBuffer);
