@@ -153,6 +153,67 @@ export function unpackQuantized(block: Uint8Array, form: QuantForm, G: number, R
 }
 
 // ---------------------------------------------------------------------------------------------------------
+// A model file's packed order (src/quantized-file.ts, format version 2): every matrix's integers in the Q16 order
+// above, padding included (zeros), as int8 for an int8 model and int16 for int12. The Q16 form, what init() picks on
+// plain SIMD and what the relaxed build runs where Q8 does not win, copies them into its block with one typed-array
+// set (int8 sign-extended to int16 by the copy); the Q8 form reorders pairs into quads in wasm
+// (assembly/quant-load.ts pairsToQ8); the reference backend unpacks them (fromFileOrder).
+
+/** A matrix read from a version-2 file: its integers as the file holds them, in the packed order. */
+export interface FileOrderMatrix {
+  /** The Q16 order's elements (quantPackedSize("q16", C, N)), int8 for an int8 model, int16 for int12. */
+  packed: Int8Array | Int16Array;
+}
+
+/** The shape a file stores a (G*R, C) matrix's packed integers under: [panels, pairs, 8 rows, 2 inputs]. */
+export function fileOrderShape(G: number, R: number, C: number): number[] {
+  return [roundUp8(quantRows(G, R)) / QPANEL, quantDepth("q16", C) / 2, QPANEL, 2];
+}
+
+/** The (G*R, C) row-major integers `q` in the file's packed order (zeros in the padding), of q's element type. */
+export function toFileOrder(q: Int8Array | Int16Array, G: number, R: number, C: number): Int8Array | Int16Array {
+  const size = quantPackedSize("q16", C, quantRows(G, R));
+  const out = q instanceof Int8Array ? new Int8Array(size) : new Int16Array(size);
+  const Rp = roundUp4(R);
+  for (let g = 0; g < G; g++) {
+    for (let j = 0; j < R; j++) {
+      for (let k = 0, src = (g * R + j) * C; k < C; k++, src++) out[quantPackedIndex("q16", g * Rp + j, k, C)] = q[src];
+    }
+  }
+  return out;
+}
+
+/** The inverse of toFileOrder: the (G*R, C) row-major integers of a matrix in the file's packed order. */
+export function fromFileOrder(packed: Int8Array | Int16Array, G: number, R: number, C: number): Int8Array | Int16Array {
+  const out = packed instanceof Int8Array ? new Int8Array(G * R * C) : new Int16Array(G * R * C);
+  const Rp = roundUp4(R);
+  for (let g = 0; g < G; g++) {
+    for (let j = 0; j < R; j++) {
+      for (let k = 0, dst = (g * R + j) * C; k < C; k++, dst++) out[dst] = packed[quantPackedIndex("q16", g * Rp + j, k, C)];
+    }
+  }
+  return out;
+}
+
+/**
+ * The index (in the packed order) of the first non-zero padding element of a matrix in the file's packed order, or -1:
+ * the rows that pad each gate block to Rp and the matrix to whole panels, and input C of every row when C is odd. The
+ * work is the padding's size, none for the usual shapes (R a multiple of 4, G*R of 8, C even).
+ */
+export function fileOrderPadding(packed: Int8Array | Int16Array, G: number, R: number, C: number): number {
+  const Rp = roundUp4(R), N8 = roundUp8(quantRows(G, R)), depth = quantDepth("q16", C);
+  for (let n = 0; n < N8; n++) {
+    const real = n < G * Rp && n % Rp < R;
+    if (real && depth === C) continue;
+    for (let k = real ? C : 0; k < depth; k++) {
+      const at = quantPackedIndex("q16", n, k, C);
+      if (packed[at] !== 0) return at;
+    }
+  }
+  return -1;
+}
+
+// ---------------------------------------------------------------------------------------------------------
 // A whole quantized model (src/quantized-engine.ts): one block of every layer and direction's matrices and biases,
 // and the scratch of a call's quantized activations.
 

@@ -22,7 +22,7 @@ import {
 } from "./layout.js";
 import {
   quantModelLayout, quantRowStride, quantScratchLayout, quantMatrixLayout, unpackQuantized,
-  type PlacedQuantMatrix, type QuantForm,
+  type FileOrderMatrix, type PlacedQuantMatrix, type QuantForm,
   type QuantModelLayout,
 } from "./quant-layout.js";
 import { gemmQ8 as refGemmQ8, quantizeQ8 as refQuantizeQ8, quantizeRows, QMAX_INT12, QMAX_INT8 } from "./reference/quant.js";
@@ -86,6 +86,11 @@ export interface QuantEngine {
   /** The quantized weights as they are held: the integers and scales (unpadded), biases. */
   weights(): QuantWeights;
   dispose(): void;
+}
+
+/** The integers a file's matrix holds as they are: its packed order (a version-2 file's) or its row-major q (version 1). */
+function fileIntegers(m: QuantMatrixData): Int8Array | Int16Array {
+  return (m as Partial<FileOrderMatrix>).packed ?? m.q;
 }
 
 /** Matrix data's integers as the form holds them: int16 for Q16, int8 for Q8 (a file's int12 cannot run as Q8). */
@@ -330,47 +335,73 @@ export class WasmQuantEngine implements QuantEngine {
   }
 
   /**
-   * Packs weights already quantized (a file's) into the model block as they are: no float pass, no rounding. Each
-   * matrix's integers are copied once into a scratch block and packed (and range-checked) there by packIntQ16 /
-   * packIntQ8, in wasm; its scales go in from here. An integer outside the dtype's range throws
-   * QuantRangeError (loadQuantized names the tensor).
+   * Puts weights already quantized (a file's) into the model block as they are: no float pass, no rounding. A matrix
+   * in the packed order (a version-2 file: FileOrderMatrix) goes straight in: one typed-array copy into the Q16 form
+   * (int8 sign-extended by the copy), or a copy into a scratch block that pairsToQ8 reorders into the Q8 form; a
+   * row-major one (version 1) is copied into the scratch block and packed (and range-checked) by packIntQ16 /
+   * packIntQ8. Scales go in from here. An integer outside the dtype's range throws QuantRangeError (loadQuantized
+   * names the tensor).
    */
   private packQuantized(weights: QuantWeights): void {
     const { G, H, Hp, P } = { G: gateCount(this.spec.kind), H: this.spec.hiddenSize, Hp: this.dims.Hp, P: this.dims.P };
     let largest = 0;
     for (const runs of weights) for (const w of runs) {
-      for (const m of [...w.wih, w.whh, ...(w.whr ? [w.whr] : [])]) largest = Math.max(largest, m.q.byteLength);
+      for (const m of [...w.wih, w.whh, ...(w.whr ? [w.whr] : [])]) largest = Math.max(largest, fileIntegers(m).byteLength);
     }
-    const srcPtr = this.blocks.alloc(Math.max(largest, 16), "the packing scratch");
+    // the scratch block only where a matrix needs one (none when a file's packed order runs as Q16)
+    let srcPtr = 0;
+    const scratch = () => (srcPtr ||= this.blocks.alloc(Math.max(largest, 16), "the packing scratch"));
     try {
       this.layout.runs.forEach((runs, l) => runs.forEach((r, d) => {
         const w = weights[l][d];
         const layerI = l === 0 ? layerInputSize(this.spec, 0) : P;
-        r.wih.forEach((m, e) => this.packIntegers(m, srcPtr, w.wih[e], G, H, layerI));
-        this.packIntegers(r.whh, srcPtr, w.whh, G, H, P);
-        if (r.whr) this.packIntegers(r.whr, srcPtr, w.whr!, 1, P, H);
+        r.wih.forEach((m, e) => this.packIntegers(m, scratch, w.wih[e], G, H, layerI));
+        this.packIntegers(r.whh, scratch, w.whh, G, H, P);
+        if (r.whr) this.packIntegers(r.whr, scratch, w.whr!, 1, P, H);
         if (w.bih) this.putBias(r.bih, w.bih, G, H, Hp);
         if (w.bhh) this.putBias(r.bhh, w.bhh, G, H, Hp);
       }));
     } finally {
-      this.blocks.free(srcPtr);
+      if (srcPtr) this.blocks.free(srcPtr);
     }
   }
 
-  /** One matrix of a file's integers (G*R rows of C) into its place m: integers through srcPtr, scales padded per gate block. */
-  private packIntegers(m: PlacedQuantMatrix, srcPtr: number, data: QuantMatrixData, G: number, R: number, C: number): void {
-    const base = this.modelPtr + m.offset, k = this.rt.kernels;
-    const q = data.q;
-    if (m.form === "q8" && !(q instanceof Int8Array)) throw new RnnError("unexpected", "int12 weights cannot run in the Q8 form");
-    new Uint8Array(k.memory.buffer).set(new Uint8Array(q.buffer, q.byteOffset, q.byteLength), srcPtr);
-    const bad = m.form === "q16"
-      ? k.packIntQ16(base + m.weights, srcPtr, q.BYTES_PER_ELEMENT, G, R, C, this.choice.qmax)
-      : k.packIntQ8(base + m.weights, base + m.corr, srcPtr, G, R, C);
-    if (bad >= 0) throw new QuantRangeError(q[bad]);
+  /** One matrix of a file's integers (G*R rows of C) into its place m (through the scratch block where needed), scales padded per gate block. */
+  private packIntegers(m: PlacedQuantMatrix, scratch: () => number, data: QuantMatrixData, G: number, R: number, C: number): void {
+    const base = this.modelPtr + m.offset;
+    const integers = fileIntegers(data);
+    if (m.form === "q8" && !(integers instanceof Int8Array)) throw new RnnError("unexpected", "int12 weights cannot run in the Q8 form");
+    const packed = (data as Partial<FileOrderMatrix>).packed;
+    if (packed) this.copyPacked(m, scratch, packed);
+    else {
+      const q = data.q, k = this.rt.kernels, srcPtr = scratch();
+      new Uint8Array(k.memory.buffer).set(new Uint8Array(q.buffer, q.byteOffset, q.byteLength), srcPtr);
+      const bad = m.form === "q16"
+        ? k.packIntQ16(base + m.weights, srcPtr, q.BYTES_PER_ELEMENT, G, R, C, this.choice.qmax)
+        : k.packIntQ8(base + m.weights, base + m.corr, srcPtr, G, R, C);
+      if (bad >= 0) throw new QuantRangeError(q[bad]);
+    }
     const Rp = roundUp4(R);
     const sw = this.rt.f32(base + m.scales, roundUp8(m.N));
     sw.fill(0);
     for (let g = 0; g < G; g++) sw.set(data.scale.subarray(g * R, (g + 1) * R), g * Rp);
+  }
+
+  /** A matrix in the file's packed order (the Q16 order, padding included) into its place m, range-checked. */
+  private copyPacked(m: PlacedQuantMatrix, scratch: () => number, packed: Int8Array | Int16Array): void {
+    const base = this.modelPtr + m.offset, k = this.rt.kernels, qmax = this.choice.qmax;
+    // int8's one value beyond ±127 is -128: one native search; int16 (int12) is checked in wasm after the copy
+    const bad = packed instanceof Int8Array ? packed.indexOf(-128) : -1;
+    if (bad >= 0) throw new QuantRangeError(-128);
+    if (m.form === "q16") {
+      new Int16Array(k.memory.buffer, base + m.weights, packed.length).set(packed);
+      const out = packed instanceof Int16Array ? k.rangeQ16(base + m.weights, packed.length, qmax) : -1;
+      if (out >= 0) throw new QuantRangeError(packed[out]);
+    } else {
+      const srcPtr = scratch();
+      new Int8Array(k.memory.buffer, srcPtr, packed.length).set(packed);
+      k.pairsToQ8(base + m.weights, base + m.corr, srcPtr, roundUp8(m.N), m.K);
+    }
   }
 
   weights(): QuantWeights {

@@ -2,17 +2,21 @@
 // one, loadQuantized rebuilds the QuantizedLayer / QuantizedCell from its integers as they are (no float pass, no
 // rounding again, so a round trip gives the same bits), readQuantized checks one without building anything.
 //
-// The format, "rnn-wasm quantized" version 1 (docs/quantization.md#saving-and-loading):
-//   weight_ih_l0, weight_hh_l0, weight_hr_l0, ... (PyTorch's names and shapes)   I8 (dtype int8) or I16 (int12)
-//   <weight>.scale    F32 [rows]: W[n, k] ≈ q[n, k] * scale[n]; a weight_ih above a bidirectional layer has
-//                     [rows, 2], one scale per row for each direction's block of its input columns
+// The format, "rnn-wasm quantized" version 2 (docs/quantization.md#saving-and-loading):
+//   weight_ih_l0, weight_hh_l0, weight_hr_l0, ... (PyTorch's names)   I8 (dtype int8) or I16 (int12), in the packed
+//                     order the kernels run (src/quant-layout.ts fileOrderShape: [panels, pairs, 8, 2], padding zero),
+//                     so a load copies them into wasm memory with no packing pass; a weight_ih above a bidirectional
+//                     layer is [2, panels, pairs, 8, 2], one packed matrix per direction's block of its input columns
+//   <weight>.scale    F32 [rows]: W[n, k] ≈ q[n, k] * scale[n]; [2, rows] for the two blocks of such a weight_ih
+// Version 1 (still read) held the weights in PyTorch's shapes, row-major, and such a weight_ih's scales as [rows, 2].
 //   bias_ih_l0, bias_hh_l0, ...    F32, as PyTorch's
 //   __metadata__      format, format_version, dtype, and the architecture (kind, cell, input_size, hidden_size,
 //                     num_layers, bidirectional, proj_size, bias, nonlinearity, reset_after, batch_first), so what a
 //                     state_dict does not record (relu, GRU's form, batch_first) travels with the weights
 import { RnnError } from "./errors.js";
-import { directions, KINDS, makeSpec, paramList, type Kind, type Spec } from "./architecture.js";
-import { loadSafetensors, saveSafetensors, type IntTensor, type SafetensorsFile } from "./io/safetensors.js";
+import { directions, gateCount, KINDS, makeSpec, paramList, type Kind, type Spec } from "./architecture.js";
+import { loadSafetensors, readSafetensors, saveSafetensors, type IntTensor, type SafetensorsFile } from "./io/safetensors.js";
+import { fileOrderPadding, fileOrderShape, fromFileOrder, toFileOrder, type FileOrderMatrix } from "./quant-layout.js";
 import { knownKeys, optionsObject, nanPolicyOption } from "./options.js";
 import type { NanPolicy, Tensor } from "./tensor.js";
 import type { Runtime } from "./runtime.js";
@@ -24,7 +28,9 @@ import { QMAX_INT12, QMAX_INT8 } from "./reference/quant.js";
 /** The `format` metadata of a quantized model file. */
 export const QUANTIZED_FORMAT = "rnn-wasm quantized";
 /** The `format_version` this library writes and reads. */
-export const QUANTIZED_FORMAT_VERSION = "1";
+export const QUANTIZED_FORMAT_VERSION = "2";
+/** Every format_version this library reads. */
+const READABLE_VERSIONS = ["1", "2"];
 
 /** Metadata keys the format owns: saveQuantized writes them, a caller's metadata may not. */
 const FORMAT_KEYS = [
@@ -76,19 +82,25 @@ export function saveQuantized(model: QuantizedLayer | QuantizedCell, metadata: R
     }
     const blocks = p.role === "weight_ih" ? w.wih : [p.role === "weight_hh" ? w.whh : w.whr!];
     const [rows, C] = p.shape;
-    const q = dtype === "int8" ? new Int8Array(rows * C) : new Int16Array(rows * C);
+    const G = matrixGates(spec, p.role), width = C / blocks.length;
+    const shape = fileOrderShape(G, rows / G, width), size = shape.reduce((a, b) => a * b, 1);
+    const q = dtype === "int8" ? new Int8Array(blocks.length * size) : new Int16Array(blocks.length * size);
     const scale = new Float32Array(rows * blocks.length);
-    const width = C / blocks.length;
     blocks.forEach((b, e) => {
-      for (let r = 0; r < rows; r++) {
-        q.set(b.q.subarray(r * width, (r + 1) * width), r * C + e * width);
-        scale[r * blocks.length + e] = b.scale[r];
-      }
+      // the engine holds int8 as int16 in the Q16 form: the typed-array copy narrows it back (every value fits)
+      const integers = dtype === "int8" && !(b.q instanceof Int8Array) ? new Int8Array(b.q) : b.q;
+      q.set(toFileOrder(integers, G, rows / G, width), e * size);
+      scale.set(b.scale, e * rows);
     });
-    tensors[p.name] = { shape: [...p.shape], data: q };
-    tensors[`${p.name}.scale`] = { shape: blocks.length > 1 ? [rows, blocks.length] : [rows], data: scale };
+    tensors[p.name] = { shape: blocks.length > 1 ? [blocks.length, ...shape] : shape, data: q };
+    tensors[`${p.name}.scale`] = { shape: blocks.length > 1 ? [blocks.length, rows] : [rows], data: scale };
   }
   return saveSafetensors(tensors, { ...(extra as Record<string, string>), ...formatMetadata(spec, dtype) });
+}
+
+/** Gate blocks of a weight matrix: G for W_ih and W_hh, one for the projection W_hr. */
+function matrixGates(spec: Spec, role: string): number {
+  return role === "weight_hr" ? 1 : gateCount(spec.kind);
 }
 
 /** The format's metadata for `spec`. */
@@ -172,9 +184,10 @@ function readChecked(file: Uint8Array | ArrayBuffer | SafetensorsFile, nanPolicy
       ? `no metadata 'format' (a float32 state_dict loads with fromTorch, and quantize() makes a quantized model of it)`
       : `metadata format is '${meta.format}', not '${QUANTIZED_FORMAT}'`);
   }
-  if (meta.format_version !== QUANTIZED_FORMAT_VERSION) {
-    fail(`format_version '${meta.format_version}' is not one this version of rnn-wasm reads (${QUANTIZED_FORMAT_VERSION})`);
+  if (!READABLE_VERSIONS.includes(meta.format_version)) {
+    fail(`format_version '${meta.format_version}' is not one this version of rnn-wasm reads (${READABLE_VERSIONS.join(", ")})`);
   }
+  const packedOrder = meta.format_version !== "1";
   const dtype = meta.dtype === "int8" || meta.dtype === "int12" ? meta.dtype : fail(`metadata dtype '${meta.dtype}' is not 'int8' or 'int12'`);
   const spec = specOf(meta);
   const D = directions(spec);
@@ -191,7 +204,7 @@ function readChecked(file: Uint8Array | ArrayBuffer | SafetensorsFile, nanPolicy
     if (!t) fail(integers[name] ? `tensor '${name}' is stored as integers; it must be F32` : `missing tensor '${name}' (F32 [${shape.join(", ")}])`);
     if (!sameShape(t.shape, shape)) fail(`tensor '${name}' has shape [${t.shape.join(", ")}], expected [${shape.join(", ")}]`);
     if (policy === "error") {
-      const i = t.data.findIndex((v) => !Number.isFinite(v));
+      const i = firstNonFinite(t.data);
       if (i >= 0) throw new RnnError("nonfinite", `quantized model file: tensor '${name}' holds ${t.data[i]} at index ${i}; pass nanPolicy: 'propagate' to load it anyway`);
     }
     return t.data;
@@ -203,18 +216,23 @@ function readChecked(file: Uint8Array | ArrayBuffer | SafetensorsFile, nanPolicy
     else {
       const [rows, C] = p.shape;
       const blocks = p.role === "weight_ih" ? inputBlocks(spec, p.layer) : 1;
+      const G = matrixGates(spec, p.role);
+      const packedShape = fileOrderShape(G, rows / G, C / blocks);
+      const shape = !packedOrder ? p.shape : blocks > 1 ? [blocks, ...packedShape] : packedShape;
       expected.add(p.name);
       const t = integers[p.name];
-      if (!t) fail(st.tensors[p.name] ? `tensor '${p.name}' is a float tensor; a ${dtype} file stores it as ${intDtype}` : `missing tensor '${p.name}' (${intDtype} [${rows}, ${C}])`);
+      if (!t) fail(st.tensors[p.name] ? `tensor '${p.name}' is a float tensor; a ${dtype} file stores it as ${intDtype}` : `missing tensor '${p.name}' (${intDtype} [${shape.join(", ")}])`);
       if ((dtype === "int8") !== (t.data instanceof Int8Array)) fail(`tensor '${p.name}' is ${t.data instanceof Int8Array ? "I8" : "I16"}; a ${dtype} file stores weights as ${intDtype}`);
-      if (!sameShape(t.shape, p.shape)) fail(`tensor '${p.name}' has shape [${t.shape.join(", ")}], expected [${rows}, ${C}]`);
+      if (!sameShape(t.shape, shape)) fail(`tensor '${p.name}' has shape [${t.shape.join(", ")}], expected [${shape.join(", ")}]`);
       const bad = checkRange ? outOfRange(t.data, qmax) : -1;
-      if (bad >= 0) fail(`tensor '${p.name}' holds ${t.data[bad]} at index ${bad}, outside ${dtype}'s range [-${qmax}, ${qmax}]`);
-      const scaleShape = blocks > 1 ? [rows, blocks] : [rows];
+      if (bad >= 0) fail(`tensor '${p.name}' holds ${t.data[bad]} at ${packedOrder ? "packed " : ""}index ${bad}, outside ${dtype}'s range [-${qmax}, ${qmax}]`);
+      const scaleShape = blocks === 1 ? [rows] : packedOrder ? [blocks, rows] : [rows, blocks];
       const scale = float(`${p.name}.scale`, scaleShape);
-      const negative = scale.findIndex((v) => v < 0);
+      const negative = firstNegative(scale);
       if (negative >= 0) fail(`tensor '${p.name}.scale' holds ${scale[negative]} at index ${negative}; scales are not negative`);
-      const split = splitColumns(t.data, scale, rows, C, blocks);
+      const split = packedOrder
+        ? packedBlocks(p.name, t.data, scale, G, rows / G, C / blocks, blocks)
+        : splitColumns(t.data, scale, rows, C, blocks);
       if (p.role === "weight_ih") w.wih = split;
       else if (p.role === "weight_hh") w.whh = split[0];
       else w.whr = split[0];
@@ -247,10 +265,53 @@ function headOf(st: SafetensorsFile, prefix: string | undefined, expected: Set<s
   return { weight, bias };
 }
 
-/** The index of the first value beyond ±qmax, or -1. */
+/** The index of the first value beyond ±qmax, or -1 (int8's only such value is -128: one native search). */
 function outOfRange(q: Int8Array | Int16Array, qmax: number): number {
+  if (q instanceof Int8Array && qmax === QMAX_INT8) return q.indexOf(-128);
   for (let i = 0; i < q.length; i++) if (q[i] > qmax || q[i] < -qmax) return i;
   return -1;
+}
+
+/** The index of the first NaN or ±Infinity, or -1. */
+function firstNonFinite(v: Float32Array): number {
+  for (let i = 0; i < v.length; i += 8192) {
+    const part = v.subarray(i, i + 8192);
+    if (!Number.isFinite(Math.max(...part)) || !Number.isFinite(Math.min(...part))) return v.findIndex((x) => !Number.isFinite(x));
+  }
+  return -1;
+}
+
+/** The index of the first negative value, or -1 (NaN is not negative: the finite check is nanPolicy's). */
+function firstNegative(v: Float32Array): number {
+  // one native pass for the usual case, the search only when there is one
+  for (let i = 0; i < v.length; i += 8192) {
+    if (Math.min(...v.subarray(i, i + 8192)) < 0) return v.findIndex((x) => x < 0);
+  }
+  return -1;
+}
+
+/**
+ * A version-2 weight's `blocks` matrices of (G*R, C) integers in the packed order, each with its R*G scales; the
+ * row-major integers (`q`) are unpacked only if something asks for them (the reference backend, saveQuantized), not
+ * by a wasm load, which copies `packed`. Padding that is not zero is refused: the kernels would read it.
+ */
+function packedBlocks(name: string, data: Int8Array | Int16Array, scale: Float32Array, G: number, R: number, C: number,
+  blocks: number): QuantMatrixData[] {
+  const size = data.length / blocks, rows = G * R;
+  return Array.from({ length: blocks }, (_, e) => {
+    const packed = data.subarray(e * size, (e + 1) * size);
+    const pad = fileOrderPadding(packed, G, R, C);
+    if (pad >= 0) fail(`tensor '${name}' holds ${packed[pad]} at packed index ${e * size + pad}, in the padding; padding is zero`);
+    let q: Int8Array | Int16Array | null = null;
+    const m: QuantMatrixData & FileOrderMatrix = {
+      packed,
+      scale: scale.subarray(e * rows, (e + 1) * rows),
+      get q() {
+        return (q ??= fromFileOrder(packed, G, R, C));
+      },
+    };
+    return m;
+  });
 }
 
 function sameShape(a: number[], b: number[]): boolean {
@@ -333,8 +394,9 @@ export function loadQuantized(file: Uint8Array | ArrayBuffer | SafetensorsFile, 
   const o = optionsObject("loadQuantized options", options);
   knownKeys("loadQuantized", o, ["form", "backend", "runtime", "nanPolicy"]);
   const checked = engineOptions(o, "wasm");
-  // On wasm the packing kernels check the integers' range as they pack them (one pass, not a JavaScript one before)
-  const st = file instanceof Uint8Array || file instanceof ArrayBuffer ? loadSafetensors(file) : file;
+  // On wasm the integers' range is checked as they are copied or packed (not in a JavaScript pass before), and the
+  // tensors are views over the file's bytes where they can be: the engine copies them into wasm memory, keeping none
+  const st = file instanceof Uint8Array || file instanceof ArrayBuffer ? readSafetensors(file, true) : file;
   const read = readChecked(st, checked.nanPolicy, checked.backend === "reference");
   const what = `a quantized ${modelName(read.spec)}${read.spec.cell ? "Cell" : ""} from a file`;
   try {

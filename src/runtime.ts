@@ -102,6 +102,13 @@ export interface Kernels {
   /** The same for int8 integers in the Q8 form, with `corr` the Q8 corrections; returns the index of the first -128, or -1. */
   packIntQ8(w: number, corr: number, src: number, G: number, R: number, C: number): number;
   /**
+   * A model file's int8 matrix in the Q16 order (format version 2: N8 rows, depth roundUp2(K)) into the Q8 form, with
+   * `corr` the Q8 corrections (assembly/quant-load.ts).
+   */
+  pairsToQ8(w8: number, corr: number, src: number, N8: number, K: number): void;
+  /** The index of the first of n int16 values beyond ±qmax, or -1 (an int12 file's range check). */
+  rangeQ16(src: number, n: number, qmax: number): number;
+  /**
    * lstmForward with quantized recurrent weights (assembly/lstm.ts, product.ts): Wh and Wr in the Q16 form with their
    * row scales swh, swr (src/quant-layout.ts); each step quantizes h_{t-1} (and r_t) into `aq`, `sa` with `qmax` levels.
    */

@@ -149,11 +149,11 @@ describe("errors", () => {
     const nan = join(dir, "nan.safetensors");
     const scale = tensors["weight_ih_l0.scale"].data.slice();
     scale[3] = NaN;
-    writeFileSync(nan, saveSafetensors({ ...tensors, ...integers, "weight_ih_l0.scale": { shape: [1024], data: scale } }, { ...metadata, format_version: "1" }));
+    writeFileSync(nan, saveSafetensors({ ...tensors, ...integers, "weight_ih_l0.scale": { shape: [1024], data: scale } }, metadata));
     expectFailure(await cliInProcess(["run", "--model", nan, "--input", DEMO_INPUT, "--out", join(dir, "never.safetensors")]), 1, /'weight_ih_l0.scale' holds NaN at index 3; pass --nan-policy propagate/);
-    const v2 = join(dir, "v2.safetensors");
-    writeFileSync(v2, saveSafetensors({ ...tensors, ...integers }, { ...metadata, format_version: "2" }));
-    expectFailure(await cliInProcess(["inspect", v2]), 1, /format_version '2' is not one this version of rnn-wasm reads/);
+    const v3 = join(dir, "v3.safetensors");
+    writeFileSync(v3, saveSafetensors({ ...tensors, ...integers }, { ...metadata, format_version: "3" }));
+    expectFailure(await cliInProcess(["inspect", v3]), 1, /format_version '3' is not one this version of rnn-wasm reads/);
   });
 
   it("quantize refuses a missing --dtype, an unknown one, and flags that contradict the model", async () => {

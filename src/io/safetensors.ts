@@ -74,6 +74,18 @@ const isCount = (v: unknown): v is number => Number.isSafeInteger(v) && (v as nu
  * ```
  */
 export function loadSafetensors(bytes: Uint8Array | ArrayBuffer): SafetensorsFile {
+  return readSafetensors(bytes, false);
+}
+
+/**
+ * loadSafetensors, where `views` may return views over `bytes` instead of copies: every I8 tensor, and every F32 or I16
+ * one that sits aligned for its element type on a little-endian host (the others are copied as loadSafetensors copies
+ * them). For a caller that copies what it needs before `bytes` can change, as loadQuantized does into wasm memory: the
+ * file's bytes then go straight to their final place.
+ *
+ * @internal
+ */
+export function readSafetensors(bytes: Uint8Array | ArrayBuffer, views: boolean): SafetensorsFile {
   const file = bytes instanceof ArrayBuffer ? new Uint8Array(bytes) : bytes;
   if (!(file instanceof Uint8Array)) fail("expected the file as a Uint8Array or ArrayBuffer");
   const view = new DataView(file.buffer, file.byteOffset, file.byteLength);
@@ -102,10 +114,10 @@ export function loadSafetensors(bytes: Uint8Array | ArrayBuffer): SafetensorsFil
 
   // Object.fromEntries defines own properties, so a tensor named "__proto__" stays a tensor.
   const tensors = Object.fromEntries(
-    entries.filter((e) => !isInteger(e.dtype)).map((e) => [e.name, { shape: e.shape, data: decode(e, file, view, dataStart) }]),
+    entries.filter((e) => !isInteger(e.dtype)).map((e) => [e.name, { shape: e.shape, data: (views && floatView(e, file, dataStart)) || decode(e, file, view, dataStart) }]),
   );
   const integers = Object.fromEntries(
-    entries.filter((e) => isInteger(e.dtype)).map((e) => [e.name, { shape: e.shape, data: decodeInteger(e, file, view, dataStart) }]),
+    entries.filter((e) => isInteger(e.dtype)).map((e) => [e.name, { shape: e.shape, data: (views && integerView(e, file, dataStart)) || decodeInteger(e, file, view, dataStart) }]),
   );
   return { tensors, integers, metadata };
 }
@@ -185,6 +197,19 @@ function checkCoverage(entries: readonly Entry[], dataLength: number): void {
 }
 
 const isInteger = (dtype: ReadableDtype): dtype is "I8" | "I16" => dtype === "I8" || dtype === "I16";
+
+/** An F32 tensor's data as a view over the file on a little-endian host where it is aligned, else null. */
+function floatView(e: Entry, file: Uint8Array, dataStart: number): Float32Array | null {
+  const at = file.byteOffset + dataStart + e.begin;
+  return e.dtype === "F32" && HOST_IS_LITTLE_ENDIAN && at % 4 === 0 ? new Float32Array(file.buffer, at, (e.end - e.begin) / 4) : null;
+}
+
+/** An I8 tensor's data as a view over the file; an I16 one's on a little-endian host where it is aligned; else null. */
+function integerView(e: Entry, file: Uint8Array, dataStart: number): Int8Array | Int16Array | null {
+  const at = file.byteOffset + dataStart + e.begin, bytes = e.end - e.begin;
+  if (e.dtype === "I8") return new Int8Array(file.buffer, at, bytes);
+  return HOST_IS_LITTLE_ENDIAN && at % 2 === 0 ? new Int16Array(file.buffer, at, bytes / 2) : null;
+}
 
 /** One I8 or I16 tensor's bytes as a fresh Int8Array / Int16Array. */
 function decodeInteger(e: Entry, file: Uint8Array, view: DataView, dataStart: number): Int8Array | Int16Array {

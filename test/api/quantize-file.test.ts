@@ -4,10 +4,12 @@
 //     reference backend and the wasm one, with h0/c0/lengths;
 //   - the integers do not depend on where they were made: the reference and wasm quantizers, and the Q16 and Q8 forms,
 //     write the same file; an int8 file runs in either form;
-//   - the file: PyTorch's names and shapes, I8 (int8) or I16 (int12) weights, F32 scales and biases, the format's
-//     metadata; about a quarter of the float32 state_dict's bytes for int8, half for int12;
+//   - the file (format version 2): PyTorch's names, the weights in the kernels' packed order (I8 for int8, I16 for
+//     int12; they unpack to the model's integers), F32 scales and biases, the format's metadata; about a quarter of
+//     the float32 state_dict's bytes for int8, half for int12; version 1 (PyTorch's shapes, row-major) still loads to
+//     the same bits; loadQuantized keeps nothing of the bytes it was given;
 //   - inconsistent files are refused with RnnError naming the tensor or metadata key: wrong shapes, scale counts,
-//     dtypes, integers out of range, negative scales, unknown or missing format and version, bad architecture
+//     dtypes, integers out of range or in the padding, negative scales, unknown or missing format and version, bad architecture
 //     metadata, missing or unexpected tensors; NaN scales under nanPolicy 'error' ('nonfinite'), kept under 'propagate';
 //   - a float32 Linear head beside the layer under metadata head_prefix (what `rnn-wasm quantize` keeps for serve):
 //     read back, ignored by loadQuantized, refused where the metadata does not name it or it is malformed;
@@ -19,6 +21,7 @@ import {
   loadSafetensors, quantize, readQuantized, saveQuantized, saveSafetensors, type IntTensor, type Kind,
   type LayerOptions, type RecurrentCell, type RecurrentLayer, type Runtime, type RnnErrorCode, type Tensor,
 } from "../../src/index.js";
+import { fileOrderShape } from "../../src/quant-layout.js";
 import { createLayer } from "./helpers.js";
 import { randomTensor, rng } from "../helpers/random.js";
 import { runtimeFor } from "../helpers/runtimes.js";
@@ -128,7 +131,7 @@ describe("saveQuantized / loadQuantized: the same bits after a round trip", () =
 });
 
 describe("the file", () => {
-  it("holds PyTorch's names and shapes, I8 or I16 weights, F32 scales and biases, and the format's metadata", () => {
+  it("holds PyTorch's names, I8 or I16 weights in the packed order, F32 scales and biases, and the format's metadata", () => {
     const f = new LSTM({ inputSize: 6, hiddenSize: 8, numLayers: 2, bidirectional: true, projSize: 5, seed: 1 });
     for (const dtype of ["int8", "int12"] as const) {
       const q = quantize(f, { dtype });
@@ -136,15 +139,25 @@ describe("the file", () => {
       const state = f.toTorch();
       expect(Object.keys(file.integers).sort()).toEqual(Object.keys(state).filter((n) => n.startsWith("weight")).sort());
       for (const [name, t] of Object.entries(file.integers)) {
-        expect(t.shape, name).toEqual(state[name].shape);
+        // layer 1's weight_ih reads both directions of layer 0: one packed matrix, and one scale per row, for each
+        // direction's columns (P = 5 each)
+        const [rows, C] = state[name].shape, G = name.startsWith("weight_hr") ? 1 : 4, blocks = name.startsWith("weight_ih_l1") ? 2 : 1;
+        const packed = fileOrderShape(G, rows / G, C / blocks);
+        expect(t.shape, name).toEqual(blocks > 1 ? [2, ...packed] : packed);
         expect(t.data).toBeInstanceOf(dtype === "int8" ? Int8Array : Int16Array);
-        const rows = t.shape[0];
-        // layer 1's weight_ih reads both directions of layer 0: one scale per row for each direction's columns
-        expect(file.tensors[`${name}.scale`].shape, name).toEqual(name.startsWith("weight_ih_l1") ? [rows, 2] : [rows]);
+        expect(file.tensors[`${name}.scale`].shape, name).toEqual(blocks > 1 ? [2, rows] : [rows]);
       }
+      // they unpack to the model's own integers and scales
+      const held = q.quantizedWeights(), read = readQuantized(saveQuantized(q)).weights;
+      held.forEach((runs, l) => runs.forEach((w, d) => {
+        for (const [a, b] of [...w.wih.map((m, e) => [m, read[l][d].wih[e]]), [w.whh, read[l][d].whh], [w.whr!, read[l][d].whr!]]) {
+          expect(Array.from(b.q)).toEqual(Array.from(a.q));
+          expect(Array.from(b.scale)).toEqual(Array.from(a.scale));
+        }
+      }));
       for (const name of Object.keys(state).filter((n) => n.startsWith("bias"))) expect(Array.from(file.tensors[name].data)).toEqual(Array.from(state[name].data));
       expect(file.metadata).toEqual({
-        source: "test", format: "rnn-wasm quantized", format_version: "1", dtype, kind: "lstm", cell: "false", input_size: "6",
+        source: "test", format: "rnn-wasm quantized", format_version: "2", dtype, kind: "lstm", cell: "false", input_size: "6",
         hidden_size: "8", num_layers: "2", bidirectional: "true", proj_size: "5", bias: "true", nonlinearity: "tanh",
         reset_after: "true", batch_first: "false",
       });
@@ -157,8 +170,8 @@ describe("the file", () => {
   it("dequantizes to within half a step of each float weight: q * scale", () => {
     const f = new LSTM({ inputSize: 10, hiddenSize: 12, seed: 4 });
     const q = quantize(f, { dtype: "int8" });
-    const file = loadSafetensors(saveQuantized(q));
-    const w = f.toTorch().weight_hh_l0.data, qi = file.integers.weight_hh_l0.data, s = file.tensors["weight_hh_l0.scale"].data;
+    const m = readQuantized(saveQuantized(q)).weights[0][0].whh;
+    const w = f.toTorch().weight_hh_l0.data, qi = m.q, s = m.scale;
     for (let i = 0; i < w.length; i++) expect(Math.abs(qi[i] * s[Math.floor(i / 12)] - w[i])).toBeLessThanOrEqual(s[Math.floor(i / 12)] / 2 * 1.0001);
     q.dispose();
     f.dispose();
@@ -202,6 +215,22 @@ describe("the file", () => {
     f.dispose();
   });
 
+  it("loadQuantized keeps nothing of the bytes it read (it reads them through views): zeroing them after changes no bit", () => {
+    const f = new LSTM({ inputSize: 9, hiddenSize: 12, numLayers: 2, bidirectional: true, seed: 5, backend: "reference" });
+    const x = randomTensor([4, 2, 9], rng(8));
+    for (const p of PLACES) {
+      const where = { backend: p.backend, form: p.form, ...(p.backend === "wasm" ? { runtime: rt } : {}) };
+      const q = quantize(f, { dtype: "int8", ...where });
+      const bytes = saveQuantized(q);
+      const r = loadQuantized(bytes, where) as QuantizedLayer;
+      bytes.fill(0);
+      expect(bits(r.forward(x).output), `${p.backend} ${p.form}`).toEqual(bits(q.forward(x).output));
+      q.dispose();
+      r.dispose();
+    }
+    f.dispose();
+  });
+
   it("saveQuantized refuses a float model and the format's own metadata keys", () => {
     const f = new LSTM({ inputSize: 3, hiddenSize: 4, seed: 1 });
     expectCode(() => saveQuantized(f as never), "unexpected", /QuantizedLayer.*saveSafetensors/);
@@ -237,16 +266,19 @@ describe("inconsistent files", () => {
   });
 
   it.each([
-    ["a weight with the wrong shape", (t: Record<string, Tensor | IntTensor>) => { t.weight_hh_l1 = { shape: [24, 2], data: new Int8Array(48) }; }, "format", /'weight_hh_l1' has shape \[24, 2\], expected \[24, 3\]/],
+    ["a weight with the wrong shape", (t: Record<string, Tensor | IntTensor>) => { t.weight_hh_l1 = { shape: [24, 2], data: new Int8Array(48) }; }, "format", /'weight_hh_l1' has shape \[24, 2\], expected \[4, 2, 8, 2\]/],
     ["a scale count that is not one per row", (t: Record<string, Tensor | IntTensor>) => { t["weight_hh_l0.scale"] = { shape: [23], data: new Float32Array(23) }; }, "format", /'weight_hh_l0.scale' has shape \[23\], expected \[24\]/],
-    ["one scale per row where two are needed", (t: Record<string, Tensor | IntTensor>) => { t["weight_ih_l1_reverse.scale"] = { shape: [24], data: new Float32Array(24) }; }, "format", /'weight_ih_l1_reverse.scale' has shape \[24\], expected \[24, 2\]/],
+    ["one scale per row where two are needed", (t: Record<string, Tensor | IntTensor>) => { t["weight_ih_l1_reverse.scale"] = { shape: [24], data: new Float32Array(24) }; }, "format", /'weight_ih_l1_reverse.scale' has shape \[24\], expected \[2, 24\]/],
     ["int12 weights in an int8 file", (t: Record<string, Tensor | IntTensor>) => { t.weight_hr_l0 = { shape: [3, 6], data: new Int16Array(18) }; }, "format", /'weight_hr_l0' is I16; a int8 file stores weights as I8/],
     ["float weights", (t: Record<string, Tensor | IntTensor>) => { t.weight_ih_l0 = { shape: [24, 5], data: new Float32Array(120) }; }, "format", /'weight_ih_l0' is a float tensor/],
-    ["an integer out of range", (t: Record<string, Tensor | IntTensor>) => { (t.weight_hh_l0.data as Int8Array)[5] = -128; }, "format", /'weight_hh_l0' holds -128 at index 5, outside int8's range \[-127, 127\]/],
+    ["an integer out of range", (t: Record<string, Tensor | IntTensor>) => { (t.weight_hh_l0.data as Int8Array)[5] = -128; }, "format", /'weight_hh_l0' holds -128 at packed index 5, outside int8's range \[-127, 127\]/],
+    // row 6 of the first gate block pads H = 6 to 8 rows; its first element is at 6 * 2
+    ["an integer in the padding", (t: Record<string, Tensor | IntTensor>) => { (t.weight_hh_l0.data as Int8Array)[12] = 1; }, "format", /'weight_hh_l0' holds 1 at packed index 12, in the padding; padding is zero/],
+    ["an integer in the padding of a second block", (t: Record<string, Tensor | IntTensor>) => { (t.weight_ih_l1.data as Int8Array)[4 * 2 * 16 + 12] = -3; }, "format", /'weight_ih_l1' holds -3 at packed index 140, in the padding/],
     ["a negative scale", (t: Record<string, Tensor | IntTensor>) => { t["weight_hh_l0.scale"].data[2] = -0.5; }, "format", /'weight_hh_l0.scale' holds -0.5 at index 2/],
     ["a NaN scale", (t: Record<string, Tensor | IntTensor>) => { t["weight_ih_l1.scale"].data[7] = NaN; }, "nonfinite", /'weight_ih_l1.scale' holds NaN at index 7.*nanPolicy/],
     ["an infinite bias", (t: Record<string, Tensor | IntTensor>) => { t.bias_hh_l1.data[0] = Infinity; }, "nonfinite", /'bias_hh_l1' holds Infinity/],
-    ["a missing tensor", (t: Record<string, Tensor | IntTensor>) => { delete t.weight_hr_l1_reverse; }, "format", /missing tensor 'weight_hr_l1_reverse' \(I8 \[3, 6\]\)/],
+    ["a missing tensor", (t: Record<string, Tensor | IntTensor>) => { delete t.weight_hr_l1_reverse; }, "format", /missing tensor 'weight_hr_l1_reverse' \(I8 \[1, 3, 8, 2\]\)/],
     ["a missing scale", (t: Record<string, Tensor | IntTensor>) => { delete t["weight_hr_l1.scale"]; }, "format", /missing tensor 'weight_hr_l1.scale'/],
     ["an unexpected tensor", (t: Record<string, Tensor | IntTensor>) => { t["head.weight"] = { shape: [1], data: new Float32Array(1) }; }, "format", /unexpected tensor 'head.weight'/],
   ] as const)("refuses %s, naming the tensor", (_, edit, code, message) => {
@@ -257,12 +289,12 @@ describe("inconsistent files", () => {
   it.each([
     ["no format", (m: Record<string, string>) => { delete m.format; }, /no metadata 'format' \(a float32 state_dict loads with fromTorch/],
     ["another format", (m: Record<string, string>) => { m.format = "pt"; }, /metadata format is 'pt'/],
-    ["an unknown version", (m: Record<string, string>) => { m.format_version = "2"; }, /format_version '2' is not one this version of rnn-wasm reads \(1\)/],
+    ["an unknown version", (m: Record<string, string>) => { m.format_version = "3"; }, /format_version '3' is not one this version of rnn-wasm reads \(1, 2\)/],
     ["an unknown dtype", (m: Record<string, string>) => { m.dtype = "int4"; }, /dtype 'int4'/],
     ["an unknown kind", (m: Record<string, string>) => { m.kind = "transformer"; }, /kind 'transformer'/],
     ["a size that is not a number", (m: Record<string, string>) => { m.hidden_size = "6.5"; }, /hidden_size '6.5' is not a whole number/],
     ["a flag that is not true or false", (m: Record<string, string>) => { m.bidirectional = "yes"; }, /bidirectional 'yes'/],
-    ["a size that disagrees with the tensors", (m: Record<string, string>) => { m.hidden_size = "7"; }, /'weight_ih_l0' has shape \[24, 5\], expected \[28, 5\]/],
+    ["a size that disagrees with the tensors", (m: Record<string, string>) => { m.hidden_size = "7"; }, /'weight_ih_l0.scale' has shape \[24\], expected \[28\]/],
     ["an architecture no layer has", (m: Record<string, string>) => { m.num_layers = "0"; }, /describes no model this library builds/],
   ] as const)("refuses metadata with %s (format)", (_, edit, message) => {
     expectCode(() => loadQuantized(edited((_t, m) => edit(m))), "format", message);
