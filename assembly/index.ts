@@ -16,4 +16,4 @@ export function free(ptr: usize): void {
 }
 export { sumSquares, maxAbs, scaleInPlace, clampInPlace, sgdStep, adamStep } from "./optim";
 export { quantizeQ16, quantizeQ8, gemmQ16, gemmQ8, packQ16, packQ8, packIntQ16, packIntQ8 } from "./quant";
-export { pairsToQ8, rangeQ16 } from "./quant-load";
+export { pairsToQ8, rangeQ16, widenI8 } from "./quant-load";

@@ -5,6 +5,8 @@
 //
 //   pairsToQ8:  the Q16 order's int8 into the Q8 order, element (n, k) at (n >> 3) * depth4*8 + (k >> 2) * 32 + (n & 7) * 4
 //               + (k & 3), depth4 = roundUp4(K); corr[n] = 64 * sum_k w[n, k] (assembly/quant.ts gemmQ8)
+//   widenI8:    n int8 copied to w + n widened in place to n int16 at w (the Q16 form of an int8 file: V8's typed-array
+//               copy from Int8Array to Int16Array runs an element at a time, 20 ns each on a cold start)
 //   rangeQ16:   the first index of an int16 beyond ±qmax (an int12 file's range check), or -1
 // Padding (rows past the matrix, k past K) is zero in the file (src/quantized-file.ts checks it), so it stays zero here.
 // Pointers are byte offsets.
@@ -47,6 +49,24 @@ export function pairsToQ8(
       }
     }
   }
+}
+
+// w[i] = the int8 at w + n + i, for i < n, in place: each step reads its 16 bytes before it writes 32 at 2i, and
+// 2i + 32 <= n + i + 16 (the next read) for every i <= n - 16, so no byte is written before it is read.
+export function widenI8(
+  w: usize,                             // out (n) int16; in: (n) int8 at w + n
+  n: i32,
+): void {
+  const src = w + <usize>n;
+  let i = 0;
+  if (ASC_FEATURE_SIMD) {
+    for (; i + 16 <= n; i += 16) {
+      const v = v128.load(src + <usize>i);
+      v128.store(w + (<usize>i << 1), i16x8.extend_low_i8x16_s(v));
+      v128.store(w + (<usize>i << 1) + 16, i16x8.extend_high_i8x16_s(v));
+    }
+  }
+  for (; i < n; i++) store<i16>(w + (<usize>i << 1), <i16>load<i8>(src + <usize>i));
 }
 
 // The first i < n with |src[i]| > qmax, or -1.

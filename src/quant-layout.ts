@@ -155,9 +155,9 @@ export function unpackQuantized(block: Uint8Array, form: QuantForm, G: number, R
 // ---------------------------------------------------------------------------------------------------------
 // A model file's packed order (src/quantized-file.ts, format version 2): every matrix's integers in the Q16 order
 // above, padding included (zeros), as int8 for an int8 model and int16 for int12. The Q16 form, what init() picks on
-// plain SIMD and what the relaxed build runs where Q8 does not win, copies them into its block with one typed-array
-// set (int8 sign-extended to int16 by the copy); the Q8 form reorders pairs into quads in wasm
-// (assembly/quant-load.ts pairsToQ8); the reference backend unpacks them (fromFileOrder).
+// plain SIMD and what the relaxed build runs where Q8 does not win, copies them into its block with one byte copy
+// (int8 then widened to int16 in place: assembly/quant-load.ts widenI8); the Q8 form reorders pairs into quads in
+// wasm (pairsToQ8); the reference backend unpacks them (fromFileOrder).
 
 /** A matrix read from a version-2 file: its integers as the file holds them, in the packed order. */
 export interface FileOrderMatrix {

@@ -337,7 +337,7 @@ export class WasmQuantEngine implements QuantEngine {
   /**
    * Puts weights already quantized (a file's) into the model block as they are: no float pass, no rounding. A matrix
    * in the packed order (a version-2 file: FileOrderMatrix) goes straight in: one typed-array copy into the Q16 form
-   * (int8 sign-extended by the copy), or a copy into a scratch block that pairsToQ8 reorders into the Q8 form; a
+   * (int8 widened to int16 in place by widenI8), or a copy into a scratch block that pairsToQ8 reorders into the Q8 form; a
    * row-major one (version 1) is copied into the scratch block and packed (and range-checked) by packIntQ16 /
    * packIntQ8. Scales go in from here. An integer outside the dtype's range throws QuantRangeError (loadQuantized
    * names the tensor).
@@ -393,9 +393,14 @@ export class WasmQuantEngine implements QuantEngine {
     // int8's one value beyond ±127 is -128: one native search; int16 (int12) is checked in wasm after the copy
     const bad = packed instanceof Int8Array ? packed.indexOf(-128) : -1;
     if (bad >= 0) throw new QuantRangeError(-128);
-    if (m.form === "q16") {
+    if (m.form === "q16" && packed instanceof Int8Array) {
+      // a byte copy into the upper half of the weights' place, widened in wasm (V8's Int8Array -> Int16Array set is
+      // an element at a time: about 7 ms for the W-seq model on a cold start)
+      new Int8Array(k.memory.buffer, base + m.weights + packed.length, packed.length).set(packed);
+      k.widenI8(base + m.weights, packed.length);
+    } else if (m.form === "q16") {
       new Int16Array(k.memory.buffer, base + m.weights, packed.length).set(packed);
-      const out = packed instanceof Int16Array ? k.rangeQ16(base + m.weights, packed.length, qmax) : -1;
+      const out = k.rangeQ16(base + m.weights, packed.length, qmax);
       if (out >= 0) throw new QuantRangeError(packed[out]);
     } else {
       const srcPtr = scratch();

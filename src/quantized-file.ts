@@ -274,19 +274,13 @@ function outOfRange(q: Int8Array | Int16Array, qmax: number): number {
 
 /** The index of the first NaN or ±Infinity, or -1. */
 function firstNonFinite(v: Float32Array): number {
-  for (let i = 0; i < v.length; i += 8192) {
-    const part = v.subarray(i, i + 8192);
-    if (!Number.isFinite(Math.max(...part)) || !Number.isFinite(Math.min(...part))) return v.findIndex((x) => !Number.isFinite(x));
-  }
+  for (let i = 0; i < v.length; i++) if (!Number.isFinite(v[i])) return i;
   return -1;
 }
 
 /** The index of the first negative value, or -1 (NaN is not negative: the finite check is nanPolicy's). */
 function firstNegative(v: Float32Array): number {
-  // one native pass for the usual case, the search only when there is one
-  for (let i = 0; i < v.length; i += 8192) {
-    if (Math.min(...v.subarray(i, i + 8192)) < 0) return v.findIndex((x) => x < 0);
-  }
+  for (let i = 0; i < v.length; i++) if (v[i] < 0) return i;
   return -1;
 }
 

@@ -106,6 +106,8 @@ export interface Kernels {
    * `corr` the Q8 corrections (assembly/quant-load.ts).
    */
   pairsToQ8(w8: number, corr: number, src: number, N8: number, K: number): void;
+  /** Widens the n int8 values at w + n to n int16 at w, in place (an int8 file's packed order into the Q16 form). */
+  widenI8(w: number, n: number): void;
   /** The index of the first of n int16 values beyond ±qmax, or -1 (an int12 file's range check). */
   rangeQ16(src: number, n: number, qmax: number): number;
   /**

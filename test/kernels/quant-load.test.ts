@@ -2,6 +2,7 @@
 // in the Q16 packed order, src/quant-layout.ts toFileOrder), on every build, bit for bit:
 //   - pairsToQ8 reorders int8 in the Q16 order into the Q8 form's packed weights and corrections (64 * each row's
 //     sum), as packQuantized (the TypeScript mirror) writes them from the row-major integers; padding stays zero;
+//   - widenI8 widens n int8 stored at w + n to n int16 at w, in place, as a typed-array copy would;
 //   - rangeQ16 returns the first index of an int16 beyond ±qmax, whether the SIMD body or the tail holds it, or -1.
 // Sizes: G 1..4, R 1..23, C 1..70 (not multiples of 4 or 16: the SIMD loops' tails; C odd leaves a half pair and
 // C = 4m + 1 or 4m + 2 a half quad).
@@ -53,6 +54,25 @@ describe("pairsToQ8 and rangeQ16 (wasm), all builds", () => {
         }
       }),
       { numRuns: 120, seed: 0x10ad },
+    );
+  });
+
+  it("widenI8 widens in place as Int16Array.from would", () => {
+    fc.assert(
+      fc.property(fc.integer({ min: 1, max: 300 }), fc.integer(), (n, seed) => {
+        const q = integers(n, 128, 1, seed) as Int8Array; // -128 included: widening is not range checking
+        for (const build of BUILDS) {
+          const got = withWasm(rts[build], (w) => {
+            const at = w.alloc(Math.ceil(n / 2), NaN, "w");
+            new Int8Array(w.k.memory.buffer, at + n, n).set(q);
+            w.k.widenI8(at, n);
+            w.checkGuards("widenI8");
+            return Array.from(new Int16Array(w.k.memory.buffer, at, n));
+          });
+          expect(got, `n=${n} (${build})`).toEqual(Array.from(q));
+        }
+      }),
+      { numRuns: 150, seed: 0x71de },
     );
   });
 
