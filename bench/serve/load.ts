@@ -12,6 +12,7 @@ import { spawn } from "node:child_process";
 import { join } from "node:path";
 import autocannon, { type Client, type Request } from "autocannon";
 import { leanLoad } from "./lean-client.js";
+import { wrkLoad } from "./wrk-client.js";
 import { rows, sequenceBinary, sequenceJson, stepRow, type ServedFile } from "./model.js";
 import { cpuSecondsOf, ROOT, scrapeMetrics, type RunningServer } from "./servers.js";
 import { percentiles, type Percentiles } from "./stats.js";
@@ -19,8 +20,8 @@ import { percentiles, type Percentiles } from "./stats.js";
 export const SCENARIOS = ["sequence-json", "sequence-binary", "stream-json", "stream-binary"] as const;
 export type Scenario = (typeof SCENARIOS)[number];
 
-/** Who sends the load: autocannon, or for whole sequences the lean node:http client of lean-client.ts. */
-export type LoadClient = "autocannon" | "node:http";
+/** Who sends the load: autocannon, or for whole sequences the lean node:http client of lean-client.ts or wrk (wrk-client.ts). */
+export type LoadClient = "autocannon" | "node:http" | "wrk";
 
 export interface CellResult {
   server: string;
@@ -57,7 +58,7 @@ export interface CellOptions {
   probeIntervalMs: number;
   /** A label that keeps session ids of different cells apart. */
   tag: string;
-  /** Default autocannon; "node:http" only for whole sequences (the streams need per-connection state). */
+  /** Default autocannon; "node:http" and "wrk" only for whole sequences (the streams need per-connection state). */
   client?: LoadClient;
 }
 
@@ -155,11 +156,19 @@ export async function runCell(server: RunningServer, scenario: Scenario, connect
     return r;
   };
   let loaded: Promise<{ duration: number; statusCodeStats: Record<string, { count: number }>; non2xx: number; errors: number; timeouts: number }>;
-  if (client === "node:http") {
+  let fromWrk: { throughput: number; latencyMs: Percentiles; cpuSeconds: number } | null = null;
+  if (client === "node:http" || client === "wrk") {
     const body = scenario === "sequence-binary" ? sequenceBinary(f) : scenario === "sequence-json" ? Buffer.from(sequenceJson(f)) : null;
-    if (!body) throw new Error(`the node:http client sends whole sequences only, not ${scenario}`);
+    if (!body) throw new Error(`the ${client} client sends whole sequences only, not ${scenario}`);
     const headers = scenario === "sequence-binary" ? { "content-type": "application/octet-stream", "x-shape": `${f.T},${f.I}` } : JSON_HEADERS;
-    loaded = leanLoad({ url: server.url, connections, durationS: o.durationS, timeoutS: 30, request: { method: "POST", path: "/v1/predict", headers, body }, onResponse: record })
+    const request = { method: "POST", path: "/v1/predict", headers, body };
+    loaded = client === "wrk"
+      ? wrkLoad({ url: server.url, connections, durationS: o.durationS, timeoutS: 30, request }).then(stop).then((r) => {
+        // wrk reports totals and its own percentiles, not each answer: the rate is over the whole cell
+        fromWrk = { throughput: Number((r.ok / r.durationS).toFixed(1)), latencyMs: r.latencyMs, cpuSeconds: r.cpuSeconds };
+        return { duration: r.durationS, statusCodeStats: { "2xx": { count: r.ok }, ...(r.non2xx ? { other: { count: r.non2xx } } : {}) }, non2xx: r.non2xx, errors: r.errors, timeouts: r.timeouts };
+      })
+      : leanLoad({ url: server.url, connections, durationS: o.durationS, timeoutS: 30, request, onResponse: record })
       .then(stop)
       .then((r) => ({ duration: r.durationS, statusCodeStats: Object.fromEntries(Object.entries(r.statusCounts).map(([k, n]) => [k, { count: n }])), non2xx: r.non2xx, errors: r.errors, timeouts: r.timeouts }));
   } else {
@@ -180,24 +189,25 @@ export async function runCell(server: RunningServer, scenario: Scenario, connect
     ? { count: batchesAfter.count - batchesBefore.count, meanSize: Number(((batchesAfter.sum - batchesBefore.sum) / (batchesAfter.count - batchesBefore.count)).toFixed(2)) }
     : undefined;
   const statusCounts = Object.fromEntries(Object.entries(r.statusCodeStats).map(([s, v]) => [s, v.count]));
-  const ok = latencies.length;
+  const wrk = fromWrk as { throughput: number; latencyMs: Percentiles; cpuSeconds: number } | null;
+  const ok = wrk ? wrk.latencyMs.count : latencies.length;
   return {
     server: server.spec.id,
     scenario,
     connections,
     client,
     durationS: r.duration,
-    throughput: steadyRate(doneAt, t0, tEnd),
+    throughput: wrk ? wrk.throughput : steadyRate(doneAt, t0, tEnd),
     ok,
     non2xx: r.non2xx,
     statusCounts,
     errors: r.errors,
     timeouts: r.timeouts,
-    latencyMs: percentiles(latencies),
+    latencyMs: wrk ? wrk.latencyMs : percentiles(latencies),
     healthz,
     cpu: {
       server: serverCpu0 !== null && serverCpu1 !== null ? Number(((serverCpu1 - serverCpu0) / elapsed).toFixed(2)) : null,
-      loadGenerator: Number(((ownCpu.user + ownCpu.system) / 1e6 / elapsed).toFixed(2)),
+      loadGenerator: Number(((wrk ? wrk.cpuSeconds : (ownCpu.user + ownCpu.system) / 1e6) / elapsed).toFixed(2)),
     },
     ...(batches ? { batches } : {}),
   };

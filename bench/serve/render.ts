@@ -50,10 +50,16 @@ function leanNote(r: ServeResults): string {
     const c = findCell(r.cells, id, "sequence-binary", 16, client);
     return c ? `${c.cpu.loadGenerator} cores for ${num(c.throughput)} answers/s` : "?";
   };
+  const wrk = r.cells.some((c) => c.client === "wrk")
+    ? ` Rows marked *wrk* are sent by wrk (${r.wrk ?? "wrk"}, one thread; \`bench/serve/wrk-client.ts\`), an event loop in C, the cheapest client here: ` +
+      `${cpu("serve", "wrk")} against \`rnn-wasm serve\`. wrk reports its own latency percentiles and counts over the whole cell.`
+    : "";
   return "Rows marked *node:http client* are sent by `bench/serve/lean-client.ts` (a closed loop on node:http that reads each answer as bytes) " +
     "instead of autocannon, which decodes every answer's body into a string: for a 128 x 256 float32 answer that UTF-8 decode costs about " +
     "1.5 ms of CPU, more than the LSTM takes to compute it, on the same 2 CPUs as the server. In the raw float32 cells at 16 clients " +
-    `autocannon used ${cpu("serve", "autocannon")} against \`rnn-wasm serve\`, the node:http client ${cpu("serve", "node:http")}.`;
+    `autocannon used ${cpu("serve", "autocannon")} against \`rnn-wasm serve\`, the node:http client ${cpu("serve", "node:http")}.` + wrk +
+    " What the client spends comes out of the 2 CPUs that `rnn-wasm serve`'s two pool threads share with it, but not out of the naive server's single thread, " +
+    "so the cheaper the client, the closer the cell is to load from another host.";
 }
 
 /** Where the CPUs went in the 16-client raw float32 cells: the server's threads, and autocannon in the bench's process. */
@@ -89,8 +95,8 @@ export function renderServeSection(r: ServeResults): string {
     "",
     `**Whole sequences** (POST /v1/predict, ${r.model.T} rows of ${r.model.I}; sequences per second):`,
     "",
-    ...loadTable(r, [["sequence-json", "JSON"], ["sequence-binary", "raw float32"], ["sequence-json", "JSON, node:http client", "node:http"], ["sequence-binary", "raw float32, node:http client", "node:http"]], "seq/s", "clients"),
-    ...(r.cells.some((c) => c.client === "node:http") ? ["", leanNote(r)] : []),
+    ...loadTable(r, [["sequence-json", "JSON"], ["sequence-binary", "raw float32"], ["sequence-json", "JSON, node:http client", "node:http"], ["sequence-binary", "raw float32, node:http client", "node:http"], ["sequence-json", "JSON, wrk", "wrk"], ["sequence-binary", "raw float32, wrk", "wrk"]], "seq/s", "clients"),
+    ...(r.cells.some((c) => c.client === "node:http" || c.client === "wrk") ? ["", leanNote(r)] : []),
     "",
     `**Streams** (one stream per client, one timestep per request; steps per second). The naive server carries the state in each request and answer (JSON); \`rnn-wasm serve\` keeps it in a session (POST /v1/sessions/:id/step):`,
     "",

@@ -4,7 +4,8 @@
 //   1. each server's answers checked against the library run in this process (check.ts)
 //   2. the load table (load.ts): autocannon at 1, 16 and 64 connections for whole sequences (JSON and raw float32
 //      bodies) and for streams stepping one timestep per request, the two servers alternating cell by cell, with
-//      GET /healthz probed from another process throughout
+//      GET /healthz probed from another process throughout; the 16-client raw float32 cell also with the lean
+//      node:http client (--lean) and with wrk (--wrk, when installed: apt-get install wrk), cheaper load generators
 //   3. a soak at saturation against `rnn-wasm serve` (soak.ts): memory at start and end
 //   4. malformed requests mixed into valid load against `rnn-wasm serve` (malformed.ts)
 // and writes bench/results/serve.json, then the Serving table of docs/benchmarks.md (render.ts).
@@ -20,13 +21,14 @@ import { join } from "node:path";
 import { Command, InvalidArgumentError, Option } from "commander";
 import { machineInfo, type MachineInfo } from "../machine.js";
 import { checkServer, expectedOutput, type CheckResult } from "./check.js";
-import { runCell, SCENARIOS, supports, type CellResult, type Scenario } from "./load.js";
+import { runCell, SCENARIOS, supports, type CellResult, type LoadClient, type Scenario } from "./load.js";
 import { runMalformed, type MalformedResult } from "./malformed.js";
 import { WORKLOAD, writeModel } from "./model.js";
 import { renderServeSection, updateServeSection } from "./render.js";
 import { NAIVE, ROOT, serveSpec, startServer, type RunningServer, type ServerSpec } from "./servers.js";
 import { runSoak, type SoakResult } from "./soak.js";
 import { computeTargets, type Target } from "./targets.js";
+import { wrkVersion } from "./wrk-client.js";
 
 export interface ServeResults {
   suite: "serve";
@@ -35,6 +37,8 @@ export interface ServeResults {
   /** The repository's commit, with "+changes" when cli/, src/ or bench/serve/ differ from it. */
   commit: string;
   autocannon: string;
+  /** wrk's version line when wrk measured cells; absent otherwise. */
+  wrk?: string;
   machine: MachineInfo;
   /** os.loadavg() (1, 5 and 15 minutes) before the first cell and after the last phase. */
   loadAverage: { before: number[]; after: number[] };
@@ -48,6 +52,8 @@ export interface ServeResults {
     scenarios: Scenario[];
     /** Cells (scenario:connections) also measured with the node:http client; absent in older results. */
     lean?: string[];
+    /** Cells also measured with wrk; absent in older results, and when wrk was not installed. */
+    wrk?: string[];
     probeIntervalMs: number;
     maxBody: number;
     maxSteps: number;
@@ -83,6 +89,7 @@ const program = new Command("bench/serve/run.ts")
   .addOption(new Option("--scenarios <list>", "scenarios").argParser(list(SCENARIOS)).default([...SCENARIOS]))
   .addOption(new Option("--servers <list>", "servers to compare").argParser(list(["naive", "serve"] as const)).default(["naive", "serve"]))
   .option("--lean <list>", "cells (scenario:connections) also measured with the lean node:http client (lean-client.ts); '' for none", (v) => v.split(",").map((x) => x.trim()).filter(Boolean), ["sequence-binary:16"])
+  .option("--wrk <list>", "cells (scenario:connections) also measured with wrk when it is installed (wrk-client.ts); '' for none", (v) => v.split(",").map((x) => x.trim()).filter(Boolean), ["sequence-binary:16"])
   .option("--repeat <n>", "run the whole load table n times; each cell reports its median run by throughput", int("--repeat"), 1)
   .option("--soak <s>", "seconds of the soak against rnn-wasm serve (0: none)", int("--soak"))
   .option("--malformed <n>", "malformed requests in the mix (0: none)", int("--malformed"))
@@ -99,7 +106,7 @@ const program = new Command("bench/serve/run.ts")
 
 const o = program.opts<{
   quick?: boolean; duration?: number; warmup?: number; connections: number[]; scenarios: Scenario[];
-  servers: ("naive" | "serve")[]; lean: string[]; repeat: number; soak?: number; malformed?: number; validRatio: number; probeInterval: number;
+  servers: ("naive" | "serve")[]; lean: string[]; wrk: string[]; repeat: number; soak?: number; malformed?: number; validRatio: number; probeInterval: number;
   maxBody: number; maxSteps: number; serveArgs: string; head: number; deadline: number; out?: string; docs: boolean;
 }>();
 const quick = o.quick ?? false;
@@ -113,13 +120,22 @@ const log = (s: string) => console.log(s);
 if (o.servers.includes("serve") && !existsSync(join(ROOT, "cli/dist/cli.js"))) {
   throw new Error("cli/dist/cli.js does not exist: run `npm run build` first");
 }
-const leanCells: [Scenario, number][] = o.lean.map((x) => {
-  const [scenario, n] = x.split(":");
-  if (scenario !== "sequence-binary" && scenario !== "sequence-json") throw new InvalidArgumentError(`--lean: "${x}" is not sequence-binary:N or sequence-json:N`);
-  const connections = Number(n);
-  if (!Number.isInteger(connections) || connections < 1) throw new InvalidArgumentError(`--lean: "${x}" needs a number of connections`);
-  return [scenario, connections];
-});
+/** `--lean` / `--wrk`'s cells: whole-sequence scenarios at a number of connections. */
+function sequenceCells(flag: string, xs: string[]): [Scenario, number][] {
+  return xs.map((x) => {
+    const [scenario, n] = x.split(":");
+    if (scenario !== "sequence-binary" && scenario !== "sequence-json") throw new InvalidArgumentError(`${flag}: "${x}" is not sequence-binary:N or sequence-json:N`);
+    const connections = Number(n);
+    if (!Number.isInteger(connections) || connections < 1) throw new InvalidArgumentError(`${flag}: "${x}" needs a number of connections`);
+    return [scenario, connections];
+  });
+}
+const wrk = o.wrk.length > 0 ? wrkVersion() : null;
+if (o.wrk.length > 0 && !wrk) log("wrk is not installed: its cells are skipped (Debian/Ubuntu: apt-get install wrk)");
+const secondClients: [LoadClient, Scenario, number][] = [
+  ...sequenceCells("--lean", o.lean).map(([s, n]): [LoadClient, Scenario, number] => ["node:http", s, n]),
+  ...(wrk ? sequenceCells("--wrk", o.wrk).map(([s, n]): [LoadClient, Scenario, number] => ["wrk", s, n]) : []),
+];
 const limits = ["--max-body", String(o.maxBody), "--max-steps", String(o.maxSteps)];
 const specs: ServerSpec[] = [];
 if (o.servers.includes("naive")) specs.push({ ...NAIVE, args: [...NAIVE.args, ...limits] });
@@ -195,12 +211,12 @@ try {
         }
       }
     }
-    for (const [scenario, connections] of leanCells) {
+    for (const [client, scenario, connections] of secondClients) {
       const order = turn++ % 2 === 0 ? servers : [...servers].reverse();
       for (const s of order) {
-        const cell = await runCell(s, scenario, connections, model, { durationS: cellSeconds, probeIntervalMs: o.probeInterval, tag: `${scenario}-lean-r${rep}`, client: "node:http" });
+        const cell = await runCell(s, scenario, connections, model, { durationS: cellSeconds, probeIntervalMs: o.probeInterval, tag: `${scenario}-${client}-r${rep}`, client });
         runs.push(cell);
-        log(`${s.spec.id.padEnd(5)} ${scenario.padEnd(15)} c=${String(connections).padStart(2)} node:http client: ${cell.throughput}/s, ` +
+        log(`${s.spec.id.padEnd(5)} ${scenario.padEnd(15)} c=${String(connections).padStart(2)} ${client} client: ${cell.throughput}/s, ` +
           `p50 ${cell.latencyMs.p50} ms, p99 ${cell.latencyMs.p99} ms, non-2xx ${cell.non2xx}, errors ${cell.errors + cell.timeouts}, ` +
           `healthz p99 ${cell.healthz?.p99 ?? "-"} ms, CPU server ${cell.cpu.server} + client ${cell.cpu.loadGenerator}` +
           (cell.batches ? `, ${cell.batches.count} batches of ${cell.batches.meanSize}` : ""));
@@ -233,10 +249,11 @@ try {
     command: `npx tsx bench/serve/run.ts ${process.argv.slice(2).join(" ")}`.trim(),
     commit: commit(),
     autocannon: (JSON.parse(readFileSync(join(ROOT, "bench/node_modules/autocannon/package.json"), "utf8")) as { version: string }).version,
+    ...(wrk ? { wrk } : {}),
     machine: machineInfo(loadBefore[0]),
     loadAverage: { before: loadBefore.map((v) => Number(v.toFixed(2))), after: loadavg().map((v) => Number(v.toFixed(2))) },
     model: { workload: WORKLOAD.id, description: WORKLOAD.description, I: model.I, H: model.H, T: model.T, head: model.O },
-    settings: { quick, cellSeconds, warmupSeconds, repeat: o.repeat, connections: o.connections, scenarios: o.scenarios, lean: o.lean, probeIntervalMs: o.probeInterval, maxBody: o.maxBody, maxSteps: o.maxSteps },
+    settings: { quick, cellSeconds, warmupSeconds, repeat: o.repeat, connections: o.connections, scenarios: o.scenarios, lean: o.lean, ...(wrk ? { wrk: o.wrk } : {}), probeIntervalMs: o.probeInterval, maxBody: o.maxBody, maxSteps: o.maxSteps },
     servers: Object.fromEntries(servers.map((s) => [s.spec.id, {
       label: s.spec.label,
       command: `node ${s.spec.args.map((a) => (a === "{model}" ? "model.safetensors" : a.startsWith(ROOT) ? a.slice(ROOT.length) : a)).join(" ")}`,

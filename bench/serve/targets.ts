@@ -44,6 +44,18 @@ export function computeTargets(r: Pick<ServeResults, "cells" | "soak" | "malform
     });
   }
 
+  // and with wrk, the cheapest client (wrk-client.ts), when it was installed
+  const nw = findCell(r.cells, "naive", "sequence-binary", 16, "wrk"), sw = findCell(r.cells, "serve", "sequence-binary", 16, "wrk");
+  if (nw && sw) {
+    out.push({
+      name: "the same, load from wrk (an event loop in C, one thread)",
+      target: ">= 1.8x the naive throughput, p99 no worse",
+      measured: `${fmt(sw.throughput / nw.throughput)}x (${sw.throughput} / ${nw.throughput} sequences/s), p99 ${sw.latencyMs.p99} ms vs ${nw.latencyMs.p99} ms; ` +
+        `client CPU ${sw.cpu.loadGenerator} cores`,
+      met: sw.throughput >= 1.8 * nw.throughput && sw.latencyMs.p99 <= nw.latencyMs.p99,
+    });
+  }
+
   const [ns, ss] = pair("stream-json", 64);
   const ssb = findCell(r.cells, "serve", "stream-binary", 64);
   out.push({
