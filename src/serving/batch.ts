@@ -43,9 +43,8 @@ export function stackStates(states: readonly (Float32Array | undefined)[], LD: n
   return out;
 }
 
-/** Request b's first `steps` rows of a time-major [T, B, F] array, as [steps, F] in a buffer of its own. */
-export function splitSteps(y: Float32Array, b: number, steps: number, B: number, F: number): Float32Array {
-  const out = new Float32Array(steps * F);
+/** Request b's first `steps` rows of a time-major [T, B, F] array, as [steps, F] in `out` or a buffer of its own. */
+export function splitSteps(y: Float32Array, b: number, steps: number, B: number, F: number, out: Float32Array = new Float32Array(steps * F)): Float32Array {
   for (let t = 0; t < steps; t++) out.set(y.subarray((t * B + b) * F, (t * B + b + 1) * F), t * F);
   return out;
 }

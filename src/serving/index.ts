@@ -23,7 +23,7 @@
  * @packageDocumentation
  */
 export { ServedModel } from "./served-model.js";
-export type { SequenceRequest, SequenceResult, ModelInfo, StateShape } from "./served-model.js";
+export type { SequenceRequest, SequenceResult, RunOptions, ModelInfo, StateShape } from "./served-model.js";
 export type { ServedModelOptions } from "./model-file.js";
 export { DynamicBatcher } from "./batcher.js";
 export type { BatcherOptions } from "./batcher.js";

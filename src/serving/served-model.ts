@@ -29,9 +29,26 @@ export interface SequenceRequest {
   h0?: Float32Array;
   /** LSTM only: initial cell state, `[LD, H]` flat; zeros when absent. */
   c0?: Float32Array;
+  /**
+   * Where to write the output, `steps × D*P` floats (such as a view of memory the caller reuses for every answer);
+   * the result's `output` is then this very array. Absent: a new array.
+   */
+  output?: Float32Array;
 }
 
-/** What one request gets back; each array has an ArrayBuffer of its own (transferable on its own). */
+/** How {@link ServedModel.run} takes its requests. */
+export interface RunOptions {
+  /**
+   * Every request has already passed {@link ServedModel.check} (a server that checks each request alone, so that a
+   * bad one is refused without failing its batch): run() does not check them again.
+   */
+  checked?: boolean;
+}
+
+/**
+ * What one request gets back; each array has an ArrayBuffer of its own (transferable on its own), except an output
+ * written where the request's `output` said.
+ */
 export interface SequenceResult {
   /** `[T, D*P]`: the last layer's h at every step, both directions concatenated. */
   output: Float32Array;
@@ -197,6 +214,11 @@ export class ServedModel implements Disposable {
       throw new RnnError("shape", `input has ${input.length} floats; ${steps} steps × inputSize ${I} needs ${steps * I}`);
     }
     checkFinite("input", input, this.nanPolicy);
+    if (request.output !== undefined) {
+      const n = steps * this.outputSize;
+      if (!(request.output instanceof Float32Array)) throw new RnnError("dtype", `output must be a Float32Array of steps × outputSize floats, got ${describeValue(request.output)}`);
+      if (request.output.length !== n) throw new RnnError("shape", `output has ${request.output.length} floats; ${steps} steps × outputSize ${this.outputSize} needs ${n}`);
+    }
     const [LD, P] = this.stateShape.h;
     if (h0 !== undefined) this.checkState("h0", h0, LD, P);
     if (c0 !== undefined) {
@@ -212,15 +234,16 @@ export class ServedModel implements Disposable {
    * forward per such length class, since a batch costs its longest request's steps for every row. A batch too big
    * for wasm memory is run in halves, down to one request at a time, before giving up with 'memory'.
    *
-   * @param requests the sequences, each checked first (see {@link ServedModel.check})
-   * @returns one result per request, each array in a buffer of its own
+   * @param requests the sequences, each checked first (see {@link ServedModel.check}) unless `options.checked`
+   * @param options see {@link RunOptions}
+   * @returns one result per request, each array in a buffer of its own (an output where the request said)
    * @throws RnnError from {@link ServedModel.check}, with the message naming the request (`requests[2]: ...`);
    *   `memory` when even one request does not fit; `disposed` after dispose()
    */
-  run(requests: readonly SequenceRequest[]): SequenceResult[] {
+  run(requests: readonly SequenceRequest[], options?: RunOptions): SequenceResult[] {
     this.live();
     if (!Array.isArray(requests)) throw new RnnError("dtype", `run takes an array of requests, got ${describeValue(requests)}`);
-    requests.forEach((r, i) => {
+    if (!options?.checked) requests.forEach((r, i) => {
       try {
         this.check(r);
       } catch (e) {
@@ -287,7 +310,7 @@ export class ServedModel implements Disposable {
       ...(c0 ? { c0: { shape: [LD, B, H], data: c0 } } : {}),
     });
     const results: SequenceResult[] = requests.map((req, b) => ({
-      output: splitSteps(r.output.data, b, req.steps, B, F),
+      output: splitSteps(r.output.data, b, req.steps, B, F, req.output),
       hN: splitState(r.hN.data, b, LD, B, P),
       ...(r.cN ? { cN: splitState(r.cN.data, b, LD, B, H) } : {}),
     }));

@@ -11,7 +11,7 @@
 //      row-wise in the same way. So any difference is a bug, and the test demands none.
 //   2. run([request]) equals the plain layer, unbatched, without lengths (forward(input [T, I], { h0, c0 }) then
 //      the head): the stacking and splitting are checked against code that does not stack, also bitwise.
-import { afterAll, beforeAll, describe, expect, it } from "vitest";
+import { afterAll, beforeAll, describe, expect, it, vi } from "vitest";
 import fc from "fast-check";
 import {
   fromTorch, init, Linear, RnnError, saveSafetensors, type Build, type RecurrentLayer, type Runtime, type Tensor,
@@ -221,6 +221,34 @@ describe("ServedModel: requests", () => {
     const buffers = rs.flatMap((r) => [r.output.buffer, r.hN.buffer, r.cN!.buffer]);
     expect(new Set(buffers).size).toBe(buffers.length);
     for (const r of rs) for (const a of [r.output, r.hN, r.cN!]) expect(a.byteLength).toBe(a.buffer.byteLength);
+  });
+
+  it("a request's output array is written and returned as the result's output, bitwise what run makes itself", () => {
+    const requests = [{ input: randomF32(3 * 3, rng(7)), steps: 3 }, { input: randomF32(1 * 3, rng(8)), steps: 1 }];
+    const want = model.run(requests);
+    const F = model.outputSize;
+    const shared = new SharedArrayBuffer(4 * (8 + 3 * F)); // a view at an offset of memory shared with another thread
+    const into = new Float32Array(shared, 32, 3 * F);
+    const got = model.run([{ ...requests[0], output: into }, requests[1]]);
+    expect(got[0].output).toBe(into);
+    expectSameBits("output 0", got[0].output, want[0].output);
+    expectSameBits("output 1", got[1].output, want[1].output);
+    expectRnnError(() => model.check({ ...requests[0], output: new Float32Array(2 * F) }), "shape", "output", `${3 * F}`);
+    expectRnnError(() => model.check({ ...requests[0], output: [] as unknown as Float32Array }), "dtype", "output");
+  });
+
+  it("run({ checked: true }) does not check the requests again, and gives the same results", () => {
+    const requests = [{ input: randomF32(2 * 3, rng(9)), steps: 2 }, { input: randomF32(3, rng(10)), steps: 1 }];
+    const check = vi.spyOn(model, "check");
+    try {
+      const want = model.run(requests);
+      expect(check).toHaveBeenCalledTimes(2);
+      const got = model.run(requests, { checked: true });
+      expect(check).toHaveBeenCalledTimes(2);
+      got.forEach((r, b) => expectSameBits(`output ${b}`, r.output, want[b].output));
+    } finally {
+      check.mockRestore();
+    }
   });
 
   it("a batch the memory cannot hold runs in halves, with the same results", () => {

@@ -59,11 +59,13 @@ export class AnswerSlots {
 }
 
 /**
- * The worker's side: copies `bytes` into `slot` and returns their length, or returns -1 when there is no slot or the
- * bytes do not fit (the caller then transfers them).
+ * The worker's side: copies `bytes` into `slot` (unless they are there already: a raw answer's output, which the
+ * model wrote into the slot) and returns their length, or returns -1 when there is no slot or the bytes do not fit
+ * (the caller then transfers them).
  */
 export function writeToSlot(shared: AnswerSlotsShared, slot: number, bytes: Uint8Array): number {
   if (slot < 0 || bytes.byteLength > shared.slotBytes) return -1;
+  if (bytes.buffer === shared.buffer && bytes.byteOffset === slot * shared.slotBytes) return bytes.byteLength; // written there already
   new Uint8Array(shared.buffer, slot * shared.slotBytes, bytes.byteLength).set(bytes);
   return bytes.byteLength;
 }

@@ -28,6 +28,8 @@ export interface DecodedRequest {
   steps: number;
   h0?: Float32Array;
   c0?: Float32Array;
+  /** Where the model writes the output (an answer slot), when the worker gives one. */
+  output?: Float32Array;
 }
 
 /** A sequence's results, as ServedModel.run returns them. */
@@ -326,6 +328,7 @@ export function ownFloats(a: Float32Array): Float32Array {
 
 export interface EncodedAnswer {
   contentType: string;
+  /** The answer's bytes: a raw answer's are a view of the output (which may be an answer slot), not a copy. */
   bytes: Uint8Array;
   headers?: Record<string, string>;
 }
@@ -341,7 +344,7 @@ export function encodeAnswer(r: SequenceAnswer, info: ModelInfo, format: BodyFor
   const session = steps !== undefined;
   const stepHeader: Record<string, string> = session ? { "x-session-steps": String(steps) } : {};
   if (format === "raw") {
-    return { contentType: MEDIA_TYPES.raw, bytes: ownBytes(r.output), headers: { "x-shape": `${T},${info.outputSize}`, ...stepHeader } };
+    return { contentType: MEDIA_TYPES.raw, bytes: new Uint8Array(r.output.buffer, r.output.byteOffset, r.output.byteLength), headers: { "x-shape": `${T},${info.outputSize}`, ...stepHeader } };
   }
   if (format === "safetensors") {
     const tensors: Record<string, Tensor> = { output: { shape: [T, info.outputSize], data: r.output } };

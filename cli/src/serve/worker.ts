@@ -10,7 +10,7 @@ import { move, workerData, transferableSymbol, valueSymbol } from "piscina";
 import { init, RnnError } from "rnn-wasm";
 import { ServedModel, type SequenceRequest, type SequenceResult } from "rnn-wasm/serving";
 import { writeToSlot } from "./answer-slots.js";
-import { BodyError, decodeBody, encodeAnswer, encodeError, ownFloats, type DecodedRequest, type EncodedAnswer } from "./codecs.js";
+import { BodyError, decodeBody, encodeAnswer, encodeError, ownBytes, ownFloats, type DecodedRequest, type EncodedAnswer } from "./codecs.js";
 import { modelInfo, servedModelOptions } from "./model.js";
 import type { BatchAnswer, ModelInfo, WorkerData, WorkerMemory, WorkerRequest, WorkerResult, WorkerTask } from "./protocol.js";
 
@@ -44,7 +44,7 @@ function transferred<T>(value: T, buffers: ArrayBuffer[]): unknown {
 function result(status: number, encoded: EncodedAnswer, slot: number): WorkerResult {
   const slotLength = writeToSlot(data.answerSlots, slot, encoded.bytes);
   const out: WorkerResult = { status, contentType: encoded.contentType, slotLength };
-  if (slotLength < 0) out.bytes = encoded.bytes;
+  if (slotLength < 0) out.bytes = ownBytes(encoded.bytes); // transferred: a buffer of its own
   if (encoded.headers) out.headers = encoded.headers;
   return out;
 }
@@ -60,18 +60,29 @@ function errorResult(status: number, message: string, code: string, slot: number
  */
 function runAll(requests: SequenceRequest[]): (SequenceResult | RnnError)[] {
   try {
-    return model.run(requests);
+    return model.run(requests, { checked: true }); // runBatch checked each one
+
   } catch (e) {
     if (!(e instanceof RnnError && e.code === "memory")) throw e;
   }
   return requests.map((r) => {
     try {
-      return model.run([r])[0];
+      return model.run([r], { checked: true })[0];
     } catch (e) {
       if (e instanceof RnnError && e.code === "memory") return e;
       throw e;
     }
   });
+}
+
+/**
+ * A raw answer is the output's bytes as they are: the model writes the output straight into the request's answer
+ * slot when it fits there, saving a copy and an allocation per answer. Undefined: no slot, or too small.
+ */
+function outputInSlot(slot: number, steps: number): Float32Array | undefined {
+  const { buffer, slotBytes } = data.answerSlots;
+  const floats = steps * info.outputSize;
+  return slot >= 0 && 4 * floats <= slotBytes ? new Float32Array(buffer, slot * slotBytes, floats) : undefined;
 }
 
 /** Decodes, checks, runs and encodes a batch: one result per request, in order. */
@@ -86,6 +97,7 @@ function runBatch(requests: WorkerRequest[]): WorkerResult[] {
         decoded.c0 = r.session.state.c;
       }
       model.check(decoded as SequenceRequest); // the codecs checked every field; this is the model's own word on it
+      if (r.answer === "raw") decoded.output = outputInSlot(r.slot, decoded.steps);
       runnable.push({ at, request: decoded });
     } catch (e) {
       if (e instanceof BodyError) results[at] = errorResult(e.status, e.message, e.code, r.slot);
