@@ -84,6 +84,9 @@ describe.concurrent("options", () => {
     [["--max-sessions", "-5"], /'--max-sessions <n>' argument '-5' is invalid/],
     [["--worker-nice", "20"], /'--worker-nice <n>' argument '20' is invalid\. expected a whole number from 0 to 19\./],
     [["--worker-nice", "-1"], /'--worker-nice <n>' argument '-1' is invalid\. expected a whole number from 0 to 19\./],
+    [["--answer-slots", "70000"], /'--answer-slots <n>' argument '70000' is invalid\. expected a whole number from 0 to 65536\./],
+    [["--answer-slot-bytes", "64m"], /'--answer-slot-bytes <bytes>' argument '64m' is invalid\. expected at most 33,554,432 bytes\./],
+    [["--answer-slots", "65536", "--answer-slot-bytes", "32m"], /--answer-slots 65536 x --answer-slot-bytes 33554432 is more than 2 GiB of answer slots/],
     [["--log-level", "loud"], /'--log-level <level>' argument 'loud' is invalid\. Allowed choices are fatal, error, warn, info, debug, trace, silent\./],
     [["--kind", "gru", "--nonlinearity", "relu"], /--nonlinearity is an RNN option, but --kind is gru/],
   ];

@@ -5,10 +5,14 @@
 //   ownership  after a mixed load (valid, malformed, clients that leave while queued, while their batch runs, and
 //              while their large answer is being written) every slot is given back: rnn_wasm_answer_slots_in_use
 //              returns to 0 and the server still answers
+//   none       --answer-slots 0: every answer transferred, the same bits
+//   the pool   AnswerSlots alone: lends each slot once until given back, -1 when none is free, ignores a slot given
+//              back twice (so that every path may give back), and writeToSlot refuses bytes larger than a slot
 import { request } from "node:http";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { readFileSync } from "node:fs";
 import { fromTorch, init, loadSafetensors, tensor, type RecurrentLayer } from "rnn-wasm";
+import { AnswerSlots, writeToSlot } from "../src/serve/answer-slots.js";
 import { call, DEMO_MODEL, expected, metric, rawBody, rows, serve, type TestServer } from "./serve-helpers.js";
 
 let layer: RecurrentLayer;
@@ -107,5 +111,44 @@ describe("answer slots", () => {
     const after = await call(`${server.url}/v1/predict`, { json: { input: rows(2, I, 9) } });
     expect(after.status).toBe(200);
     expect((await slotsInUseSettles(server.url)).inUse).toBe(0);
+  });
+
+  it("--answer-slots 0: every answer is transferred, with the same bits", async () => {
+    await server.close();
+    server = await serve({ model: DEMO_MODEL, threads: 1, answerSlots: 0 });
+    const inputs = [rows(2, I, 1), rows(5, I, 2)];
+    for (const x of inputs) {
+      const { body, headers } = rawBody(x);
+      const a = await call(`${server.url}/v1/predict`, { method: "POST", body, headers });
+      expect(new Float32Array(a.bytes.slice().buffer)).toEqual(expected(layer, x).output);
+    }
+    const m = (await call(`${server.url}/metrics`)).text;
+    expect(metric(m, "rnn_wasm_answers_total", 'via="slot"')).toBe(0);
+    expect(metric(m, "rnn_wasm_answers_total", 'via="transfer"')).toBe(2);
+  });
+});
+
+describe("AnswerSlots", () => {
+  it("lends each slot once until it is given back; -1 when none is free; a second give is ignored", () => {
+    const slots = new AnswerSlots(2, 8);
+    const a = slots.take(), b = slots.take();
+    expect(new Set([a, b])).toEqual(new Set([0, 1]));
+    expect(slots.take()).toBe(-1);
+    expect(slots.inUse).toBe(2);
+    slots.give(a);
+    slots.give(a); // ignored: a is free already, and must not be lent twice
+    slots.give(-1);
+    expect(slots.inUse).toBe(1);
+    expect(slots.take()).toBe(a);
+    expect(slots.take()).toBe(-1);
+  });
+
+  it("writeToSlot writes into its slot alone and refuses bytes larger than a slot", () => {
+    const slots = new AnswerSlots(3, 4);
+    expect(writeToSlot(slots.shared, 1, Uint8Array.of(1, 2, 3))).toBe(3);
+    expect(writeToSlot(slots.shared, 2, Uint8Array.of(1, 2, 3, 4, 5))).toBe(-1);
+    expect(writeToSlot(slots.shared, -1, Uint8Array.of(1))).toBe(-1);
+    expect([...new Uint8Array(slots.shared.buffer)]).toEqual([0, 0, 0, 0, 1, 2, 3, 0, 0, 0, 0, 0]);
+    expect([...slots.view(1, 3)]).toEqual([1, 2, 3]);
   });
 });

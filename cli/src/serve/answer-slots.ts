@@ -8,7 +8,8 @@
 //            when the response closes (after its last byte was handed to the kernel, or the connection was lost),
 //            never earlier. A slot the worker did not use (an answer larger than a slot) is given back at once.
 //   bounded  when no slot is free a request gets none and its answer is transferred as before: nothing waits.
-// Untouched slots cost no memory: a SharedArrayBuffer's pages are committed when first written.
+// Untouched slots cost no memory: a SharedArrayBuffer's pages are committed when first written, and the free slots are a
+// stack, so under steady load the same few are reused.
 
 /** What a worker needs to write into the pool: its memory and the size of one slot. */
 export interface AnswerSlotsShared {
@@ -28,7 +29,9 @@ export class AnswerSlots {
   /** `count` slots of `slotBytes` each; count 0 turns the pool off (every answer is transferred). */
   constructor(readonly count: number, readonly slotBytes: number) {
     this.shared = { buffer: new SharedArrayBuffer(count * slotBytes), slotBytes };
-    this.free = Array.from({ length: count }, (_, k) => count - 1 - k); // popped from the end: slot 0 first
+    // A stack: the slot given back last is lent first, so the slots in use (and the pages touched) stay as few as the
+    // requests in flight, whatever the count.
+    this.free = Array.from({ length: count }, (_, k) => count - 1 - k);
     this.taken = new Uint8Array(count);
   }
 

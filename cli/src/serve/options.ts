@@ -51,7 +51,7 @@ export const SERVE_DEFAULTS = {
   maxSessionBytes: 256 * 2 ** 20,
   drainTimeout: 30,
   workerNice: 10,
-  answerSlotBytes: 256 * 2 ** 10,
+  answerSlotBytes: 512 * 2 ** 10,
   logLevel: "info" as LogLevel,
 };
 
@@ -153,7 +153,7 @@ export function addServeOptions(command: Command): Command {
     .option("--drain-timeout <seconds>", "on SIGTERM or SIGINT, how long to wait for requests in flight before closing their connections", seconds(L.drainTimeout), d.drainTimeout)
     .option("--worker-nice <n>", `Linux: how much lower the worker threads' CPU priority is than the HTTP thread's (a nice increment, 0 to ${L.workerNice}; 0: the same). Under saturation the HTTP thread, which answers /healthz and moves bytes, then runs as soon as it has work`, intUpTo(L.workerNice), d.workerNice)
     .option("--answer-slots <n>", `answers written into reusable shared buffers instead of a fresh one each (0 to ${fmt(L.answerSlots)}; default 2 x --threads x --max-batch, in at most 1 GiB; 0: none). An answer that finds none free, or is larger than one, is sent the old way`, intUpTo(L.answerSlots))
-    .option("--answer-slot-bytes <bytes>", "the size of one answer slot (such as 256k): the largest answer a slot holds", bytes(L.answerSlotBytes), d.answerSlotBytes)
+    .option("--answer-slot-bytes <bytes>", "the size of one answer slot (such as 512k): the largest answer a slot holds (a JSON answer takes about 12 bytes a number, a raw one 4)", bytes(L.answerSlotBytes), d.answerSlotBytes)
     .addOption(new Option("--log-level <level>", "structured logs (JSON lines on stderr): 'debug' adds one line per request").choices(LOG_LEVELS).default(d.logLevel));
 }
 
