@@ -46,7 +46,7 @@ describe("quantize, inspect and run on the demo model", () => {
     const report = JSON.parse(j.stdout);
     expect([report.class, report.kind, report.inputSize, report.hiddenSize, report.numLayers, report.parameters]).toEqual(["LSTM", "lstm", 64, 256, 1, 329728]);
     expect(report.quantized).toEqual({
-      dtype, formatVersion: "1", weights: 327680, scales: 2048,
+      dtype, formatVersion: "2", weights: 327680, scales: 2048,
       dataBytes: 327680 * (dtype === "int8" ? 1 : 2) + (2048 + 2048) * 4, float32Bytes: 329728 * 4,
     });
     expect(report.tensors.map((t: { name: string; dtype: string }) => `${t.name} ${t.dtype}`)).toEqual([
@@ -56,7 +56,7 @@ describe("quantize, inspect and run on the demo model", () => {
     const t = await cliInProcess(["inspect", file]);
     expect(t.code, describeRun(t)).toBe(0);
     expect(t.stdout).toMatch(new RegExp(`: quantized ${dtype} LSTM, 329,728 parameters`));
-    expect(t.stdout).toMatch(new RegExp(`quantized +${dtype} \\(I(8|16) weights\\), format 'rnn-wasm quantized' version 1`));
+    expect(t.stdout).toMatch(new RegExp(`quantized +${dtype} \\(I(8|16) weights\\), format 'rnn-wasm quantized' version 2`));
     expect(t.stdout).toMatch(/data +[\d.]+ (KiB|MiB), 0\.(26|51) of float32's 1\.3 MiB/);
     expect(t.stdout).toMatch(/batchFirst +false/);
 

@@ -109,7 +109,7 @@ const REFUSED: Array<{ name: string; model: Uint8Array; vars: Record<string, str
     name: "an integer out of int8's range",
     model: edited(int8Model, (t) => { (t.weight_hh_l0.data as Int8Array)[5] = -128; }),
     vars: {},
-    error: "the model file's quantized model: quantized model file: tensor 'weight_hh_l0' holds -128 at index 5, outside int8's range [-127, 127]",
+    error: "the model file's quantized model: quantized model file: tensor 'weight_hh_l0' holds -128 at packed index 5, outside int8's range [-127, 127]",
   },
   {
     name: "MODEL_PREFIX set for a quantized file",
