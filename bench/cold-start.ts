@@ -56,17 +56,26 @@ interface System {
   tolerance?: number;
 }
 
-/** The ES module a Node child runs: `setup` before the clock starts, `load` timed as the import, `first` the rest. */
+/**
+ * The ES module a Node child runs: `setup` before the clock starts, `load` timed as the import, `first` the rest.
+ * `first` may call mark() between its stages: the times from one mark to the next are printed as its phases.
+ */
 function nodeChild(load: string, first: string, setup = ""): string {
   return `import { readFileSync } from "node:fs";
 ${setup}
+const marks = [];
+const mark = () => marks.push(performance.now());
 const t0 = performance.now();
 ${load}
 const t1 = performance.now();
 ${first}
 const t2 = performance.now();
-console.log(JSON.stringify({ importMs: t1 - t0, fromImportMs: t2 - t0, last: Array.from(last) }));`;
+const phases = [t1, ...marks, t2].slice(1).map((t, i) => t - [t1, ...marks][i]);
+console.log(JSON.stringify({ importMs: t1 - t0, fromImportMs: t2 - t0, phasesMs: phases, last: Array.from(last) }));`;
 }
+
+/** The phases our children mark: init(), the model built from its file, the first forward. */
+const OUR_PHASES = ["init", "model and input from their files", "first forward"];
 
 function systems(files: { input: string; keras: string; int8: string }): System[] {
   const input = `const x = new Float32Array(readFileSync(${JSON.stringify(files.input)}).buffer.slice(0));`;
@@ -79,8 +88,10 @@ function systems(files: { input: string; keras: string; int8: string }): System[
       `const { init, fromTorch, loadSafetensors } = await import("rnn-wasm");`,
       `const runtime = await init(undefined, { build: "${build}" });
 if (runtime.build !== "${build}") throw new Error("loaded " + runtime.build);
+mark();
 const lstm = fromTorch(loadSafetensors(readFileSync(${JSON.stringify(MODELS_DIR + W.model + ".safetensors")})).tensors);
 ${input}
+mark();
 const { output } = lstm.forward({ shape: [${T}, 1, ${I}], data: x });
 const last = output.data.subarray(${(T - 1) * H});`)],
   });
@@ -93,8 +104,10 @@ const last = output.data.subarray(${(T - 1) * H});`)],
       `const { init, loadQuantized } = await import("rnn-wasm");`,
       `const runtime = await init(undefined, { build: "${build}" });
 if (runtime.build !== "${build}") throw new Error("loaded " + runtime.build);
+mark();
 const lstm = loadQuantized(readFileSync(${JSON.stringify(files.int8)}));
 ${input}
+mark();
 const { output } = lstm.forward({ shape: [${T}, 1, ${I}], data: x });
 const last = output.data.subarray(${(T - 1) * H});`)],
   });
@@ -173,6 +186,8 @@ interface Run {
   importMs: number;
   fromImportMs: number;
   spawnToOutputMs: number;
+  /** ms between the child's marks (our rows: OUR_PHASES); one entry (the whole) for the others. */
+  phasesMs?: number[];
   last: number[];
   /** PyTorch's version (the Python child prints it). */
   version?: string;
@@ -295,6 +310,10 @@ async function main(): Promise<void> {
         console.log(r.status === "timed"
           ? `${r.label.padEnd(56)} import ${r.importMs!.toFixed(1)}, import to first output ${r.fromImportMs!.toFixed(1)} [${r.fromImportRuns!.join(", ")}], spawn to output ${r.fromProcessStartMs!.toFixed(0)} ms; max abs diff ${r.maxAbsDiff?.toExponential(1)}`
           : `${r.label}: ${r.status} (${r.reason})`);
+        const rs = runs.get(r.peer) ?? [];
+        if (r.status === "timed" && rs[0]?.phasesMs?.length === OUR_PHASES.length) {
+          console.log(`${"".padEnd(56)} after the import (medians): ${OUR_PHASES.map((name, i) => `${name} ${median(rs.map((x) => x.phasesMs![i])).toFixed(1)}`).join(", ")} ms`);
+        }
       }
       return;
     }
