@@ -27,7 +27,7 @@ import { QMAX_INT12, QMAX_INT8 } from "./reference/quant.js";
 
 /** The `format` metadata of a quantized model file. */
 export const QUANTIZED_FORMAT = "rnn-wasm quantized";
-/** The `format_version` this library writes and reads. */
+/** The `format_version` this library writes (it reads version 1 too: PyTorch's shapes, row-major). */
 export const QUANTIZED_FORMAT_VERSION = "2";
 /** Every format_version this library reads. */
 const READABLE_VERSIONS = ["1", "2"];
