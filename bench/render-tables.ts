@@ -466,11 +466,11 @@ function renderWorkerd(pass: NonNullable<WorkloadsSummary["workerd"]>): string {
   const lines = [
     `**In workerd** (the \`workerd\` package ${pass.workerd}, the Cloudflare Workers runtime, run locally by Miniflare): W-seq ` +
       "and W-gru by the package's workerd entry inside a Worker ([`bench/workerd/bench-worker.js`](../bench/workerd/bench-worker.js)), " +
-      "each output checked as the Node rows' are before timing. A Worker's clock does not move while a request computes " +
-      "(a Spectre mitigation), so Node times it: one request runs N forwards (after a warm-up request), and its round trip " +
+      "each output checked as the Node rows' are before timing. A deployed Worker's clock does not move while a request computes " +
+      "(a Spectre mitigation) and Miniflare's counts whole milliseconds, so Node times it: one request runs N forwards (after a warm-up request), and its round trip " +
       "less an empty request's, over N, is one sample. `quantize()` picked " +
       `${pass.forms.relaxed} on the relaxed build and ${pass.forms.simd} on the SIMD build there` +
-      (pass.forms.relaxed !== "q8" ? " (it times the two forms to choose, which a frozen clock cannot: it then keeps q16); the q8 row asks for the relaxed dot-add by name" : "") +
+      (pass.forms.relaxed !== "q8" ? "; the q8 row asks for the relaxed dot-add by name" : " (a clock that cannot time the two forms gives q8: docs/quantization.md)") +
       ". ONNX Runtime native runs in the Node process that drives the pass, for the ratio.",
     "",
     "| workload | system | ms / sequence | ± | speed vs its float32 | speed vs ONNX Runtime native | error vs float32 | check: max abs diff |",

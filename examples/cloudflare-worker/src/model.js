@@ -168,9 +168,9 @@ function loadQuantizedModel(file, config, env) {
   const metadata = cell ? { ...file.metadata, cell: "false", num_layers: "1", bidirectional: "false" } : file.metadata;
   let layer;
   try {
-    // form "q16": what "auto" picks on a deployed Worker anyway (its clock does not move while code runs, so the
-    // library cannot time Q8 against Q16 there and takes Q16); naming it skips the Q8 self-check and, under `wrangler
-    // dev`, whose clock moves, the 15 ms timing: both at the isolate's cold start (docs/quantization.md#cold-start)
+    // form "q16": named, so the isolate's cold start skips Q8's self-check and the timing of Q8 against Q16 ("auto"
+    // takes Q8 on a Worker, whose clock cannot time them: up to 1.9x faster on CPUs with AVX-VNNI, with 7-bit
+    // activations' larger error); docs/quantization.md#which-form-runs-int8 says when to name "q8" instead
     layer = loadQuantized({ tensors: renamed(file.tensors), integers: renamed(file.integers ?? {}), metadata }, { form: "q16" });
   } catch (e) {
     throw new ModelError(`the model file's quantized model: ${e.message}`);
