@@ -64,7 +64,7 @@ export interface QuantizedInfo {
   dtype: "int8" | "int12";
   /** The format's version, from the metadata. */
   formatVersion: string;
-  /** Integer weights in the file. */
+  /** Integer weights of the model (a version-2 file also stores the packed order's zero padding: counted in dataBytes, not here). */
   weights: number;
   /** Float32 per-row scales in the file. */
   scales: number;
@@ -189,13 +189,16 @@ function inspectQuantized(path: string, file: SafetensorsFile, declared: TensorI
   const byName = new Map(declared.map((t) => [t.name, t]));
   const count = (t: TensorInfo) => t.shape.reduce((a, b) => a * b, 1);
   const tensors: TensorInfo[] = [];
-  let weights = 0, scales = 0, biases = 0;
+  // weights counts the model's (its shapes'), stored the file's: a version-2 file holds the kernels' packed order,
+  // whose padding (rows to a multiple of 8, columns to an even count) is stored but is no weight
+  let weights = 0, stored = 0, scales = 0, biases = 0;
   for (const p of paramList(spec)) {
     const t = byName.get(p.name)!;
     tensors.push(t);
     if (p.role.startsWith("bias")) biases += count(t);
     else {
-      weights += count(t);
+      weights += p.shape.reduce((a, b) => a * b, 1);
+      stored += count(t);
       const s = byName.get(`${p.name}.scale`)!;
       tensors.push(s);
       scales += count(s);
@@ -217,7 +220,7 @@ function inspectQuantized(path: string, file: SafetensorsFile, declared: TensorI
       formatVersion: file.metadata.format_version,
       weights,
       scales,
-      dataBytes: weights * elementBytes + (scales + biases) * 4,
+      dataBytes: stored * elementBytes + (scales + biases) * 4,
       float32Bytes: (weights + biases) * 4,
     },
   };

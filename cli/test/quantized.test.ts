@@ -127,6 +127,16 @@ describe("other models", () => {
     const q = loadQuantized(readFileSync(join(dir, "q-rnn.safetensors")), { backend: "reference" }) as QuantizedLayer | QuantizedCell;
     expect(q.spec.cell).toBe(false);
     q.dispose();
+    // H = 6 and I = 3 are padded in the file's packed order (rows to 8, columns to an even count): inspect counts the
+    // model's 6*3 + 6*6 weights, and the stored padding only in the bytes
+    const j = await cliInProcess(["inspect", join(dir, "q-rnn.safetensors"), "--json"]);
+    expect(j.code, describeRun(j)).toBe(0);
+    const report = JSON.parse(j.stdout);
+    const numel = (shape: number[]) => shape.reduce((a, b) => a * b, 1);
+    const stored = report.tensors.filter((t: { dtype: string }) => t.dtype === "I8").reduce((n: number, t: { shape: number[] }) => n + numel(t.shape), 0);
+    expect(stored).toBeGreaterThan(54);
+    expect([report.parameters, report.quantized.weights]).toEqual([54, 54]);
+    expect(report.quantized.dataBytes).toBe(stored + report.quantized.scales * 4);
   });
 });
 
