@@ -84,7 +84,7 @@ class Thread {
       this.pending = null;
       onDeath(this);
     };
-    worker.on("error", (e) => die(`failed (${e.message})`));
+    worker.on("error", (e: Error) => die(`failed (${e.message})`));
     worker.on("exit", (code) => die(`exited with code ${code}`));
   }
 
