@@ -31,30 +31,20 @@ export function computeTargets(r: Pick<ServeResults, "cells" | "soak" | "malform
     met: nb && sb ? sb.throughput >= 1.8 * nb.throughput && sb.latencyMs.p99 <= nb.latencyMs.p99 : null,
   });
 
-  // the same cell with the lean client: autocannon's UTF-8 decode of each binary answer (lean-client.ts) takes CPU
-  // the server would otherwise have, so this says what the server does when the client costs little
-  const nl = findCell(r.cells, "naive", "sequence-binary", 16, "node:http"), sl = findCell(r.cells, "serve", "sequence-binary", 16, "node:http");
-  if (nl && sl) {
+  // the same cell with cheaper clients: autocannon's UTF-8 decode of each binary answer (lean-client.ts) takes CPU
+  // the server would otherwise have, so these say what the server does when the client costs little
+  const sameCell = (client: LoadClient, name: string, clientNote: (s: CellResult) => string) => {
+    const n = findCell(r.cells, "naive", "sequence-binary", 16, client), s = findCell(r.cells, "serve", "sequence-binary", 16, client);
+    if (!n || !s) return;
     out.push({
-      name: "the same, load from the lean node:http client (answers read as bytes, not decoded)",
-      target: ">= 1.8x the naive throughput, p99 no worse",
-      measured: `${fmt(sl.throughput / nl.throughput)}x (${sl.throughput} / ${nl.throughput} sequences/s), p99 ${sl.latencyMs.p99} ms vs ${nl.latencyMs.p99} ms; ` +
-        `client CPU ${sl.cpu.loadGenerator} cores (autocannon in the cell above: ${sb?.cpu.loadGenerator ?? "?"})`,
-      met: sl.throughput >= 1.8 * nl.throughput && sl.latencyMs.p99 <= nl.latencyMs.p99,
+      name, target: ">= 1.8x the naive throughput, p99 no worse",
+      measured: `${fmt(s.throughput / n.throughput)}x (${s.throughput} / ${n.throughput} sequences/s), p99 ${s.latencyMs.p99} ms vs ${n.latencyMs.p99} ms; ${clientNote(s)}`,
+      met: s.throughput >= 1.8 * n.throughput && s.latencyMs.p99 <= n.latencyMs.p99,
     });
-  }
-
-  // and with wrk, the cheapest client (wrk-client.ts), when it was installed
-  const nw = findCell(r.cells, "naive", "sequence-binary", 16, "wrk"), sw = findCell(r.cells, "serve", "sequence-binary", 16, "wrk");
-  if (nw && sw) {
-    out.push({
-      name: "the same, load from wrk (an event loop in C, one thread)",
-      target: ">= 1.8x the naive throughput, p99 no worse",
-      measured: `${fmt(sw.throughput / nw.throughput)}x (${sw.throughput} / ${nw.throughput} sequences/s), p99 ${sw.latencyMs.p99} ms vs ${nw.latencyMs.p99} ms; ` +
-        `client CPU ${sw.cpu.loadGenerator} cores`,
-      met: sw.throughput >= 1.8 * nw.throughput && sw.latencyMs.p99 <= nw.latencyMs.p99,
-    });
-  }
+  };
+  sameCell("node:http", "the same, load from the lean node:http client (answers read as bytes, not decoded)",
+    (s) => `client CPU ${s.cpu.loadGenerator} cores (autocannon in the cell above: ${sb?.cpu.loadGenerator ?? "?"})`);
+  sameCell("wrk", "the same, load from wrk (an event loop in C, one thread)", (s) => `client CPU ${s.cpu.loadGenerator} cores`);
 
   const [ns, ss] = pair("stream-json", 64);
   const ssb = findCell(r.cells, "serve", "stream-binary", 64);
