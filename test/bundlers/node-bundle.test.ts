@@ -96,7 +96,7 @@ describe("an esbuild bundle of a Node server (--platform=node --format=esm)", ()
     expect(missing.code).toBe(1);
     const dir = join(root, "bare");
     const file = `rnn-${unbundled.build}.wasm`; // the first build this Node runs: simd on Node 20, relaxed on 24
-    const looked = [join(dir, "build", file), join(dir, "../../build", file), join(dir, "../build", file)];
+    const looked = [join(dir, "build", file), join(dir, "../build", file), join(dir, "../../build", file)];
     expect(missing.stderr).toContain(`RnnError: cannot find ${file} (looked in ${looked.join(", ")}).`);
     expect(missing.stderr).toContain("copy node_modules/rnn-wasm/build/*.wasm into a build/ folder beside the bundle");
   });
