@@ -116,13 +116,7 @@ export class DynamicBatcher<Item, Result> {
     return new Promise<Result>((resolve, reject) => {
       const w: Waiting<Item, Result> = { item, since: performance.now(), resolve, reject, signal };
       if (signal) {
-        w.onAbort = () => {
-          const at = this.queue.indexOf(w);
-          if (at < 0) return; // already in a batch
-          this.queue.splice(at, 1);
-          reject(abortError(signal));
-          this.settle();
-        };
+        w.onAbort = () => void this.leave(this.queue.indexOf(w), abortError(signal)); // not queued: already in a batch
         signal.addEventListener("abort", w.onAbort, { once: true });
       }
       this.queue.push(w);
@@ -140,11 +134,15 @@ export class DynamicBatcher<Item, Result> {
    *   started (it runs, and its result is returned) or it is unknown
    */
   withdraw(item: Item, why?: string): boolean {
-    const at = this.queue.findIndex((w) => w.item === item);
+    return this.leave(this.queue.findIndex((w) => w.item === item), cancelled(why));
+  }
+
+  /** Takes the waiting item at `at` (-1: none) out of the queue, rejecting it with `error`; whether there was one. */
+  private leave(at: number, error: RnnError): boolean {
     if (at < 0) return false;
     const [w] = this.queue.splice(at, 1);
     if (w.onAbort) w.signal!.removeEventListener("abort", w.onAbort);
-    w.reject(new RnnError("aborted", `the request was cancelled before it ran${why ? `: ${why}` : ""}`));
+    w.reject(error);
     this.settle();
     return true;
   }
@@ -238,6 +236,10 @@ export class DynamicBatcher<Item, Result> {
 }
 
 function abortError(signal: AbortSignal): RnnError {
-  const why = signal.reason instanceof Error ? `: ${signal.reason.message}` : "";
-  return new RnnError("aborted", `the request was cancelled before it ran${why}`);
+  return cancelled(signal.reason instanceof Error ? signal.reason.message : undefined);
+}
+
+/** The 'aborted' error of an item taken out of the queue, saying why when known. */
+function cancelled(why: string | undefined): RnnError {
+  return new RnnError("aborted", `the request was cancelled before it ran${why ? `: ${why}` : ""}`);
 }

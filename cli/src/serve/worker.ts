@@ -61,7 +61,6 @@ function errorResult(status: number, message: string, code: string, slot: number
 function runAll(requests: SequenceRequest[]): (SequenceResult | RnnError)[] {
   try {
     return model.run(requests, { checked: true }); // runBatch checked each one
-
   } catch (e) {
     if (!(e instanceof RnnError && e.code === "memory")) throw e;
   }
