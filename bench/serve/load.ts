@@ -155,19 +155,21 @@ export async function runCell(server: RunningServer, scenario: Scenario, connect
     ownCpu = process.cpuUsage(ownCpu0);
     return r;
   };
-  let loaded: Promise<{ duration: number; statusCodeStats: Record<string, { count: number }>; non2xx: number; errors: number; timeouts: number }>;
-  let fromWrk: { throughput: number; latencyMs: Percentiles; cpuSeconds: number } | null = null;
+  // `own`: what a client that reports totals rather than each answer (wrk) measured itself
+  let loaded: Promise<{ duration: number; statusCodeStats: Record<string, { count: number }>; non2xx: number; errors: number; timeouts: number;
+    own?: { throughput: number; latencyMs: Percentiles; cpuSeconds: number } }>;
   if (client === "node:http" || client === "wrk") {
     const body = scenario === "sequence-binary" ? sequenceBinary(f) : scenario === "sequence-json" ? Buffer.from(sequenceJson(f)) : null;
     if (!body) throw new Error(`the ${client} client sends whole sequences only, not ${scenario}`);
     const headers = scenario === "sequence-binary" ? { "content-type": "application/octet-stream", "x-shape": `${f.T},${f.I}` } : JSON_HEADERS;
     const request = { method: "POST", path: "/v1/predict", headers, body };
     loaded = client === "wrk"
-      ? wrkLoad({ url: server.url, connections, durationS: o.durationS, timeoutS: 30, request }).then(stop).then((r) => {
+      ? wrkLoad({ url: server.url, connections, durationS: o.durationS, timeoutS: 30, request }).then(stop).then((r) => ({
+        duration: r.durationS, statusCodeStats: { "2xx": { count: r.ok }, ...(r.non2xx ? { other: { count: r.non2xx } } : {}) },
+        non2xx: r.non2xx, errors: r.errors, timeouts: r.timeouts,
         // wrk reports totals and its own percentiles, not each answer: the rate is over the whole cell
-        fromWrk = { throughput: Number((r.ok / r.durationS).toFixed(1)), latencyMs: r.latencyMs, cpuSeconds: r.cpuSeconds };
-        return { duration: r.durationS, statusCodeStats: { "2xx": { count: r.ok }, ...(r.non2xx ? { other: { count: r.non2xx } } : {}) }, non2xx: r.non2xx, errors: r.errors, timeouts: r.timeouts };
-      })
+        own: { throughput: Number((r.ok / r.durationS).toFixed(1)), latencyMs: r.latencyMs, cpuSeconds: r.cpuSeconds },
+      }))
       : leanLoad({ url: server.url, connections, durationS: o.durationS, timeoutS: 30, request, onResponse: record })
       .then(stop)
       .then((r) => ({ duration: r.durationS, statusCodeStats: Object.fromEntries(Object.entries(r.statusCounts).map(([k, n]) => [k, { count: n }])), non2xx: r.non2xx, errors: r.errors, timeouts: r.timeouts }));
@@ -189,25 +191,25 @@ export async function runCell(server: RunningServer, scenario: Scenario, connect
     ? { count: batchesAfter.count - batchesBefore.count, meanSize: Number(((batchesAfter.sum - batchesBefore.sum) / (batchesAfter.count - batchesBefore.count)).toFixed(2)) }
     : undefined;
   const statusCounts = Object.fromEntries(Object.entries(r.statusCodeStats).map(([s, v]) => [s, v.count]));
-  const wrk = fromWrk as { throughput: number; latencyMs: Percentiles; cpuSeconds: number } | null;
-  const ok = wrk ? wrk.latencyMs.count : latencies.length;
+  const own = r.own;
+  const ok = own ? own.latencyMs.count : latencies.length;
   return {
     server: server.spec.id,
     scenario,
     connections,
     client,
     durationS: r.duration,
-    throughput: wrk ? wrk.throughput : steadyRate(doneAt, t0, tEnd),
+    throughput: own ? own.throughput : steadyRate(doneAt, t0, tEnd),
     ok,
     non2xx: r.non2xx,
     statusCounts,
     errors: r.errors,
     timeouts: r.timeouts,
-    latencyMs: wrk ? wrk.latencyMs : percentiles(latencies),
+    latencyMs: own ? own.latencyMs : percentiles(latencies),
     healthz,
     cpu: {
       server: serverCpu0 !== null && serverCpu1 !== null ? Number(((serverCpu1 - serverCpu0) / elapsed).toFixed(2)) : null,
-      loadGenerator: Number(((wrk ? wrk.cpuSeconds : (ownCpu.user + ownCpu.system) / 1e6) / elapsed).toFixed(2)),
+      loadGenerator: Number(((own ? own.cpuSeconds : (ownCpu.user + ownCpu.system) / 1e6) / elapsed).toFixed(2)),
     },
     ...(batches ? { batches } : {}),
   };
