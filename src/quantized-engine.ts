@@ -151,8 +151,9 @@ function v8Major(): number | null {
  * dot-add, slower than Q16), never on V8 < 12 (V8 11.3, Node 20, computes the relaxed dot-add wrongly until the
  * function tiers up), and only if a first call of gemmQ8 on a small product gives the mirror's bits (which catches that
  * bug where the engine's version is unknown: it shows on the first call) and Q8 then times faster than Q16 on a
- * 256 x 256 matrix-vector product once both are warm (it is on CPUs with AVX-VNNI; without, the issue measured it
- * slower). Decided once per runtime, the first time int8 is asked for there, in about 20 ms (up to 50 where Q16 leads: see q8Faster).
+ * 256 x 256 matrix-vector product once both are warm, by Q8_MARGIN (by far with AVX-VNNI; by a few percent without it
+ * on this AMD EPYC; the issue measured it slower on another CPU without it), or the clock cannot tell. Decided once
+ * per runtime, the first time int8 is asked for there, in about 20 ms (up to 50 where Q16 leads: see q8Faster).
  */
 export function relaxedQ8Wins(rt: Runtime): boolean {
   const known = choices.get(rt);
