@@ -12,7 +12,7 @@
 //   gemmBackwardWeight: dW[K,N]    += A[M,K]ᵀ · dOut[M,N]                   (dW packed like W)
 //   packTransposed:     Wᵀ packed, from W packed                             (so A · Wᵀ is a gemm too)
 // Each out element is ((sum over k in ascending order of a*w) + bias) then added to the old value when
-// accumulating, whatever register block it falls in: a row gives bitwise the same result in a 4-row block or
+// accumulating, whatever register block it falls in: a row gives bitwise the same result in a 2-, 3- or 4-row block or
 // alone, and the SIMD and scalar builds agree to the bit (the relaxed build fuses the multiply-adds).
 // Any M, K, N; bias, when given, must be readable up to roundUp4(N).
 import { madd4 } from "./math";
@@ -83,7 +83,13 @@ export function gemm(
     }
   }
   if (M4 == M) return;
-  // Remaining rows one at a time (all of them at batch 1): three panels per pass, 6 accumulator chains.
+  // Two or three rows left (batches of 2, 3, 6, 7, ...): one more pass over the panels for all of them, rather
+  // than one per row, since at these sizes the weights' trip from cache is what a row costs.
+  if (M - M4 >= 2) {
+    gemmRows23(out, so, a + <usize>M4 * sa, sa, w, sp, bias, M - M4, K, N, accumulate, M4);
+    return;
+  }
+  // The last row alone (all of them at batch 1): three panels per pass, 6 accumulator chains.
   for (let m = M4; m < M; m++) {
     const ap0 = a + <usize>m * sa;
     const or = out + <usize>m * so;
@@ -139,6 +145,52 @@ export function gemm(
       const left = N - n;
       finish(op, c0, bias, n, accumulate, min(left, 4));
       if (left > 4) finish(op + 16, c1, bias, n + 4, accumulate, left - 4);
+    }
+  }
+}
+
+// gemm's rows M4.. when there are 2 or 3 of them: a block of `rows` rows by one 8-column panel, each panel read
+// once for all of them. Per element the same order of operations as the 4-row block, so the same bits.
+function gemmRows23(
+  out: usize, so: usize, a: usize, sa: usize, w: usize, sp: usize, bias: usize,
+  rows: i32, K: i32, N: i32, accumulate: i32, M4: i32,
+): void {
+  const o0 = out + <usize>M4 * so;
+  const three = rows == 3;
+  for (let n = 0; n < N; n += 8) {
+    let c00 = f32x4.splat(0), c01 = f32x4.splat(0), c10 = f32x4.splat(0), c11 = f32x4.splat(0);
+    let c20 = f32x4.splat(0), c21 = f32x4.splat(0);
+    let wp = w + (<usize>(n >> 3)) * sp, ap = a;
+    if (three) {
+      for (let k = 0; k < K; k++) {
+        const w0 = v128.load(wp), w1 = v128.load(wp, 16);
+        const x0 = v128.load32_splat(ap), x1 = v128.load32_splat(ap + sa), x2 = v128.load32_splat(ap + 2 * sa);
+        c00 = madd4(c00, x0, w0); c01 = madd4(c01, x0, w1);
+        c10 = madd4(c10, x1, w0); c11 = madd4(c11, x1, w1);
+        c20 = madd4(c20, x2, w0); c21 = madd4(c21, x2, w1);
+        wp += 32;
+        ap += 4;
+      }
+    } else {
+      for (let k = 0; k < K; k++) {
+        const w0 = v128.load(wp), w1 = v128.load(wp, 16);
+        const x0 = v128.load32_splat(ap), x1 = v128.load32_splat(ap + sa);
+        c00 = madd4(c00, x0, w0); c01 = madd4(c01, x0, w1);
+        c10 = madd4(c10, x1, w0); c11 = madd4(c11, x1, w1);
+        wp += 32;
+        ap += 4;
+      }
+    }
+    const op = o0 + (<usize>n << 2);
+    const left = N - n;
+    const n0 = min(left, 4), n1 = left - 4;
+    finish(op, c00, bias, n, accumulate, n0);
+    finish(op + so, c10, bias, n, accumulate, n0);
+    if (three) finish(op + 2 * so, c20, bias, n, accumulate, n0);
+    if (n1 > 0) {
+      finish(op + 16, c01, bias, n + 4, accumulate, n1);
+      finish(op + so + 16, c11, bias, n + 4, accumulate, n1);
+      if (three) finish(op + 2 * so + 16, c21, bias, n + 4, accumulate, n1);
     }
   }
 }

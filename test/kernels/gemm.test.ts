@@ -364,7 +364,7 @@ describe("gemm, gemmBackwardWeight, packTransposed (wasm) vs reference/gemm.ts, 
     }
   });
 
-  it("gemm gives a row the same bits in a 4-row block, alone, or in any chunk of rows (every build)", () => {
+  it("gemm gives a row the same bits in a 4-, 3- or 2-row block, alone, or in any chunk of rows (every build)", () => {
     fc.assert(fc.property(gemmCase, fc.integer({ min: 0, max: 13 }), (c, cut) => {
       const d = makeData(c);
       const split = Math.min(cut, c.M);
