@@ -1,6 +1,8 @@
 // bench/serve/load.ts: one cell of the load table: autocannon (programmatic) against one server, one scenario, one
 // number of connections, for a bounded time, with a /healthz probe (bench/serve/probe.ts) in its own process
 // alongside. Every answer's latency is recorded here (not from autocannon's whole-millisecond histogram).
+// Given a floor server (floor-server.ts), the same probe process also times a do-nothing server in the same cell,
+// so the cell's /healthz p99 can be read against what the machine alone costs.
 // Scenarios:
 //   sequence-json    POST /v1/predict {"input": [[64] x 128]}  (W-seq's input)
 //   sequence-binary  POST /v1/predict raw float32, X-Shape: 128,64
@@ -12,6 +14,7 @@ import { spawn } from "node:child_process";
 import { join } from "node:path";
 import autocannon, { type Client, type Request } from "autocannon";
 import { leanLoad } from "./lean-client.js";
+import type { ProbeOutput, ProbeResult } from "./probe.js";
 import { wrkLoad } from "./wrk-client.js";
 import { rows, sequenceBinary, sequenceJson, stepRow, type ServedFile } from "./model.js";
 import { cpuSecondsOf, ROOT, scrapeMetrics, type RunningServer } from "./servers.js";
@@ -22,6 +25,9 @@ export type Scenario = (typeof SCENARIOS)[number];
 
 /** Who sends the load: autocannon, or for whole sequences the lean node:http client of lean-client.ts or wrk (wrk-client.ts). */
 export type LoadClient = "autocannon" | "node:http" | "wrk";
+
+/** A /healthz probe's answers in one cell: latency percentiles (ms) and the requests that got no 200 answer. */
+export type HealthzProbe = Percentiles & { non200: number; errors: number; timeouts: number };
 
 export interface CellResult {
   server: string;
@@ -44,8 +50,14 @@ export interface CellResult {
   timeouts: number;
   /** Of the 2xx answers, ms. */
   latencyMs: Percentiles;
-  /** GET /healthz during the cell, from its own process; null when the probe did not run. */
-  healthz: (Percentiles & { non200: number; errors: number; timeouts: number }) | null;
+  /**
+   * GET /healthz during the cell, from its own process; null when the probe did not run. `floor`: the same probe
+   * process's GET /healthz of a do-nothing node:http server (floor-server.ts) over the same time, half an interval
+   * out of step; absent when the run had no floor server (and in results from before it existed).
+   */
+  healthz: (HealthzProbe & { floor?: HealthzProbe }) | null;
+  /** healthz.p99 minus healthz.floor.p99, ms: the server's share of its /healthz p99; absent without a floor. */
+  healthzOverFloorMs?: number;
   /** CPU time per second of the cell (1 = one core busy): the server process (all its threads), and this process (the load generator). */
   cpu: { server: number | null; loadGenerator: number };
   /** From the server's /metrics, when it has them: batched forwards during the cell and their mean size. */
@@ -58,6 +70,8 @@ export interface CellOptions {
   probeIntervalMs: number;
   /** A label that keeps session ids of different cells apart. */
   tag: string;
+  /** The floor server's URL (floor-server.ts): the probe times it too. Ignored without a probe. */
+  floorUrl?: string;
   /** Default autocannon; "node:http" and "wrk" only for whole sequences (the streams need per-connection state). */
   client?: LoadClient;
 }
@@ -105,9 +119,9 @@ function scenarioOptions(server: RunningServer, scenario: Scenario, f: ServedFil
   return { setupClient };
 }
 
-function runProbe(url: string, durationMs: number, intervalMs: number): Promise<CellResult["healthz"]> {
+function runProbe(url: string, durationMs: number, intervalMs: number, floorUrl?: string): Promise<CellResult["healthz"]> {
   const args = ["--import", "tsx", join(ROOT, "bench/serve/probe.ts"), "--url", url, "--delay", "500",
-    "--duration", String(Math.max(200, durationMs - 1000)), "--interval", String(intervalMs)];
+    "--duration", String(Math.max(200, durationMs - 1000)), "--interval", String(intervalMs), ...(floorUrl ? ["--floor-url", floorUrl] : [])];
   return new Promise((resolve, reject) => {
     const child = spawn(process.execPath, args, { cwd: ROOT, stdio: ["ignore", "pipe", "inherit"] });
     let out = "";
@@ -115,8 +129,9 @@ function runProbe(url: string, durationMs: number, intervalMs: number): Promise<
     child.on("error", reject);
     child.on("exit", (code) => {
       if (code !== 0) return reject(new Error(`the /healthz probe exited with ${code}`));
-      const r = JSON.parse(out) as { latenciesMs: number[]; non200: number; errors: number; timeouts: number };
-      resolve({ ...percentiles(r.latenciesMs), non200: r.non200, errors: r.errors, timeouts: r.timeouts });
+      const r = JSON.parse(out) as ProbeOutput;
+      const summary = (p: ProbeResult): HealthzProbe => ({ ...percentiles(p.latenciesMs), non200: p.non200, errors: p.errors, timeouts: p.timeouts });
+      resolve({ ...summary(r), ...(r.floor ? { floor: summary(r.floor) } : {}) });
     });
   });
 }
@@ -140,7 +155,7 @@ export async function runCell(server: RunningServer, scenario: Scenario, connect
   const doneAt: number[] = [];
   const batchesBefore = server.spec.id === "naive" ? null : await batchCounters(server);
   const serverCpu0 = cpuSecondsOf(server.pid), ownCpu0 = process.cpuUsage(), t0 = performance.now();
-  const probe = o.probeIntervalMs > 0 ? runProbe(server.url, o.durationS * 1000, o.probeIntervalMs) : Promise.resolve(null);
+  const probe = o.probeIntervalMs > 0 ? runProbe(server.url, o.durationS * 1000, o.probeIntervalMs, o.floorUrl) : Promise.resolve(null);
   const client = o.client ?? "autocannon";
   const record = (status: number, ms: number) => {
     if (status >= 200 && status < 300) {
@@ -193,6 +208,7 @@ export async function runCell(server: RunningServer, scenario: Scenario, connect
   const statusCounts = Object.fromEntries(Object.entries(r.statusCodeStats).map(([s, v]) => [s, v.count]));
   const own = r.own;
   const ok = own ? own.latencyMs.count : latencies.length;
+  const floor = healthz?.floor;
   return {
     server: server.spec.id,
     scenario,
@@ -207,6 +223,7 @@ export async function runCell(server: RunningServer, scenario: Scenario, connect
     timeouts: r.timeouts,
     latencyMs: own ? own.latencyMs : percentiles(latencies),
     healthz,
+    ...(healthz && floor && healthz.count > 0 && floor.count > 0 ? { healthzOverFloorMs: Number((healthz.p99 - floor.p99).toFixed(3)) } : {}),
     cpu: {
       server: serverCpu0 !== null && serverCpu1 !== null ? Number(((serverCpu1 - serverCpu0) / elapsed).toFixed(2)) : null,
       loadGenerator: Number(((own ? own.cpuSeconds : (ownCpu.user + ownCpu.system) / 1e6) / elapsed).toFixed(2)),

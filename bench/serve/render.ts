@@ -22,13 +22,17 @@ const health = (c: CellResult | undefined) => {
   const h = c?.healthz;
   if (!h) return "—";
   const lost = h.timeouts + h.errors;
-  return (h.count > 0 ? num(h.p99) : "") + (lost > 0 ? `${h.count > 0 ? " + " : ""}${lost} unanswered in ${h.timeouts ? "5 s" : "time"}` : h.count > 0 ? "" : "—");
+  const floor = h.floor && h.floor.count > 0 ? ` (${num(h.floor.p99)})` : "";
+  return (h.count > 0 ? num(h.p99) : "") + (lost > 0 ? `${h.count > 0 ? " + " : ""}${lost} unanswered in ${h.timeouts ? "5 s" : "time"}` : h.count > 0 ? "" : "—") + floor;
 };
+/** Whether any cell's probe also timed the do-nothing floor server (floor-server.ts). */
+const hasFloor = (r: ServeResults) => r.cells.some((c) => c.healthz?.floor);
 const ratio = (a: CellResult | undefined, b: CellResult | undefined) => (a && b && a.throughput > 0 ? `${(b.throughput / a.throughput).toFixed(2)}x` : "—");
 
 function loadTable(r: ServeResults, scenarios: [string, string, LoadClient?][], unit: string, clients: string): string[] {
+  const healthz = hasFloor(r) ? "/healthz p99 ms (floor), naive / serve" : "/healthz p99 ms, naive / serve";
   const lines = [
-    `| body | ${clients} | naive: ${unit} | naive: p50 / p99 ms | serve: ${unit} | serve: p50 / p99 ms | serve / naive | /healthz p99 ms, naive / serve | non-2xx + errors, naive / serve |`,
+    `| body | ${clients} | naive: ${unit} | naive: p50 / p99 ms | serve: ${unit} | serve: p50 / p99 ms | serve / naive | ${healthz} | non-2xx + errors, naive / serve |`,
     "|---|---:|---:|---:|---:|---:|---:|---:|---:|",
   ];
   for (const [scenario, body, client] of scenarios) {
@@ -39,6 +43,17 @@ function loadTable(r: ServeResults, scenarios: [string, string, LoadClient?][], 
     }
   }
   return lines;
+}
+
+/** What the (floor) beside each /healthz p99 is, for the line under the first table; "" when the run had none. */
+function floorLine(r: ServeResults): string {
+  if (!hasFloor(r)) return "";
+  const over = r.cells.filter((c) => c.server === "serve" && c.connections >= 16 && c.healthzOverFloorMs !== undefined).map((c) => c.healthzOverFloorMs!);
+  return `/healthz (floor): in parentheses, the p99 of a do-nothing node:http server (\`bench/serve/floor-server.ts\`, no model, its event loop only answers /healthz) ` +
+    `that the same probe process sent GET /healthz to in the same cell, at the same pace, half an interval out of step. Nothing of its own can delay it, ` +
+    `so its p99 is what this machine's scheduling costs any server (the probe and the server waiting for one of the ${r.machine.logicalCpus} CPUs the load generator and the server under test also use); ` +
+    `a server's own share is its p99 minus the floor` +
+    (over.length ? ` (\`rnn-wasm serve\` at 16 and 64 clients: ${num(Math.min(...over))} to ${num(Math.max(...over))} ms; healthzOverFloorMs in the results file)` : "") + ".";
 }
 
 /** The sessions gauge of a memory sample (rnn_wasm_sessions), if the server has one. */
@@ -96,6 +111,7 @@ export function renderServeSection(r: ServeResults): string {
     `**Whole sequences** (POST /v1/predict, ${r.model.T} rows of ${r.model.I}; sequences per second):`,
     "",
     ...loadTable(r, [["sequence-json", "JSON"], ["sequence-binary", "raw float32"], ["sequence-json", "JSON, node:http client", "node:http"], ["sequence-binary", "raw float32, node:http client", "node:http"], ["sequence-json", "JSON, wrk", "wrk"], ["sequence-binary", "raw float32, wrk", "wrk"]], "seq/s", "clients"),
+    ...(hasFloor(r) ? ["", floorLine(r)] : []),
     ...(r.cells.some((c) => c.client === "node:http" || c.client === "wrk") ? ["", leanNote(r)] : []),
     "",
     `**Streams** (one stream per client, one timestep per request; steps per second). The naive server carries the state in each request and answer (JSON); \`rnn-wasm serve\` keeps it in a session (POST /v1/sessions/:id/step):`,
@@ -118,7 +134,9 @@ export function renderServeSection(r: ServeResults): string {
       "",
       `**Soak**: ${s.durationS} s against \`rnn-wasm serve\` with ${s.sequences.connections} clients sending whole sequences (raw float32) and ` +
       `${s.streams.connections} session streams at once: ${num(s.sequences.throughput)} sequences/s (p99 ${num(s.sequences.latencyMs.p99)} ms) and ` +
-      `${num(s.streams.throughput)} steps/s; RSS ${mib(start.rss)} at the start, ${mib(end.rss)} at the end, ${mib(rest.rss)} after 5 s at rest; ` +
+      `${num(s.streams.throughput)} steps/s; ` +
+      `${s.sequences.healthz && s.sequences.healthz.count > 0 ? `/healthz p99 ${num(s.sequences.healthz.p99)} ms${s.sequences.healthz.floor && s.sequences.healthz.floor.count > 0 ? ` (floor ${num(s.sequences.healthz.floor.p99)} ms)` : ""}; ` : ""}` +
+      `RSS ${mib(start.rss)} at the start, ${mib(end.rss)} at the end, ${mib(rest.rss)} after 5 s at rest; ` +
       `wasm memory (all worker threads) ${wasm(start) ? `${wasm(start)} -> ${wasm(end)}` : "not reported (its /metrics has no wasm series)"}` +
       `${blocks(start) !== null ? `, blocks the library holds in it ${blocks(start)} -> ${blocks(end)}` : ""}; ` +
       `${s.non2xx} non-2xx, ${s.errors} connection errors or timeouts.`,
@@ -144,7 +162,8 @@ export function renderServeSection(r: ServeResults): string {
   out.push(
     "",
     `Before timing, each server's answers were compared with the library run in the bench's process (max abs difference): ${checks.join("; ")}. ` +
-    `Servers: naive \`${r.servers.naive?.command ?? "not run"}\`; serve \`${r.servers.serve?.command ?? "not run"}\`. ` +
+    `Servers: naive \`${r.servers.naive?.command ?? "not run"}\`; serve \`${r.servers.serve?.command ?? "not run"}\`` +
+    `${r.floor ? `; the /healthz floor \`${r.floor.command}\`` : ""}. ` +
     `Regenerate with \`npm run bench:serve\` (or \`npx tsx bench/serve/run.ts\` after \`npm run build\` and \`npm run bench:install\`); ` +
     `results in \`bench/results/serve.json\`; \`npx tsx bench/serve/render.ts\` re-renders this section from them.`,
   );

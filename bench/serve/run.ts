@@ -4,7 +4,8 @@
 //   1. each server's answers checked against the library run in this process (check.ts)
 //   2. the load table (load.ts): autocannon at 1, 16 and 64 connections for whole sequences (JSON and raw float32
 //      bodies) and for streams stepping one timestep per request, the two servers alternating cell by cell, with
-//      GET /healthz probed from another process throughout; the 16-client raw float32 cell also with the lean
+//      GET /healthz probed from another process throughout, together with a do-nothing node:http server
+//      (floor-server.ts, one per run) whose p99 is the machine's share of any /healthz p99 in that cell; the 16-client raw float32 cell also with the lean
 //      node:http client (--lean) and with wrk (--wrk, when installed: apt-get install wrk), cheaper load generators
 //   3. a soak at saturation against `rnn-wasm serve` (soak.ts): memory at start and end
 //   4. malformed requests mixed into valid load against `rnn-wasm serve` (malformed.ts)
@@ -59,6 +60,8 @@ export interface ServeResults {
     maxSteps: number;
   };
   servers: Record<string, { label: string; command: string }>;
+  /** The do-nothing server probed beside /healthz (floor-server.ts); absent with --no-floor and in older results. */
+  floor?: { label: string; command: string };
   checks: Record<string, CheckResult>;
   /** Each cell's median run (by throughput) of settings.repeat. */
   cells: CellResult[];
@@ -101,13 +104,14 @@ const program = new Command("bench/serve/run.ts")
   .option("--head <n>", "give the model a seeded Linear head of n outputs", int("--head"), 0)
   .option("--deadline <minutes>", "stop everything (servers included) and fail after this long", int("--deadline"), 30)
   .option("--out <file>", "results file (default bench/results/serve.json; --quick: serve.quick.json)")
+  .option("--no-floor", "do not probe a do-nothing server (floor-server.ts) beside /healthz")
   .option("--no-docs", "do not rewrite the Serving table of docs/benchmarks.md")
   .parse();
 
 const o = program.opts<{
   quick?: boolean; duration?: number; warmup?: number; connections: number[]; scenarios: Scenario[];
   servers: ("naive" | "serve")[]; lean: string[]; wrk: string[]; repeat: number; soak?: number; malformed?: number; validRatio: number; probeInterval: number;
-  maxBody: number; maxSteps: number; serveArgs: string; head: number; deadline: number; out?: string; docs: boolean;
+  maxBody: number; maxSteps: number; serveArgs: string; head: number; deadline: number; out?: string; docs: boolean; floor: boolean;
 }>();
 const quick = o.quick ?? false;
 const cellSeconds = o.duration ?? (quick ? 1 : 10);
@@ -140,6 +144,16 @@ const limits = ["--max-body", String(o.maxBody), "--max-steps", String(o.maxStep
 const specs: ServerSpec[] = [];
 if (o.servers.includes("naive")) specs.push({ ...NAIVE, args: [...NAIVE.args, ...limits] });
 if (o.servers.includes("serve")) specs.push(serveSpec([...limits, ...o.serveArgs.split(" ").filter(Boolean)]));
+/** The /healthz control: not a server under test (no check, no load), only probed beside the one that is. */
+const FLOOR: ServerSpec = {
+  id: "floor",
+  label: "do-nothing node:http, GET /healthz only",
+  args: ["--import", "tsx", join(ROOT, "bench/serve/floor-server.ts"), "--host", "127.0.0.1", "--port", "0"],
+};
+const serverCommand = (spec: ServerSpec) =>
+  `node ${spec.args.map((a) => (a === "{model}" ? "model.safetensors" : a.startsWith(ROOT) ? a.slice(ROOT.length) : a)).join(" ")}`;
+/** A cell's /healthz p99 for the log, with the floor's beside it when there is one. */
+const healthzLog = (c: CellResult) => `healthz p99 ${c.healthz?.p99 ?? "-"} ms` + (c.healthz?.floor ? ` (floor ${c.healthz.floor.p99} ms)` : "");
 
 /** For each server, scenario and connections, the run with the median throughput (the lower one of an even count). */
 function medianCells(runs: CellResult[]): CellResult[] {
@@ -163,9 +177,11 @@ function commit(): string {
 const model = writeModel(o.head);
 const expected = await expectedOutput(model);
 const servers: RunningServer[] = [];
+let floor: RunningServer | null = null;
 const watchdog = setTimeout(() => {
   console.error(`bench/serve/run.ts: still running after ${o.deadline} minutes; stopping the servers and failing`);
   for (const s of servers) s.child.kill("SIGKILL");
+  floor?.child.kill("SIGKILL");
   rmSync(model.dir, { recursive: true, force: true });
   process.exit(1);
 }, o.deadline * 60_000);
@@ -176,6 +192,11 @@ try {
     servers.push(s);
     log(`${spec.id}: ${s.url} (pid ${s.pid})`);
   }
+  if (o.floor && o.probeInterval > 0) {
+    floor = await startServer(FLOOR, model.path);
+    log(`floor: ${floor.url} (pid ${floor.pid})`);
+  }
+  const floorUrl = floor?.url;
   const checks: Record<string, CheckResult> = {};
   for (const s of servers) {
     checks[s.spec.id] = await checkServer(s, model, expected);
@@ -200,11 +221,11 @@ try {
         const order = turn++ % 2 === 0 ? servers : [...servers].reverse(); // alternate who goes first
         for (const s of order) {
           if (!supports(s, scenario)) continue;
-          const cell = await runCell(s, scenario, connections, model, { durationS: cellSeconds, probeIntervalMs: o.probeInterval, tag: `${scenario}-r${rep}` });
+          const cell = await runCell(s, scenario, connections, model, { durationS: cellSeconds, probeIntervalMs: o.probeInterval, floorUrl, tag: `${scenario}-r${rep}` });
           runs.push(cell);
           log(`${s.spec.id.padEnd(5)} ${scenario.padEnd(15)} c=${String(connections).padStart(2)}: ${cell.throughput}/s, ` +
             `p50 ${cell.latencyMs.p50} ms, p99 ${cell.latencyMs.p99} ms, non-2xx ${cell.non2xx}, errors ${cell.errors + cell.timeouts}, ` +
-            `healthz p99 ${cell.healthz?.p99 ?? "-"} ms, CPU server ${cell.cpu.server} + autocannon ${cell.cpu.loadGenerator}` +
+            `${healthzLog(cell)}, CPU server ${cell.cpu.server} + autocannon ${cell.cpu.loadGenerator}` +
             (cell.batches ? `, ${cell.batches.count} batches of ${cell.batches.meanSize}` : ""));
           if (s.exited()) throw new Error(`${s.spec.id} exited during the load:\n${s.tail()}`);
           await new Promise((r) => setTimeout(r, 500));
@@ -214,11 +235,11 @@ try {
     for (const [client, scenario, connections] of secondClients) {
       const order = turn++ % 2 === 0 ? servers : [...servers].reverse();
       for (const s of order) {
-        const cell = await runCell(s, scenario, connections, model, { durationS: cellSeconds, probeIntervalMs: o.probeInterval, tag: `${scenario}-${client}-r${rep}`, client });
+        const cell = await runCell(s, scenario, connections, model, { durationS: cellSeconds, probeIntervalMs: o.probeInterval, floorUrl, tag: `${scenario}-${client}-r${rep}`, client });
         runs.push(cell);
         log(`${s.spec.id.padEnd(5)} ${scenario.padEnd(15)} c=${String(connections).padStart(2)} ${client} client: ${cell.throughput}/s, ` +
           `p50 ${cell.latencyMs.p50} ms, p99 ${cell.latencyMs.p99} ms, non-2xx ${cell.non2xx}, errors ${cell.errors + cell.timeouts}, ` +
-          `healthz p99 ${cell.healthz?.p99 ?? "-"} ms, CPU server ${cell.cpu.server} + client ${cell.cpu.loadGenerator}` +
+          `${healthzLog(cell)}, CPU server ${cell.cpu.server} + client ${cell.cpu.loadGenerator}` +
           (cell.batches ? `, ${cell.batches.count} batches of ${cell.batches.meanSize}` : ""));
         if (s.exited()) throw new Error(`${s.spec.id} exited during the load:\n${s.tail()}`);
         await new Promise((r) => setTimeout(r, 500));
@@ -231,8 +252,8 @@ try {
   let soak: SoakResult | null = null;
   if (serve && soakSeconds > 0) {
     log(`soak: ${soakSeconds} s against ${serve.spec.id}`);
-    soak = await runSoak(serve, model, { durationS: soakSeconds, sequenceConnections: 48, streamConnections: 16, sampleEveryS: 5, probeIntervalMs: o.probeInterval });
-    log(`soak: RSS ${soak.memory[0].rss} -> ${soak.memory.at(-2)!.rss} (x${soak.rssGrowth}), non-2xx ${soak.non2xx}, errors ${soak.errors}`);
+    soak = await runSoak(serve, model, { durationS: soakSeconds, sequenceConnections: 48, streamConnections: 16, sampleEveryS: 5, probeIntervalMs: o.probeInterval, floorUrl });
+    log(`soak: RSS ${soak.memory[0].rss} -> ${soak.memory.at(-2)!.rss} (x${soak.rssGrowth}), non-2xx ${soak.non2xx}, errors ${soak.errors}, ${healthzLog(soak.sequences)}`);
   }
   let malformed: MalformedResult | null = null;
   if (serve && malformedCount > 0) {
@@ -254,10 +275,8 @@ try {
     loadAverage: { before: loadBefore.map((v) => Number(v.toFixed(2))), after: loadavg().map((v) => Number(v.toFixed(2))) },
     model: { workload: WORKLOAD.id, description: WORKLOAD.description, I: model.I, H: model.H, T: model.T, head: model.O },
     settings: { quick, cellSeconds, warmupSeconds, repeat: o.repeat, connections: o.connections, scenarios: o.scenarios, lean: o.lean, ...(wrk ? { wrk: o.wrk } : {}), probeIntervalMs: o.probeInterval, maxBody: o.maxBody, maxSteps: o.maxSteps },
-    servers: Object.fromEntries(servers.map((s) => [s.spec.id, {
-      label: s.spec.label,
-      command: `node ${s.spec.args.map((a) => (a === "{model}" ? "model.safetensors" : a.startsWith(ROOT) ? a.slice(ROOT.length) : a)).join(" ")}`,
-    }])),
+    servers: Object.fromEntries(servers.map((s) => [s.spec.id, { label: s.spec.label, command: serverCommand(s.spec) }])),
+    ...(floor ? { floor: { label: FLOOR.label, command: serverCommand(FLOOR) } } : {}),
     checks,
     cells,
     runs,
@@ -272,7 +291,7 @@ try {
   if (o.docs && !quick) log(updateServeSection(results) ?? "docs/benchmarks.md has no bench:serve markers");
   else log(renderServeSection(results));
 } finally {
-  for (const s of servers) {
+  for (const s of floor ? [...servers, floor] : servers) {
     const code = await s.stop();
     if (code !== 0) log(`${s.spec.id} exited with ${code} on SIGTERM; its log ends:\n${s.tail().slice(-2000)}`);
   }

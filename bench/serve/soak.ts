@@ -1,7 +1,8 @@
 // bench/serve/soak.ts: a long run at saturation against one server: whole sequences (raw float32) on most
 // connections and session streams on the rest, at once, with /healthz probed throughout; the server's memory is
 // sampled every few seconds (RSS from /proc; RSS and any wasm gauge from /metrics) from start to end and after
-// a short rest. Bounded by its duration.
+// a short rest. Bounded by its duration. With a floor server (floor-server.ts) the probe times it too, as in the
+// load cells: sequences.healthz.floor.
 import { runCell, type CellResult } from "./load.js";
 import type { ServedFile } from "./model.js";
 import { memorySample, type MemorySample, type RunningServer } from "./servers.js";
@@ -12,6 +13,8 @@ export interface SoakOptions {
   streamConnections: number;
   sampleEveryS: number;
   probeIntervalMs: number;
+  /** The floor server's URL, probed alongside /healthz; absent: no floor. */
+  floorUrl?: string;
 }
 
 export interface SoakResult {
@@ -38,7 +41,7 @@ export async function runSoak(server: RunningServer, f: ServedFile, o: SoakOptio
   })();
   const cell = { durationS: o.durationS, tag: `soak-${Date.now()}` };
   const [sequences, streams] = await Promise.all([
-    runCell(server, "sequence-binary", o.sequenceConnections, f, { ...cell, probeIntervalMs: o.probeIntervalMs }),
+    runCell(server, "sequence-binary", o.sequenceConnections, f, { ...cell, probeIntervalMs: o.probeIntervalMs, floorUrl: o.floorUrl }),
     runCell(server, "stream-json", o.streamConnections, f, { ...cell, probeIntervalMs: 0 }),
   ]);
   sampling = false;

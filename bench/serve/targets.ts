@@ -19,6 +19,27 @@ export function findCell(cells: CellResult[], server: string, scenario: string, 
   return cells.find((c) => c.server === server && c.scenario === scenario && c.connections === connections && (c.client ?? "autocannon") === client);
 }
 
+/**
+ * The /healthz target's floor (floor-server.ts, probed by the same process in the same cells): its p99 in the
+ * server's worst cell, its worst over the same cells, and the largest server-minus-floor p99
+ * (CellResult.healthzOverFloorMs). `cells` are [label, cell]; empty when none had a floor, as in results from
+ * before it existed. The target's verdict does not use it.
+ */
+function floorNote(worst: CellResult, cells: [string, CellResult][]): string {
+  const floored = cells.filter(([, c]) => c.healthz?.floor && c.healthz.floor.count > 0);
+  if (floored.length === 0) return "";
+  const floorP99 = (c: CellResult) => c.healthz!.floor!.p99;
+  const [worstAt, worstFloor] = floored.reduce((w, x) => (floorP99(x[1]) > floorP99(w[1]) ? x : w));
+  const over = floored.filter(([, c]) => c.healthzOverFloorMs !== undefined);
+  const most = over.length ? over.reduce((w, x) => (x[1].healthzOverFloorMs! > w[1].healthzOverFloorMs! ? x : w)) : null;
+  const lost = floored.reduce((n, [, c]) => n + c.healthz!.floor!.timeouts + c.healthz!.floor!.errors + c.healthz!.floor!.non200, 0);
+  return "a do-nothing node:http server probed at the same time: " +
+    (worst.healthz?.floor && worst.healthz.floor.count > 0 ? `${floorP99(worst)} ms in that cell, ` : "") +
+    `worst ${floorP99(worstFloor)} ms (${worstAt}) over the same cells` +
+    (most ? `; the server's p99 minus the floor's at most ${fmt(most[1].healthzOverFloorMs!)} ms (${most[0]})` : "") +
+    (lost ? `; ${lost} floor probes not answered 200` : "") + "; ";
+}
+
 export function computeTargets(r: Pick<ServeResults, "cells" | "soak" | "malformed"> & { runs?: CellResult[] }): Target[] {
   const out: Target[] = [];
   const pair = (scenario: string, n: number) => [findCell(r.cells, "naive", scenario, n), findCell(r.cells, "serve", scenario, n)] as const;
@@ -68,6 +89,8 @@ export function computeTargets(r: Pick<ServeResults, "cells" | "soak" | "malform
     target: "< 5 ms",
     measured: worst
       ? `worst ${fmt(healthP99)} ms (${worst.scenario} at ${worst.connections}: ${worst.healthz!.p99} ms${soakHealth ? `; soak ${soakHealth.p99} ms` : ""}); ` +
+        floorNote(worst, [...saturated.map((c): [string, CellResult] => [`${c.scenario} at ${c.connections}${c.client && c.client !== "autocannon" ? `, ${c.client} client` : ""}`, c]),
+          ...(r.soak ? [["the soak", r.soak.sequences] as [string, CellResult]] : [])]) +
         `${probes.reduce((n, h) => n + h.count, 0)} probes, ${unanswered} not answered 200`
       : "not measured",
     met: worst ? healthP99 < 5 && unanswered === 0 : null,
