@@ -119,7 +119,8 @@ function scenarioOptions(server: RunningServer, scenario: Scenario, f: ServedFil
   return { setupClient };
 }
 
-function runProbe(url: string, durationMs: number, intervalMs: number, floorUrl?: string): Promise<CellResult["healthz"]> {
+/** GET /healthz on `url` (and `floorUrl`) from probe.ts in its own process, for about durationMs - 1 s after 0.5 s. */
+export function runProbe(url: string, durationMs: number, intervalMs: number, floorUrl?: string): Promise<CellResult["healthz"]> {
   const args = ["--import", "tsx", join(ROOT, "bench/serve/probe.ts"), "--url", url, "--delay", "500",
     "--duration", String(Math.max(200, durationMs - 1000)), "--interval", String(intervalMs), ...(floorUrl ? ["--floor-url", floorUrl] : [])];
   return new Promise((resolve, reject) => {

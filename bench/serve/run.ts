@@ -26,7 +26,7 @@ import { runCell, SCENARIOS, supports, type CellResult, type LoadClient, type Sc
 import { runMalformed, type MalformedResult } from "./malformed.js";
 import { WORKLOAD, writeModel } from "./model.js";
 import { renderServeSection, updateServeSection } from "./render.js";
-import { NAIVE, ROOT, serveSpec, startServer, type RunningServer, type ServerSpec } from "./servers.js";
+import { FLOOR, NAIVE, ROOT, serveSpec, startServer, type RunningServer, type ServerSpec } from "./servers.js";
 import { runSoak, type SoakResult } from "./soak.js";
 import { computeTargets, type Target } from "./targets.js";
 import { wrkVersion } from "./wrk-client.js";
@@ -144,12 +144,6 @@ const limits = ["--max-body", String(o.maxBody), "--max-steps", String(o.maxStep
 const specs: ServerSpec[] = [];
 if (o.servers.includes("naive")) specs.push({ ...NAIVE, args: [...NAIVE.args, ...limits] });
 if (o.servers.includes("serve")) specs.push(serveSpec([...limits, ...o.serveArgs.split(" ").filter(Boolean)]));
-/** The /healthz control: not a server under test (no check, no load), only probed beside the one that is. */
-const FLOOR: ServerSpec = {
-  id: "floor",
-  label: "do-nothing node:http, GET /healthz only",
-  args: ["--import", "tsx", join(ROOT, "bench/serve/floor-server.ts"), "--host", "127.0.0.1", "--port", "0"],
-};
 const serverCommand = (spec: ServerSpec) =>
   `node ${spec.args.map((a) => (a === "{model}" ? "model.safetensors" : a.startsWith(ROOT) ? a.slice(ROOT.length) : a)).join(" ")}`;
 /** A cell's /healthz p99 for the log, with the floor's beside it when there is one. */

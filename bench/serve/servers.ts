@@ -37,6 +37,13 @@ export const NAIVE: ServerSpec = {
   args: ["--import", "tsx", join(ROOT, "bench/serve/naive-server.ts"), "--model", "{model}", "--host", "127.0.0.1", "--port", "0"],
 };
 
+/** The /healthz control (floor-server.ts): not a server under test (no check, no load), only probed beside one. */
+export const FLOOR: ServerSpec = {
+  id: "floor",
+  label: "do-nothing node:http, GET /healthz only",
+  args: ["--import", "tsx", join(ROOT, "bench/serve/floor-server.ts"), "--host", "127.0.0.1", "--port", "0"],
+};
+
 /** `rnn-wasm serve` from the CLI package's build, with `extra` flags. */
 export function serveSpec(extra: string[]): ServerSpec {
   return {
