@@ -35,7 +35,29 @@ import { madd4 } from "./math";
   }
 }
 
+// finish of the 8 columns col.. of a panel from v0 (0..3) and v1 (4..7), left of them in the matrix: a whole
+// panel inline, a last partial one by a call (finishPart), which keeps the products small for V8's optimizing
+// compiler (issue 14).
+// @ts-ignore: decorator
+@inline function finish8(o: usize, v0: v128, v1: v128, bias: usize, col: usize, accumulate: i32, left: i32): void {
+  if (left >= 8) {
+    finish(o, v0, bias, col, accumulate, 4);
+    finish(o + 16, v1, bias, col + 4, accumulate, 4);
+  } else {
+    finishPart(o, v0, v1, bias, col, accumulate, left);
+  }
+}
+
+function finishPart(o: usize, v0: v128, v1: v128, bias: usize, col: usize, accumulate: i32, left: i32): void {
+  finish(o, v0, bias, col, accumulate, min(left, 4));
+  if (left > 4) finish(o + 16, v1, bias, col + 4, accumulate, left - 4);
+}
+
 // out is (M,N) with row stride ldo; a is (M,K) with row stride lda; w is packed with panel stride wps.
+// The row blocks are functions of their own, called per panel (gemmPanel4) or per row (gemmRow), not inlined: V8
+// compiles a wasm function with its optimizing compiler only after it has run a while, in the background (the
+// larger the function, the longer: about 2 ms per KB for these), and runs the result from its next call, so small
+// functions called often are what a cold process's first products get optimized (issue 14).
 export function gemm(
   out: usize, ldo: i32,
   a: usize, lda: i32, w: usize, wps: i32, bias: usize,
@@ -48,39 +70,8 @@ export function gemm(
   const so = <usize>ldo << 2, sa = <usize>lda << 2, sp = <usize>wps << 2;
   const M4 = M & ~3;
   // Panels outer, so each panel (K*32 bytes) is read once from memory and then from L1 for every row block.
-  for (let n = 0; n < N; n += 8) {
-    const wp0 = w + (<usize>(n >> 3)) * sp;
-    const left = N - n; // columns left: both vectors are needed when more than 4
-    for (let m = 0; m < M4; m += 4) {
-      const a0 = a + <usize>m * sa;
-      let c00 = f32x4.splat(0), c01 = f32x4.splat(0), c10 = f32x4.splat(0), c11 = f32x4.splat(0);
-      let c20 = f32x4.splat(0), c21 = f32x4.splat(0), c30 = f32x4.splat(0), c31 = f32x4.splat(0);
-      let wp = wp0, ap = a0;
-      // 8 accumulators, 2 weight vectors and 4 broadcasts live: 14 v128, what V8 keeps in registers
-      for (let k = 0; k < K; k++) {
-        const w0 = v128.load(wp), w1 = v128.load(wp, 16);
-        const x0 = v128.load32_splat(ap), x1 = v128.load32_splat(ap + sa);
-        const x2 = v128.load32_splat(ap + 2 * sa), x3 = v128.load32_splat(ap + 3 * sa);
-        c00 = madd4(c00, x0, w0); c01 = madd4(c01, x0, w1);
-        c10 = madd4(c10, x1, w0); c11 = madd4(c11, x1, w1);
-        c20 = madd4(c20, x2, w0); c21 = madd4(c21, x2, w1);
-        c30 = madd4(c30, x3, w0); c31 = madd4(c31, x3, w1);
-        wp += 32;
-        ap += 4;
-      }
-      const op = out + <usize>m * so + (<usize>n << 2);
-      const n0 = min(left, 4), n1 = left - 4;
-      finish(op, c00, bias, n, accumulate, n0);
-      finish(op + so, c10, bias, n, accumulate, n0);
-      finish(op + 2 * so, c20, bias, n, accumulate, n0);
-      finish(op + 3 * so, c30, bias, n, accumulate, n0);
-      if (n1 > 0) {
-        finish(op + 16, c01, bias, n + 4, accumulate, n1);
-        finish(op + so + 16, c11, bias, n + 4, accumulate, n1);
-        finish(op + 2 * so + 16, c21, bias, n + 4, accumulate, n1);
-        finish(op + 3 * so + 16, c31, bias, n + 4, accumulate, n1);
-      }
-    }
+  if (M4) {
+    for (let n = 0; n < N; n += 8) gemmPanel4(out, so, a, sa, w + (<usize>(n >> 3)) * sp, bias, M4, K, n, N, accumulate);
   }
   if (M4 == M) return;
   // Two or three rows left (batches of 2, 3, 6, 7, ...): one more pass over the panels for all of them, rather
@@ -89,63 +80,90 @@ export function gemm(
     gemmRows23(out, so, a + <usize>M4 * sa, sa, w, sp, bias, M - M4, K, N, accumulate, M4);
     return;
   }
-  // The last row alone (all of them at batch 1): three panels per pass, 6 accumulator chains.
-  for (let m = M4; m < M; m++) {
-    const ap0 = a + <usize>m * sa;
-    const or = out + <usize>m * so;
-    let n = 0;
-    for (; n + 24 <= N; n += 24) {
-      let c0 = f32x4.splat(0), c1 = f32x4.splat(0), c2 = f32x4.splat(0);
-      let c3 = f32x4.splat(0), c4 = f32x4.splat(0), c5 = f32x4.splat(0);
-      let wp = w + (<usize>(n >> 3)) * sp;
-      let ap = ap0;
-      for (let k = 0; k < K; k++) {
-        const x = v128.load32_splat(ap);
-        c0 = madd4(c0, x, v128.load(wp)); c1 = madd4(c1, x, v128.load(wp, 16));
-        c2 = madd4(c2, x, v128.load(wp + sp)); c3 = madd4(c3, x, v128.load(wp + sp, 16));
-        c4 = madd4(c4, x, v128.load(wp + 2 * sp)); c5 = madd4(c5, x, v128.load(wp + 2 * sp, 16));
-        wp += 32;
-        ap += 4;
-      }
-      const op = or + (<usize>n << 2);
-      finish(op, c0, bias, n, accumulate, 4); finish(op + 16, c1, bias, n + 4, accumulate, 4);
-      finish(op + 32, c2, bias, n + 8, accumulate, 4); finish(op + 48, c3, bias, n + 12, accumulate, 4);
-      finish(op + 64, c4, bias, n + 16, accumulate, 4); finish(op + 80, c5, bias, n + 20, accumulate, 4);
+  // The last row alone (all of them at batch 1)
+  gemmRow(out + <usize>M4 * so, a + <usize>M4 * sa, w, sp, bias, K, N, accumulate);
+}
+
+// gemm's rows 0..M4-1 (M4 a multiple of 4) against the panel of columns n..n+7 at wp0; so, sa: row strides in bytes.
+function gemmPanel4(
+  out: usize, so: usize, a: usize, sa: usize, wp0: usize, bias: usize,
+  M4: i32, K: i32, n: i32, N: i32, accumulate: i32,
+): void {
+  const left = N - n; // columns left in the matrix: fewer than 8 in a partial last panel
+  for (let m = 0; m < M4; m += 4) {
+    const a0 = a + <usize>m * sa;
+    let c00 = f32x4.splat(0), c01 = f32x4.splat(0), c10 = f32x4.splat(0), c11 = f32x4.splat(0);
+    let c20 = f32x4.splat(0), c21 = f32x4.splat(0), c30 = f32x4.splat(0), c31 = f32x4.splat(0);
+    let wp = wp0, ap = a0;
+    // 8 accumulators, 2 weight vectors and 4 broadcasts live: 14 v128, what V8 keeps in registers
+    for (let k = 0; k < K; k++) {
+      const w0 = v128.load(wp), w1 = v128.load(wp, 16);
+      const x0 = v128.load32_splat(ap), x1 = v128.load32_splat(ap + sa);
+      const x2 = v128.load32_splat(ap + 2 * sa), x3 = v128.load32_splat(ap + 3 * sa);
+      c00 = madd4(c00, x0, w0); c01 = madd4(c01, x0, w1);
+      c10 = madd4(c10, x1, w0); c11 = madd4(c11, x1, w1);
+      c20 = madd4(c20, x2, w0); c21 = madd4(c21, x2, w1);
+      c30 = madd4(c30, x3, w0); c31 = madd4(c31, x3, w1);
+      wp += 32;
+      ap += 4;
     }
-    if (n + 16 <= N) { // two panels left: one pass with 4 accumulator chains rather than two passes with 2
-      let c0 = f32x4.splat(0), c1 = f32x4.splat(0), c2 = f32x4.splat(0), c3 = f32x4.splat(0);
-      let wp = w + (<usize>(n >> 3)) * sp;
-      let ap = ap0;
-      for (let k = 0; k < K; k++) {
-        const x = v128.load32_splat(ap);
-        c0 = madd4(c0, x, v128.load(wp)); c1 = madd4(c1, x, v128.load(wp, 16));
-        c2 = madd4(c2, x, v128.load(wp + sp)); c3 = madd4(c3, x, v128.load(wp + sp, 16));
-        wp += 32;
-        ap += 4;
-      }
-      const op = or + (<usize>n << 2);
-      finish(op, c0, bias, n, accumulate, 4); finish(op + 16, c1, bias, n + 4, accumulate, 4);
-      const left = N - n - 8;
-      finish(op + 32, c2, bias, n + 8, accumulate, min(left, 4));
-      if (left > 4) finish(op + 48, c3, bias, n + 12, accumulate, left - 4);
-      n += 16;
+    const op = out + <usize>m * so + (<usize>n << 2);
+    finish8(op, c00, c01, bias, n, accumulate, left);
+    finish8(op + so, c10, c11, bias, n, accumulate, left);
+    finish8(op + 2 * so, c20, c21, bias, n, accumulate, left);
+    finish8(op + 3 * so, c30, c31, bias, n, accumulate, left);
+  }
+}
+
+// One row of gemm: or, ap0 its output and input. Three panels per pass, 6 accumulator chains.
+function gemmRow(or: usize, ap0: usize, w: usize, sp: usize, bias: usize, K: i32, N: i32, accumulate: i32): void {
+  let n = 0;
+  for (; n + 24 <= N; n += 24) {
+    let c0 = f32x4.splat(0), c1 = f32x4.splat(0), c2 = f32x4.splat(0);
+    let c3 = f32x4.splat(0), c4 = f32x4.splat(0), c5 = f32x4.splat(0);
+    let wp = w + (<usize>(n >> 3)) * sp;
+    let ap = ap0;
+    for (let k = 0; k < K; k++) {
+      const x = v128.load32_splat(ap);
+      c0 = madd4(c0, x, v128.load(wp)); c1 = madd4(c1, x, v128.load(wp, 16));
+      c2 = madd4(c2, x, v128.load(wp + sp)); c3 = madd4(c3, x, v128.load(wp + sp, 16));
+      c4 = madd4(c4, x, v128.load(wp + 2 * sp)); c5 = madd4(c5, x, v128.load(wp + 2 * sp, 16));
+      wp += 32;
+      ap += 4;
     }
-    for (; n < N; n += 8) {
-      let c0 = f32x4.splat(0), c1 = f32x4.splat(0);
-      let wp = w + (<usize>(n >> 3)) * sp;
-      let ap = ap0;
-      for (let k = 0; k < K; k++) {
-        const x = v128.load32_splat(ap);
-        c0 = madd4(c0, x, v128.load(wp));
-        c1 = madd4(c1, x, v128.load(wp, 16));
-        wp += 32;
-        ap += 4;
-      }
-      const op = or + (<usize>n << 2);
-      const left = N - n;
-      finish(op, c0, bias, n, accumulate, min(left, 4));
-      if (left > 4) finish(op + 16, c1, bias, n + 4, accumulate, left - 4);
+    const op = or + (<usize>n << 2);
+    finish(op, c0, bias, n, accumulate, 4); finish(op + 16, c1, bias, n + 4, accumulate, 4);
+    finish(op + 32, c2, bias, n + 8, accumulate, 4); finish(op + 48, c3, bias, n + 12, accumulate, 4);
+    finish(op + 64, c4, bias, n + 16, accumulate, 4); finish(op + 80, c5, bias, n + 20, accumulate, 4);
+  }
+  if (n + 16 <= N) { // two whole panels left: one pass with 4 accumulator chains rather than two passes with 2
+    let c0 = f32x4.splat(0), c1 = f32x4.splat(0), c2 = f32x4.splat(0), c3 = f32x4.splat(0);
+    let wp = w + (<usize>(n >> 3)) * sp;
+    let ap = ap0;
+    for (let k = 0; k < K; k++) {
+      const x = v128.load32_splat(ap);
+      c0 = madd4(c0, x, v128.load(wp)); c1 = madd4(c1, x, v128.load(wp, 16));
+      c2 = madd4(c2, x, v128.load(wp + sp)); c3 = madd4(c3, x, v128.load(wp + sp, 16));
+      wp += 32;
+      ap += 4;
     }
+    const op = or + (<usize>n << 2);
+    finish(op, c0, bias, n, accumulate, 4); finish(op + 16, c1, bias, n + 4, accumulate, 4);
+    finish(op + 32, c2, bias, n + 8, accumulate, 4); finish(op + 48, c3, bias, n + 12, accumulate, 4);
+    n += 16;
+  }
+  for (; n < N; n += 8) {
+    let c0 = f32x4.splat(0), c1 = f32x4.splat(0);
+    let wp = w + (<usize>(n >> 3)) * sp;
+    let ap = ap0;
+    for (let k = 0; k < K; k++) {
+      const x = v128.load32_splat(ap);
+      c0 = madd4(c0, x, v128.load(wp));
+      c1 = madd4(c1, x, v128.load(wp, 16));
+      wp += 32;
+      ap += 4;
+    }
+    finish8(or + (<usize>n << 2), c0, c1, bias, n, accumulate, N - n);
   }
 }
 
@@ -183,15 +201,9 @@ function gemmRows23(
     }
     const op = o0 + (<usize>n << 2);
     const left = N - n;
-    const n0 = min(left, 4), n1 = left - 4;
-    finish(op, c00, bias, n, accumulate, n0);
-    finish(op + so, c10, bias, n, accumulate, n0);
-    if (three) finish(op + 2 * so, c20, bias, n, accumulate, n0);
-    if (n1 > 0) {
-      finish(op + 16, c01, bias, n + 4, accumulate, n1);
-      finish(op + so + 16, c11, bias, n + 4, accumulate, n1);
-      if (three) finish(op + 2 * so + 16, c21, bias, n + 4, accumulate, n1);
-    }
+    finish8(op, c00, c01, bias, n, accumulate, left);
+    finish8(op + so, c10, c11, bias, n, accumulate, left);
+    if (three) finish8(op + 2 * so, c20, c21, bias, n, accumulate, left);
   }
 }
 

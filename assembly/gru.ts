@@ -56,11 +56,24 @@ export function gruForwardQ8(
   gruSteps<i8>(hs, gates, xz, Wh, swh, crh, bh, aq, sa, T, B, H, resetAfter, reverse, keepGates, lengths, 0);
 }
 
-// The body of the three: F is the weights' form (product.ts).
+// The body of the three: F is the weights' form (product.ts). Each step is a call of gruStep, not inlined code:
+// V8 optimizes a wasm function in the background once it has run a while and runs the result from its next call,
+// so a process's first forward switches to optimized steps part way through (lstm.ts lstmSteps; issue 14).
 // @ts-ignore: decorator
 @inline function gruSteps<F>(
   hs: usize, gates: usize, xz: usize, Wh: usize, swh: usize, crh: usize, bh: usize, aq: usize, sa: usize,
   T: i32, B: i32, H: i32, resetAfter: i32, reverse: i32, keepGates: i32, lengths: usize, qmax: i32,
+): void {
+  for (let step = 0; step < T; step++) {
+    const t = reverse ? T - 1 - step : step;
+    gruStep<F>(hs, gates, xz, Wh, swh, crh, bh, aq, sa, t, B, H, resetAfter, reverse, keepGates, lengths, qmax);
+  }
+}
+
+// Step t of gruSteps.
+function gruStep<F>(
+  hs: usize, gates: usize, xz: usize, Wh: usize, swh: usize, crh: usize, bh: usize, aq: usize, sa: usize,
+  t: i32, B: i32, H: i32, resetAfter: i32, reverse: i32, keepGates: i32, lengths: usize, qmax: i32,
 ): void {
   const Hp = (H + 3) & ~3;
   const width = gruGateWidth(H);
@@ -72,81 +85,78 @@ export function gruForwardQ8(
   const swhN = swh ? swh + 2 * hOff : 0;     // their scales and corrections, 2Hp entries in
   const crhN = crh ? crh + 2 * hOff : 0;
   const bhN = bh ? bh + 2 * hOff : 0;
-  for (let step = 0; step < T; step++) {
-    const t = reverse ? T - 1 - step : step;
-    const prev = reverse ? t + 1 : t;
-    const next = reverse ? t : t + 1;
-    const hPrev = hs + ((<usize>prev * B * Hp) << 2);
-    const hNext = hs + ((<usize>next * B * Hp) << 2);
-    const g = gates + (keepGates ? (<usize>t * B * width) << 2 : 0);
-    const x = xz + ((<usize>t * B * G) << 2);
-    // W_h{r,z} h_{t-1} + b_h{r,z} into the r and z blocks
-    quantizeRows<F>(aq, sa, hPrev, Hp, B, H, qmax);
-    product<F>(g, width, hPrev, Hp, aq, sa, Wh, wps, swh, crh, bh, B, H, 2 * Hp);
-    // reset after: hn = W_hn h_{t-1} + b_hn now, into the hn block
-    if (resetAfter) product<F>(g + 3 * hOff, width, hPrev, Hp, aq, sa, WhN, wps, swhN, crhN, bhN, B, H, Hp);
-    // r and z (and r * h_{t-1} for reset before)
-    for (let b = 0; b < B; b++) {
-      const gb = g + ((<usize>b * width) << 2);
-      const xb = x + ((<usize>b * G) << 2);
-      const hp = hPrev + ((<usize>b * Hp) << 2);
-      if (ASC_FEATURE_SIMD) {
-        for (let j = 0; j < Hp; j += 4) {
-          const o4 = <usize>j << 2;
-          const r = sigmoid4(f32x4.add(v128.load(xb + o4), v128.load(gb + o4)));
-          const z = sigmoid4(f32x4.add(v128.load(xb + hOff + o4), v128.load(gb + hOff + o4)));
-          v128.store(gb + o4, r);
-          v128.store(gb + hOff + o4, z);
-          if (!resetAfter) v128.store(gb + 4 * hOff + o4, f32x4.mul(r, v128.load(hp + o4)));
-        }
-      } else {
-        for (let j = 0; j < Hp; j++) {
-          const o4 = <usize>j << 2;
-          const r = sigmoidf(load<f32>(xb + o4) + load<f32>(gb + o4));
-          const z = sigmoidf(load<f32>(xb + hOff + o4) + load<f32>(gb + hOff + o4));
-          store<f32>(gb + o4, r);
-          store<f32>(gb + hOff + o4, z);
-          if (!resetAfter) store<f32>(gb + 4 * hOff + o4, r * load<f32>(hp + o4));
-        }
+  const prev = reverse ? t + 1 : t;
+  const next = reverse ? t : t + 1;
+  const hPrev = hs + ((<usize>prev * B * Hp) << 2);
+  const hNext = hs + ((<usize>next * B * Hp) << 2);
+  const g = gates + (keepGates ? (<usize>t * B * width) << 2 : 0);
+  const x = xz + ((<usize>t * B * G) << 2);
+  // W_h{r,z} h_{t-1} + b_h{r,z} into the r and z blocks
+  quantizeRows<F>(aq, sa, hPrev, Hp, B, H, qmax);
+  product<F>(g, width, hPrev, Hp, aq, sa, Wh, wps, swh, crh, bh, B, H, 2 * Hp);
+  // reset after: hn = W_hn h_{t-1} + b_hn now, into the hn block
+  if (resetAfter) product<F>(g + 3 * hOff, width, hPrev, Hp, aq, sa, WhN, wps, swhN, crhN, bhN, B, H, Hp);
+  // r and z (and r * h_{t-1} for reset before)
+  for (let b = 0; b < B; b++) {
+    const gb = g + ((<usize>b * width) << 2);
+    const xb = x + ((<usize>b * G) << 2);
+    const hp = hPrev + ((<usize>b * Hp) << 2);
+    if (ASC_FEATURE_SIMD) {
+      for (let j = 0; j < Hp; j += 4) {
+        const o4 = <usize>j << 2;
+        const r = sigmoid4(f32x4.add(v128.load(xb + o4), v128.load(gb + o4)));
+        const z = sigmoid4(f32x4.add(v128.load(xb + hOff + o4), v128.load(gb + hOff + o4)));
+        v128.store(gb + o4, r);
+        v128.store(gb + hOff + o4, z);
+        if (!resetAfter) v128.store(gb + 4 * hOff + o4, f32x4.mul(r, v128.load(hp + o4)));
+      }
+    } else {
+      for (let j = 0; j < Hp; j++) {
+        const o4 = <usize>j << 2;
+        const r = sigmoidf(load<f32>(xb + o4) + load<f32>(gb + o4));
+        const z = sigmoidf(load<f32>(xb + hOff + o4) + load<f32>(gb + hOff + o4));
+        store<f32>(gb + o4, r);
+        store<f32>(gb + hOff + o4, z);
+        if (!resetAfter) store<f32>(gb + 4 * hOff + o4, r * load<f32>(hp + o4));
       }
     }
-    // reset before: hn = W_hn (r * h_{t-1}) + b_hn
-    if (!resetAfter) {
-      quantizeRows<F>(aq, sa, g + 4 * hOff, width, B, H, qmax);
-      product<F>(g + 3 * hOff, width, g + 4 * hOff, width, aq, sa, WhN, wps, swhN, crhN, bhN, B, H, Hp);
+  }
+  // reset before: hn = W_hn (r * h_{t-1}) + b_hn
+  if (!resetAfter) {
+    quantizeRows<F>(aq, sa, g + 4 * hOff, width, B, H, qmax);
+    product<F>(g + 3 * hOff, width, g + 4 * hOff, width, aq, sa, WhN, wps, swhN, crhN, bhN, B, H, Hp);
+  }
+  // n and h_t
+  for (let b = 0; b < B; b++) {
+    const gb = g + ((<usize>b * width) << 2);
+    const xb = x + ((<usize>b * G) << 2);
+    const hp = hPrev + ((<usize>b * Hp) << 2);
+    const hn = hNext + ((<usize>b * Hp) << 2);
+    if (ASC_FEATURE_SIMD) {
+      for (let j = 0; j < Hp; j += 4) {
+        const o4 = <usize>j << 2;
+        const hnv = v128.load(gb + 3 * hOff + o4);
+        const pre = resetAfter ? f32x4.mul(v128.load(gb + o4), hnv) : hnv;
+        const n = tanh4(f32x4.add(v128.load(xb + 2 * hOff + o4), pre));
+        const z = v128.load(gb + hOff + o4);
+        const h = f32x4.add(f32x4.mul(f32x4.sub(f32x4.splat(1), z), n), f32x4.mul(z, v128.load(hp + o4)));
+        v128.store(gb + 2 * hOff + o4, n);
+        v128.store(hn + o4, h);
+      }
+    } else {
+      for (let j = 0; j < Hp; j++) {
+        const o4 = <usize>j << 2;
+        const hnv = load<f32>(gb + 3 * hOff + o4);
+        const pre = resetAfter ? load<f32>(gb + o4) * hnv : hnv;
+        const n = tanhf(load<f32>(xb + 2 * hOff + o4) + pre);
+        const z = load<f32>(gb + hOff + o4);
+        store<f32>(gb + 2 * hOff + o4, n);
+        store<f32>(hn + o4, (1 - z) * n + z * load<f32>(hp + o4));
+      }
     }
-    // n and h_t
-    for (let b = 0; b < B; b++) {
-      const gb = g + ((<usize>b * width) << 2);
-      const xb = x + ((<usize>b * G) << 2);
-      const hp = hPrev + ((<usize>b * Hp) << 2);
-      const hn = hNext + ((<usize>b * Hp) << 2);
-      if (ASC_FEATURE_SIMD) {
-        for (let j = 0; j < Hp; j += 4) {
-          const o4 = <usize>j << 2;
-          const hnv = v128.load(gb + 3 * hOff + o4);
-          const pre = resetAfter ? f32x4.mul(v128.load(gb + o4), hnv) : hnv;
-          const n = tanh4(f32x4.add(v128.load(xb + 2 * hOff + o4), pre));
-          const z = v128.load(gb + hOff + o4);
-          const h = f32x4.add(f32x4.mul(f32x4.sub(f32x4.splat(1), z), n), f32x4.mul(z, v128.load(hp + o4)));
-          v128.store(gb + 2 * hOff + o4, n);
-          v128.store(hn + o4, h);
-        }
-      } else {
-        for (let j = 0; j < Hp; j++) {
-          const o4 = <usize>j << 2;
-          const hnv = load<f32>(gb + 3 * hOff + o4);
-          const pre = resetAfter ? load<f32>(gb + o4) * hnv : hnv;
-          const n = tanhf(load<f32>(xb + 2 * hOff + o4) + pre);
-          const z = load<f32>(gb + hOff + o4);
-          store<f32>(gb + 2 * hOff + o4, n);
-          store<f32>(hn + o4, (1 - z) * n + z * load<f32>(hp + o4));
-        }
-      }
-      if (ended(lengths, b, t)) {
-        memory.copy(hn, hp, hOff);
-        memory.fill(gb, 0, <usize>width << 2);
-      }
+    if (ended(lengths, b, t)) {
+      memory.copy(hn, hp, hOff);
+      memory.fill(gb, 0, <usize>width << 2);
     }
   }
 }

@@ -64,82 +64,100 @@ export function lstmForwardQ8(
   lstmSteps<i8>(hs, cs, gates, xz, Wh, swh, crh, bh, Wr, swr, crr, aq, sa, T, B, H, P, reverse, keepGates, lengths, 0);
 }
 
-// The body of the three: F is the weights' form (product.ts).
+// The body of the three: F is the weights' form (product.ts). Each step is a call of lstmStep, and its gate maths
+// a call of lstmCell, not inlined code, for a cold process (issue 14): V8 runs a wasm function in its baseline
+// compiler until it has run a while, then compiles it with its optimizing compiler in the background (slower the
+// larger the function) and runs the result from its next call. Small functions called once per step get there
+// within a process's first forward; one loop over all steps would run baseline code to its end.
 // @ts-ignore: decorator
 @inline function lstmSteps<F>(
   hs: usize, cs: usize, gates: usize, xz: usize,
   Wh: usize, swh: usize, crh: usize, bh: usize, Wr: usize, swr: usize, crr: usize, aq: usize, sa: usize,
   T: i32, B: i32, H: i32, P: i32, reverse: i32, keepGates: i32, lengths: usize, qmax: i32,
 ): void {
+  for (let step = 0; step < T; step++) {
+    const t = reverse ? T - 1 - step : step;
+    lstmStep<F>(hs, cs, gates, xz, Wh, swh, crh, bh, Wr, swr, crr, aq, sa, t, B, H, P, reverse, keepGates, lengths, qmax);
+  }
+}
+
+// Step t of lstmSteps.
+function lstmStep<F>(
+  hs: usize, cs: usize, gates: usize, xz: usize,
+  Wh: usize, swh: usize, crh: usize, bh: usize, Wr: usize, swr: usize, crr: usize, aq: usize, sa: usize,
+  t: i32, B: i32, H: i32, P: i32, reverse: i32, keepGates: i32, lengths: usize, qmax: i32,
+): void {
   const Hp = (H + 3) & ~3;
   const Pp = (P + 3) & ~3;
   const width = lstmGateWidth(H, <i32>(Wr != 0));
   const G = 4 * Hp;
-  for (let step = 0; step < T; step++) {
-    const t = reverse ? T - 1 - step : step;
-    const prev = reverse ? t + 1 : t;
-    const next = reverse ? t : t + 1;
-    const hPrev = hs + ((<usize>prev * B * Pp) << 2);
-    const hNext = hs + ((<usize>next * B * Pp) << 2);
-    const cPrev = cs + ((<usize>prev * B * Hp) << 2);
-    const cNext = cs + ((<usize>next * B * Hp) << 2);
-    const g = gates + (keepGates ? (<usize>t * B * width) << 2 : 0);
-    const x = xz + ((<usize>t * B * G) << 2);
-    // z_h = W_hh h_{t-1} + b_hh for all gates, written where the activated gates will go
-    quantizeRows<F>(aq, sa, hPrev, Pp, B, P, qmax);
-    product<F>(g, width, hPrev, Pp, aq, sa, Wh, panelStrideOf<F>(P), swh, crh, bh, B, P, G);
-    for (let b = 0; b < B; b++) {
-      const gb = g + ((<usize>b * width) << 2);
-      const xb = x + ((<usize>b * G) << 2);
-      const cp = cPrev + ((<usize>b * Hp) << 2);
-      const cn = cNext + ((<usize>b * Hp) << 2);
-      // without projection r_t is h_t; with one it waits in the gates block for the W_hr product
-      const rb = Wr ? gb + ((<usize>G) << 2) : hNext + ((<usize>b * Pp) << 2);
-      if (ASC_FEATURE_SIMD) {
-        for (let j = 0; j < Hp; j += 4) {
-          const o4 = <usize>j << 2;
-          const hOff = <usize>Hp << 2;
-          const i = sigmoid4(f32x4.add(v128.load(xb + o4), v128.load(gb + o4)));
-          const f = sigmoid4(f32x4.add(v128.load(xb + hOff + o4), v128.load(gb + hOff + o4)));
-          const gg = tanh4(f32x4.add(v128.load(xb + 2 * hOff + o4), v128.load(gb + 2 * hOff + o4)));
-          const o = sigmoid4(f32x4.add(v128.load(xb + 3 * hOff + o4), v128.load(gb + 3 * hOff + o4)));
-          const c = f32x4.add(f32x4.mul(f, v128.load(cp + o4)), f32x4.mul(i, gg));
-          v128.store(gb + o4, i);
-          v128.store(gb + hOff + o4, f);
-          v128.store(gb + 2 * hOff + o4, gg);
-          v128.store(gb + 3 * hOff + o4, o);
-          v128.store(cn + o4, c);
-          v128.store(rb + o4, f32x4.mul(o, tanh4(c)));
-        }
-      } else {
-        for (let j = 0; j < Hp; j++) {
-          const o4 = <usize>j << 2;
-          const hOff = <usize>Hp << 2;
-          const i = sigmoidf(load<f32>(xb + o4) + load<f32>(gb + o4));
-          const f = sigmoidf(load<f32>(xb + hOff + o4) + load<f32>(gb + hOff + o4));
-          const gg = tanhf(load<f32>(xb + 2 * hOff + o4) + load<f32>(gb + 2 * hOff + o4));
-          const o = sigmoidf(load<f32>(xb + 3 * hOff + o4) + load<f32>(gb + 3 * hOff + o4));
-          const c = f * load<f32>(cp + o4) + i * gg;
-          store<f32>(gb + o4, i);
-          store<f32>(gb + hOff + o4, f);
-          store<f32>(gb + 2 * hOff + o4, gg);
-          store<f32>(gb + 3 * hOff + o4, o);
-          store<f32>(cn + o4, c);
-          store<f32>(rb + o4, o * tanhf(c));
-        }
-      }
+  const prev = reverse ? t + 1 : t;
+  const next = reverse ? t : t + 1;
+  const hPrev = hs + ((<usize>prev * B * Pp) << 2);
+  const hNext = hs + ((<usize>next * B * Pp) << 2);
+  const cPrev = cs + ((<usize>prev * B * Hp) << 2);
+  const cNext = cs + ((<usize>next * B * Hp) << 2);
+  const g = gates + (keepGates ? (<usize>t * B * width) << 2 : 0);
+  const x = xz + ((<usize>t * B * G) << 2);
+  // z_h = W_hh h_{t-1} + b_hh for all gates, written where the activated gates will go
+  quantizeRows<F>(aq, sa, hPrev, Pp, B, P, qmax);
+  product<F>(g, width, hPrev, Pp, aq, sa, Wh, panelStrideOf<F>(P), swh, crh, bh, B, P, G);
+  for (let b = 0; b < B; b++) {
+    const gb = g + ((<usize>b * width) << 2);
+    // without projection r_t is h_t; with one it waits in the gates block for the W_hr product
+    const rb = Wr ? gb + ((<usize>G) << 2) : hNext + ((<usize>b * Pp) << 2);
+    lstmCell(gb, rb, cNext + ((<usize>b * Hp) << 2), x + ((<usize>b * G) << 2), cPrev + ((<usize>b * Hp) << 2), Hp);
+  }
+  // h_t = W_hr r_t
+  if (Wr) {
+    const r = g + ((<usize>G) << 2);
+    quantizeRows<F>(aq, sa, r, width, B, H, qmax);
+    product<F>(hNext, Pp, r, width, aq, sa, Wr, panelStrideOf<F>(H), swr, crr, 0, B, H, Pp);
+  }
+  for (let b = 0; b < B; b++) {
+    if (!ended(lengths, b, t)) continue;
+    memory.copy(hNext + ((<usize>b * Pp) << 2), hPrev + ((<usize>b * Pp) << 2), <usize>Pp << 2);
+    memory.copy(cNext + ((<usize>b * Hp) << 2), cPrev + ((<usize>b * Hp) << 2), <usize>Hp << 2);
+    memory.fill(g + ((<usize>b * width) << 2), 0, <usize>width << 2);
+  }
+}
+
+// One batch row's gate maths: gb holds z_h (4Hp), xb z_x; gb gets the activated i, f, g, o, cn c_t, rb r_t.
+function lstmCell(
+  gb: usize, rb: usize, cn: usize,      // out (4Hp) (Hp) (Hp); gb in z_h
+  xb: usize, cp: usize,                 // in  (4Hp) z_x, (Hp) c_{t-1}
+  Hp: i32,
+): void {
+  const hOff = <usize>Hp << 2;
+  if (ASC_FEATURE_SIMD) {
+    for (let j = 0; j < Hp; j += 4) {
+      const o4 = <usize>j << 2;
+      const i = sigmoid4(f32x4.add(v128.load(xb + o4), v128.load(gb + o4)));
+      const f = sigmoid4(f32x4.add(v128.load(xb + hOff + o4), v128.load(gb + hOff + o4)));
+      const gg = tanh4(f32x4.add(v128.load(xb + 2 * hOff + o4), v128.load(gb + 2 * hOff + o4)));
+      const o = sigmoid4(f32x4.add(v128.load(xb + 3 * hOff + o4), v128.load(gb + 3 * hOff + o4)));
+      const c = f32x4.add(f32x4.mul(f, v128.load(cp + o4)), f32x4.mul(i, gg));
+      v128.store(gb + o4, i);
+      v128.store(gb + hOff + o4, f);
+      v128.store(gb + 2 * hOff + o4, gg);
+      v128.store(gb + 3 * hOff + o4, o);
+      v128.store(cn + o4, c);
+      v128.store(rb + o4, f32x4.mul(o, tanh4(c)));
     }
-    // h_t = W_hr r_t
-    if (Wr) {
-      const r = g + ((<usize>G) << 2);
-      quantizeRows<F>(aq, sa, r, width, B, H, qmax);
-      product<F>(hNext, Pp, r, width, aq, sa, Wr, panelStrideOf<F>(H), swr, crr, 0, B, H, Pp);
-    }
-    for (let b = 0; b < B; b++) {
-      if (!ended(lengths, b, t)) continue;
-      memory.copy(hNext + ((<usize>b * Pp) << 2), hPrev + ((<usize>b * Pp) << 2), <usize>Pp << 2);
-      memory.copy(cNext + ((<usize>b * Hp) << 2), cPrev + ((<usize>b * Hp) << 2), <usize>Hp << 2);
-      memory.fill(g + ((<usize>b * width) << 2), 0, <usize>width << 2);
+  } else {
+    for (let j = 0; j < Hp; j++) {
+      const o4 = <usize>j << 2;
+      const i = sigmoidf(load<f32>(xb + o4) + load<f32>(gb + o4));
+      const f = sigmoidf(load<f32>(xb + hOff + o4) + load<f32>(gb + hOff + o4));
+      const gg = tanhf(load<f32>(xb + 2 * hOff + o4) + load<f32>(gb + 2 * hOff + o4));
+      const o = sigmoidf(load<f32>(xb + 3 * hOff + o4) + load<f32>(gb + 3 * hOff + o4));
+      const c = f * load<f32>(cp + o4) + i * gg;
+      store<f32>(gb + o4, i);
+      store<f32>(gb + hOff + o4, f);
+      store<f32>(gb + 2 * hOff + o4, gg);
+      store<f32>(gb + 3 * hOff + o4, o);
+      store<f32>(cn + o4, c);
+      store<f32>(rb + o4, o * tanhf(c));
     }
   }
 }

@@ -138,9 +138,22 @@ export function quantizeQ8(
   v128.store(p, first ? f : f32x4.add(v128.load(p), f));
 }
 
-// Finishes the 8 columns of panel column n from PART[i] (cols 0..3) and PART[i+1] (cols 4..7).
+// Finishes the 8 columns of a whole panel (column n, n + 8 <= N) from PART[i] (cols 0..3) and PART[i+1] (4..7).
+// @ts-ignore: decorator
+@inline function finishPanel8(o: usize, i: i32, sw: usize, sa: f32, bias: usize, n: i32, accumulate: i32): void {
+  finishQ(o, v128.load(PART + (<usize>i << 4)), sw, sa, bias, n, accumulate, 4);
+  finishQ(o + 16, v128.load(PART + (<usize>(i + 1) << 4)), sw, sa, bias, n + 4, accumulate, 4);
+}
+
+// The same for panel column n of any N: the last panel's lane-by-lane stores are a call, not inlined code, so
+// the products stay small for V8's optimizing compiler (issue 14: a cold process waits for it).
 // @ts-ignore: decorator
 @inline function finishPanel(o: usize, i: i32, sw: usize, sa: f32, bias: usize, n: i32, N: i32, accumulate: i32): void {
+  if (n + 8 <= N) finishPanel8(o, i, sw, sa, bias, n, accumulate);
+  else finishPartPanel(o, i, sw, sa, bias, n, N, accumulate);
+}
+
+function finishPartPanel(o: usize, i: i32, sw: usize, sa: f32, bias: usize, n: i32, N: i32, accumulate: i32): void {
   const left = N - n;
   finishQ(o, v128.load(PART + (<usize>i << 4)), sw, sa, bias, n, accumulate, min(left, 4));
   if (left > 4) finishQ(o + 16, v128.load(PART + (<usize>(i + 1) << 4)), sw, sa, bias, n + 4, accumulate, left - 4);
@@ -148,6 +161,11 @@ export function quantizeQ8(
 
 // ---------------------------------------------------------------------------------------------------------
 // Q16: int16 x int16 pairs
+//
+// gemmQ16 hands its 4-row blocks and its last rows to two functions of their own (gemmQ16Panel4, gemmQ16Row), not
+// inlined: a step kernel at batch 1 calls gemmQ16Row once per step, and V8 compiles a function with its optimizing
+// compiler only when it has run a while, on a background thread, taking about 2 ms per KB of wasm; the step's next
+// call runs the result. A small gemmQ16Row gets there within the first forward.
 
 // out (M,N) row stride ldo; aq (M, lda) int16, sa (M); w packed Q16 with panel stride wps (int16), sw (roundUp8(N)).
 export function gemmQ16(
@@ -161,91 +179,105 @@ export function gemmQ16(
     gemmQ16Scalar(out, ldo, aq, lda, sa, w, wps, sw, bias, M, K, N, accumulate);
     return;
   }
-  const Kp = (K + 1) & ~1;
-  const so = <usize>ldo << 2, sA = <usize>lda << 1, sp = <usize>wps << 1;
+  const so = <usize>ldo << 2, sA = <usize>lda << 1;
   const M4 = M & ~3;
+  if (M4) {
+    const sp = <usize>wps << 1;
+    for (let n = 0; n < N; n += 8) gemmQ16Panel4(out, so, aq, sA, sa, w + (<usize>(n >> 3)) * sp, sw, bias, M4, K, n, N, accumulate);
+  }
+  for (let m = M4; m < M; m++) {
+    gemmQ16Row(out + <usize>m * so, aq + <usize>m * sA, load<f32>(sa + (<usize>m << 2)), w, wps, sw, bias, K, N, accumulate);
+  }
+}
+
+// gemmQ16's rows 0..M4-1 (M4 a multiple of 4) against the panel of columns n..n+7 at wp0; so, sA: row strides in
+// bytes. One call per panel, so that in a long product the panels after the first few run optimized code.
+function gemmQ16Panel4(
+  out: usize, so: usize, aq: usize, sA: usize, sa: usize, wp0: usize, sw: usize, bias: usize,
+  M4: i32, K: i32, n: i32, N: i32, accumulate: i32,
+): void {
+  const Kp = (K + 1) & ~1;
   // 4 rows x one panel (8 columns): 8 accumulators, 2 weight vectors, 4 activation pairs live
-  for (let n = 0; n < N; n += 8) {
-    const wp0 = w + (<usize>(n >> 3)) * sp;
-    for (let m = 0; m < M4; m += 4) {
-      for (let k0 = 0; k0 < Kp; k0 += QCHUNK) {
-        const k1 = min(Kp, k0 + QCHUNK);
-        let c00 = i32x4.splat(0), c01 = i32x4.splat(0), c10 = i32x4.splat(0), c11 = i32x4.splat(0);
-        let c20 = i32x4.splat(0), c21 = i32x4.splat(0), c30 = i32x4.splat(0), c31 = i32x4.splat(0);
-        let wp = wp0 + (<usize>k0 << 4);
-        let ap = aq + <usize>m * sA + (<usize>k0 << 1);
-        for (let k = k0; k < k1; k += 2) {
-          const w0 = v128.load(wp), w1 = v128.load(wp, 16);
-          const x0 = v128.load32_splat(ap), x1 = v128.load32_splat(ap + sA);
-          const x2 = v128.load32_splat(ap + 2 * sA), x3 = v128.load32_splat(ap + 3 * sA);
-          c00 = i32x4.add(c00, i32x4.dot_i16x8_s(w0, x0)); c01 = i32x4.add(c01, i32x4.dot_i16x8_s(w1, x0));
-          c10 = i32x4.add(c10, i32x4.dot_i16x8_s(w0, x1)); c11 = i32x4.add(c11, i32x4.dot_i16x8_s(w1, x1));
-          c20 = i32x4.add(c20, i32x4.dot_i16x8_s(w0, x2)); c21 = i32x4.add(c21, i32x4.dot_i16x8_s(w1, x2));
-          c30 = i32x4.add(c30, i32x4.dot_i16x8_s(w0, x3)); c31 = i32x4.add(c31, i32x4.dot_i16x8_s(w1, x3));
-          wp += 32;
-          ap += 4;
-        }
-        const first = k0 == 0;
-        flush(0, c00, first); flush(1, c01, first); flush(2, c10, first); flush(3, c11, first);
-        flush(4, c20, first); flush(5, c21, first); flush(6, c30, first); flush(7, c31, first);
+  for (let m = 0; m < M4; m += 4) {
+    for (let k0 = 0; k0 < Kp; k0 += QCHUNK) {
+      const k1 = min(Kp, k0 + QCHUNK);
+      let c00 = i32x4.splat(0), c01 = i32x4.splat(0), c10 = i32x4.splat(0), c11 = i32x4.splat(0);
+      let c20 = i32x4.splat(0), c21 = i32x4.splat(0), c30 = i32x4.splat(0), c31 = i32x4.splat(0);
+      let wp = wp0 + (<usize>k0 << 4);
+      let ap = aq + <usize>m * sA + (<usize>k0 << 1);
+      for (let k = k0; k < k1; k += 2) {
+        const w0 = v128.load(wp), w1 = v128.load(wp, 16);
+        const x0 = v128.load32_splat(ap), x1 = v128.load32_splat(ap + sA);
+        const x2 = v128.load32_splat(ap + 2 * sA), x3 = v128.load32_splat(ap + 3 * sA);
+        c00 = i32x4.add(c00, i32x4.dot_i16x8_s(w0, x0)); c01 = i32x4.add(c01, i32x4.dot_i16x8_s(w1, x0));
+        c10 = i32x4.add(c10, i32x4.dot_i16x8_s(w0, x1)); c11 = i32x4.add(c11, i32x4.dot_i16x8_s(w1, x1));
+        c20 = i32x4.add(c20, i32x4.dot_i16x8_s(w0, x2)); c21 = i32x4.add(c21, i32x4.dot_i16x8_s(w1, x2));
+        c30 = i32x4.add(c30, i32x4.dot_i16x8_s(w0, x3)); c31 = i32x4.add(c31, i32x4.dot_i16x8_s(w1, x3));
+        wp += 32;
+        ap += 4;
       }
-      const op = out + <usize>m * so + (<usize>n << 2);
-      for (let r = 0; r < 4; r++) {
-        finishPanel(op + <usize>r * so, 2 * r, sw, load<f32>(sa + (<usize>(m + r) << 2)), bias, n, N, accumulate);
-      }
+      const first = k0 == 0;
+      flush(0, c00, first); flush(1, c01, first); flush(2, c10, first); flush(3, c11, first);
+      flush(4, c20, first); flush(5, c21, first); flush(6, c30, first); flush(7, c31, first);
+    }
+    const op = out + <usize>m * so + (<usize>n << 2);
+    for (let r = 0; r < 4; r++) {
+      finishPanel(op + <usize>r * so, 2 * r, sw, load<f32>(sa + (<usize>(m + r) << 2)), bias, n, N, accumulate);
     }
   }
-  if (M4 == M) return;
-  // Remaining rows one at a time (all of them at batch 1): three panels per pass, 6 accumulator chains.
-  for (let m = M4; m < M; m++) {
-    const ar = aq + <usize>m * sA;
-    const or = out + <usize>m * so;
-    const s = load<f32>(sa + (<usize>m << 2));
-    let n = 0;
-    for (; n + 24 <= N; n += 24) {
-      const wp0 = w + (<usize>(n >> 3)) * sp;
-      for (let k0 = 0; k0 < Kp; k0 += QCHUNK) {
-        const k1 = min(Kp, k0 + QCHUNK);
-        let c0 = i32x4.splat(0), c1 = i32x4.splat(0), c2 = i32x4.splat(0);
-        let c3 = i32x4.splat(0), c4 = i32x4.splat(0), c5 = i32x4.splat(0);
-        let wp = wp0 + (<usize>k0 << 4);
-        let ap = ar + (<usize>k0 << 1);
-        for (let k = k0; k < k1; k += 2) {
-          const x = v128.load32_splat(ap);
-          c0 = i32x4.add(c0, i32x4.dot_i16x8_s(v128.load(wp), x)); c1 = i32x4.add(c1, i32x4.dot_i16x8_s(v128.load(wp, 16), x));
-          c2 = i32x4.add(c2, i32x4.dot_i16x8_s(v128.load(wp + sp), x)); c3 = i32x4.add(c3, i32x4.dot_i16x8_s(v128.load(wp + sp, 16), x));
-          c4 = i32x4.add(c4, i32x4.dot_i16x8_s(v128.load(wp + 2 * sp), x)); c5 = i32x4.add(c5, i32x4.dot_i16x8_s(v128.load(wp + 2 * sp, 16), x));
-          wp += 32;
-          ap += 4;
-        }
-        const first = k0 == 0;
-        flush(0, c0, first); flush(1, c1, first); flush(2, c2, first);
-        flush(3, c3, first); flush(4, c4, first); flush(5, c5, first);
+}
+
+// One row of gemmQ16 (all of them at batch 1): or, ar its output and activations, s its scale. Three panels per
+// pass, 6 accumulator chains, then the panels left one at a time.
+function gemmQ16Row(
+  or: usize, ar: usize, s: f32, w: usize, wps: i32, sw: usize, bias: usize, K: i32, N: i32, accumulate: i32,
+): void {
+  const Kp = (K + 1) & ~1;
+  const sp = <usize>wps << 1;
+  let n = 0;
+  for (; n + 24 <= N; n += 24) {
+    const wp0 = w + (<usize>(n >> 3)) * sp;
+    for (let k0 = 0; k0 < Kp; k0 += QCHUNK) {
+      const k1 = min(Kp, k0 + QCHUNK);
+      let c0 = i32x4.splat(0), c1 = i32x4.splat(0), c2 = i32x4.splat(0);
+      let c3 = i32x4.splat(0), c4 = i32x4.splat(0), c5 = i32x4.splat(0);
+      let wp = wp0 + (<usize>k0 << 4);
+      let ap = ar + (<usize>k0 << 1);
+      for (let k = k0; k < k1; k += 2) {
+        const x = v128.load32_splat(ap);
+        c0 = i32x4.add(c0, i32x4.dot_i16x8_s(v128.load(wp), x)); c1 = i32x4.add(c1, i32x4.dot_i16x8_s(v128.load(wp, 16), x));
+        c2 = i32x4.add(c2, i32x4.dot_i16x8_s(v128.load(wp + sp), x)); c3 = i32x4.add(c3, i32x4.dot_i16x8_s(v128.load(wp + sp, 16), x));
+        c4 = i32x4.add(c4, i32x4.dot_i16x8_s(v128.load(wp + 2 * sp), x)); c5 = i32x4.add(c5, i32x4.dot_i16x8_s(v128.load(wp + 2 * sp, 16), x));
+        wp += 32;
+        ap += 4;
       }
-      const op = or + (<usize>n << 2);
-      finishPanel(op, 0, sw, s, bias, n, N, accumulate);
-      finishPanel(op + 32, 2, sw, s, bias, n + 8, N, accumulate);
-      finishPanel(op + 64, 4, sw, s, bias, n + 16, N, accumulate);
+      const first = k0 == 0;
+      flush(0, c0, first); flush(1, c1, first); flush(2, c2, first);
+      flush(3, c3, first); flush(4, c4, first); flush(5, c5, first);
     }
-    for (; n < N; n += 8) {
-      const wp0 = w + (<usize>(n >> 3)) * sp;
-      for (let k0 = 0; k0 < Kp; k0 += QCHUNK) {
-        const k1 = min(Kp, k0 + QCHUNK);
-        let c0 = i32x4.splat(0), c1 = i32x4.splat(0);
-        let wp = wp0 + (<usize>k0 << 4);
-        let ap = ar + (<usize>k0 << 1);
-        for (let k = k0; k < k1; k += 2) {
-          const x = v128.load32_splat(ap);
-          c0 = i32x4.add(c0, i32x4.dot_i16x8_s(v128.load(wp), x));
-          c1 = i32x4.add(c1, i32x4.dot_i16x8_s(v128.load(wp, 16), x));
-          wp += 32;
-          ap += 4;
-        }
-        const first = k0 == 0;
-        flush(0, c0, first); flush(1, c1, first);
+    const op = or + (<usize>n << 2);
+    finishPanel8(op, 0, sw, s, bias, n, accumulate);
+    finishPanel8(op + 32, 2, sw, s, bias, n + 8, accumulate);
+    finishPanel8(op + 64, 4, sw, s, bias, n + 16, accumulate);
+  }
+  for (; n < N; n += 8) {
+    const wp0 = w + (<usize>(n >> 3)) * sp;
+    for (let k0 = 0; k0 < Kp; k0 += QCHUNK) {
+      const k1 = min(Kp, k0 + QCHUNK);
+      let c0 = i32x4.splat(0), c1 = i32x4.splat(0);
+      let wp = wp0 + (<usize>k0 << 4);
+      let ap = ar + (<usize>k0 << 1);
+      for (let k = k0; k < k1; k += 2) {
+        const x = v128.load32_splat(ap);
+        c0 = i32x4.add(c0, i32x4.dot_i16x8_s(v128.load(wp), x));
+        c1 = i32x4.add(c1, i32x4.dot_i16x8_s(v128.load(wp, 16), x));
+        wp += 32;
+        ap += 4;
       }
-      finishPanel(or + (<usize>n << 2), 0, sw, s, bias, n, N, accumulate);
+      const first = k0 == 0;
+      flush(0, c0, first); flush(1, c1, first);
     }
+    finishPanel(or + (<usize>n << 2), 0, sw, s, bias, n, N, accumulate);
   }
 }
 
@@ -313,81 +345,94 @@ export function gemmQ8(
     gemmQ8Portable(out, ldo, aq, lda, sa, w, wps, sw, corr, bias, M, K, N, accumulate);
     return;
   }
-  const Kq = (K + 3) & ~3;
+  // the blocks in functions of their own, as gemmQ16's
   const so = <usize>ldo << 2, sA = <usize>lda, sp = <usize>wps;
   const M4 = M & ~3;
-  for (let n = 0; n < N; n += 8) {
-    const wp0 = w + (<usize>(n >> 3)) * sp;
-    const r0 = v128.load(corr + (<usize>n << 2)), r1 = v128.load(corr + (<usize>n << 2), 16);
-    for (let m = 0; m < M4; m += 4) {
-      let c00 = i32x4.splat(0), c01 = i32x4.splat(0), c10 = i32x4.splat(0), c11 = i32x4.splat(0);
-      let c20 = i32x4.splat(0), c21 = i32x4.splat(0), c30 = i32x4.splat(0), c31 = i32x4.splat(0);
-      let wp = wp0;
-      let ap = aq + <usize>m * sA;
-      for (let k = 0; k < Kq; k += 4) {
-        const w0 = v128.load(wp), w1 = v128.load(wp, 16);
-        const x0 = v128.load32_splat(ap), x1 = v128.load32_splat(ap + sA);
-        const x2 = v128.load32_splat(ap + 2 * sA), x3 = v128.load32_splat(ap + 3 * sA);
-        c00 = dot4(w0, x0, c00); c01 = dot4(w1, x0, c01);
-        c10 = dot4(w0, x1, c10); c11 = dot4(w1, x1, c11);
-        c20 = dot4(w0, x2, c20); c21 = dot4(w1, x2, c21);
-        c30 = dot4(w0, x3, c30); c31 = dot4(w1, x3, c31);
-        wp += 32;
-        ap += 4;
-      }
-      flush(0, i32x4.sub(c00, r0), true); flush(1, i32x4.sub(c01, r1), true);
-      flush(2, i32x4.sub(c10, r0), true); flush(3, i32x4.sub(c11, r1), true);
-      flush(4, i32x4.sub(c20, r0), true); flush(5, i32x4.sub(c21, r1), true);
-      flush(6, i32x4.sub(c30, r0), true); flush(7, i32x4.sub(c31, r1), true);
-      const op = out + <usize>m * so + (<usize>n << 2);
-      for (let r = 0; r < 4; r++) {
-        finishPanel(op + <usize>r * so, 2 * r, sw, load<f32>(sa + (<usize>(m + r) << 2)), bias, n, N, accumulate);
-      }
+  if (M4) {
+    for (let n = 0; n < N; n += 8) gemmQ8Panel4(out, so, aq, sA, sa, w + (<usize>(n >> 3)) * sp, sw, corr, bias, M4, K, n, N, accumulate);
+  }
+  for (let m = M4; m < M; m++) {
+    gemmQ8Row(out + <usize>m * so, aq + <usize>m * sA, load<f32>(sa + (<usize>m << 2)), w, wps, sw, corr, bias, K, N, accumulate);
+  }
+}
+
+// gemmQ8's rows 0..M4-1 (M4 a multiple of 4) against the panel of columns n..n+7 at wp0 (as gemmQ16Panel4).
+function gemmQ8Panel4(
+  out: usize, so: usize, aq: usize, sA: usize, sa: usize, wp0: usize, sw: usize, corr: usize, bias: usize,
+  M4: i32, K: i32, n: i32, N: i32, accumulate: i32,
+): void {
+  const Kq = (K + 3) & ~3;
+  const r0 = v128.load(corr + (<usize>n << 2)), r1 = v128.load(corr + (<usize>n << 2), 16);
+  for (let m = 0; m < M4; m += 4) {
+    let c00 = i32x4.splat(0), c01 = i32x4.splat(0), c10 = i32x4.splat(0), c11 = i32x4.splat(0);
+    let c20 = i32x4.splat(0), c21 = i32x4.splat(0), c30 = i32x4.splat(0), c31 = i32x4.splat(0);
+    let wp = wp0;
+    let ap = aq + <usize>m * sA;
+    for (let k = 0; k < Kq; k += 4) {
+      const w0 = v128.load(wp), w1 = v128.load(wp, 16);
+      const x0 = v128.load32_splat(ap), x1 = v128.load32_splat(ap + sA);
+      const x2 = v128.load32_splat(ap + 2 * sA), x3 = v128.load32_splat(ap + 3 * sA);
+      c00 = dot4(w0, x0, c00); c01 = dot4(w1, x0, c01);
+      c10 = dot4(w0, x1, c10); c11 = dot4(w1, x1, c11);
+      c20 = dot4(w0, x2, c20); c21 = dot4(w1, x2, c21);
+      c30 = dot4(w0, x3, c30); c31 = dot4(w1, x3, c31);
+      wp += 32;
+      ap += 4;
+    }
+    flush(0, i32x4.sub(c00, r0), true); flush(1, i32x4.sub(c01, r1), true);
+    flush(2, i32x4.sub(c10, r0), true); flush(3, i32x4.sub(c11, r1), true);
+    flush(4, i32x4.sub(c20, r0), true); flush(5, i32x4.sub(c21, r1), true);
+    flush(6, i32x4.sub(c30, r0), true); flush(7, i32x4.sub(c31, r1), true);
+    const op = out + <usize>m * so + (<usize>n << 2);
+    for (let r = 0; r < 4; r++) {
+      finishPanel(op + <usize>r * so, 2 * r, sw, load<f32>(sa + (<usize>(m + r) << 2)), bias, n, N, accumulate);
     }
   }
-  if (M4 == M) return;
-  for (let m = M4; m < M; m++) {
-    const ar = aq + <usize>m * sA;
-    const or = out + <usize>m * so;
-    const s = load<f32>(sa + (<usize>m << 2));
-    let n = 0;
-    for (; n + 24 <= N; n += 24) {
-      let c0 = i32x4.splat(0), c1 = i32x4.splat(0), c2 = i32x4.splat(0);
-      let c3 = i32x4.splat(0), c4 = i32x4.splat(0), c5 = i32x4.splat(0);
-      let wp = w + (<usize>(n >> 3)) * sp;
-      let ap = ar;
-      for (let k = 0; k < Kq; k += 4) {
-        const x = v128.load32_splat(ap);
-        c0 = dot4(v128.load(wp), x, c0); c1 = dot4(v128.load(wp, 16), x, c1);
-        c2 = dot4(v128.load(wp + sp), x, c2); c3 = dot4(v128.load(wp + sp, 16), x, c3);
-        c4 = dot4(v128.load(wp + 2 * sp), x, c4); c5 = dot4(v128.load(wp + 2 * sp, 16), x, c5);
-        wp += 32;
-        ap += 4;
-      }
-      const cp = corr + (<usize>n << 2);
-      flush(0, i32x4.sub(c0, v128.load(cp)), true); flush(1, i32x4.sub(c1, v128.load(cp, 16)), true);
-      flush(2, i32x4.sub(c2, v128.load(cp, 32)), true); flush(3, i32x4.sub(c3, v128.load(cp, 48)), true);
-      flush(4, i32x4.sub(c4, v128.load(cp, 64)), true); flush(5, i32x4.sub(c5, v128.load(cp, 80)), true);
-      const op = or + (<usize>n << 2);
-      finishPanel(op, 0, sw, s, bias, n, N, accumulate);
-      finishPanel(op + 32, 2, sw, s, bias, n + 8, N, accumulate);
-      finishPanel(op + 64, 4, sw, s, bias, n + 16, N, accumulate);
+}
+
+// One row of gemmQ8 (all of them at batch 1), as gemmQ16Row: three panels per pass, then one at a time.
+function gemmQ8Row(
+  or: usize, ar: usize, s: f32, w: usize, wps: i32, sw: usize, corr: usize, bias: usize, K: i32, N: i32, accumulate: i32,
+): void {
+  const Kq = (K + 3) & ~3;
+  const sp = <usize>wps;
+  let n = 0;
+  for (; n + 24 <= N; n += 24) {
+    let c0 = i32x4.splat(0), c1 = i32x4.splat(0), c2 = i32x4.splat(0);
+    let c3 = i32x4.splat(0), c4 = i32x4.splat(0), c5 = i32x4.splat(0);
+    let wp = w + (<usize>(n >> 3)) * sp;
+    let ap = ar;
+    for (let k = 0; k < Kq; k += 4) {
+      const x = v128.load32_splat(ap);
+      c0 = dot4(v128.load(wp), x, c0); c1 = dot4(v128.load(wp, 16), x, c1);
+      c2 = dot4(v128.load(wp + sp), x, c2); c3 = dot4(v128.load(wp + sp, 16), x, c3);
+      c4 = dot4(v128.load(wp + 2 * sp), x, c4); c5 = dot4(v128.load(wp + 2 * sp, 16), x, c5);
+      wp += 32;
+      ap += 4;
     }
-    for (; n < N; n += 8) {
-      let c0 = i32x4.splat(0), c1 = i32x4.splat(0);
-      let wp = w + (<usize>(n >> 3)) * sp;
-      let ap = ar;
-      for (let k = 0; k < Kq; k += 4) {
-        const x = v128.load32_splat(ap);
-        c0 = dot4(v128.load(wp), x, c0);
-        c1 = dot4(v128.load(wp, 16), x, c1);
-        wp += 32;
-        ap += 4;
-      }
-      const cp = corr + (<usize>n << 2);
-      flush(0, i32x4.sub(c0, v128.load(cp)), true); flush(1, i32x4.sub(c1, v128.load(cp, 16)), true);
-      finishPanel(or + (<usize>n << 2), 0, sw, s, bias, n, N, accumulate);
+    const cp = corr + (<usize>n << 2);
+    flush(0, i32x4.sub(c0, v128.load(cp)), true); flush(1, i32x4.sub(c1, v128.load(cp, 16)), true);
+    flush(2, i32x4.sub(c2, v128.load(cp, 32)), true); flush(3, i32x4.sub(c3, v128.load(cp, 48)), true);
+    flush(4, i32x4.sub(c4, v128.load(cp, 64)), true); flush(5, i32x4.sub(c5, v128.load(cp, 80)), true);
+    const op = or + (<usize>n << 2);
+    finishPanel8(op, 0, sw, s, bias, n, accumulate);
+    finishPanel8(op + 32, 2, sw, s, bias, n + 8, accumulate);
+    finishPanel8(op + 64, 4, sw, s, bias, n + 16, accumulate);
+  }
+  for (; n < N; n += 8) {
+    let c0 = i32x4.splat(0), c1 = i32x4.splat(0);
+    let wp = w + (<usize>(n >> 3)) * sp;
+    let ap = ar;
+    for (let k = 0; k < Kq; k += 4) {
+      const x = v128.load32_splat(ap);
+      c0 = dot4(v128.load(wp), x, c0);
+      c1 = dot4(v128.load(wp, 16), x, c1);
+      wp += 32;
+      ap += 4;
     }
+    const cp = corr + (<usize>n << 2);
+    flush(0, i32x4.sub(c0, v128.load(cp)), true); flush(1, i32x4.sub(c1, v128.load(cp, 16)), true);
+    finishPanel(or + (<usize>n << 2), 0, sw, s, bias, n, N, accumulate);
   }
 }
 

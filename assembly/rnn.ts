@@ -45,39 +45,49 @@ export function rnnForwardQ8(
   rnnSteps<i8>(hs, xz, Wh, swh, crh, bh, aq, sa, T, B, H, relu, reverse, lengths, 0);
 }
 
-// The body of the three: F is the weights' form (product.ts).
+// The body of the three: F is the weights' form (product.ts). Each step is a call of rnnStep, not inlined code:
+// V8 optimizes a wasm function in the background once it has run a while and runs the result from its next call,
+// so a process's first forward switches to optimized steps part way through (lstm.ts lstmSteps; issue 14).
 // @ts-ignore: decorator
 @inline function rnnSteps<F>(
   hs: usize, xz: usize, Wh: usize, swh: usize, crh: usize, bh: usize, aq: usize, sa: usize,
   T: i32, B: i32, H: i32, relu: i32, reverse: i32, lengths: usize, qmax: i32,
 ): void {
-  const Hp = (H + 3) & ~3;
-  const n = B * Hp;
   for (let step = 0; step < T; step++) {
     const t = reverse ? T - 1 - step : step;
-    const prev = reverse ? t + 1 : t;
-    const next = reverse ? t : t + 1;
-    const hNext = hs + ((<usize>next * n) << 2);
-    const x = xz + ((<usize>t * n) << 2);
-    const hPrev = hs + ((<usize>prev * n) << 2);
-    quantizeRows<F>(aq, sa, hPrev, Hp, B, H, qmax);
-    product<F>(hNext, Hp, hPrev, Hp, aq, sa, Wh, panelStrideOf<F>(H), swh, crh, bh, B, H, Hp);
-    if (ASC_FEATURE_SIMD) {
-      for (let j = 0; j < n; j += 4) {
-        const o4 = <usize>j << 2;
-        const z = f32x4.add(v128.load(x + o4), v128.load(hNext + o4));
-        v128.store(hNext + o4, relu ? f32x4.max(z, f32x4.splat(0)) : tanh4(z));
-      }
-    } else {
-      for (let j = 0; j < n; j++) {
-        const o4 = <usize>j << 2;
-        const z = load<f32>(x + o4) + load<f32>(hNext + o4);
-        store<f32>(hNext + o4, relu ? max<f32>(z, 0) : tanhf(z));
-      }
+    rnnStep<F>(hs, xz, Wh, swh, crh, bh, aq, sa, t, B, H, relu, reverse, lengths, qmax);
+  }
+}
+
+// Step t of rnnSteps.
+function rnnStep<F>(
+  hs: usize, xz: usize, Wh: usize, swh: usize, crh: usize, bh: usize, aq: usize, sa: usize,
+  t: i32, B: i32, H: i32, relu: i32, reverse: i32, lengths: usize, qmax: i32,
+): void {
+  const Hp = (H + 3) & ~3;
+  const n = B * Hp;
+  const prev = reverse ? t + 1 : t;
+  const next = reverse ? t : t + 1;
+  const hNext = hs + ((<usize>next * n) << 2);
+  const x = xz + ((<usize>t * n) << 2);
+  const hPrev = hs + ((<usize>prev * n) << 2);
+  quantizeRows<F>(aq, sa, hPrev, Hp, B, H, qmax);
+  product<F>(hNext, Hp, hPrev, Hp, aq, sa, Wh, panelStrideOf<F>(H), swh, crh, bh, B, H, Hp);
+  if (ASC_FEATURE_SIMD) {
+    for (let j = 0; j < n; j += 4) {
+      const o4 = <usize>j << 2;
+      const z = f32x4.add(v128.load(x + o4), v128.load(hNext + o4));
+      v128.store(hNext + o4, relu ? f32x4.max(z, f32x4.splat(0)) : tanh4(z));
     }
-    for (let b = 0; b < B; b++) {
-      if (ended(lengths, b, t)) memory.copy(hNext + ((<usize>b * Hp) << 2), hs + ((<usize>(prev * B + b) * Hp) << 2), <usize>Hp << 2);
+  } else {
+    for (let j = 0; j < n; j++) {
+      const o4 = <usize>j << 2;
+      const z = load<f32>(x + o4) + load<f32>(hNext + o4);
+      store<f32>(hNext + o4, relu ? max<f32>(z, 0) : tanhf(z));
     }
+  }
+  for (let b = 0; b < B; b++) {
+    if (ended(lengths, b, t)) memory.copy(hNext + ((<usize>b * Hp) << 2), hs + ((<usize>(prev * B + b) * Hp) << 2), <usize>Hp << 2);
   }
 }
 
