@@ -5,7 +5,7 @@
 // bench/cold-start.ts times one tree's first output; this compares trees, forward by forward: each round starts one
 // child per tree (so load drifting on a shared machine falls on all alike) and the table gives medians.
 //
-//   node scripts/cold-forwards.mjs [--rounds 9] [--model int8|f32|gru-int8|gru-f32] [--node-flags "..."] TREE...
+//   node scripts/cold-forwards.mjs [--rounds 9] [--model int8|f32|gru-int8|gru-f32] [--node-flags="--flag ..."] TREE...
 //
 // A TREE is a checkout with dist/ and build/ built (dist/rnn-wasm.node.js reads ../build/*.wasm), e.g. a worktree at
 // the commit before a change and this one. The model is the W-seq LSTM (I=64, H=256; gru-*: the W-gru GRU), seed
@@ -26,7 +26,7 @@ const { values, positionals } = parseArgs({
 });
 const MODELS = ["int8", "f32", "gru-int8", "gru-f32"];
 if (positionals.length === 0 || !MODELS.includes(values.model)) {
-  console.error(`usage: node scripts/cold-forwards.mjs [--rounds 9] [--model ${MODELS.join("|")}] [--node-flags "..."] TREE...`);
+  console.error(`usage: node scripts/cold-forwards.mjs [--rounds 9] [--model ${MODELS.join("|")}] [--node-flags="--flag ..."] TREE...`);
   process.exit(2);
 }
 const trees = positionals.map((p) => resolve(p));
