@@ -20,10 +20,22 @@ export interface EngineGradients {
   dc0: Float32Array | null;
 }
 
+/**
+ * Arrays a forward writes its results into instead of fresh ones (forward's `out` option): hN, cN as EngineResult's,
+ * output (T,B,D*P), or (B,T,D*P) when `batchFirst`. Every element is written (padding steps get 0).
+ */
+export interface EngineOut extends EngineResult {
+  batchFirst: boolean;
+}
+
 export interface Engine {
-  /** x is (T,B,I) time-major; h0 (L*D,B,P) and c0 (L*D,B,H) or null for zeros. `train` keeps a tape for backward. */
+  /**
+   * x is (T,B,I) time-major; h0 (L*D,B,P) and c0 (L*D,B,H) or null for zeros. `train` keeps a tape for backward.
+   * With `into`, an engine may write its results there and return `into` itself; one that returns anything else
+   * (the reference) leaves the copy to the caller.
+   */
   forward(x: Float32Array, T: number, B: number, h0: Float32Array | null, c0: Float32Array | null, train: boolean,
-    lengths: Int32Array | null): EngineResult;
+    lengths: Int32Array | null, into?: EngineOut): EngineResult;
   /** Backpropagates the last training forward; null upstream gradients mean zero. Parameter gradients accumulate. */
   backward(dOutput: Float32Array | null, dhN: Float32Array | null, dcN: Float32Array | null): EngineGradients;
   /** Parameters in PyTorch's layout, by state_dict name (fresh copies). */

@@ -9,6 +9,7 @@ import { flag, knownKeys, optionsObject } from "./options.js";
 import { ARCHITECTURE_KEYS, directions, makeSpec, outputSize, type ArchitectureOptions, type Kind, type Spec } from "./architecture.js";
 import { checkTensor, checkTensorData, type NanPolicy, type Tensor } from "./tensor.js";
 import { StreamState } from "./stream-state.js";
+import type { EngineOut, EngineResult } from "./engine.js";
 import type { WeightValue } from "./weights.js";
 
 /** A layer's options: its architecture (PyTorch's constructor arguments, in camelCase) and where it runs. */
@@ -38,7 +39,28 @@ export interface ForwardOptions extends LayerState {
    * row's last real step, and the reverse direction starts at each row's own last step.
    */
   lengths?: ArrayLike<number>;
+  /**
+   * Tensors to write the results into instead of fresh ones (as ONNX Runtime's preallocated outputs, PyTorch's
+   * `out=`), returned as the result (the same objects): `output`, `hN` and, for an LSTM only, `cN`, each shaped
+   * exactly as this call's result (batch-first, unbatched, bidirectional alike). Reusing one `out` across calls of
+   * the same shape runs forward without allocating anything on the wasm backend when the input is time-major (a
+   * batch-first input is transposed into a scratch array the layer keeps). Every element is written, padding steps
+   * with 0. Checked before anything is written: shapes, Float32Array data, and no overlap between the three arrays
+   * or with the input, h0 or c0 (those are read while results are written); a refused call changes nothing. Allowed
+   * with `train: true` (backward() reads its own tape, not `out`). The next call with the same `out` overwrites it.
+   */
+  out?: {
+    /** Shaped as the result's `output`: `[T, B, D*P]` (batch-first `[B, T, D*P]`, unbatched `[T, D*P]`). */
+    output: Tensor;
+    /** Shaped as the result's `hN`: `[D*L, B, P]` (unbatched `[D*L, P]`). */
+    hN: Tensor;
+    /** LSTM only (and required there): shaped as the result's `cN`, `[D*L, B, H]`. */
+    cN?: Tensor;
+  };
 }
+
+/** Tensors a forward writes its results into (its `out` option), shaped as that call's {@link LayerResult}. */
+export type LayerOut = NonNullable<ForwardOptions["out"]>;
 
 /** Upstream gradients for backward(), shaped as forward's results; an omitted one counts as zero. */
 export interface LayerGradientsIn {
@@ -72,11 +94,15 @@ export interface LayerResult {
 
 /** (A, C, F) -> (C, A, F): between batch-first and time-major. */
 export function swapLeadingAxes(src: Float32Array, A: number, C: number, F: number): Float32Array {
-  const out = new Float32Array(src.length);
+  return swapLeadingAxesInto(new Float32Array(src.length), src, A, C, F);
+}
+
+/** swapLeadingAxes into `dst` (as long as `src`, not overlapping it); returns `dst`. */
+export function swapLeadingAxesInto(dst: Float32Array, src: Float32Array, A: number, C: number, F: number): Float32Array {
   for (let a = 0; a < A; a++) {
-    for (let c = 0; c < C; c++) out.set(src.subarray((a * C + c) * F, (a * C + c + 1) * F), (c * A + a) * F);
+    for (let c = 0; c < C; c++) dst.set(src.subarray((a * C + c) * F, (a * C + c + 1) * F), (c * A + a) * F);
   }
-  return out;
+  return dst;
 }
 
 /** Shapes of the last training forward, so backward() can check and shape its gradients. */
@@ -120,7 +146,8 @@ export interface LayerCall {
  *
  * @throws RnnError 'shape' / 'dtype' / 'nonfinite' naming the tensor; 'unexpected' for c0 given to a GRU/RNN
  */
-export function checkLayerCall(spec: Spec, input: Tensor, state: { h0?: Tensor; c0?: Tensor; lengths?: ArrayLike<number> }, nanPolicy: NanPolicy): LayerCall {
+export function checkLayerCall(spec: Spec, input: Tensor, state: { h0?: Tensor; c0?: Tensor; lengths?: ArrayLike<number> }, nanPolicy: NanPolicy,
+  scratch?: InputScratch): LayerCall {
   const s = spec;
   const P = outputSize(s), H = s.hiddenSize, LD = s.numLayers * directions(s);
   const rank = (input as Tensor)?.shape?.length;
@@ -141,13 +168,104 @@ export function checkLayerCall(spec: Spec, input: Tensor, state: { h0?: Tensor; 
     if (s.kind !== "lstm") throw new RnnError("unexpected", `c0 is only for an LSTM; a ${s.kind.toUpperCase()} has no cell state`);
     c0 = checkTensor("c0", state.c0, stateShape(H), nanPolicy).data;
   }
-  const timeMajor = batched && s.batchFirst ? swapLeadingAxes(x.data, B, T, s.inputSize) : x.data;
+  const timeMajor = !(batched && s.batchFirst) ? x.data
+    : scratch ? swapLeadingAxesInto(scratch.get(x.data.length), x.data, B, T, s.inputSize) : swapLeadingAxes(x.data, B, T, s.inputSize);
   const lengths = state.lengths === undefined ? null : checkLengths(state.lengths, T, B, batched);
   return { timeMajor, T, B, batched, h0, c0, lengths };
 }
 
-/** An engine's time-major output and final states as forward() returns them, shaped for the call (batch-first, unbatched). */
-export function layerResult(spec: Spec, call: LayerCall, r: { output: Float32Array; hN: Float32Array; cN: Float32Array | null }): LayerResult {
+/**
+ * A layer's reusable array for a batch-first input transposed to time-major, used with `out`: nothing in it outlives
+ * the call (the engines copy the input into wasm, and a reference tape is dropped by the next forward).
+ */
+export class InputScratch {
+  private data: Float32Array | null = null;
+
+  /** An array of n floats (its values are whatever the last call left). */
+  get(n: number): Float32Array {
+    if (!this.data || this.data.length !== n) this.data = new Float32Array(n);
+    return this.data;
+  }
+}
+
+/** The shapes of a call's results: output, hN and (an LSTM's) cN, batch-first or unbatched as the call is. */
+function resultShapes(spec: Spec, call: LayerCall): { output: number[]; hN: number[]; cN: number[] | null } {
+  const { T, B, batched } = call;
+  const D = directions(spec), P = outputSize(spec), LD = spec.numLayers * D;
+  const stateShape = (n: number) => (batched ? [LD, B, n] : [LD, n]);
+  return {
+    output: batched ? (spec.batchFirst ? [B, T, D * P] : [T, B, D * P]) : [T, D * P],
+    hN: stateShape(P),
+    cN: spec.kind === "lstm" ? stateShape(spec.hiddenSize) : null,
+  };
+}
+
+/** Whether two arrays share any byte of memory (empty arrays share none). */
+function overlaps(a: Float32Array, b: Float32Array): boolean {
+  return a.buffer === b.buffer && a.byteLength > 0 && b.byteLength > 0 &&
+    a.byteOffset < b.byteOffset + b.byteLength && b.byteOffset < a.byteOffset + a.byteLength;
+}
+
+/**
+ * Checks forward's `out` against the call (after checkLayerCall, before anything runs): its keys, each tensor's
+ * data and exact shape, and that no two of its arrays, nor any of them and the arrays the call reads (`reads`:
+ * the input, h0, c0), share memory. Returns the arrays for the engine.
+ *
+ * @throws RnnError 'unexpected' for an unknown key, cN given to a GRU/RNN, or overlapping arrays; 'missing' for an
+ *   absent tensor; 'dtype' / 'shape' naming the tensor and the shape expected
+ */
+export function checkLayerOut(spec: Spec, call: LayerCall, out: unknown, reads: Record<string, Float32Array | null>): EngineOut {
+  if (out === null || typeof out !== "object" || Array.isArray(out)) {
+    throw new RnnError("unexpected", `out must be an object { output, hN${spec.kind === "lstm" ? ", cN" : ""} } of tensors, got ${out === null ? "null" : Array.isArray(out) ? "an array" : typeof out}`);
+  }
+  const o = out as Partial<LayerOut>;
+  knownKeys("out", o, ["output", "hN", "cN"]);
+  if (o.cN !== undefined && spec.kind !== "lstm") {
+    throw new RnnError("unexpected", `out.cN is only for an LSTM; a ${spec.kind.toUpperCase()} has no cell state`);
+  }
+  const shapes = resultShapes(spec, call);
+  const want: [string, unknown, number[]][] = [["output", o.output, shapes.output], ["hN", o.hN, shapes.hN]];
+  if (shapes.cN) want.push(["cN", o.cN, shapes.cN]);
+  const arrays: [string, Float32Array][] = [];
+  for (const [name, t, shape] of want) {
+    if (t === undefined) throw new RnnError("missing", `out.${name} is missing: out needs ${want.map(([n]) => n).join(", ")} for ${spec.kind === "lstm" ? "an LSTM" : `a ${spec.kind.toUpperCase()}`}`);
+    // its values are whatever a previous call left: not scanned for NaN
+    arrays.push([`out.${name}`, checkTensor(`out.${name}`, t, shape, "propagate").data]);
+  }
+  for (let i = 0; i < arrays.length; i++) {
+    for (let j = i + 1; j < arrays.length; j++) {
+      if (overlaps(arrays[i][1], arrays[j][1])) {
+        throw new RnnError("unexpected", `${arrays[i][0]} and ${arrays[j][0]} share memory; each result needs an array of its own`);
+      }
+    }
+    for (const [name, read] of Object.entries(reads)) {
+      if (read && overlaps(arrays[i][1], read)) {
+        throw new RnnError("unexpected", `${arrays[i][0]} shares memory with ${name}, which forward reads while it writes the results; give out arrays of their own`);
+      }
+    }
+  }
+  return { output: arrays[0][1], hN: arrays[1][1], cN: shapes.cN ? arrays[2][1] : null, batchFirst: call.batched && spec.batchFirst };
+}
+
+/**
+ * An engine's results as forward() returns them. Without `out`: the time-major output and final states shaped for
+ * the call (batch-first, unbatched). With `out`: out's own tensors, after copying the results into them where the
+ * engine returned arrays of its own (the reference backends) rather than `into`.
+ */
+export function layerResult(spec: Spec, call: LayerCall, r: EngineResult, out?: LayerOut, into?: EngineOut): LayerResult {
+  if (out && into) {
+    if (r !== into) {
+      const { T, B } = call;
+      const F = directions(spec) * outputSize(spec);
+      if (into.batchFirst) swapLeadingAxesInto(into.output, r.output, T, B, F);
+      else into.output.set(r.output);
+      into.hN.set(r.hN);
+      if (into.cN) into.cN.set(r.cN!);
+    }
+    const result: LayerResult = { output: out.output, hN: out.hN };
+    if (into.cN) result.cN = out.cN;
+    return result;
+  }
   const { T, B, batched } = call;
   const D = directions(spec), P = outputSize(spec), H = spec.hiddenSize, LD = spec.numLayers * D;
   const stateShape = (n: number) => (batched ? [LD, B, n] : [LD, n]);
@@ -168,6 +286,7 @@ export function layerResult(spec: Spec, call: LayerCall, r: { output: Float32Arr
 export class RecurrentLayer extends RecurrentBase {
   private readonly streamState = new StreamState();
   private trainCall: TrainCall | null = null;
+  private readonly inputScratch = new InputScratch();
 
   /**
    * A layer of the given kind (the subclasses fix it).
@@ -187,20 +306,29 @@ export class RecurrentLayer extends RecurrentBase {
 
   /**
    * Runs the layer over a whole sequence from `state` (zeros when omitted) and returns every step's output
-   * and the final state. Shapes as PyTorch's nn.LSTM / nn.GRU / nn.RNN.
+   * and the final state. Shapes as PyTorch's nn.LSTM / nn.GRU / nn.RNN. With `options.out`, the results are
+   * written into the tensors given and those are returned: reused across calls, nothing is allocated per call
+   * (see {@link ForwardOptions.out}).
+   *
+   * @param input `[T, B, inputSize]` (`[B, T, inputSize]` batch-first) or unbatched `[T, inputSize]`
+   * @param options initial state `h0` / `c0`, `train`, `lengths`, and `out` (tensors to write the results into)
    */
   forward(input: Tensor, options: ForwardOptions = {}): LayerResult {
     const engine = this.live();
     const state = optionsObject("forward options", options);
-    knownKeys("forward", state, ["h0", "c0", "train", "lengths"]);
+    knownKeys("forward", state, ["h0", "c0", "train", "lengths", "out"]);
     const s = this.spec;
-    const call = checkLayerCall(s, input, state, this.nanPolicy);
-    const { T, B, batched } = call;
+    const out = state.out;
     const train = flag("train", state.train, false);
+    // the scratch only for inference: a reference tape keeps the time-major input, which a later refused call
+    // must not overwrite
+    const call = checkLayerCall(s, input, state, this.nanPolicy, out === undefined || train ? undefined : this.inputScratch);
+    const { T, B, batched } = call;
+    const into = out === undefined ? undefined : checkLayerOut(s, call, out, { input: input.data, h0: call.h0, c0: call.c0 });
     this.trainCall = null;
-    const r = engine.forward(call.timeMajor, T, B, call.h0, call.c0, train, call.lengths);
+    const r = engine.forward(call.timeMajor, T, B, call.h0, call.c0, train, call.lengths, into);
     if (train) this.trainCall = { T, B, batched };
-    return layerResult(s, call, r);
+    return layerResult(s, call, r, out, into);
   }
 
   /**

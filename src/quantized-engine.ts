@@ -8,14 +8,14 @@
 //             one call of the cell's quantized step kernel (lstmForwardQ16, ...), which quantizes h_{t-1} per step
 // The float32 workspace (states, gates, xz) is src/layout.ts's inference workspace; the quantized activations have a
 // scratch block of their own (quantScratchLayout). Both grow when a call needs more and are reused otherwise: nothing
-// is allocated per call in steady state but the results.
+// is allocated per call in steady state but the results, and not those when the caller gives arrays (forward's `out`).
 //
 // The form (src/quant-layout.ts): "int12" is Q16 with 2047 levels everywhere. "int8" is Q16 with 127 levels, or Q8
 // (int8 weights x 7-bit activations, the relaxed dot-add) where that is correct and faster: chooseQuantForm below.
 import type { Spec } from "./architecture.js";
 import { directions, gateCount, layerInputSize, outputSize, paramSuffix } from "./architecture.js";
 import { Blocks, Workspace } from "./blocks.js";
-import type { EngineResult } from "./engine.js";
+import type { EngineOut, EngineResult } from "./engine.js";
 import {
   modelDims, ptrAt, readRows, roundUp4, roundUp8, stepOffset, workspaceLayout, writeRows, heapIndex,
   type ForwardWorkspace, type ModelDims,
@@ -31,6 +31,7 @@ import type { QuantMatrix } from "./reference/product.js";
 import type { Runtime } from "./runtime.js";
 import { chunksOf, firstOutputSlot, firstSlot, interleaveOutputs, lastSlot, stateIndex } from "./sequence.js";
 import { carve } from "./tensor.js";
+import { placeOutputs } from "./wasm-engine.js";
 import { RnnError } from "./errors.js";
 
 /** The storage a quantized layer asks for. */
@@ -76,9 +77,12 @@ export type QuantSource = Record<string, Float32Array> | QuantWeights;
 
 /** What a quantized layer needs from its backend. */
 export interface QuantEngine {
-  /** x (T,B,I) time-major; h0 (L*D,B,P), c0 (L*D,B,H) or null for zeros; results as Engine's. */
+  /**
+   * x (T,B,I) time-major; h0 (L*D,B,P), c0 (L*D,B,H) or null for zeros; results as Engine's, and `into` as there
+   * (written and returned by the wasm engine, left to the caller by the reference).
+   */
   forward(x: Float32Array, T: number, B: number, h0: Float32Array | null, c0: Float32Array | null,
-    lengths: Int32Array | null): EngineResult;
+    lengths: Int32Array | null, into?: EngineOut): EngineResult;
   /** The form it runs. */
   readonly choice: QuantChoice;
   /** Bytes of wasm memory the weights hold (0 on the reference backend). */
@@ -465,7 +469,7 @@ export class WasmQuantEngine implements QuantEngine {
   }
 
   forward(x: Float32Array, T: number, B: number, h0: Float32Array | null, c0: Float32Array | null,
-    lengths: Int32Array | null): EngineResult {
+    lengths: Int32Array | null, into?: EngineOut): EngineResult {
     if (!this.last || this.last.T !== T || this.last.B !== B) this.last = { T, B, ws: workspaceLayout(this.spec, T, B) };
     const ws = this.last.ws;
     const qs = quantScratchLayout(this.spec, this.choice.form, ws.chunk, B);
@@ -475,7 +479,7 @@ export class WasmQuantEngine implements QuantEngine {
     const qPtr = this.qscratch.fits(qFloats) || this.qscratch.get(qFloats, () => `the quantized activations for B = ${B}`);
     const { D, L, H, P, Pp } = this.dims;
     const lstm = this.spec.kind === "lstm";
-    const [output, hN, cAll] = carve([T * B * D * P, L * D * B * P, lstm ? L * D * B * H : 0]);
+    const [output, hN, cAll] = into ? [into.output, into.hN, into.cN] : carve([T * B * D * P, L * D * B * P, lstm ? L * D * B * H : 0]);
     const cN = lstm ? cAll : null;
     const lengthsPtr = lengths ? ptrAt(wsPtr, ws.lengths) : 0;
     for (let l = 0; l < L; l++) {
@@ -486,10 +490,11 @@ export class WasmQuantEngine implements QuantEngine {
       const rows = this.rt.f32(this.outputsPtr(hsPtr, d, B), T * B * Pp);
       // one direction, no padding of rows or lengths: the outputs are already the result's layout, one copy (the
       // row-by-row interleave is a few ms of a cold start, before V8 has optimized it)
-      if (D === 1 && Pp === P && !lengths) output.set(rows);
+      if (D === 1 && Pp === P && !lengths && !into?.batchFirst) output.set(rows);
+      else if (into) placeOutputs(output!, rows, Pp, d, D, P, T, B, lengths, into.batchFirst);
       else interleaveOutputs(output, rows, Pp, d, D, P, T, B, lengths);
     }
-    return { output, hN, cN };
+    return into ?? { output, hN, cN };
   }
 
   /** Byte address of direction d's T*B output rows in its states at hsPtr. */

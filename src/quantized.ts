@@ -8,7 +8,9 @@ import { backendRuntime, chooseBackend } from "./backend.js";
 import type { Spec } from "./architecture.js";
 import { flag, knownKeys, oneOf, optionsObject, nanPolicyOption, describeValue } from "./options.js";
 import type { NanPolicy, Tensor } from "./tensor.js";
-import { RecurrentLayer, checkLayerCall, layerResult, type LayerResult, type LayerState } from "./layers.js";
+import {
+  RecurrentLayer, checkLayerCall, checkLayerOut, InputScratch, layerResult, type ForwardOptions, type LayerResult, type LayerState,
+} from "./layers.js";
 import { StreamState } from "./stream-state.js";
 import { RecurrentCell, checkCellStep } from "./cells.js";
 import { Runtime } from "./runtime.js";
@@ -211,6 +213,12 @@ export interface QuantizedForwardOptions extends LayerState {
   lengths?: ArrayLike<number>;
   /** Must be false or absent: `true` throws RnnError 'state' (a quantized layer runs inference only). */
   train?: boolean;
+  /**
+   * Tensors to write the results into and return, as the float layer's forward option `out`: shaped
+   * exactly as this call's results, checked before anything is written; reused across calls, forward allocates
+   * nothing on the wasm backend (with a time-major input).
+   */
+  out?: ForwardOptions["out"];
 }
 
 /**
@@ -227,6 +235,7 @@ export interface QuantizedForwardOptions extends LayerState {
  */
 export class QuantizedLayer extends QuantizedBase {
   private readonly streamState = new StreamState();
+  private readonly inputScratch = new InputScratch();
 
   /**
    * A quantized copy of `layer` (which stays as it is); {@link quantize} calls it.
@@ -243,16 +252,18 @@ export class QuantizedLayer extends QuantizedBase {
    * layer's `forward`. `train: true` throws RnnError 'state'.
    *
    * @param input `[T, B, inputSize]` (`[B, T, inputSize]` batch-first) or unbatched `[T, inputSize]`
-   * @param options initial states and lengths
+   * @param options initial states, lengths, and `out` (tensors to write the results into)
    */
   forward(input: Tensor, options: QuantizedForwardOptions = {}): LayerResult {
     const engine = this.live();
     const state = optionsObject("forward options", options);
-    knownKeys("forward", state, ["h0", "c0", "train", "lengths"]);
+    knownKeys("forward", state, ["h0", "c0", "train", "lengths", "out"]);
     if (flag("train", state.train, false)) throw inferenceOnly("forward(input, { train: true })");
     const s = this.spec;
-    const call = checkLayerCall(s, input, state, this.nanPolicy);
-    return layerResult(s, call, engine.forward(call.timeMajor, call.T, call.B, call.h0, call.c0, call.lengths));
+    const out = state.out;
+    const call = checkLayerCall(s, input, state, this.nanPolicy, out === undefined ? undefined : this.inputScratch);
+    const into = out === undefined ? undefined : checkLayerOut(s, call, out, { input: input.data, h0: call.h0, c0: call.c0 });
+    return layerResult(s, call, engine.forward(call.timeMajor, call.T, call.B, call.h0, call.c0, call.lengths, into), out, into);
   }
 
   /**

@@ -10,14 +10,14 @@
 // timesteps are each one matrix-matrix product.
 import type { Spec } from "./architecture.js";
 import { Blocks, ParamBlocks, Workspace } from "./blocks.js";
-import { noTape, type Engine, type EngineGradients, type EngineResult } from "./engine.js";
+import { noTape, type Engine, type EngineGradients, type EngineOut, type EngineResult } from "./engine.js";
 import {
   modelDims, paramLayout, ptrAt, trainWorkspaceLayout, transposedLayout, workspaceLayout, type ForwardWorkspace,
   type ModelDims, type ParamLayout, type TrainWorkspace,
 } from "./layout.js";
 import type { ParamBuffer } from "./param-buffer.js";
 import type { Runtime } from "./runtime.js";
-import { interleaveOutputs, splitOutputGradient, stateIndex } from "./sequence.js";
+import { interleaveOutputs, pastEnd, splitOutputGradient, stateIndex } from "./sequence.js";
 import { carve } from "./tensor.js";
 import {
   backwardDirection, forwardDirection, inputGradients, outputsPtr, weightGradients, type BackwardScratch, type Call,
@@ -72,27 +72,30 @@ export class WasmEngine implements Engine {
   }
 
   forward(x: Float32Array, T: number, B: number, h0: Float32Array | null, c0: Float32Array | null, train: boolean,
-    lengths: Int32Array | null): EngineResult {
+    lengths: Int32Array | null, into?: EngineOut): EngineResult {
     this.tape = null;
     // Inference ping-pongs two sets of state buffers, reuses one step's gates and projects the input a chunk of
     // timesteps at a time; training keeps everything for backward, so its one chunk is the whole sequence.
-    if (!train) return this.runForward(this.inferenceLayouts.get(this.spec, T, B), x, T, B, h0, c0, false, lengths);
+    if (!train) return this.runForward(this.inferenceLayouts.get(this.spec, T, B), x, T, B, h0, c0, false, lengths, into);
     const ws = this.trainLayouts.get(this.spec, T, B);
-    const result = this.runForward(ws, x, T, B, h0, c0, true, lengths);
+    const result = this.runForward(ws, x, T, B, h0, c0, true, lengths, into);
     this.tape = { T, B, ws, lengths: lengths && lengths.slice() };
     return result;
   }
 
-  /** The forward over every layer and direction, in the workspace `ws`; `train` keeps each step's gates. */
+  /**
+   * The forward over every layer and direction, in the workspace `ws`; `train` keeps each step's gates. The results
+   * go into `into` when given (nothing allocated), else into fresh arrays.
+   */
   private runForward(ws: ForwardWorkspace, x: Float32Array, T: number, B: number, h0: Float32Array | null,
-    c0: Float32Array | null, train: boolean, lengths: Int32Array | null): EngineResult {
+    c0: Float32Array | null, train: boolean, lengths: Int32Array | null, into?: EngineOut): EngineResult {
     const wsPtr = this.scratch.fits(ws.totalFloats) ||
       this.scratch.get(ws.totalFloats, () => `the ${train ? "training" : "inference"} workspace for T = ${T}, B = ${B}`);
     if (train) this.params.ensureGrads(); // after the workspace, so a call refused for its size allocates nothing
     const c = this.call(T, B, lengths, ptrAt(wsPtr, ws.lengths));
     const { D, L, H, P, Pp } = this.dims;
     const lstm = this.spec.kind === "lstm";
-    const [output, hN, cAll] = carve([T * B * D * P, L * D * B * P, lstm ? L * D * B * H : 0]);
+    const [output, hN, cAll] = into ? [into.output, into.hN, into.cN] : carve([T * B * D * P, L * D * B * P, lstm ? L * D * B * H : 0]);
     const cN = lstm ? cAll : null;
     for (let l = 0; l < L; l++) {
       for (let d = 0; d < D; d++) {
@@ -102,10 +105,11 @@ export class WasmEngine implements Engine {
     }
     // the last layer's outputs, interleaved by direction: (T,B,D*P)
     for (let d = 0; d < D; d++) {
-      const lastHsPtr = ptrAt(wsPtr, ws.runs[L - 1][d].hs);
-      interleaveOutputs(output, this.rt.f32(outputsPtr(c, lastHsPtr, d), T * B * Pp), Pp, d, D, P, T, B, lengths);
+      const rows = this.rt.f32(outputsPtr(c, ptrAt(wsPtr, ws.runs[L - 1][d].hs), d), T * B * Pp);
+      if (into) placeOutputs(output, rows, Pp, d, D, P, T, B, lengths, into.batchFirst);
+      else interleaveOutputs(output, rows, Pp, d, D, P, T, B, lengths);
     }
-    return { output, hN, cN };
+    return into ?? { output, hN, cN };
   }
 
   /** Layer l, direction d's forward: its weights and buffers, one pointer a line, then the direction's run. */
@@ -201,6 +205,21 @@ export class WasmEngine implements Engine {
   dispose(): void {
     this.blocks.freeAll();
     this.tape = null;
+  }
+}
+
+/**
+ * interleaveOutputs (src/sequence.ts) into a given array: direction d's T*B output rows (stride `ld`) into columns
+ * d*P.. of `output`, which is (T,B,D*P), or (B,T,D*P) when `batchFirst` (the transposition done on the way, so no
+ * time-major copy is made). Rows past a sequence's end get zeros: the array may hold a previous call's values.
+ */
+export function placeOutputs(output: Float32Array, rows: Float32Array, ld: number, d: number, D: number, P: number,
+  T: number, B: number, lengths: Int32Array | null, batchFirst: boolean): void {
+  for (let r = 0; r < T * B; r++) {
+    const t = Math.floor(r / B), b = r - t * B;
+    const at = ((batchFirst ? b * T + t : r) * D + d) * P;
+    if (pastEnd(lengths, r, B)) output.fill(0, at, at + P);
+    else output.set(rows.subarray(r * ld, r * ld + P), at);
   }
 }
 
