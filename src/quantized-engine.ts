@@ -491,7 +491,7 @@ export class WasmQuantEngine implements QuantEngine {
       // one direction, no padding of rows or lengths: the outputs are already the result's layout, one copy (the
       // row-by-row interleave is a few ms of a cold start, before V8 has optimized it)
       if (D === 1 && Pp === P && !lengths && !into?.batchFirst) output.set(rows);
-      else if (into) placeOutputs(output!, rows, Pp, d, D, P, T, B, lengths, into.batchFirst);
+      else if (into) placeOutputs(output, rows, Pp, d, D, P, T, B, lengths, into.batchFirst);
       else interleaveOutputs(output, rows, Pp, d, D, P, T, B, lengths);
     }
     return into ?? { output, hN, cN };

@@ -203,6 +203,28 @@ describe("forward with out: refusals leave the layer, its tape and memory as the
     }
   });
 
+  it("a refused call leaves the streaming state as it was", () => {
+    const layer = lstm();
+    try {
+      const chunk = randomTensor([2, B, I], rng(12));
+      layer.stream(chunk);
+      const state = layer.state!;
+      const kept = { h0: { shape: [...state.h0!.shape], data: state.h0!.data.slice() }, c0: { shape: [...state.c0!.shape], data: state.c0!.data.slice() } };
+      expectRnnError(() => layer.forward(randomTensor([T, B, I], rng(13)), { out: { ...goodOut(), output: garbage([T, B]) } }), "shape", "out.output");
+      expectBitwise("h0 the next stream() starts from", layer.state!.h0, kept.h0);
+      expectBitwise("c0 the next stream() starts from", layer.state!.c0, kept.c0);
+      const fresh = lstm();
+      try {
+        const next = randomTensor([3, B, I], rng(14));
+        expectSameResult("the next stream() call", layer.stream(next), fresh.forward(next, kept));
+      } finally {
+        fresh.dispose();
+      }
+    } finally {
+      layer.dispose();
+    }
+  });
+
   it("train: true is allowed: the same results, and backward gives the same gradients", () => {
     const a = lstm(), b = lstm();
     try {
