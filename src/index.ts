@@ -26,7 +26,7 @@ export { init, createRuntime, getRuntime, supportsBuild, Runtime, BUILDS } from 
 export type { Build, WasmSource, RuntimeOptions, Kernels } from "./runtime.js";
 export type { WasmModule, FetchResponse, WasmMemory } from "./host-types.js";
 export { LSTM, GRU, RNN, RecurrentLayer } from "./layers.js";
-export type { LayerOptions, LSTMOptions, GRUOptions, RNNOptions, LayerState, LayerResult } from "./layers.js";
+export type { LayerOptions, LSTMOptions, GRUOptions, RNNOptions, LayerState, LayerResult, LayerOut } from "./layers.js";
 export { LSTMCell, GRUCell, RNNCell, RecurrentCell } from "./cells.js";
 export type { CellOptions, GRUCellOptions, RNNCellOptions, CellState, CellForwardOptions, CellGradients } from "./cells.js";
 export { quantize, QuantizedLayer, QuantizedCell, QuantizedSequential } from "./quantized.js";
