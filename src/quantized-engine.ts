@@ -31,7 +31,6 @@ import type { QuantMatrix } from "./reference/product.js";
 import type { Runtime } from "./runtime.js";
 import { chunksOf, firstOutputSlot, firstSlot, interleaveOutputs, lastSlot, stateIndex } from "./sequence.js";
 import { carve } from "./tensor.js";
-import { placeOutputs } from "./wasm-engine.js";
 import { RnnError } from "./errors.js";
 
 /** The storage a quantized layer asks for. */
@@ -491,8 +490,7 @@ export class WasmQuantEngine implements QuantEngine {
       // one direction, no padding of rows or lengths: the outputs are already the result's layout, one copy (the
       // row-by-row interleave is a few ms of a cold start, before V8 has optimized it)
       if (D === 1 && Pp === P && !lengths && !into?.batchFirst) output.set(rows);
-      else if (into) placeOutputs(output, rows, Pp, d, D, P, T, B, lengths, into.batchFirst);
-      else interleaveOutputs(output, rows, Pp, d, D, P, T, B, lengths);
+      else interleaveOutputs(output, rows, Pp, d, D, P, T, B, lengths, into?.batchFirst);
     }
     return into ?? { output, hN, cN };
   }

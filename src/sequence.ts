@@ -43,14 +43,18 @@ export function pastEnd(lengths: Int32Array | null, r: number, B: number): boole
 }
 
 /**
- * Direction d's outputs into columns d*P.. of `output` (T,B,D*P). `hs` holds the direction's T*B output rows
- * (from its first output slot) with row stride `ld`; rows past a sequence's end are skipped, so stay zero.
+ * Direction d's outputs into columns d*P.. of `output`, which is (T,B,D*P), or (B,T,D*P) when `batchFirst` (the
+ * transposition done on the way, so no time-major copy is made: forward's `out`). `hs` holds the direction's T*B
+ * output rows (from its first output slot) with row stride `ld`; rows past a sequence's end get zeros, since
+ * `output` may be a caller's array holding a previous call's values.
  */
 export function interleaveOutputs(output: Vec, hs: Vec, ld: number, d: number, D: number, P: number,
-  T: number, B: number, lengths: Int32Array | null): void {
+  T: number, B: number, lengths: Int32Array | null, batchFirst = false): void {
   for (let r = 0; r < T * B; r++) {
-    if (pastEnd(lengths, r, B)) continue;
-    output.set(hs.subarray(r * ld, r * ld + P), (r * D + d) * P);
+    const t = Math.floor(r / B), b = r - t * B;
+    const at = ((batchFirst ? b * T + t : r) * D + d) * P;
+    if (pastEnd(lengths, r, B)) output.fill(0, at, at + P);
+    else output.set(hs.subarray(r * ld, r * ld + P), at);
   }
 }
 

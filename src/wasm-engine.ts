@@ -17,7 +17,7 @@ import {
 } from "./layout.js";
 import type { ParamBuffer } from "./param-buffer.js";
 import type { Runtime } from "./runtime.js";
-import { interleaveOutputs, pastEnd, splitOutputGradient, stateIndex } from "./sequence.js";
+import { interleaveOutputs, splitOutputGradient, stateIndex } from "./sequence.js";
 import { carve } from "./tensor.js";
 import {
   backwardDirection, forwardDirection, inputGradients, outputsPtr, weightGradients, type BackwardScratch, type Call,
@@ -106,8 +106,7 @@ export class WasmEngine implements Engine {
     // the last layer's outputs, interleaved by direction: (T,B,D*P)
     for (let d = 0; d < D; d++) {
       const rows = this.rt.f32(outputsPtr(c, ptrAt(wsPtr, ws.runs[L - 1][d].hs), d), T * B * Pp);
-      if (into) placeOutputs(output, rows, Pp, d, D, P, T, B, lengths, into.batchFirst);
-      else interleaveOutputs(output, rows, Pp, d, D, P, T, B, lengths);
+      interleaveOutputs(output, rows, Pp, d, D, P, T, B, lengths, into?.batchFirst);
     }
     return into ?? { output, hN, cN };
   }
@@ -205,21 +204,6 @@ export class WasmEngine implements Engine {
   dispose(): void {
     this.blocks.freeAll();
     this.tape = null;
-  }
-}
-
-/**
- * interleaveOutputs (src/sequence.ts) into a given array: direction d's T*B output rows (stride `ld`) into columns
- * d*P.. of `output`, which is (T,B,D*P), or (B,T,D*P) when `batchFirst` (the transposition done on the way, so no
- * time-major copy is made). Rows past a sequence's end get zeros: the array may hold a previous call's values.
- */
-export function placeOutputs(output: Float32Array, rows: Float32Array, ld: number, d: number, D: number, P: number,
-  T: number, B: number, lengths: Int32Array | null, batchFirst: boolean): void {
-  for (let r = 0; r < T * B; r++) {
-    const t = Math.floor(r / B), b = r - t * B;
-    const at = ((batchFirst ? b * T + t : r) * D + d) * P;
-    if (pastEnd(lengths, r, B)) output.fill(0, at, at + P);
-    else output.set(rows.subarray(r * ld, r * ld + P), at);
   }
 }
 
