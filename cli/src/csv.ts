@@ -4,8 +4,11 @@
 // not a finite number (with its line in the file and the value, cut short when long).
 import { readFileSync } from "node:fs";
 import { isUtf8 } from "node:buffer";
-import { parse } from "csv-parse/sync";
+import type * as CsvParse from "csv-parse/sync";
+import { lazyRequire } from "./lazy.js";
 import { CliError } from "./common.js";
+
+const csvParse = lazyRequire<typeof CsvParse>("csv-parse/sync");
 
 /** A parsed CSV file: the header's column names and each record with the file line it ends on. */
 export interface CsvTable {
@@ -66,7 +69,7 @@ export function readCsv(path: string): CsvTable {
   let parsed: { record: string[]; info: { lines: number } }[];
   try {
     // info: true gives each record with the line it ends on (csv-parse's types do not follow that option)
-    parsed = parse(text, { bom: true, skip_empty_lines: true, trim: true, info: true }) as unknown as typeof parsed;
+    parsed = csvParse().parse(text, { bom: true, skip_empty_lines: true, trim: true, info: true }) as unknown as typeof parsed;
   } catch (e) {
     // csv-parse's messages name the problem and the line ("Invalid Record Length: expect 2, got 3 on line 5").
     throw new CliError(`data file '${path}' is not valid CSV: ${(e as Error).message}`);

@@ -12,9 +12,6 @@ import { isQuantizedFile, readQuantized, RnnError, type SafetensorsFile, type Sp
 import { paramList } from "rnn-wasm";
 import { isRecurrentParamName, readTorchStateDict, recurrentPrefixes } from "rnn-wasm";
 import { CliError, UsageError, jsonText, parseSafetensorsFile, readFileBytes, shapeText, type CliIo } from "./common.js";
-import { formatKerasReport, inspectKeras } from "./inspect-keras.js";
-import { formatOnnxReport, inspectOnnx } from "./inspect-onnx.js";
-import { formatTfjsReport, inspectTfjs } from "./inspect-tfjs.js";
 import { formatPhrase, modelFormat } from "./model-format.js";
 
 interface InspectOptions {
@@ -103,15 +100,25 @@ export function registerInspect(program: Command, io: CliIo): void {
     .option("--prefix <prefix>", "the recurrent module's key prefix, when the file holds several (e.g. 'encoder.lstm.')")
     .option("--json", "print a JSON object instead of text")
     .addHelpText("after", EXAMPLES)
-    .action((model: string, options: InspectOptions) => {
+    .action(async (model: string, options: InspectOptions) => {
       const format = modelFormat(model, readFileBytes(model, "model"));
       if (format !== "safetensors" && options.prefix !== undefined) {
         throw new UsageError(`--prefix picks a module of a safetensors state_dict; model '${model}' is ${formatPhrase(format)}`);
       }
-      const text = format === "onnx" ? describe(inspectOnnx(model), formatOnnxReport)
-        : format === "tfjs" ? describe(inspectTfjs(model), formatTfjsReport)
-        : format === "keras" ? describe(inspectKeras(model), formatKerasReport)
-        : describe(inspect(model, options.prefix), formatReport);
+      // each format's reader is loaded when a model of that format comes (main.ts: start-up pays only for what runs)
+      let text: string;
+      if (format === "onnx") {
+        const m = await import("./inspect-onnx.js");
+        text = describe(m.inspectOnnx(model), m.formatOnnxReport);
+      } else if (format === "tfjs") {
+        const m = await import("./inspect-tfjs.js");
+        text = describe(m.inspectTfjs(model), m.formatTfjsReport);
+      } else if (format === "keras") {
+        const m = await import("./inspect-keras.js");
+        text = describe(m.inspectKeras(model), m.formatKerasReport);
+      } else {
+        text = describe(inspect(model, options.prefix), formatReport);
+      }
       io.stdout.write(text + "\n");
 
       function describe<R>(report: R, format: (r: R) => string): string {

@@ -1,19 +1,22 @@
 // cli/src/progress.ts: training progress on stderr (stdout stays for results). On a terminal, a cli-progress bar
 // redrawn in place with the epoch, the losses and the speed; when stderr is a pipe or a file (CI, tests, `2> log`),
 // a bar's carriage returns would be noise, so plain lines instead: about twenty over the run, plus the last epoch.
-import cliProgress from "cli-progress";
+import type CliProgress from "cli-progress";
+import { lazyRequire } from "./lazy.js";
 import type { CliStream } from "./common.js";
 import type { EpochReport } from "./forecast/trainer.js";
 
 /** How many epoch lines a non-terminal run prints at most (plus the last epoch's). */
 const LINES_WITHOUT_TTY = 20;
 
+const cliProgress = lazyRequire<typeof CliProgress>("cli-progress");
+
 const loss = (v: number) => (Number.isNaN(v) ? "-" : v.toFixed(5));
 const rate = (v: number) => Math.round(v).toLocaleString("en-US");
 
 export class TrainingProgress {
   private readonly stream: CliStream;
-  private readonly bar: cliProgress.SingleBar | null;
+  private readonly bar: CliProgress.SingleBar | null;
   private readonly every: number;
   private lastPrinted = 0;
 
@@ -22,13 +25,13 @@ export class TrainingProgress {
     this.stream = stream;
     this.every = Math.max(1, Math.ceil(epochs / LINES_WITHOUT_TTY));
     this.bar = stream.isTTY
-      ? new cliProgress.SingleBar({
+      ? new (cliProgress().SingleBar)({
           stream: stream as NodeJS.WriteStream,
           format: "epoch {value}/{total} {bar} train {train}  validation {validation}{best}  {speed} windows/s",
           barsize: 24,
           hideCursor: true,
           fps: 10,
-        }, cliProgress.Presets.shades_classic)
+        }, cliProgress().Presets.shades_classic)
       : null;
     this.bar?.start(epochs, 0, { train: "-", validation: "-", best: " ", speed: "-" });
   }

@@ -19,9 +19,6 @@ import {
   type CliIo, type CliStream,
 } from "./common.js";
 import { formatPhrase, modelFormat, type ModelFormat } from "./model-format.js";
-import { runKeras } from "./run-keras.js";
-import { runOnnx } from "./run-onnx.js";
-import { runTfjs } from "./run-tfjs.js";
 
 export interface RunOptions {
   model: string;
@@ -144,7 +141,11 @@ export async function runCommand(o: RunOptions, stderr: CliStream): Promise<RunS
   const format = modelFormat(o.model, modelBytes);
   if (format !== "safetensors") {
     checkRecordedFlags(o, `model '${o.model}' is ${formatPhrase(format)}, which records its architecture`);
-    return format === "onnx" ? runOnnx(o) : format === "keras" ? runKeras(o, modelBytes, stderr) : runTfjs(o, stderr);
+    // each format's runner is loaded when a model of that format comes (main.ts: a command's start-up pays only for
+    // what it runs)
+    if (format === "onnx") return (await import("./run-onnx.js")).runOnnx(o);
+    if (format === "keras") return (await import("./run-keras.js")).runKeras(o, modelBytes, stderr);
+    return (await import("./run-tfjs.js")).runTfjs(o, stderr);
   }
   const modelFile = parseSafetensorsFile(modelBytes, o.model, "model");
   const quantized = isQuantizedFile(modelFile.metadata);

@@ -5,8 +5,11 @@
 //   without colors  (a pipe, NO_COLOR): box lines alone could not be told apart, so a series may set `plain`, a
 //                   character it is drawn with instead; each series is plotted alone on the same scale, and the
 //                   character grids are laid over each other, the `plain` series on top and only from `from` on
-import asciichart from "asciichart";
+import type Asciichart from "asciichart";
+import { lazyRequire } from "./lazy.js";
 import type { CliIo, CliStream } from "./common.js";
+
+const asciichart = lazyRequire<typeof Asciichart>("asciichart");
 
 export interface TerminalSeries {
   name: string;
@@ -43,11 +46,11 @@ function thin(values: number[], k: number): number[] {
 }
 
 /** The plain-character rendering: each series alone, then laid over each other cell by cell. */
-function overlay(lines: number[][], series: TerminalSeries[], config: asciichart.PlotConfig, k: number): string {
+function overlay(lines: number[][], series: TerminalSeries[], config: Asciichart.PlotConfig, k: number): string {
   const grids = lines.map((l, j) => {
     const c = series[j].plain;
     const symbols: Symbols = c ? [BOX[0], BOX[1], BOX[2], BOX[3], c, c, c, c, c, c] : BOX;
-    return asciichart.plot(l, { ...config, symbols }).split("\n").map((row) => [...row]);
+    return asciichart().plot(l, { ...config, symbols }).split("\n").map((row) => [...row]);
   });
   const order = series.map((_, j) => j).sort((a, b) => Number(Boolean(series[a].plain)) - Number(Boolean(series[b].plain)));
   const width = Math.max(...grids.map((g) => g[0].length));
@@ -72,8 +75,8 @@ export function terminalChart(series: TerminalSeries[], options: { height?: numb
   const all = lines.flat();
   const config = { height: options.height ?? 12, min: Math.min(...all), max: Math.max(...all), format: (x: number) => x.toFixed(2).padStart(LABEL_WIDTH) };
   const plain = !options.color && series.some((s) => s.plain);
-  const plot = plain ? overlay(lines, series, config, k) : asciichart.plot(lines, { ...config, colors: options.color ? series.map((s) => s.color) : undefined });
-  const key = (s: TerminalSeries) => (options.color ? asciichart.colored(`── ${s.name}`, s.color) : `${plain && s.plain ? s.plain.repeat(2) : "──"} ${s.name}`);
+  const plot = plain ? overlay(lines, series, config, k) : asciichart().plot(lines, { ...config, colors: options.color ? series.map((s) => s.color) : undefined });
+  const key = (s: TerminalSeries) => (options.color ? asciichart().colored(`── ${s.name}`, s.color) : `${plain && s.plain ? s.plain.repeat(2) : "──"} ${s.name}`);
   const scale = k > 1 ? `  (one column per ${k} steps)` : "";
   return `${plot}\n${" ".repeat(DATA_START)}${series.map(key).join("   ")}${scale}`;
 }

@@ -1,6 +1,7 @@
 // cli/test/binary.test.ts: the built `rnn-wasm` binary (cli/dist/cli.js) in processes of its own, for what the
 // in-process tests (main() from the sources) cannot show:
-//   start-up     the built file runs under node and prints its version: the build, the bin wrapper (cli.ts)
+//   start-up     the built file runs under node and prints its version: the build, the bin wrapper (cli.ts); and
+//                starting loads only what the command runs (a module hook lists what `--version` imports)
 //   exit codes   one command per code (0, 1, 2), each as the process's own exit status, set by the wrapper
 //   working dir  data/ is found from the script's location, from any working directory
 //   EPIPE        a reader that closes stdout early (`rnn-wasm demo | head -1`) is not an error: exit 0, no message
@@ -8,7 +9,7 @@
 //   installs     `bench` without --quick refuses outside a clone, judged from where the package is installed, so it
 //                runs from copies of the package laid out as npm installs it
 // The commands' behaviour and messages are tested in-process, one file per command.
-import { spawn } from "node:child_process";
+import { execFile, spawn } from "node:child_process";
 import { cpSync, mkdirSync, readdirSync, readFileSync, symlinkSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
@@ -36,6 +37,21 @@ describe.concurrent("the binary", () => {
     const r = await cliSpawned(["--version"]);
     expect(r.code, describeRun(r)).toBe(0);
     expect(r.stdout.trim()).toBe(JSON.parse(readFileSync(join(CLI_ROOT, "package.json"), "utf8")).version);
+  });
+
+  it("starting loads only what the command runs: --version imports no server, no model-format reader, no chart", async () => {
+    // A loader hook in the child prints every module it resolves. fastify and prom-client took 150 ms of every
+    // command's start-up when serve's server was a top-level import of main.ts's command modules.
+    const hook = `data:text/javascript,export async function resolve(s, c, next) { const r = await next(s, c); ` +
+      `if (!r.url.startsWith("node:")) process.stderr.write("loaded " + r.url + "\\n"); return r; }`;
+    const register = `data:text/javascript,import { register } from "node:module"; register(${JSON.stringify(hook)});`;
+    const r = await new Promise<Run>((resolve) => execFile(process.execPath, ["--import", register, CLI, "--version"],
+      { cwd: ROOT, encoding: "utf8" }, (error, stdout, stderr) => resolve({ code: error ? Number(error.code) : 0, stdout, stderr })));
+    expect(r.code, describeRun(r)).toBe(0);
+    const loaded = r.stderr.split("\n").filter((l) => l.startsWith("loaded ")).map((l) => l.slice(7));
+    expect(loaded.some((u) => u.endsWith("/dist/main.js")), describeRun(r)).toBe(true); // the hook saw the CLI's own modules
+    const heavy = /\/node_modules\/(fastify|prom-client|piscina|csv-parse|cli-progress|asciichart)\/|\/dist\/(serve\/server|run-onnx|run-keras|run-tfjs|inspect-onnx|inspect-keras|inspect-tfjs)\.js$|rnn-wasm\.(onnx|keras|tfjs|serving|worker-pool)\.js$/;
+    expect(loaded.filter((u) => heavy.test(u))).toEqual([]);
   });
 
   it("exit 0: demo from another working directory finds its data", async () => {

@@ -1,11 +1,14 @@
 // cli/src/forecast/report.ts: a forecast with everything shown about it, for `predict` and `forecast-demo`:
 // the history it starts from, the forecast, the truth where the data holds it (with --holdout), the errors, and
 // optionally the seasonal-naive baseline; rendered as a table, a terminal chart, an SVG chart or JSON.
-import asciichart from "asciichart";
+import type Asciichart from "asciichart";
+import { lazyRequire } from "../lazy.js";
 import type { LineChart } from "../charts.js";
 import { terminalChart } from "../terminal-chart.js";
 import { forecastErrors, historyNeeded, recursiveForecast, seasonalNaive, type Errors, type ForecastModel } from "./forecast.js";
 import { CliError, UsageError } from "../common.js";
+
+const asciichart = lazyRequire<typeof Asciichart>("asciichart");
 
 export interface ForecastRequest {
   horizon: number;
@@ -95,8 +98,8 @@ export function errorLines(r: ForecastReport): string[] {
 export function reportTerminalChart(r: ForecastReport, color: boolean, tail: number): string {
   const past = r.history.slice(-tail);
   return terminalChart([
-    { name: "forecast", values: [...past, ...r.forecast], color: asciichart.red, plain: "•", from: past.length },
-    { name: r.truth.length ? "history and truth" : "history", values: [...past, ...r.truth], color: asciichart.blue },
+    { name: "forecast", values: [...past, ...r.forecast], color: asciichart().red, plain: "•", from: past.length },
+    { name: r.truth.length ? "history and truth" : "history", values: [...past, ...r.truth], color: asciichart().blue },
   ], { color, height: 14 });
 }
 

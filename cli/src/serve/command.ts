@@ -5,7 +5,6 @@
 import type { Command } from "commander";
 import type { CliIo } from "../common.js";
 import { addServeOptions, resolveServeOptions, type ServeOptions } from "./options.js";
-import { startServer } from "./server.js";
 
 const HELP = `
 Endpoints (every error is JSON: {"error": "<what is wrong>", "code": "<short code>"}):
@@ -38,6 +37,9 @@ export function registerServe(program: Command, io: CliIo): void {
       // The signals are watched from the start: one during start-up stops the server as soon as it is up.
       const signals = watchSignals();
       try {
+        // loaded here, not at the top: fastify and prom-client take ~150 ms to import, which every other command
+        // (and `rnn-wasm --version`) would pay
+        const { startServer } = await import("./server.js");
         const server = await startServer(o, io.stderr);
         signals.onForce = () => server.forceClose();
         io.stdout.write(`rnn-wasm serve: ${server.info.description} from '${o.model}' on ${server.threads} thread${server.threads > 1 ? "s" : ""}, listening at ${server.url}\n`);
