@@ -4,20 +4,22 @@
 //
 // Sizes: each wasm build (bytes and gzip), the core's JavaScript as a browser bundle minified by esbuild, and the
 // same for onnxruntime-web (its wasm-only entry and the wasm file it loads) and TensorFlow.js' wasm backend (with
-// tfjs-core and tfjs-layers, which an LSTM needs). Times, in workerd (Miniflare) on this machine:
-//   cold start      a fresh workerd process with the example bundle, from `new Miniflare()` to the first /predict
-//                   answer, against the same for a Worker that answers a constant (the difference is ours: module
-//                   loading and wasm compilation at isolate start, init(), the model's parse, the first forward)
+// tfjs-core and tfjs-layers, which an LSTM needs). Times, in workerd on this machine:
+//   cold start      a fresh workerd process with the example bundle, started directly (bench/workerd-direct.ts), to
+//                   the first /predict answer, against the same for a Worker that answers a constant (the difference
+//                   is ours: module loading and wasm compilation at isolate start, init(), the model's parse, the
+//                   first forward)
 //   CPU / request   the example's handler called in a loop inside workerd (test/js-runtimes/workerd/budget-worker.js)
 //                   with one W-stream-sized step (LSTM 64 -> 256, state in and out as JSON), and the forward alone
 // Medians of REPEATS runs. The peers' cold start in workerd is attempted too; what they answer is recorded.
 import { mkdtempSync, readdirSync, readFileSync, rmSync, statSync, writeFileSync } from "node:fs";
 import { cpus, loadavg, tmpdir } from "node:os";
-import { dirname, join } from "node:path";
+import { join } from "node:path";
 import { gzipSync } from "node:zlib";
 import { build } from "esbuild";
 import { Miniflare } from "miniflare";
 import { bundleExample, COMPATIBILITY_DATE, describeProc, MODULE_RULES, ROOT, run } from "../test/js-runtimes/helpers.js";
+import { firstAnswer } from "./workerd-direct.js";
 
 /** The bench package: the peers (onnxruntime-web, tfjs) are its dependencies, in bench/node_modules. */
 const BENCH = join(ROOT, "bench");
@@ -56,22 +58,20 @@ async function sizes() {
   return { wasm, coreJs, peers: { "onnxruntime-web": { js: ortJs, wasm: ortWasm }, "tfjs-backend-wasm": { js: tfjsJs, wasm: tfjsWasm } } };
 }
 
-/** ms from `new Miniflare()` to the answer of `first` (a Request to send), over REPEATS fresh workerd processes. */
+/**
+ * ms from spawning workerd to the answer of `first` (a Request to send), over REPEATS fresh workerd processes started
+ * directly (bench/workerd-direct.ts: not through Miniflare, whose serialization of the modules would be counted).
+ */
 async function coldStart(scriptPath: string, first: () => Request): Promise<{ ms: number[]; status: number; body: string }> {
   const ms: number[] = [];
   let status = 0, body = "";
   for (let k = 0; k < REPEATS; k++) {
-    const t0 = performance.now();
-    const mf = new Miniflare({ modules: true, scriptPath, modulesRoot: dirname(scriptPath), modulesRules: MODULE_RULES, compatibilityDate: COMPATIBILITY_DATE });
     try {
-      const url = await mf.ready;
-      const req = first();
-      const res = await fetch(new URL(new URL(req.url).pathname, url), req);
-      body = await res.text();
-      status = res.status;
-      ms.push(performance.now() - t0);
-    } finally {
-      await mf.dispose().catch(() => undefined);
+      const r = await firstAnswer(scriptPath, first);
+      ({ status, body } = r);
+      ms.push(r.ms);
+    } catch (e) {
+      ({ status, body } = { status: 0, body: (e as Error).message }); // workerd could not load the bundle
     }
     if (status !== 200) break; // a peer that cannot answer: once is enough to record why
   }
@@ -174,7 +174,11 @@ const peerCell = (name: string) => {
   if (/dynamic module specifiers/.test(p.answer)) {
     return "does not load: its bundle imports a module by a computed name (`import(url)`), which a Worker cannot resolve";
   }
-  if (/backend/.test(p.answer)) {
+  if (/cannot determine the script source URL/.test(p.answer)) {
+    return "loads, but its first session fails (`no available backend found`): the wasm backend looks for its .wasm " +
+      "beside its own script's URL, which a Worker's module does not have";
+  }
+  if (/Could not initialize any backends|setBackend/.test(p.answer)) {
     return "fails at `setBackend('wasm')`: Emscripten fetches the .wasm by a URL no Worker serves (its other path, " +
       "`customFetch`, hands Emscripten bytes, which a Worker refuses to compile: read from its code, not run)";
   }
@@ -198,7 +202,7 @@ const table = [
   "|---|---|---|---|",
   `| wasm binary | relaxed ${sz(wasm.relaxed)}, simd ${sz(wasm.simd)}, scalar ${sz(wasm.scalar)} | ${sz(peers["onnxruntime-web"].wasm)} (\`ort-wasm-simd-threaded.wasm\`) | ${sz(peers["tfjs-backend-wasm"].wasm)} (\`tfjs-backend-wasm-simd.wasm\`) |`,
   `| JavaScript, bundled and minified by esbuild | ${sz(coreJs)} (everything \`rnn-wasm\` exports) | ${sz(peers["onnxruntime-web"].js)} (\`onnxruntime-web/wasm\`) | ${sz(peers["tfjs-backend-wasm"].js)} (tfjs-core, tfjs-layers for the LSTM, the wasm backend) |`,
-  `| cold start in workerd: a new workerd process to the first answer | ${w.coldStart.exampleMs.toFixed(0)} ms for the example (an empty Worker: ${w.coldStart.helloMs.toFixed(0)} ms, so ${w.coldStart.oursMs.toFixed(0)} ms are the example's: its modules, the wasm compiled at load, init(), the 1.3 MB model, the first step) | ${peerCell("onnxruntime-web")} | ${peerCell("tfjs-backend-wasm")} |`,
+  `| cold start in workerd: a new workerd process (Cloudflare's binary, started directly) to the first answer | ${w.coldStart.exampleMs.toFixed(0)} ms for the example (an empty Worker: ${w.coldStart.helloMs.toFixed(0)} ms, so ${w.coldStart.oursMs.toFixed(0)} ms are the example's: its modules, the wasm compiled at load, init(), the 1.3 MB model, the first step) | ${peerCell("onnxruntime-web")} | ${peerCell("tfjs-backend-wasm")} |`,
   ...(nodeCold ? [nodeCold] : []),
   `| CPU per request in workerd, one W-stream step (LSTM 64 -> 256, state in and out as JSON) | ${w.cpuPerRequest.usPerRequest.toFixed(0)} µs per request, of which the forward step ${w.cpuPerRequest.usPerForward.toFixed(0)} µs (the rest is JSON) | | |`,
 ];

@@ -5,25 +5,19 @@
 // Worker loads, init(), the model file's parse and build, the first step, the JSON).
 //   npx tsx bench/worker-cold-start.ts [--runs 9] [--config wrangler.x.toml,...] [--miniflare]
 // (--config adds Workers bundled from other configs of the example's folder: probes that stop at a stage.)
-// By default workerd runs as Cloudflare's own binary is run by hand: `workerd serve config.capnp`, the config written
-// here beside the bundle, naming each of its files as a module (`embed`: workerd reads them itself). --miniflare
-// starts it through Miniflare instead, as `wrangler dev` does: Miniflare serializes the config, modules included, in
-// the parent process, growing its Cap'n Proto arena by a copy of the whole arena at each allocation, so a Worker's
-// start there costs more the larger its modules are (measured: +62 ms for a 345 KB data module, +117 ms for 1.3 MB,
-// all of it in Miniflare's `allocate` in the parent), which is not the Worker's cold start.
+// By default Cloudflare's workerd binary is started directly (bench/workerd-direct.ts says how, and why not through
+// Miniflare); --miniflare starts it through Miniflare instead, as `wrangler dev` does, for comparison.
 // Runs go round-robin over the Workers after one warm-up round (file cache, workerd's binary), and the table reports
 // medians (the machine is shared: single runs move by tens of ms). Prints a table; writes nothing.
 // bench/budgets.ts measures the float32 figure through Miniflare for docs/runtimes.md (its `coldStart`, 7 runs).
-import { spawn } from "node:child_process";
-import { existsSync, mkdirSync, mkdtempSync, readdirSync, readFileSync, rmSync, writeFileSync } from "node:fs";
-import { createServer } from "node:net";
+import { existsSync, mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from "node:fs";
 import { loadavg, tmpdir } from "node:os";
 import { basename, dirname, join } from "node:path";
 import { Miniflare } from "miniflare";
 import { COMPATIBILITY_DATE, describeProc, EXAMPLE, MODULE_RULES, ROOT, run } from "../test/js-runtimes/helpers.js";
+import { firstAnswer } from "./workerd-direct.js";
 
 const MINIFLARE = process.argv.includes("--miniflare");
-const WORKERD = join(ROOT, "node_modules/workerd/bin/workerd");
 const runsArg = process.argv.indexOf("--runs");
 const RUNS = runsArg > 0 ? Number(process.argv[runsArg + 1]) : 9;
 if (!Number.isInteger(RUNS) || RUNS < 1) throw new Error("--runs takes a positive integer");
@@ -55,73 +49,11 @@ const firstRequest = () => new Request("http://worker/predict", {
   body: JSON.stringify({ input: [Array.from({ length: 64 }, (_, i) => Math.sin(i))] }),
 });
 
-/** The module type workerd's config gives a bundle's file, by its name; null for a file that is not a module. */
-function moduleType(file: string): "esModule" | "wasm" | "data" | null {
-  if (file.endsWith(".js") || file.endsWith(".mjs")) return "esModule";
-  if (file.endsWith(".wasm")) return "wasm";
-  if (file.endsWith(".safetensors") || file.endsWith(".bin")) return "data";
-  return null; // source maps, the README wrangler writes
-}
-
-/** A workerd config (Cap'n Proto text) serving the bundle in scriptPath's folder, main module first, on `port`. */
-function workerdConfig(scriptPath: string, port: number): string {
-  const main = basename(scriptPath);
-  const others = readdirSync(dirname(scriptPath)).filter((f) => f !== main && moduleType(f) !== null).sort();
-  const modules = [main, ...others].map((f) => `    (name = ${JSON.stringify(f)}, ${moduleType(f)} = embed ${JSON.stringify(f)}),`);
-  return `using Workerd = import "/workerd/workerd.capnp";
-const config :Workerd.Config = (
-  services = [ (name = "main", worker = .worker) ],
-  sockets = [ (name = "http", address = "127.0.0.1:${port}", http = (), service = "main") ],
-);
-const worker :Workerd.Worker = (
-  modules = [
-${modules.join("\n")}
-  ],
-  compatibilityDate = "${COMPATIBILITY_DATE}",
-);
-`;
-}
-
-/** A TCP port nothing listens on now. */
-function freePort(): Promise<number> {
-  return new Promise((resolve, reject) => {
-    const server = createServer();
-    server.once("error", reject);
-    server.listen(0, "127.0.0.1", () => {
-      const { port } = server.address() as { port: number };
-      server.close(() => resolve(port));
-    });
-  });
-}
-
-/**
- * ms from spawning `workerd serve` to the answer of the first request, sent as soon as workerd accepts connections
- * (refused connections are retried at once: each costs well under a millisecond); throws on an answer other than 200.
- */
+/** ms from spawning workerd (bench/workerd-direct.ts) to the first answer; throws on an answer other than 200. */
 async function coldStartDirect(scriptPath: string): Promise<number> {
-  const port = await freePort();
-  const config = join(dirname(scriptPath), `config-${port}.capnp`);
-  writeFileSync(config, workerdConfig(scriptPath, port));
-  const t0 = performance.now();
-  const child = spawn(WORKERD, ["serve", config], { stdio: ["ignore", "ignore", "pipe"] });
-  let stderr = "";
-  child.stderr.on("data", (chunk) => (stderr += chunk));
-  const exited = new Promise<never>((_, reject) => child.once("exit", (code) => reject(new Error(`workerd exited (${code}): ${stderr}`))));
-  try {
-    for (;;) {
-      const req = firstRequest();
-      const answer = fetch(`http://127.0.0.1:${port}/predict`, req).then(async (res) => ({ status: res.status, body: await res.text() }), () => null);
-      const r = await Promise.race([answer, exited]);
-      if (r === null) continue; // not listening yet
-      if (r.status !== 200) throw new Error(`${scriptPath}: ${r.status} ${r.body.slice(0, 300)}`);
-      return performance.now() - t0;
-    }
-  } finally {
-    child.kill("SIGKILL");
-    await new Promise((resolve) => (child.exitCode !== null || child.signalCode !== null ? resolve(null) : child.once("exit", resolve)));
-    exited.catch(() => undefined);
-    rmSync(config, { force: true });
-  }
+  const r = await firstAnswer(scriptPath, firstRequest);
+  if (r.status !== 200) throw new Error(`${scriptPath}: ${r.status} ${r.body.slice(0, 300)}`);
+  return r.ms;
 }
 
 /** ms from `new Miniflare()` to the answer of the first request; throws on an answer other than 200. */
