@@ -9,7 +9,7 @@
 // Miniflare); --miniflare starts it through Miniflare instead, as `wrangler dev` does, for comparison.
 // Runs go round-robin over the Workers after one warm-up round (file cache, workerd's binary), and the table reports
 // medians (the machine is shared: single runs move by tens of ms). Prints a table; writes nothing.
-// bench/budgets.ts measures the float32 figure through Miniflare for docs/runtimes.md (its `coldStart`, 7 runs).
+// bench/budgets.ts measures the float32 figure the same way for docs/runtimes.md (its `coldStart`, 7 runs).
 import { existsSync, mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from "node:fs";
 import { loadavg, tmpdir } from "node:os";
 import { basename, dirname, join } from "node:path";
