@@ -7,11 +7,13 @@
 // Used by bench/worker-cold-start.ts and bench/budgets.ts.
 import { spawn } from "node:child_process";
 import { readdirSync, rmSync, writeFileSync } from "node:fs";
+import { createRequire } from "node:module";
 import { createServer } from "node:net";
 import { basename, dirname, join } from "node:path";
-import { COMPATIBILITY_DATE, ROOT } from "../test/js-runtimes/helpers.js";
+import { COMPATIBILITY_DATE } from "../test/js-runtimes/helpers.js";
 
-const WORKERD = join(ROOT, "node_modules/workerd/bin/workerd");
+/** The workerd binary for this platform: the `workerd` package (Miniflare's and wrangler's) exports its path. */
+const WORKERD = (createRequire(import.meta.url)("workerd") as { default: string }).default;
 
 /** The module type workerd's config gives a bundle's file, by its name; null for a file that is not a module. */
 function moduleType(file: string): "esModule" | "wasm" | "data" | null {
