@@ -369,13 +369,16 @@ export class RecurrentLayer extends RecurrentBase {
   /**
    * Streaming: runs `input` (one step or a chunk, shaped as for forward) from the state the previous call
    * ended in, and keeps the new final state. The first call, and the first after resetState(), starts
-   * from zeros or from the state given to resetState().
+   * from zeros or from the state given to resetState(). `out` is forward's: the results are written into its
+   * tensors (the kept state is a copy of its hN and cN, so writing into them later changes nothing here); a call
+   * refused for its `out` keeps the state it had.
    */
-  stream(input: Tensor, streamOptions: { train?: boolean } = {}): LayerResult {
+  stream(input: Tensor, streamOptions: { train?: boolean; out?: LayerOut } = {}): LayerResult {
     this.live();
     const options = optionsObject("stream options", streamOptions);
-    knownKeys("stream", options, ["train"]);
-    return this.streamState.step(this.spec.bidirectional, (s) => this.forward(input, s ? { h0: s.h0, c0: s.c0, train: options.train } : { train: options.train }));
+    knownKeys("stream", options, ["train", "out"]);
+    const call = { train: options.train, ...(options.out !== undefined ? { out: options.out as LayerOut } : {}) };
+    return this.streamState.step(this.spec.bidirectional, (s) => this.forward(input, s ? { h0: s.h0, c0: s.c0, ...call } : call));
   }
 
   /** Forgets the streaming state, or sets it to `state` (checked on the next stream() call). */

@@ -9,7 +9,7 @@ import type { Spec } from "./architecture.js";
 import { flag, knownKeys, oneOf, optionsObject, nanPolicyOption, describeValue } from "./options.js";
 import type { NanPolicy, Tensor } from "./tensor.js";
 import {
-  RecurrentLayer, checkLayerCall, checkLayerOut, InputScratch, layerResult, type ForwardOptions, type LayerResult, type LayerState,
+  RecurrentLayer, checkLayerCall, checkLayerOut, InputScratch, layerResult, type ForwardOptions, type LayerOut, type LayerResult, type LayerState,
 } from "./layers.js";
 import { StreamState } from "./stream-state.js";
 import { RecurrentCell, checkCellStep } from "./cells.js";
@@ -270,14 +270,15 @@ export class QuantizedLayer extends QuantizedBase {
    * Streaming, as the float layer's: runs `input` from the state the previous call ended in and keeps the new one.
    *
    * @param input one step or a chunk, shaped as for forward
-   * @param streamOptions `train: true` throws RnnError 'state'
+   * @param streamOptions `out`, as forward's (the results written into its tensors); `train: true` throws RnnError 'state'
    */
-  stream(input: Tensor, streamOptions: { train?: boolean } = {}): LayerResult {
+  stream(input: Tensor, streamOptions: { train?: boolean; out?: LayerOut } = {}): LayerResult {
     this.live();
     const options = optionsObject("stream options", streamOptions);
-    knownKeys("stream", options, ["train"]);
+    knownKeys("stream", options, ["train", "out"]);
     if (flag("train", options.train, false)) throw inferenceOnly("stream(input, { train: true })");
-    return this.streamState.step(this.spec.bidirectional, (s) => this.forward(input, s ? { h0: s.h0, c0: s.c0 } : {}));
+    const call = options.out !== undefined ? { out: options.out as LayerOut } : {};
+    return this.streamState.step(this.spec.bidirectional, (s) => this.forward(input, s ? { h0: s.h0, c0: s.c0, ...call } : call));
   }
 
   /**
