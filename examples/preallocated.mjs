@@ -32,5 +32,16 @@ const before = getRuntime().blocksInUse;
 for (const x of requests) q.forward(x, { out });
 if (getRuntime().blocksInUse !== before) throw new Error("a call with out allocated wasm memory");
 console.log(`${requests.length} calls of the float and the int8 LSTM wrote into one out: output [${out.output.shape}], hN [${out.hN.shape}]`);
+
+// #region stream
+// a stream stepped one timestep at a time (a sensor, a token feed): stream() takes the same option, and keeps its
+// own copy of the state, so out's arrays are free to be overwritten by the next step
+const step = { output: tensor([1, 1, H]), hN: tensor([1, 1, H]), cN: tensor([1, 1, H]) };
+for (let t = 0; t < 100; t++) {
+  const x = tensor([1, 1, I], Float32Array.from({ length: I }, (_, i) => Math.sin(t / 5 + i)));
+  const { output } = q.stream(x, { out: step }); // output === step.output: [1, 1, H], this step's h
+}
+// #endregion
+console.log(`100 steps of the int8 LSTM's stream wrote into one out; its state: h [${q.state.h0.shape}]`);
 q.dispose();
 lstm.dispose();
