@@ -49,9 +49,15 @@ function quantized(kind: Kind, o: LayerOptions, backend: "wasm" | "reference"): 
   }
 }
 
-/** The same layer twice: two streams from identical weights (the seed fixes them). */
-function twins(e: (typeof ENGINES)[number], c: (typeof KINDS)[number]): [Streamable, Streamable] {
-  return [e.make(c.kind, { ...c.options, seed: 7 }), e.make(c.kind, { ...c.options, seed: 7 })];
+/** `body` on the same layer made twice: two streams from identical weights (the seed fixes them), disposed after. */
+function withTwins(e: (typeof ENGINES)[number], c: (typeof KINDS)[number], body: (plain: Streamable, viaOut: Streamable) => void): void {
+  const plain = e.make(c.kind, { ...c.options, seed: 7 }), viaOut = e.make(c.kind, { ...c.options, seed: 7 });
+  try {
+    body(plain, viaOut);
+  } finally {
+    plain.dispose();
+    viaOut.dispose();
+  }
 }
 
 const nan = (shape: readonly number[]): Tensor => ({ shape: [...shape], data: new Float32Array(shape.reduce((a, b) => a * b, 1)).fill(NaN) });
@@ -67,8 +73,7 @@ describe("stream with out", () => {
   for (const c of KINDS) {
     for (const e of ENGINES) {
       it(`${c.kind}, ${e.name}: chunk by chunk bitwise a stream without out, in out's own tensors`, () => {
-        const [plain, viaOut] = twins(e, c);
-        try {
+        withTwins(e, c, (plain, viaOut) => {
           const next = rng(11);
           const B = 2, I = c.options.inputSize;
           // chunks of equal T in a row reuse out as it is; a new T needs a new out.output (hN and cN stay)
@@ -84,18 +89,14 @@ describe("stream with out", () => {
             if (want.cN) expect(got.cN, `chunk ${k}: cN is out's`).toBe(out.cN);
             expectSame(`chunk ${k}`, got, want);
           }
-        } finally {
-          plain.dispose();
-          viaOut.dispose();
-        }
+        });
       });
     }
   }
 
   it("keeps its own copy of the state: writing into out's hN and cN afterwards changes nothing", () => {
     for (const e of ENGINES) {
-      const [plain, viaOut] = twins(e, KINDS[0]);
-      try {
+      withTwins(e, KINDS[0], (plain, viaOut) => {
         const next = rng(12);
         const x1 = randomTensor([2, 1, 5], next), x2 = randomTensor([2, 1, 5], next);
         const out = outFor(plain.stream(x1));
@@ -103,17 +104,13 @@ describe("stream with out", () => {
         out.hN.data.fill(1e6);
         out.cN!.data.fill(-1e6);
         expectSame(e.name, viaOut.stream(x2), plain.stream(x2));
-      } finally {
-        plain.dispose();
-        viaOut.dispose();
-      }
+      });
     }
   });
 
   it("a chunk refused for its out leaves the stream where it was", () => {
     for (const e of ENGINES) {
-      const [plain, viaOut] = twins(e, KINDS[1]);
-      try {
+      withTwins(e, KINDS[1], (plain, viaOut) => {
         const next = rng(13);
         const x1 = randomTensor([3, 2, 4], next), x2 = randomTensor([3, 2, 4], next);
         const want1 = plain.stream(x1);
@@ -124,10 +121,7 @@ describe("stream with out", () => {
         expectRnnError(() => viaOut.stream(x2, { out: { output: nan(want1.output.shape), hN: hNOverInput } }), "unexpected", "shares memory");
         expect(wrong.output.data.every(Number.isNaN), `${e.name}: a refused call wrote into out`).toBe(true);
         expectSame(`${e.name}, the chunk after the refusals`, viaOut.stream(x2), plain.stream(x2));
-      } finally {
-        plain.dispose();
-        viaOut.dispose();
-      }
+      });
     }
   });
 
