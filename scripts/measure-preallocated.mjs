@@ -7,7 +7,7 @@
 //
 //   node scripts/measure-preallocated.mjs [gru|lstm] [int8|f32]       after `npm run build`
 //   $(node scripts/node24.mjs) scripts/measure-preallocated.mjs gru int8   (Node 24: the relaxed build, q8)
-import { readFileSync } from "node:fs";
+import { minorFaults } from "./page-faults.mjs";
 import { init, GRU, LSTM, quantize, tensor } from "../dist/rnn-wasm.node.js";
 
 const kind = process.argv[2] ?? "gru", dtype = process.argv[3] ?? "int8";
@@ -22,14 +22,6 @@ const model = dtype === "int8" ? quantize(layer, { dtype: "int8" }) : layer;
 const x = tensor([T, 1, I], Float32Array.from({ length: T * I }, (_, i) => Math.sin(i)));
 const out = { output: tensor([T, 1, H]), hN: tensor([1, 1, H]), ...(kind === "lstm" ? { cN: tensor([1, 1, H]) } : {}) };
 const ms = { fresh: [], out: [] }, faults = { fresh: [], out: [] };
-/** Minor page faults of this process so far (Linux), or NaN. */
-function minorFaults() {
-  try {
-    return Number(readFileSync("/proc/self/stat", "utf8").split(") ")[1].split(" ")[7]); // minflt, field 10
-  } catch {
-    return NaN;
-  }
-}
 for (let r = 0; r < ROUNDS; r++) {
   const mode = r % 2 ? "out" : "fresh";
   const f0 = minorFaults(), t0 = performance.now();
