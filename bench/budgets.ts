@@ -19,7 +19,7 @@ import { gzipSync } from "node:zlib";
 import { build } from "esbuild";
 import { Miniflare } from "miniflare";
 import { bundleExample, COMPATIBILITY_DATE, describeProc, MODULE_RULES, ROOT, run } from "../test/js-runtimes/helpers.js";
-import { firstAnswer } from "./workerd-direct.js";
+import { firstAnswer, predictOneStep } from "./workerd-direct.js";
 
 /** The bench package: the peers (onnxruntime-web, tfjs) are its dependencies, in bench/node_modules. */
 const BENCH = join(ROOT, "bench");
@@ -89,19 +89,14 @@ function bundleWorker(name: string, source: string): { script: string; log: stri
   return { script: join(dir, "out", `.${name}.js`), log: describeProc(r), ok: r.code === 0 };
 }
 
-const predictOne = () => new Request("http://worker/predict", {
-  method: "POST",
-  headers: { "content-type": "application/json" },
-  body: JSON.stringify({ input: [Array.from({ length: 64 }, (_, i) => Math.sin(i))] }),
-});
 
 async function times() {
   const example = bundleExample();
   if (example.log.code !== 0) throw new Error(describeProc(example.log));
-  const ours = await coldStart(join(example.outdir, "index.js"), predictOne);
+  const ours = await coldStart(join(example.outdir, "index.js"), predictOneStep);
   if (ours.status !== 200) throw new Error(ours.body);
   const hello = bundleWorker("hello", `export default { fetch: () => Response.json({ output: [[0]] }) };`);
-  const baseline = await coldStart(hello.script, predictOne);
+  const baseline = await coldStart(hello.script, predictOneStep);
 
   // CPU per request, inside workerd
   const budgetDir = mkdtempSync(join(tmpdir(), "rnn-wasm-budget-"));

@@ -15,7 +15,7 @@ import { loadavg, tmpdir } from "node:os";
 import { basename, dirname, join } from "node:path";
 import { Miniflare } from "miniflare";
 import { COMPATIBILITY_DATE, describeProc, EXAMPLE, MODULE_RULES, ROOT, run } from "../test/js-runtimes/helpers.js";
-import { firstAnswer } from "./workerd-direct.js";
+import { firstAnswer, predictOneStep } from "./workerd-direct.js";
 
 const MINIFLARE = process.argv.includes("--miniflare");
 const runsArg = process.argv.indexOf("--runs");
@@ -42,16 +42,10 @@ function bundle(config: string, dir: string): string {
   return join(outdir, basename(main));
 }
 
-/** One step of the W-seq model's 64 inputs: what the first request asks. */
-const firstRequest = () => new Request("http://worker/predict", {
-  method: "POST",
-  headers: { "content-type": "application/json" },
-  body: JSON.stringify({ input: [Array.from({ length: 64 }, (_, i) => Math.sin(i))] }),
-});
 
 /** ms from spawning workerd (bench/workerd-direct.ts) to the first answer; throws on an answer other than 200. */
 async function coldStartDirect(scriptPath: string): Promise<number> {
-  const r = await firstAnswer(scriptPath, firstRequest);
+  const r = await firstAnswer(scriptPath, predictOneStep);
   if (r.status !== 200) throw new Error(`${scriptPath}: ${r.status} ${r.body.slice(0, 300)}`);
   return r.ms;
 }
@@ -62,7 +56,7 @@ async function coldStartMiniflare(scriptPath: string): Promise<number> {
   const mf = new Miniflare({ modules: true, scriptPath, modulesRoot: dirname(scriptPath), modulesRules: MODULE_RULES, compatibilityDate: COMPATIBILITY_DATE });
   try {
     const url = await mf.ready;
-    const req = firstRequest();
+    const req = predictOneStep();
     const res = await fetch(new URL(new URL(req.url).pathname, url), req);
     const body = await res.text();
     if (res.status !== 200) throw new Error(`${scriptPath}: ${res.status} ${body.slice(0, 300)}`);

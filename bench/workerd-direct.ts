@@ -42,6 +42,16 @@ ${modules.join("\n")}
 `;
 }
 
+/** The benches' first request: one step of the W-seq model's 64 inputs to the Worker example's POST /predict. */
+export const predictOneStep = () => new Request("http://worker/predict", {
+  method: "POST",
+  headers: { "content-type": "application/json" },
+  body: JSON.stringify({ input: [Array.from({ length: 64 }, (_, i) => Math.sin(i))] }),
+});
+
+/** How long workerd may take to answer at all before firstAnswer gives up (a cold start takes well under a second). */
+const ANSWER_TIMEOUT_MS = 30_000;
+
 /** A TCP port nothing listens on now. */
 function freePort(): Promise<number> {
   return new Promise((resolve, reject) => {
@@ -58,7 +68,8 @@ function freePort(): Promise<number> {
  * ms from spawning `workerd serve` for the bundle whose main module is `scriptPath` to the answer of `first()` (its
  * path is sent to the Worker), with the answer's status and body. The request goes out at once and again each time
  * the connection is refused (each refusal costs well under a millisecond), so the time ends at the first answer
- * workerd can give. Throws, with workerd's stderr, when workerd exits before answering (a bundle it cannot load).
+ * workerd can give. Throws, with workerd's stderr, when workerd exits before answering (a bundle it cannot load) or
+ * has not answered within ANSWER_TIMEOUT_MS.
  */
 export async function firstAnswer(scriptPath: string, first: () => Request): Promise<{ ms: number; status: number; body: string }> {
   const port = await freePort();
@@ -72,6 +83,7 @@ export async function firstAnswer(scriptPath: string, first: () => Request): Pro
   exited.catch(() => undefined);
   try {
     for (;;) {
+      if (performance.now() - t0 > ANSWER_TIMEOUT_MS) throw new Error(`workerd has not answered within ${ANSWER_TIMEOUT_MS} ms: ${stderr}`);
       const req = first();
       const answer = fetch(`http://127.0.0.1:${port}${new URL(req.url).pathname}`, req)
         .then(async (res) => ({ status: res.status, body: await res.text() }), () => null);
