@@ -42,7 +42,6 @@ function bundle(config: string, dir: string): string {
   return join(outdir, basename(main));
 }
 
-
 /** ms from spawning workerd (bench/workerd-direct.ts) to the first answer; throws on an answer other than 200. */
 async function coldStartDirect(scriptPath: string): Promise<number> {
   const r = await firstAnswer(scriptPath, predictOneStep);
