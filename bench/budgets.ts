@@ -89,7 +89,6 @@ function bundleWorker(name: string, source: string): { script: string; log: stri
   return { script: join(dir, "out", `.${name}.js`), log: describeProc(r), ok: r.code === 0 };
 }
 
-
 async function times() {
   const example = bundleExample();
   if (example.log.code !== 0) throw new Error(describeProc(example.log));
