@@ -19,10 +19,13 @@ import type { Tensor } from "../../src/tensor.js";
 const DIR = fileURLToPath(new URL("../fixtures/quant/", import.meta.url));
 // The scheme below is one layer, one direction, time-major: the stacked, bidirectional and batch-first fixtures are
 // run through the layers themselves (test/api/quantize-torch.test.ts).
-const FILES = readdirSync(DIR).filter((f) => f.endsWith(".safetensors")).sort().filter((f) => {
-  const options = JSON.parse(loadSafetensors(new Uint8Array(readFileSync(DIR + f))).metadata.options);
-  return (options.numLayers ?? 1) === 1 && !options.bidirectional && !options.batchFirst;
-});
+const FIXTURES = new Map(readdirSync(DIR).filter((f) => f.endsWith(".safetensors")).sort()
+  .map((f) => [f, loadSafetensors(new Uint8Array(readFileSync(DIR + f)))] as const)
+  .filter(([, st]) => {
+    const options = JSON.parse(st.metadata.options);
+    return (options.numLayers ?? 1) === 1 && !options.bidirectional && !options.batchFirst;
+  }));
+const FILES = [...FIXTURES.keys()];
 
 type Form = "int8" | "int12" | "q8";
 
@@ -95,7 +98,7 @@ describe("the quantization scheme on whole layers vs PyTorch's quantize_dynamic 
 
   const lines: string[] = [];
   it.each(FILES)("%s: int8 no worse than qnnpack, 7-bit activations no worse than onednn, int12 well under both", (file) => {
-    const { tensors, metadata } = loadSafetensors(new Uint8Array(readFileSync(DIR + file)));
+    const { tensors, metadata } = FIXTURES.get(file)!;
     const want = tensors.output.data;
     const err = {
       qnnpack: relError(tensors.output_qnnpack.data, want),
